@@ -1,0 +1,360 @@
+"""Configurations: what a network looks like and how it is trained.
+
+Both are frozen dataclasses. The same objects are written to a run folder as JSON and read back
+to rebuild the model, so every field is a plain JSON value (numbers, strings, booleans, tuples).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import NamedTuple
+
+NORMALISATIONS = ("lrn", "batch", "none")
+ACTIVATIONS = ("relu", "tanh")
+POOLINGS = ("overlapping", "non_overlapping", "custom")
+PADDINGS = ("valid", "same")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "step", "cosine", "one_cycle")
+
+# Per-channel mean and standard deviation of CIFAR-10's training images (RGB, 0..1 scale).
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+
+
+class ConvStage(NamedTuple):
+    index: int  # 1..5: the layers are named conv{index}, norm{index}, pool{index}
+    filters: int  # after the width multiplier
+    kernel: int
+    stride: int
+    padding: str
+    pool: int  # max-pool window after the conv, 0 = none
+    norm: bool  # a normalisation layer follows the conv
+
+
+def _require(ok: bool, field_name: str, value, expected: str) -> None:
+    if not ok:
+        raise ValueError(f"{field_name}: got {value!r}, expected {expected}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """An AlexNet-shaped network: five convolutions, three fully connected layers."""
+
+    preset: str = "custom"  # the preset this configuration started from (shown, not used)
+    image_size: int = 32  # side of the raw square uint8 RGB images fed to the model (pixels)
+    input_size: int = 32  # side the images are resized to inside the model before conv1
+    num_classes: int = 10  # units of the softmax layer
+    conv_filters: tuple[int, ...] = (96, 256, 384, 384, 256)  # filters of conv1..conv5 at width 1
+    conv_kernels: tuple[int, ...] = (5, 5, 3, 3, 3)  # square kernel side of conv1..conv5
+    conv_strides: tuple[int, ...] = (1, 1, 1, 1, 1)  # stride of conv1..conv5
+    conv_padding: tuple[str, ...] = ("same",) * 5  # 'valid' or 'same' for conv1..conv5
+    width: float = 1.0  # multiplies every conv's filter count (0.25 = a quarter as wide)
+    pool_sizes: tuple[int, ...] = (3, 3, 0, 0, 3)  # max-pool window after conv1..5, 0 = none
+    pool_stride: int = 2  # stride of every max pool; window 3 with stride 2 overlaps (paper)
+    normalization: str = "lrn"  # 'lrn' (paper), 'batch' (batch norm) or 'none'
+    norm_after: tuple[bool, ...] = (True, True, False, False, False)  # which convs get a norm
+    norm_before_pool: bool = True  # paper: conv, ReLU, LRN, pool; tutorial: pool, then BN
+    activation: str = "relu"  # 'relu' (paper) or 'tanh' (what the paper compared it with)
+    fc_units: int = 4096  # units of fc6 and fc7
+    dropout: float = 0.5  # dropout rate after fc6 and fc7 (paper: 0.5)
+    augment_flip: bool = False  # random horizontal flips while training
+    augment_shift: int = 0  # random translation by up to this many pixels while training
+    mean: tuple[float, ...] = CIFAR10_MEAN  # per-channel mean subtracted (0..1 scale)
+    std: tuple[float, ...] = CIFAR10_STD  # per-channel standard deviation divided by
+
+    def __post_init__(self):
+        _require(self.image_size >= 1, "image_size", self.image_size, "a positive number of pixels")
+        _require(self.input_size >= 1, "input_size", self.input_size, "a positive number of pixels")
+        _require(self.num_classes >= 2, "num_classes", self.num_classes, "at least 2")
+        for name in (
+            "conv_filters",
+            "conv_kernels",
+            "conv_strides",
+            "conv_padding",
+            "pool_sizes",
+            "norm_after",
+        ):
+            value = getattr(self, name)
+            _require(len(value) == 5, name, value, "five entries, one per convolution")
+        _require(
+            all(f >= 1 for f in self.conv_filters),
+            "conv_filters",
+            self.conv_filters,
+            "positive filter counts",
+        )
+        _require(
+            all(k >= 1 for k in self.conv_kernels),
+            "conv_kernels",
+            self.conv_kernels,
+            "positive kernel sizes",
+        )
+        _require(
+            all(s >= 1 for s in self.conv_strides),
+            "conv_strides",
+            self.conv_strides,
+            "positive strides",
+        )
+        _require(
+            all(p in PADDINGS for p in self.conv_padding),
+            "conv_padding",
+            self.conv_padding,
+            f"each one of {PADDINGS}",
+        )
+        _require(
+            all(p >= 0 for p in self.pool_sizes),
+            "pool_sizes",
+            self.pool_sizes,
+            "window sizes >= 0 (0 = no pooling)",
+        )
+        _require(self.pool_stride >= 1, "pool_stride", self.pool_stride, "at least 1")
+        _require(self.width > 0, "width", self.width, "a positive multiplier")
+        _require(
+            self.normalization in NORMALISATIONS,
+            "normalization",
+            self.normalization,
+            f"one of {NORMALISATIONS}",
+        )
+        _require(
+            self.activation in ACTIVATIONS, "activation", self.activation, f"one of {ACTIVATIONS}"
+        )
+        _require(self.fc_units >= 1, "fc_units", self.fc_units, "at least 1")
+        _require(0 <= self.dropout < 1, "dropout", self.dropout, "a rate in [0, 1)")
+        _require(
+            0 <= self.augment_shift < self.image_size,
+            "augment_shift",
+            self.augment_shift,
+            "0 or more pixels, less than the image size",
+        )
+        _require(
+            len(self.mean) == 3 and len(self.std) == 3 and min(self.std) > 0,
+            "mean/std",
+            (self.mean, self.std),
+            "three values each, std positive",
+        )
+
+    def conv_stages(self) -> list[ConvStage]:
+        """conv1..conv5 with what follows each, in the order the model builds them."""
+        return [
+            ConvStage(i, *values)
+            for i, values in enumerate(
+                zip(
+                    self.conv_widths(),
+                    self.conv_kernels,
+                    self.conv_strides,
+                    self.conv_padding,
+                    self.pool_sizes,
+                    [n and self.normalization != "none" for n in self.norm_after],
+                    strict=True,
+                ),
+                start=1,
+            )
+        ]
+
+    def conv_widths(self) -> tuple[int, ...]:
+        """Filters of conv1..conv5 after the width multiplier (at least one each)."""
+        return tuple(max(1, round(f * self.width)) for f in self.conv_filters)
+
+    def with_pooling(self, pooling: str) -> ModelConfig:
+        """The same network with every pool made overlapping (3x3/2) or not (2x2/2)."""
+        if pooling not in ("overlapping", "non_overlapping"):
+            raise ValueError(f"pooling must be 'overlapping' or 'non_overlapping', got {pooling!r}")
+        window = 3 if pooling == "overlapping" else 2
+        sizes = tuple(window if s else 0 for s in self.pool_sizes)
+        return dataclasses.replace(self, pool_sizes=sizes, pool_stride=2)
+
+    @property
+    def pooling(self) -> str:
+        """'overlapping', 'non_overlapping' or 'custom' (a mix, as in the tutorial)."""
+        windows = {s for s in self.pool_sizes if s}
+        if windows == {3} and self.pool_stride == 2:
+            return "overlapping"
+        if windows == {2} and self.pool_stride == 2:
+            return "non_overlapping"
+        return "custom"
+
+    def for_dataset(self, image_size: int, num_classes: int) -> ModelConfig:
+        """This network fitted to a dataset: its image size and number of classes."""
+        return dataclasses.replace(self, image_size=image_size, num_classes=num_classes)
+
+    def replace(self, **changes) -> ModelConfig:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a network is trained. Augmentation lives in ModelConfig: it is part of the model."""
+
+    dataset: str = "auto"  # dataset source: 'auto', 'sample', 'keras' or a path
+    epochs: int = 10  # passes over the training split
+    batch_size: int = 128  # images per optimizer step
+    optimizer: str = "sgd"  # 'sgd' (momentum, Nesterov), 'adam' or 'adamw'
+    learning_rate: float = 0.01  # peak learning rate
+    momentum: float = 0.9  # SGD momentum (paper: 0.9)
+    nesterov: bool = True  # Nesterov momentum for SGD
+    schedule: str = "constant"  # 'constant', 'step', 'cosine' or 'one_cycle'
+    warmup_fraction: float = 0.2  # one_cycle: share of the steps spent rising to the peak
+    step_epochs: int = 30  # step: divide the rate by step_factor every this many epochs
+    step_factor: float = 10.0  # step: the paper divided by 10 when validation error stalled
+    weight_decay: float = 5e-4  # L2 penalty on weights (paper: 0.0005); decoupled for AdamW
+    label_smoothing: float = 0.0  # share of the target spread evenly over the classes
+    validation_fraction: float = 0.1  # share of the training split held out for validation
+    train_subset: int = 0  # train on only this many images (0 = all), for quick looks
+    seed: int = 0  # seeds weights, data order, dropout and the validation split
+    mixed_precision: bool = False  # float16 compute on a GPU that supports it
+    save_every_epoch: bool = False  # keep epoch_NNN.keras checkpoints besides best and last
+
+    def __post_init__(self):
+        _require(self.epochs >= 1, "epochs", self.epochs, "at least 1")
+        _require(self.batch_size >= 1, "batch_size", self.batch_size, "at least 1")
+        _require(self.optimizer in OPTIMIZERS, "optimizer", self.optimizer, f"one of {OPTIMIZERS}")
+        _require(self.learning_rate > 0, "learning_rate", self.learning_rate, "a positive rate")
+        _require(0 <= self.momentum < 1, "momentum", self.momentum, "a value in [0, 1)")
+        _require(self.schedule in SCHEDULES, "schedule", self.schedule, f"one of {SCHEDULES}")
+        _require(
+            0 < self.warmup_fraction < 1,
+            "warmup_fraction",
+            self.warmup_fraction,
+            "a share in (0, 1)",
+        )
+        _require(self.step_epochs >= 1, "step_epochs", self.step_epochs, "at least 1")
+        _require(self.step_factor >= 1, "step_factor", self.step_factor, "at least 1")
+        _require(self.weight_decay >= 0, "weight_decay", self.weight_decay, "0 or more")
+        _require(
+            0 <= self.label_smoothing < 1,
+            "label_smoothing",
+            self.label_smoothing,
+            "a share in [0, 1)",
+        )
+        _require(
+            0 <= self.validation_fraction < 1,
+            "validation_fraction",
+            self.validation_fraction,
+            "a share in [0, 1)",
+        )
+        _require(self.train_subset >= 0, "train_subset", self.train_subset, "0 (all) or more")
+
+
+# Presets are starting points a user can change. The CIFAR ones were sized by measurement on
+# the 2-core CPU (see bench/ and the README's results table).
+PRESETS: dict[str, ModelConfig] = {
+    # Krizhevsky et al. (2012) on one tower: 62,378,344 parameters for 1000 classes.
+    "paper": ModelConfig(
+        preset="paper",
+        image_size=227,
+        input_size=227,
+        num_classes=1000,
+        conv_kernels=(11, 5, 3, 3, 3),
+        conv_strides=(4, 1, 1, 1, 1),
+        conv_padding=("valid", "same", "same", "same", "same"),
+        mean=(0.485, 0.456, 0.406),  # ImageNet statistics for ImageNet-sized inputs
+        std=(0.229, 0.224, 0.225),
+    ),
+    # The Keras model of the tutorial this project grew from: CIFAR-10 upsampled to 227x227,
+    # batch norm after pools, 58,324,746 parameters.
+    "tutorial": ModelConfig(
+        preset="tutorial",
+        image_size=32,
+        input_size=227,
+        num_classes=10,
+        conv_kernels=(11, 5, 3, 3, 3),
+        conv_strides=(4, 1, 1, 1, 1),
+        conv_padding=("same",) * 5,
+        pool_sizes=(3, 2, 0, 0, 3),
+        normalization="batch",
+        norm_after=(True, True, False, False, True),
+        norm_before_pool=False,
+    ),
+    # CIFAR-native, for a GPU: full AlexNet widths on 32x32 without upsampling. A 5x5 stride-1
+    # conv1 replaces the 11x11/4 one (CIFAR images are 32x32, a stride of 4 would throw away
+    # most of the pixels), batch norm after every conv makes the full width trainable with a
+    # high learning rate, and flips plus 4-pixel shifts fight the overfitting the tutorial saw.
+    "cifar_gpu": ModelConfig(
+        preset="cifar_gpu",
+        conv_kernels=(5, 5, 3, 3, 3),
+        normalization="batch",
+        norm_after=(True,) * 5,
+        fc_units=2048,
+        augment_flip=True,
+        augment_shift=4,
+    ),
+    # CIFAR-native, for a 2-core CPU: the same shape at a quarter of the conv widths with
+    # 256-unit fully connected layers, about 10x cheaper per image than cifar_gpu.
+    "cifar_small": ModelConfig(
+        preset="cifar_small",
+        conv_kernels=(5, 5, 3, 3, 3),
+        width=0.25,
+        normalization="batch",
+        norm_after=(True,) * 5,
+        fc_units=256,
+        dropout=0.3,
+        augment_flip=True,
+        augment_shift=2,
+    ),
+    # For tests and first looks: trains on a few hundred images in seconds.
+    "tiny": ModelConfig(
+        preset="tiny",
+        conv_filters=(8, 16, 16, 16, 16),
+        conv_kernels=(3, 3, 3, 3, 3),
+        normalization="batch",
+        norm_after=(True,) * 5,
+        fc_units=32,
+        dropout=0.1,
+    ),
+}
+
+# Training settings that suit each preset; the Train page starts from these.
+TRAIN_PRESETS: dict[str, TrainConfig] = {
+    "paper": TrainConfig(epochs=90, batch_size=128, learning_rate=0.01, schedule="step"),
+    "tutorial": TrainConfig(epochs=50, batch_size=64, optimizer="sgd", learning_rate=0.001),
+    "cifar_gpu": TrainConfig(
+        epochs=40, batch_size=256, learning_rate=0.1, schedule="one_cycle", label_smoothing=0.1
+    ),
+    "cifar_small": TrainConfig(
+        epochs=10, batch_size=128, learning_rate=0.05, schedule="one_cycle", label_smoothing=0.1
+    ),
+    "tiny": TrainConfig(epochs=2, batch_size=32, learning_rate=0.01, weight_decay=0.0),
+}
+
+
+def preset(name: str) -> ModelConfig:
+    """The named preset's model configuration."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def train_preset(name: str) -> TrainConfig:
+    """Training settings that suit the named preset (defaults for an unknown name)."""
+    return TRAIN_PRESETS.get(name, TrainConfig())
+
+
+def config_to_dict(config: ModelConfig | TrainConfig) -> dict:
+    return dataclasses.asdict(config)
+
+
+def model_config_from_dict(data: dict) -> ModelConfig:
+    return _from_dict(ModelConfig, data)
+
+
+def train_config_from_dict(data: dict) -> TrainConfig:
+    return _from_dict(TrainConfig, data)
+
+
+def _from_dict(cls, data: dict):
+    """Rebuild a config from JSON: lists become tuples, unknown keys are refused."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return cls(**values)
+
+
+def dumps(model_config: ModelConfig, train_config: TrainConfig | None = None) -> str:
+    """The JSON a run folder stores: enough to rebuild the model and repeat the training."""
+    data = {"model": config_to_dict(model_config)}
+    if train_config is not None:
+        data["training"] = config_to_dict(train_config)
+    return json.dumps(data, indent=2)

@@ -1,0 +1,105 @@
+"""`build_alexnet`: one Functional Keras model per ModelConfig, with stable layer names.
+
+The model takes raw uint8 RGB images. Scaling, per-channel normalisation, resizing and the
+training-time augmentation are layers inside it, so training, feature maps and classification
+all see the same preprocessing. Only the Keras 3 API is used, so the model also builds under
+the JAX backend.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from alexnet_core.config import ModelConfig
+from alexnet_core.report import plan_layers
+
+# Layers a user can look inside: their outputs are images with channels.
+FEATURE_KINDS = ("Conv2D", "MaxPooling2D", "LocalResponseNormalization", "BatchNormalization")
+
+
+@keras.saving.register_keras_serializable(package="alexnet")
+class LocalResponseNormalization(layers.Layer):
+    """Across-channel local response normalisation, section 3.3 of the paper.
+
+    b = a / (k + alpha * sum of a^2 over the `depth` neighbouring channels) ** beta, with the
+    paper's k=2, n=5, alpha=1e-4, beta=0.75 (alpha not divided by n, as in the paper).
+    """
+
+    def __init__(self, depth=5, k=2.0, alpha=1e-4, beta=0.75, **kwargs):
+        super().__init__(**kwargs)
+        self.depth, self.k, self.alpha, self.beta = depth, k, alpha, beta
+
+    def call(self, inputs):
+        radius = self.depth // 2
+        channels = inputs.shape[-1]
+        squares = ops.pad(ops.square(inputs), [[0, 0], [0, 0], [0, 0], [radius, radius]])
+        window_sum = sum(squares[..., i : i + channels] for i in range(self.depth))
+        return inputs / ops.power(self.k + self.alpha * window_sum, self.beta)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "depth": self.depth,
+            "k": self.k,
+            "alpha": self.alpha,
+            "beta": self.beta,
+        }
+
+
+def _normalization(config: ModelConfig, index: int) -> layers.Layer:
+    if config.normalization == "lrn":
+        return LocalResponseNormalization(name=f"norm{index}")
+    # momentum 0.9 rather than Keras' 0.99: the running statistics settle within the short
+    # runs this app makes, so validation accuracy is trustworthy after the first epoch.
+    return layers.BatchNormalization(momentum=0.9, name=f"norm{index}")
+
+
+def build_alexnet(config: ModelConfig) -> keras.Model:
+    """The network described by `config`; ValueError if it cannot work (see plan_layers)."""
+    plan_layers(config)  # refuses impossible shapes with a clear message before building
+
+    inputs = keras.Input((config.image_size, config.image_size, 3), dtype="uint8", name="image")
+    x = layers.Rescaling(1 / 255, name="rescale")(inputs)
+    if config.augment_flip:
+        x = layers.RandomFlip("horizontal", name="augment_flip")(x)
+    if config.augment_shift:
+        share = config.augment_shift / config.image_size
+        x = layers.RandomTranslation(share, share, fill_mode="reflect", name="augment_shift")(x)
+    variance = [s * s for s in config.std]
+    x = layers.Normalization(mean=list(config.mean), variance=variance, name="normalize")(x)
+    if config.input_size != config.image_size:
+        size = config.input_size
+        x = layers.Resizing(size, size, interpolation="bilinear", name="resize")(x)
+
+    for stage in config.conv_stages():
+        i = stage.index
+        x = layers.Conv2D(
+            stage.filters,
+            stage.kernel,
+            strides=stage.stride,
+            padding=stage.padding,
+            activation=config.activation,
+            name=f"conv{i}",
+        )(x)
+        if stage.norm and config.norm_before_pool:
+            x = _normalization(config, i)(x)
+        if stage.pool:
+            x = layers.MaxPooling2D(stage.pool, strides=config.pool_stride, name=f"pool{i}")(x)
+        if stage.norm and not config.norm_before_pool:
+            x = _normalization(config, i)(x)
+
+    x = layers.Flatten(name="flatten")(x)
+    for fc, drop in (("fc6", "drop6"), ("fc7", "drop7")):
+        x = layers.Dense(config.fc_units, activation=config.activation, name=fc)(x)
+        x = layers.Dropout(config.dropout, name=drop)(x)
+    # float32 softmax even under mixed precision: float16 probabilities underflow.
+    outputs = layers.Dense(
+        config.num_classes, activation="softmax", dtype="float32", name="predictions"
+    )(x)
+    return keras.Model(inputs, outputs, name=f"alexnet_{config.preset}")
+
+
+def feature_layer_names(model: keras.Model) -> list[str]:
+    """Names of the layers whose outputs are feature maps (conv, norm, pool), in order."""
+    return [layer.name for layer in model.layers if type(layer).__name__ in FEATURE_KINDS]

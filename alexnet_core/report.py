@@ -1,0 +1,158 @@
+"""The architecture report: every layer's shape, parameters and cost, computed without Keras.
+
+`plan_layers` walks a ModelConfig with the same arithmetic the layers use, so an impossible
+configuration is refused here, before anything is built or trained, and the numbers can be
+shown for networks too large to build on a small machine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from alexnet_core.config import ModelConfig
+
+BYTES_PER_VALUE = 4  # activations are float32
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    name: str  # the Keras layer name (a contract: pages and checkpoints use it)
+    kind: str  # 'input', 'resize', 'conv', 'lrn', 'batchnorm', 'maxpool', 'dense', ...
+    geometry: str  # kernel/stride/padding, e.g. '11x11/4 valid'; '' where it does not apply
+    output_shape: tuple[int, ...]  # per image, without the batch axis
+    params: int  # weights of the layer, trainable or not
+    trainable_params: int
+    macs: int  # multiply-accumulates per image
+    memory_bytes: int  # size of the layer's output per image
+
+
+@dataclass(frozen=True)
+class Report:
+    rows: tuple[LayerRow, ...]
+
+    @property
+    def total_params(self) -> int:
+        return sum(r.params for r in self.rows)
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(r.trainable_params for r in self.rows)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(r.macs for r in self.rows)
+
+    @property
+    def total_memory_bytes(self) -> int:
+        return sum(r.memory_bytes for r in self.rows)
+
+    def row(self, name: str) -> LayerRow:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def as_records(self) -> list[dict]:
+        """One plain dict per layer, for tables."""
+        return [
+            {
+                "layer": r.name,
+                "kind": r.kind,
+                "kernel/stride": r.geometry,
+                "output shape": " x ".join(str(d) for d in r.output_shape),
+                "parameters": r.params,
+                "MACs": r.macs,
+                "memory (KiB)": round(r.memory_bytes / 1024, 1),
+            }
+            for r in self.rows
+        ]
+
+    def markdown(self) -> str:
+        lines = [
+            "| layer | kind | kernel/stride | output | parameters | MACs |",
+            "|---|---|---|---|---:|---:|",
+        ]
+        for r in self.rows:
+            shape = "x".join(str(d) for d in r.output_shape)
+            lines.append(
+                f"| {r.name} | {r.kind} | {r.geometry} | {shape} | {r.params:,} | {r.macs:,} |"
+            )
+        lines.append(f"| **total** | | | | **{self.total_params:,}** | **{self.total_macs:,}** |")
+        return "\n".join(lines)
+
+
+def _conv_output(size: int, kernel: int, stride: int, padding: str) -> int:
+    if padding == "same":
+        return math.ceil(size / stride)
+    return (size - kernel) // stride + 1 if size >= kernel else 0
+
+
+def _refuse(layer: str, size: int, window: int, what: str, config: ModelConfig) -> None:
+    raise ValueError(
+        f"{layer}: the feature map would shrink to nothing — it receives {size}x{size} but its "
+        f"{what} is {window}x{window}. Way out: resize the images to a larger input_size (the "
+        f"paper used 227; you have {config.input_size}), use a smaller kernel or stride or "
+        f"'same' padding in the earlier layers, or drop a pooling layer."
+    )
+
+
+def plan_layers(config: ModelConfig) -> Report:
+    """The report for `config`; raises ValueError if a feature map would vanish."""
+    rows: list[LayerRow] = []
+
+    def add(name, kind, geometry, shape, params=0, trainable=None, macs=0):
+        trainable = params if trainable is None else trainable
+        memory = math.prod(shape) * BYTES_PER_VALUE
+        rows.append(LayerRow(name, kind, geometry, tuple(shape), params, trainable, macs, memory))
+
+    size, channels = config.image_size, 3
+    add("image", "input (uint8 RGB)", "", (size, size, channels))
+    if config.input_size != config.image_size:
+        size = config.input_size
+        add("resize", "resize (bilinear)", "", (size, size, channels))
+
+    def add_norm(index: int) -> None:
+        if config.normalization == "lrn":
+            add(f"norm{index}", "lrn", "n=5", (size, size, channels))
+        elif config.normalization == "batch":
+            add(f"norm{index}", "batchnorm", "", (size, size, channels), 4 * channels, 2 * channels)
+
+    for stage in config.conv_stages():
+        i, kernel, pool = stage.index, stage.kernel, stage.pool
+        if stage.padding == "valid" and size < kernel:
+            _refuse(f"conv{i}", size, kernel, "kernel", config)
+        out = _conv_output(size, kernel, stage.stride, stage.padding)
+        params = kernel * kernel * channels * stage.filters + stage.filters
+        macs = out * out * stage.filters * kernel * kernel * channels
+        size, channels = out, stage.filters
+        geometry = f"{kernel}x{kernel}/{stage.stride} {stage.padding}"
+        add(f"conv{i}", "conv", geometry, (size, size, channels), params, macs=macs)
+        if stage.norm and config.norm_before_pool:
+            add_norm(i)
+        if pool:
+            if size < pool:
+                _refuse(f"pool{i}", size, pool, "pooling window", config)
+            size = (size - pool) // config.pool_stride + 1
+            geometry = f"{pool}x{pool}/{config.pool_stride}"
+            add(f"pool{i}", "maxpool", geometry, (size, size, channels))
+        if stage.norm and not config.norm_before_pool:
+            add_norm(i)
+
+    features = size * size * channels
+    add("flatten", "flatten", "", (features,))
+    for name in ("fc6", "fc7"):
+        params = features * config.fc_units + config.fc_units
+        add(name, "dense", "", (config.fc_units,), params, macs=features * config.fc_units)
+        features = config.fc_units
+        add(name.replace("fc", "drop"), "dropout", f"rate {config.dropout}", (features,))
+    params = features * config.num_classes + config.num_classes
+    add(
+        "predictions",
+        "dense (softmax)",
+        "",
+        (config.num_classes,),
+        params,
+        macs=features * config.num_classes,
+    )
+    return Report(tuple(rows))

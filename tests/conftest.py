@@ -1,0 +1,37 @@
+"""Shared test set-up: quiet TensorFlow, keep runs and caches out of the user's folders."""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# Set before TensorFlow is imported anywhere in the test process.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="alexnet-tests-"))
+os.environ["ALEXNET_RUNS_DIR"] = str(_SESSION_DIR / "runs")
+os.environ["ALEXNET_CACHE_DIR"] = str(_SESSION_DIR / "cache")
+os.environ.pop("ALEXNET_CIFAR10", None)  # the tests choose their data themselves
+
+SHARED_ZIP = ROOT.parent / "shared" / "datasets" / "cifar10-jpeg.zip"
+
+
+@pytest.fixture(autouse=True)
+def _no_job_left_running():
+    """A training thread started by one test must not run on into the next."""
+    yield
+    if "alexnet_core.training" in sys.modules:
+        sys.modules["alexnet_core.training"].stop_all_jobs(timeout=30)
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch) -> Path:
+    """A fresh, empty runs root for one test."""
+    path = tmp_path / "runs"
+    path.mkdir()
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(path))
+    return path

@@ -1,0 +1,279 @@
+"""The model builder and the architecture report, checked against numbers computed by hand."""
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from alexnet_core.config import (
+    PRESETS,
+    ModelConfig,
+    TrainConfig,
+    dumps,
+    model_config_from_dict,
+    preset,
+    train_config_from_dict,
+)
+from alexnet_core.model import LocalResponseNormalization, build_alexnet, feature_layer_names
+from alexnet_core.report import plan_layers
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def built(name: str) -> keras.Model:
+    """Each preset built once for the whole file: the paper's network alone has 62 M weights."""
+    return build_alexnet(PRESETS[name])
+
+
+def conv_params(k, cin, cout):
+    return k * k * cin * cout + cout
+
+
+def dense_params(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+def test_paper_parameter_count_by_formula_and_by_keras():
+    expected = (
+        conv_params(11, 3, 96)
+        + conv_params(5, 96, 256)
+        + conv_params(3, 256, 384)
+        + conv_params(3, 384, 384)
+        + conv_params(3, 384, 256)
+        + dense_params(6 * 6 * 256, 4096)
+        + dense_params(4096, 4096)
+        + dense_params(4096, 1000)
+    )
+    assert expected == 62_378_344
+    assert plan_layers(PRESETS["paper"]).total_params == 62_378_344
+    assert built("paper").count_params() == 62_378_344
+
+
+def test_paper_feature_map_shapes():
+    model = built("paper")
+    shapes = {
+        name: tuple(model.get_layer(name).output.shape[1:])
+        for name in ("conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5")
+    }
+    assert shapes == {
+        "conv1": (55, 55, 96),
+        "pool1": (27, 27, 96),
+        "conv2": (27, 27, 256),
+        "pool2": (13, 13, 256),
+        "conv3": (13, 13, 384),
+        "conv4": (13, 13, 384),
+        "conv5": (13, 13, 256),
+        "pool5": (6, 6, 256),
+    }
+    assert tuple(model.get_layer("norm1").output.shape[1:]) == (55, 55, 96)
+
+
+def test_tutorial_parameter_counts():
+    model = built("tutorial")
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert model.count_params() == 58_324_746
+    assert trainable == 58_323_530
+    report = plan_layers(PRESETS["tutorial"])
+    assert (report.total_params, report.trainable_params) == (58_324_746, 58_323_530)
+    assert report.row("resize").output_shape == (227, 227, 3)
+    assert report.row("conv1").output_shape == (57, 57, 96)  # 'same', stride 4: ceil(227/4)
+    assert report.row("pool5").output_shape == (6, 6, 256)
+
+
+@pytest.mark.parametrize("name", sorted(set(PRESETS) - {"paper", "tutorial"}))
+def test_report_matches_keras_for_cifar_presets(name):
+    config = PRESETS[name]
+    model = build_alexnet(config)
+    report = plan_layers(config)
+    assert report.total_params == model.count_params()
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert report.trainable_params == trainable
+    for row in report.rows:
+        if row.name in {layer.name for layer in model.layers}:
+            assert tuple(model.get_layer(row.name).output.shape[1:]) == row.output_shape, row.name
+
+
+def independent_macs(model: keras.Model) -> int:
+    """Multiply-accumulates from the built layers' kernels and output shapes."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kh, kw, cin, cout = layer.kernel.shape
+            _, h, w, _ = layer.output.shape
+            total += h * w * cout * kh * kw * cin
+        elif isinstance(layer, keras.layers.Dense):
+            total += int(np.prod(layer.kernel.shape))
+    return total
+
+
+@pytest.mark.parametrize("name", ["paper", "tutorial", "cifar_small", "tiny"])
+def test_macs_match_an_independent_count(name):
+    assert plan_layers(PRESETS[name]).total_macs == independent_macs(built(name))
+
+
+def test_paper_costs_about_1_13_giga_macs():
+    assert plan_layers(PRESETS["paper"]).total_macs == pytest.approx(1.13e9, rel=0.01)
+
+
+def test_memory_is_float32_output_size():
+    row = plan_layers(PRESETS["paper"]).row("conv1")
+    assert row.memory_bytes == 55 * 55 * 96 * 4
+
+
+def test_layer_names_are_stable():
+    names = [layer.name for layer in built("paper").layers]
+    assert names == [
+        "image", "rescale", "normalize",
+        "conv1", "norm1", "pool1", "conv2", "norm2", "pool2", "conv3", "conv4", "conv5", "pool5",
+        "flatten", "fc6", "drop6", "fc7", "drop7", "predictions",
+    ]  # fmt: skip
+    small = built("cifar_small")
+    assert {"augment_flip", "augment_shift", "norm5"} <= {layer.name for layer in small.layers}
+    tutorial = [layer.name for layer in built("tutorial").layers]
+    assert tutorial.index("pool1") < tutorial.index("norm1")  # tutorial: pool, then batch norm
+    assert "resize" in tutorial
+    assert feature_layer_names(built("paper"))[:3] == ["conv1", "norm1", "pool1"]
+
+
+def test_model_takes_raw_uint8_and_outputs_probabilities():
+    model = build_alexnet(PRESETS["tiny"])
+    images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    probabilities = model.predict(images, verbose=0)
+    assert probabilities.shape == (4, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert model.input.dtype == "uint8"
+
+
+def test_normalisation_layer_subtracts_the_configured_mean():
+    config = PRESETS["tiny"].replace(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    model = build_alexnet(config)
+    probe = keras.Model(model.input, model.get_layer("normalize").output)
+    grey = np.full((1, 32, 32, 3), 255, dtype=np.uint8)
+    np.testing.assert_allclose(probe.predict(grey, verbose=0), 2.0, rtol=1e-5)  # (1-0.5)/0.25
+
+
+def test_local_response_normalisation_matches_the_paper_formula():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(1, 2, 2, 7)).astype("float32") * 10
+    out = np.asarray(LocalResponseNormalization()(a))
+    expected = np.empty_like(a)
+    for i in range(7):
+        lo, hi = max(0, i - 2), min(6, i + 2)
+        expected[..., i] = a[..., i] / (2 + 1e-4 * (a[..., lo : hi + 1] ** 2).sum(-1)) ** 0.75
+    np.testing.assert_allclose(out, expected, rtol=1e-5)
+
+
+def test_saved_model_reloads_in_safe_mode_with_identical_predictions(tmp_path):
+    config = PRESETS["tiny"].replace(normalization="lrn", input_size=40)
+    model = build_alexnet(config)
+    images = np.random.default_rng(2).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(
+        model.predict(images, verbose=0), reloaded.predict(images, verbose=0)
+    )
+
+
+def test_impossible_configuration_is_refused_with_a_way_out():
+    # The paper's 11x11 stride-4 conv1 on raw 32x32 CIFAR images, without resizing.
+    config = PRESETS["paper"].replace(image_size=32, input_size=32, num_classes=10)
+    with pytest.raises(ValueError) as error:
+        plan_layers(config)
+    message = str(error.value)
+    assert message.startswith("pool2")  # conv1 gives 6x6, pool1 2x2, pool2's 3x3 window fails
+    assert "2x2" in message and "input_size" in message
+    with pytest.raises(ValueError, match="pool2"):
+        build_alexnet(config)
+    with pytest.raises(ValueError, match="conv1.*receives 8x8"):
+        plan_layers(config.replace(image_size=8, input_size=8))
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"dropout": 1.0}, "dropout"),
+        ({"width": 0}, "width"),
+        ({"normalization": "group"}, "normalization"),
+        ({"activation": "gelu"}, "activation"),
+        ({"conv_filters": (96, 256)}, "conv_filters"),
+        ({"num_classes": 1}, "num_classes"),
+    ],
+)
+def test_bad_model_fields_name_the_field(changes, field):
+    with pytest.raises(ValueError, match=f"^{field}"):
+        ModelConfig(**changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"learning_rate": -0.1}, "learning_rate"),
+        ({"epochs": 0}, "epochs"),
+        ({"optimizer": "rmsprop"}, "optimizer"),
+        ({"schedule": "linear"}, "schedule"),
+    ],
+)
+def test_bad_training_fields_name_the_field(changes, field):
+    with pytest.raises(ValueError, match=f"^{field}"):
+        TrainConfig(**changes)
+
+
+def test_configs_round_trip_through_json():
+    data = json.loads(dumps(PRESETS["tutorial"], TrainConfig(epochs=3)))
+    assert model_config_from_dict(data["model"]) == PRESETS["tutorial"]
+    assert train_config_from_dict(data["training"]) == TrainConfig(epochs=3)
+    with pytest.raises(ValueError, match="unknown"):
+        model_config_from_dict({"colour": "red"})
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset("vgg")
+
+
+def test_pooling_knob_switches_between_overlapping_and_not():
+    paper = PRESETS["paper"]
+    assert paper.pooling == "overlapping"
+    flat = paper.with_pooling("non_overlapping")
+    assert flat.pool_sizes == (2, 2, 0, 0, 2) and flat.pooling == "non_overlapping"
+    assert PRESETS["tutorial"].pooling == "custom"
+    assert plan_layers(flat).row("pool1").output_shape == (27, 27, 96)  # (55 - 2) // 2 + 1
+
+
+JAX_SCRIPT = """
+import json
+from alexnet_core.config import PRESETS
+from alexnet_core.model import build_alexnet
+import keras
+out = {}
+for name in ("paper", "cifar_small"):
+    model = build_alexnet(PRESETS[name])
+    out[name] = {layer.name: list(layer.output.shape[1:]) for layer in model.layers}
+out["backend"] = keras.backend.backend()
+print(json.dumps(out))
+"""
+
+
+def test_model_builds_with_the_same_shapes_under_jax():
+    pytest.importorskip("jax")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    shapes = json.loads(done.stdout.strip().splitlines()[-1])
+    assert shapes.pop("backend") == "jax"
+    for name, layers in shapes.items():
+        model = built(name)
+        assert layers == {layer.name: list(layer.output.shape[1:]) for layer in model.layers}
