@@ -1,0 +1,293 @@
+"""Datasets: CIFAR-10 (through Keras, a local copy, or the bundled sample) and image folders.
+
+`load_dataset(source)` returns uint8 images and int64 labels split into train, validation and
+test. Images stay at their small size (32x32 by default); resizing to 227 happens inside the
+model, per batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import tarfile
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from alexnet_core import cifar, image_folders
+from alexnet_core.images import resize_image
+
+SAMPLE_PATH = Path(__file__).parent / "assets" / "cifar10-sample.zip"
+SOURCE_VARIABLE = "ALEXNET_CIFAR10"  # Environment variable naming a local CIFAR-10 copy.
+CACHE_VARIABLE = "ALEXNET_CACHE_DIR"  # Environment variable naming the decode cache folder.
+LOADER_VERSION = 1  # Part of the cache key: bump it when decoding changes.
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dataset:
+    """Images and labels in three splits, each shuffled by the seed (so a prefix is a fair
+    sample)."""
+
+    name: str  # What was loaded, for people: the kind of source and its path.
+    source: str  # What the source resolved to: "keras", "sample" or a path.
+    class_names: tuple[str, ...]  # Label i means class_names[i].
+    x_train: np.ndarray  # uint8 (N, H, W, 3) RGB.
+    y_train: np.ndarray  # int64 (N,).
+    x_val: np.ndarray  # Carved out of the training images, stratified by class.
+    y_val: np.ndarray
+    x_test: np.ndarray  # The source's own test split, or one carved out by the seed.
+    y_test: np.ndarray
+    skipped: tuple[str, ...] = ()  # "file: problem" for each unreadable file left out.
+    from_cache: bool = False  # True when the decoded arrays came from the disk cache.
+
+    @property
+    def image_size(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def summary(self) -> str:
+        text = (
+            f"{self.name}: {len(self.y_train):,} train / {len(self.y_val):,} validation / "
+            f"{len(self.y_test):,} test images, {self.num_classes} classes, "
+            f"{self.image_size}x{self.image_size}"
+        )
+        return text + (f", {len(self.skipped)} unreadable files skipped" if self.skipped else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Decoded:
+    """A source before splitting: what the disk cache stores."""
+
+    name: str
+    class_names: tuple[str, ...]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray | None  # None when the source has no test split of its own.
+    y_test: np.ndarray | None
+    skipped: tuple[str, ...] = ()
+
+
+def load_dataset(
+    source: str | os.PathLike = "auto",
+    *,
+    image_size: int = 32,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+) -> Dataset:
+    """Load a dataset. source: "auto", "sample", "keras", or a path to cifar-10-python.tar.gz,
+    a cifar-10-batches-py folder, or an image folder or zip (train/<class>/*, test/<class>/*,
+    or just <class>/*, where test_fraction of each class becomes the test split).
+
+    Raises ValueError, naming the path and the problem, for a source it cannot use.
+    """
+    if not isinstance(image_size, int | np.integer) or not 8 <= image_size <= 512:
+        raise ValueError(f"image_size must be an integer from 8 to 512, got {image_size!r}")
+    image_size = int(image_size)
+    for label, fraction in [("validation", validation_fraction), ("test", test_fraction)]:
+        if not 0 <= fraction < 1:
+            raise ValueError(f"{label}_fraction must be in [0, 1), got {fraction!r}")
+    source = default_source() if source == "auto" else str(source)
+    from_cache = False
+    if source == "keras":
+        x_train, y_train, x_test, y_test = cifar.load_keras_cifar10()
+        name = f"CIFAR-10 from keras.datasets ({cifar.keras_cache_folder()})"
+        decoded = _Decoded(name, cifar.CLASS_NAMES, x_train, y_train, x_test, y_test)
+        decoded = _resized(decoded, image_size)
+    else:
+        path = SAMPLE_PATH if source == "sample" else Path(source).expanduser().absolute()
+        decoded, from_cache = _load_cached(path, image_size, cache_dir)
+        if source == "sample":
+            name = f"CIFAR-10 sample bundled with the app ({path})"
+            decoded = dataclasses.replace(decoded, name=name)
+    return _split(decoded, source, validation_fraction, test_fraction, seed, from_cache)
+
+
+def default_source() -> str:
+    """What "auto" means: $ALEXNET_CIFAR10, else Keras' cached CIFAR-10, else the sample."""
+    if os.environ.get(SOURCE_VARIABLE):
+        return os.environ[SOURCE_VARIABLE]
+    return "keras" if cifar.keras_has_cifar10() else "sample"
+
+
+def available_sources() -> list[dict]:
+    """The sources this machine offers, for the home page: name (what to pass to
+    load_dataset), description, available (usable now, without internet) and detail."""
+    sources = []
+    local_copy = os.environ.get(SOURCE_VARIABLE)
+    if local_copy:
+        path = Path(local_copy).expanduser()
+        found = path.exists()
+        detail = str(path) if found else f"{path} does not exist"
+        description = f"Local CIFAR-10 copy named by ${SOURCE_VARIABLE}"
+        sources.append(_entry(local_copy, description, found, detail))
+    keras_folder, cached = cifar.keras_cache_folder(), cifar.keras_has_cifar10()
+    detail = f"cached in {keras_folder}"
+    if not cached:
+        detail = f"not in {keras_folder}; the 170 MB download needs internet. "
+        detail += cifar.LOCAL_COPY_HINT
+    description = "CIFAR-10 through keras.datasets.cifar10.load_data(), as in the tutorial"
+    sources.append(_entry("keras", description, cached, detail))
+    description = "CIFAR-10 sample bundled with the app: 400 train and 100 test images per class"
+    sources.append(_entry("sample", description, SAMPLE_PATH.is_file(), str(SAMPLE_PATH)))
+    return sources
+
+
+def _entry(name: str, description: str, available: bool, detail: str) -> dict:
+    return {"name": name, "description": description, "available": available, "detail": detail}
+
+
+def _split(decoded, source, validation_fraction, test_fraction, seed, from_cache) -> Dataset:
+    rng = np.random.default_rng(seed)
+    x, y = decoded.x_train, decoded.y_train
+    if decoded.x_test is None:
+        keep, test = _stratified_split(y, test_fraction, rng)
+        x_test, y_test = x[test], y[test]
+        x, y = x[keep], y[keep]
+    else:
+        order = rng.permutation(len(decoded.y_test))
+        x_test, y_test = decoded.x_test[order], decoded.y_test[order]
+    train, val = _stratified_split(y, validation_fraction, rng)
+    return Dataset(
+        name=decoded.name,
+        source=source,
+        class_names=tuple(decoded.class_names),
+        x_train=x[train],
+        y_train=y[train],
+        x_val=x[val],
+        y_val=y[val],
+        x_test=x_test,
+        y_test=y_test,
+        skipped=tuple(decoded.skipped),
+        from_cache=from_cache,
+    )
+
+
+def _stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator):
+    """Indices (kept, taken), each shuffled: `fraction` of every class is taken, but at least
+    one image per class is kept so no class vanishes from training."""
+    taken = [np.empty(0, dtype=np.int64)]
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        taken.append(members[: min(round(len(members) * fraction), len(members) - 1)])
+    taken = np.concatenate(taken)
+    kept = np.setdiff1d(np.arange(len(labels)), taken)
+    return rng.permutation(kept), rng.permutation(taken)
+
+
+def _resized(decoded: _Decoded, image_size: int) -> _Decoded:
+    def resize_all(images):
+        if images is None or images.shape[1] == image_size:
+            return images
+        return np.stack([resize_image(image, image_size) for image in images])
+
+    return dataclasses.replace(
+        decoded, x_train=resize_all(decoded.x_train), x_test=resize_all(decoded.x_test)
+    )
+
+
+def _decode_path(path: Path, image_size: int) -> _Decoded:
+    is_archive = path.is_file() and not zipfile.is_zipfile(path)
+    if (path.is_dir() and cifar.is_batches_folder(path)) or (is_archive and _looks_like_tar(path)):
+        class_names, x_train, y_train, x_test, y_test = cifar.read_batches(path)
+        decoded = _Decoded(
+            f"CIFAR-10 batches {path}", class_names, x_train, y_train, x_test, y_test
+        )
+        return _resized(decoded, image_size)
+    found = image_folders.read_image_folder(path, image_size)
+    kind = "image folder" if path.is_dir() else "image zip"
+    return _Decoded(f"{kind} {path}", *found)
+
+
+def _looks_like_tar(path: Path) -> bool:
+    return path.name.endswith((".tar.gz", ".tgz", ".tar")) or tarfile.is_tarfile(path)
+
+
+# --- Disk cache of decoded sources ---
+
+
+def _load_cached(path: Path, image_size: int, cache_dir) -> tuple[_Decoded, bool]:
+    """Decode `path`, or reuse the arrays saved by an earlier decode of the same files."""
+    if not path.exists():
+        raise ValueError(f"{path}: no such file or folder")
+    folder = Path(cache_dir or os.environ.get(CACHE_VARIABLE) or "~/.cache/alexnet-explorer")
+    cache_path = folder.expanduser() / _cache_name(path, image_size)
+    if cache_path.is_file():
+        try:
+            with np.load(cache_path, allow_pickle=False) as saved:
+                return _from_arrays(saved), True
+        except Exception:
+            pass  # A damaged cache file: decode again and replace it.
+    decoded = _decode_path(path, image_size)
+    try:
+        _save_atomically(cache_path, decoded)
+    except OSError as error:
+        warnings.warn(f"could not write the dataset cache {cache_path}: {error}", stacklevel=3)
+    return decoded, False
+
+
+def _cache_name(path: Path, image_size: int) -> str:
+    """A file name that changes whenever the source's files, the size or the loader change."""
+    path = path.resolve()
+    if path.is_dir():
+        # A folder's own mtime misses edits inside its sub-folders: fingerprint every file.
+        stamps = []
+        for folder, _, files in os.walk(path):
+            for file in files:
+                stat = os.stat(os.path.join(folder, file))
+                stamps.append((os.path.join(folder, file), stat.st_size, stat.st_mtime_ns))
+        stamps.sort()
+    else:
+        stat = path.stat()
+        stamps = [stat.st_size, stat.st_mtime_ns]
+    key = json.dumps([str(path), stamps, image_size, LOADER_VERSION])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    readable = re.sub(r"[^A-Za-z0-9._-]", "_", path.name)[:40]
+    return f"{readable}-{image_size}px-{digest}.npz"
+
+
+def _save_atomically(cache_path: Path, decoded: _Decoded) -> None:
+    # Write beside the target and rename, so a crash or a second process never sees half a file.
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    has_test = decoded.x_test is not None
+    empty = np.empty((0, *decoded.x_train.shape[1:]), np.uint8)
+    arrays = {
+        "name": np.array(decoded.name),
+        "class_names": np.array(decoded.class_names),
+        "skipped": np.array(decoded.skipped, dtype=str),
+        "x_train": decoded.x_train,
+        "y_train": decoded.y_train,
+        "has_test": np.array(has_test),
+        "x_test": decoded.x_test if has_test else empty,
+        "y_test": decoded.y_test if has_test else np.empty(0, np.int64),
+    }
+    with tempfile.NamedTemporaryFile(dir=cache_path.parent, suffix=".tmp", delete=False) as file:
+        try:
+            np.savez(file, **arrays)  # Not compressed: loading is then a plain read.
+        except BaseException:
+            os.unlink(file.name)
+            raise
+    os.replace(file.name, cache_path)
+
+
+def _from_arrays(saved) -> _Decoded:
+    has_test = bool(saved["has_test"])
+    return _Decoded(
+        name=str(saved["name"]),
+        class_names=tuple(str(name) for name in saved["class_names"]),
+        x_train=saved["x_train"],
+        y_train=saved["y_train"],
+        x_test=saved["x_test"] if has_test else None,
+        y_test=saved["y_test"] if has_test else None,
+        skipped=tuple(str(line) for line in saved["skipped"]),
+    )

@@ -1,0 +1,175 @@
+"""Image folders and zips with one sub-folder per class, optionally under train/ and test/.
+
+Imported by alexnet_core.data; the public entry point is data.load_dataset.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from alexnet_core.images import decode_image
+
+Parts = tuple[str, ...]  # A file or folder's path inside the source, split at "/".
+
+
+class FolderImages(NamedTuple):
+    class_names: tuple[str, ...]  # The class folder names, sorted: label i is class_names[i].
+    x_train: np.ndarray  # uint8 (N, size, size, 3).
+    y_train: np.ndarray  # int64 (N,).
+    x_test: np.ndarray | None  # None when there is no test/ folder.
+    y_test: np.ndarray | None
+    skipped: tuple[str, ...]  # "file: problem" for each file that could not be decoded.
+
+
+def read_image_folder(path: Path, image_size: int) -> FolderImages:
+    """Decode every image under `path` (a folder or a zip) to image_size x image_size RGB."""
+    if path.is_dir():
+        return _Tree(path, *_folder_listing(path), read=Path.read_bytes).decode(image_size)
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: not a zip file, an image folder or a CIFAR-10 .tar.gz")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _Tree(path, *_zip_listing(archive), read=archive.read).decode(image_size)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"{path}: cannot read this zip file ({error})") from error
+
+
+def _is_hidden(name: str) -> bool:
+    # .DS_Store, ._name (macOS resource forks), .git, __MACOSX: never images of the dataset.
+    return name.startswith(".") or name == "__MACOSX"
+
+
+def _folder_listing(root: Path) -> tuple[dict[Parts, Path], set[Parts]]:
+    files, folders = {}, set()
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if not _is_hidden(name)]
+        parts = Path(folder).relative_to(root).parts
+        if parts:
+            folders.add(parts)
+        for name in names:
+            if not _is_hidden(name):
+                files[(*parts, name)] = Path(folder, name)
+    return files, folders
+
+
+def _zip_listing(archive: zipfile.ZipFile) -> tuple[dict[Parts, zipfile.ZipInfo], set[Parts]]:
+    files, folders = {}, set()
+    for info in archive.infolist():
+        parts = tuple(part for part in info.filename.replace("\\", "/").split("/") if part)
+        if not parts or any(_is_hidden(part) for part in parts):
+            continue
+        if info.is_dir():
+            folders.add(parts)
+        else:
+            files[parts] = info
+            # Zips need not list folders as entries of their own.
+            folders.update(parts[:depth] for depth in range(1, len(parts)))
+    return files, folders
+
+
+@dataclass
+class _Tree:
+    """A folder or zip's listing, the same shape for both."""
+
+    path: Path  # The source, for messages.
+    files: dict[Parts, object]  # Each file, and the handle that `read` takes.
+    folders: set[Parts]
+    read: Callable[[object], bytes]
+
+    def decode(self, image_size: int) -> FolderImages:
+        root = self.unwrap()
+        top = self.children(root)
+        train_root = (*root, "train") if "train" in top else root
+        test_root = (*root, "test") if "train" in top and "test" in top else None
+        class_names = tuple(self.children(train_root))
+        if not class_names:
+            raise ValueError(
+                f"{self.path}: no class sub-folders found; expected <class>/<image> files, or "
+                "train/<class>/<image> and test/<class>/<image>"
+            )
+        if len(class_names) < 2:
+            raise ValueError(
+                f"{self.path}: only one class folder ({class_names[0]}); need two or more"
+            )
+        skipped = []
+        x_train, y_train = self.decode_split(train_root, class_names, image_size, skipped)
+        x_test = y_test = None
+        if test_root is not None:
+            unknown = sorted(set(self.children(test_root)) - set(class_names))
+            if unknown:
+                raise ValueError(
+                    f"{self.path}: test/ has classes that train/ lacks: {', '.join(unknown)}"
+                )
+            x_test, y_test = self.decode_split(test_root, class_names, image_size, skipped)
+        return FolderImages(class_names, x_train, y_train, x_test, y_test, tuple(skipped))
+
+    def unwrap(self) -> Parts:
+        """Step into a single folder that wraps everything (mydata/train/cat/1.jpg), unless
+        it is train/ itself or a class folder (one with no sub-folders)."""
+        root = ()
+        while True:
+            depth = len(root)
+            top = set(self.children(root))
+            top |= {p[depth] for p in self.files if len(p) == depth + 1 and p[:depth] == root}
+            if len(top) != 1:
+                return root
+            inner = (*root, top.pop())
+            if inner[-1] in ("train", "test") or inner in self.files or not self.children(inner):
+                return root
+            root = inner
+
+    def children(self, parent: Parts) -> list[str]:
+        """The names of the folders directly inside `parent`, sorted."""
+        depth = len(parent)
+        return sorted({p[depth] for p in self.folders if len(p) > depth and p[:depth] == parent})
+
+    def decode_split(self, root: Parts, class_names, image_size: int, skipped: list[str]):
+        """Decode root/<class>/ files (at any depth); unreadable ones are added to skipped."""
+        depth = len(root)
+        members = defaultdict(list)
+        for parts in sorted(self.files):
+            if len(parts) > depth + 1 and parts[:depth] == root:
+                members[parts[depth]].append(parts)
+        for name in self.children(root):
+            if not members[name]:
+                where = "/".join((*root, name))
+                raise ValueError(f"{self.path}: class folder {where} has no images")
+        items = [
+            (label, parts) for label, name in enumerate(class_names) for parts in members[name]
+        ]
+        images = np.empty((len(items), image_size, image_size, 3), np.uint8)
+        labels = np.empty(len(items), np.int64)
+        count = 0
+        for label, parts in items:
+            where = "/".join(parts)
+            try:
+                images[count] = decode_image(self.read(self.files[parts]), image_size, name=where)
+            except ValueError as error:
+                skipped.append(str(error))
+                continue
+            except Exception as error:  # Reading failed: a zip CRC error, a permission error...
+                skipped.append(f"{where}: cannot read ({error})")
+                continue
+            labels[count] = label
+            count += 1
+        if count == 0:
+            raise ValueError(
+                f"{self.path}: none of the {len(items)} files could be read as an image "
+                f"(the last problem: {skipped[-1]})"
+            )
+        found = np.bincount(labels[:count], minlength=len(class_names))
+        for label, name in enumerate(class_names):
+            if members[name] and found[label] == 0:
+                raise ValueError(
+                    f"{self.path}: none of the {len(members[name])} files of class {name} "
+                    "could be read as an image"
+                )
+        return images[:count], labels[:count]

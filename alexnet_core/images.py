@@ -1,0 +1,94 @@
+"""Decode untrusted image bytes into uint8 RGB arrays.
+
+Shared by the dataset loader (image folders and zips) and the classify page (uploads), so
+both turn the same file into the same pixels.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps
+
+# Refuse images above this many pixels before decoding them. 40 M pixels is a 7,000 x 5,700
+# photo, larger than any phone camera, and decodes to 120 MB of RGB. We check it ourselves
+# rather than lowering Pillow's global Image.MAX_IMAGE_PIXELS, which other code shares.
+MAX_PIXELS = 40_000_000
+
+# Transparent pixels are composited onto this colour. Their hidden RGB values are often
+# black or garbage, so dropping alpha would show that; white is what icons and product
+# photos are drawn against.
+BACKGROUND = (255, 255, 255)
+
+
+def decode_image(data: bytes, size: int | None = None, *, name: str = "image") -> np.ndarray:
+    """Decode image file bytes to a uint8 (H, W, 3) RGB array, resized to size x size if given.
+
+    Raises ValueError, naming `name`, for bytes that are not an image, a truncated, corrupt or
+    unsupported file, or an image larger than MAX_PIXELS.
+    """
+    try:
+        # Pillow warns (rather than fails) between its own pixel limit and twice that, in
+        # open() and in some plugins' load(); make the warning an error so a bomb stops here.
+        # (The filter is process-wide, but all it does is make this one warning an error, so
+        # threads decoding at once can't do each other harm.)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise Image.DecompressionBombError(
+                    f"{width}x{height} pixels is more than the {MAX_PIXELS:,} allowed"
+                )
+            if size is not None:
+                # JPEG can decode at 1/2, 1/4 or 1/8 scale directly: much faster for big
+                # photos that end up as 32x32. It only shrinks while the result stays >= size.
+                image.draft(None, (size, size))
+            image.load()  # An animated GIF or APNG stays on its first frame.
+        ImageOps.exif_transpose(image, in_place=True)  # Phone photos: upright, as viewers show.
+        image = to_rgb(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ValueError(f"{name}: image too large, a decompression bomb? ({error})") from error
+    except Image.UnidentifiedImageError as error:
+        raise ValueError(f"{name}: not an image file Pillow can read") from error
+    except Exception as error:
+        # Pillow's plugins raise many types on malformed input (OSError for truncated data,
+        # SyntaxError, struct.error, EOFError, IndexError...): all mean a corrupt file.
+        raise ValueError(f"{name}: corrupt, truncated or unsupported image ({error})") from error
+    array = np.array(image, dtype=np.uint8)  # A writable copy; asarray would be read-only.
+    return resize_image(array, size) if size is not None else array
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode (L, LA, P, RGBA, I;16, I, F, CMYK, ...) to 8-bit RGB."""
+    if image.mode == "RGB":
+        return image
+    if image.mode.startswith("I") or image.mode == "F":
+        # Pillow's convert("L") clips 16-bit values at 255 instead of scaling them, which
+        # turns most 16-bit images white. I and I;16 hold 16-bit samples (PNG, TIFF); float
+        # images have no fixed range, so stretch theirs.
+        values = np.asarray(image, dtype=np.float64)
+        if image.mode == "F":
+            low, high = float(values.min()), float(values.max())
+            values = (values - low) * (255.0 / max(high - low, 1e-12))
+        else:
+            values = values / 257.0
+        gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+        return Image.fromarray(gray).convert("RGB")
+    if image.has_transparency_data:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def resize_image(array: np.ndarray, size: int) -> np.ndarray:
+    """Resize a uint8 (H, W, 3) array to (size, size, 3); a no-op when already that size."""
+    if array.shape[:2] == (size, size):
+        return array
+    # BILINEAR in Pillow widens its filter when shrinking, so it averages over the source area
+    # (no aliasing) and interpolates smoothly when enlarging.
+    resized = Image.fromarray(array).resize((size, size), Image.Resampling.BILINEAR)
+    return np.array(resized, dtype=np.uint8)

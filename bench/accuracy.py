@@ -1,0 +1,117 @@
+"""Accuracy on real CIFAR-10: train a preset with the training engine, report test accuracy.
+
+    python -m bench.accuracy --preset cifar_small --epochs 10
+    python -m bench.accuracy --preset cifar_small --epochs 10 --seeds 0 1 2
+    python -m bench.accuracy --preset tutorial --data ~/.keras/datasets/cifar-10-batches-py
+
+Trains on the train part (less a validation split used for the per-epoch numbers), then
+reports the test split once: loss and accuracy, and with flip test-time augmentation (the mean
+of the predictions for the image and its mirror) when the preset trains with flips. Data: the
+shared JPEG copy beside the repository when it is there, else the Keras cache, or --data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from alexnet_core import runs, training
+from alexnet_core.config import PRESETS, train_preset
+from alexnet_core.data import load_dataset
+from bench.common import save, table
+
+SHARED_ZIP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-jpeg.zip"
+
+
+def flip_tta(model, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> tuple[float, float]:
+    """Test loss and accuracy averaging the predictions for each image and its mirror image."""
+    plain = model.predict(x, batch_size=batch_size, verbose=0)
+    mirrored = model.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)
+    probabilities = (plain + mirrored) / 2
+    loss = float(-np.mean(np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-7, 1))))
+    return loss, float(np.mean(probabilities.argmax(axis=1) == y))
+
+
+def train_once(args, dataset, seed: int) -> dict:
+    model_config = PRESETS[args.preset].for_dataset(dataset.image_size, dataset.num_classes)
+    changes = {"seed": seed, "dataset": dataset.source}
+    for name in ("epochs", "batch_size", "learning_rate", "schedule", "optimizer", "train_subset"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    train_config = dataclasses.replace(train_preset(args.preset), **changes)
+    print(f"training {args.preset} seed {seed}: {train_config}", flush=True)
+    start = time.perf_counter()
+    job = training.start_training(model_config, train_config, dataset=dataset)
+    last_epoch = 0
+    while not job.wait(timeout=5):
+        snapshot = job.snapshot()
+        if snapshot.epoch_history and snapshot.epoch_history[-1]["epoch"] != last_epoch:
+            row = snapshot.epoch_history[-1]
+            last_epoch = row["epoch"]
+            print(f"  epoch {last_epoch}: val_accuracy {row['val_accuracy']:.4f} "
+                  f"({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
+    wall = time.perf_counter() - start
+    snapshot = job.snapshot()
+    if snapshot.status != "finished":
+        raise SystemExit(f"the run ended {snapshot.status}: {snapshot.error}")
+    result = {
+        "preset": args.preset,
+        "seed": seed,
+        "run": snapshot.run_id,
+        "epochs": train_config.epochs,
+        "val_accuracy": [round(r["val_accuracy"], 4) for r in snapshot.epoch_history],
+        "test_loss": snapshot.test_loss,
+        "test_accuracy": snapshot.test_accuracy,
+        "wall_s": wall,
+        "train_images_per_s": len(dataset.y_train) * train_config.epochs / wall,
+    }
+    if model_config.augment_flip:
+        model = runs.load_checkpoint(snapshot.run_dir, "last")
+        result["tta_test_loss"], result["tta_test_accuracy"] = flip_tta(
+            model, dataset.x_test, dataset.y_test
+        )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--preset", default="cifar_small", choices=sorted(PRESETS))
+    parser.add_argument("--data", default=None, help="CIFAR-10 path (zip, folder, tar.gz)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--schedule")
+    parser.add_argument("--optimizer")
+    parser.add_argument("--train-subset", type=int, help="for a quick trial; not for results")
+    parser.add_argument("--validation-fraction", type=float, default=0.1)
+    args = parser.parse_args()
+
+    source = args.data or (str(SHARED_ZIP) if SHARED_ZIP.exists() else "keras")
+    dataset = load_dataset(source, validation_fraction=args.validation_fraction)
+    print(dataset.summary(), flush=True)
+    results = [train_once(args, dataset, seed) for seed in args.seeds]
+    rows = [
+        {
+            "preset": r["preset"],
+            "seed": r["seed"],
+            "epochs": r["epochs"],
+            "test acc": r["test_accuracy"],
+            "test loss": r["test_loss"],
+            "flip-TTA acc": r.get("tta_test_accuracy", float("nan")),
+            "wall min": r["wall_s"] / 60,
+            "img/s": r["train_images_per_s"],
+        }
+        for r in results
+    ]
+    print("\n" + table(rows))
+    path = save(f"accuracy-{args.preset}", {"data": dataset.name, "results": results})
+    print(f"\nwritten to {path}")
+
+
+if __name__ == "__main__":
+    main()

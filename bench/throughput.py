@@ -1,0 +1,211 @@
+"""Training and inference speed: our presets beside the tutorial's own code path.
+
+    python -m bench.throughput                       # every preset, batch 32 and 128
+    python -m bench.throughput --presets cifar_small --batch-sizes 64 128 256 --steps 20
+
+For each preset and batch size: training and inference images per second, and the FLOP/s
+that implies (training ~ 3x the forward multiply-adds, 2 FLOPs each) against this machine's
+measured float32 matrix-multiply rate. The tutorial's code path is measured in the same
+process: its Sequential model, one-hot labels from `to_categorical` and a plain `model.fit`
+on arrays. Finally the cost of our live training job (progress, control and checkpoint
+callbacks) against a plain `model.fit` of the same model on the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import keras
+import numpy as np
+
+from alexnet_core.config import PRESETS, TrainConfig
+from alexnet_core.model import build_alexnet
+from alexnet_core.report import plan_layers
+from bench.common import save, table
+
+WARMUP_STEPS = 2  # the first steps trace and compile; they are not timed
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Wall time of every training step after the warm-up ones."""
+
+    def __init__(self):
+        super().__init__()
+        self.times: list[float] = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter() - self._start)
+
+
+def tutorial_model() -> keras.Model:
+    """The tutorial's AlexNet as it wrote it: a Sequential stack fed float images."""
+    return keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Resizing(227, 227, interpolation="bilinear"),
+            keras.layers.Conv2D(96, 11, strides=4, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(3, strides=2),
+            keras.layers.BatchNormalization(),
+            keras.layers.Conv2D(256, 5, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2, strides=2),
+            keras.layers.BatchNormalization(),
+            keras.layers.Conv2D(384, 3, padding="same", activation="relu"),
+            keras.layers.Conv2D(384, 3, padding="same", activation="relu"),
+            keras.layers.Conv2D(256, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(3, strides=2),
+            keras.layers.BatchNormalization(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(4096, activation="relu"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(4096, activation="relu"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+def train_rate(model, x, y, batch_size: int, steps: int, loss: str) -> float:
+    """Images per second of plain `model.fit` on arrays, warm-up steps excluded."""
+    model.compile(optimizer=keras.optimizers.SGD(0.001, momentum=0.9), loss=loss,
+                  metrics=["accuracy"])  # fmt: skip
+    n = batch_size * (steps + WARMUP_STEPS)
+    timer = StepTimer()
+    model.fit(x[:n], y[:n], batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+              callbacks=[timer])  # fmt: skip
+    timed = timer.times[WARMUP_STEPS:]
+    return batch_size * len(timed) / sum(timed)
+
+
+def inference_rate(model, x, batch_size: int, steps: int) -> float:
+    batch = x[:batch_size]
+    for _ in range(WARMUP_STEPS):
+        model.predict_on_batch(batch)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.predict_on_batch(batch)
+    return batch_size * steps / (time.perf_counter() - start)
+
+
+def matmul_flops(size: int = 2048, repeats: int = 10) -> float:
+    """This machine's float32 matrix-multiply rate through the Keras backend, in FLOP/s."""
+    a = keras.ops.convert_to_tensor(np.random.default_rng(0).random((size, size), "float32"))
+    keras.ops.matmul(a, a)  # warm up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        result = keras.ops.matmul(a, a)
+    np.asarray(result)  # wait for the device to finish
+    return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+
+def measure(name, model, x, y, batch_size, steps, loss, macs) -> dict:
+    train = train_rate(model, x, y, batch_size, steps, loss)
+    infer = inference_rate(model, x, batch_size, steps)
+    return {
+        "model": name,
+        "batch": batch_size,
+        "train img/s": train,
+        "infer img/s": infer,
+        "train GFLOP/s": train * macs * 2 * 3 / 1e9,
+    }
+
+
+def job_overhead(preset: str, batch_size: int, images: int) -> dict:
+    """Epoch time of our live training job against plain `model.fit`, same model and data."""
+    from alexnet_core import training
+    from alexnet_core.data import load_dataset
+
+    dataset = load_dataset("sample", validation_fraction=0.1)
+    config = PRESETS[preset].for_dataset(dataset.image_size, dataset.num_classes)
+    train = TrainConfig(dataset="sample", epochs=2, batch_size=batch_size, train_subset=images,
+                        optimizer="sgd", learning_rate=0.01)  # fmt: skip
+    job = training.start_training(config, train, dataset=dataset)
+    job.wait()
+    snapshot = job.snapshot()
+    if snapshot.status != "finished":
+        raise RuntimeError(f"the job ended {snapshot.status}: {snapshot.error}")
+    job_seconds = snapshot.epoch_history[-1]["seconds"]
+
+    keras.utils.set_random_seed(0)
+    model = build_alexnet(config)
+    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # fmt: skip
+    epoch_times = []
+    timer = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: epoch_times.append(time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: epoch_times.append(time.perf_counter()),
+    )
+    x, y = dataset.x_train[:images], dataset.y_train[:images]
+    model.fit(x, y, batch_size=batch_size, epochs=2, verbose=0, callbacks=[timer],
+              validation_data=(dataset.x_val, dataset.y_val))  # fmt: skip
+    plain_seconds = epoch_times[3] - epoch_times[2]
+    return {
+        "preset": preset,
+        "images": images,
+        "plain fit s/epoch": plain_seconds,
+        "live job s/epoch": job_seconds,
+        "overhead %": 100 * (job_seconds / plain_seconds - 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--presets", nargs="+", default=["tutorial", "paper", "cifar_gpu",
+                                                          "cifar_small"])  # fmt: skip
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[32, 128])
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement")
+    parser.add_argument("--no-tutorial-code", action="store_true")
+    parser.add_argument(
+        "--overhead-images",
+        type=int,
+        default=2048,
+        help="images per epoch for the live-job overhead (0 = skip it)",
+    )
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    most = max(args.batch_sizes) * (args.steps + WARMUP_STEPS)
+    x = rng.integers(0, 256, (most, 32, 32, 3), dtype=np.uint8)
+    labels = rng.integers(0, 10, most)
+    peak = matmul_flops()
+    rows = []
+    for batch_size in args.batch_sizes:
+        if not args.no_tutorial_code:
+            macs = plan_layers(PRESETS["tutorial"]).total_macs
+            onehot = keras.utils.to_categorical(labels, 10)
+            rows.append(
+                measure(
+                    "tutorial's own code",
+                    tutorial_model(),
+                    x.astype("float32") / 255,
+                    onehot,
+                    batch_size,
+                    args.steps,
+                    "categorical_crossentropy",
+                    macs,
+                )
+            )
+        for name in args.presets:
+            config = PRESETS[name].for_dataset(32, 10)
+            macs = plan_layers(config).total_macs
+            rows.append(measure(name, build_alexnet(config), x, labels, batch_size, args.steps,
+                                "sparse_categorical_crossentropy", macs))  # fmt: skip
+        print(table(rows[-1 - len(args.presets) :]), flush=True)
+    for row in rows:
+        row["% of matmul peak"] = 100 * row["train GFLOP/s"] * 1e9 / peak
+    overhead = []
+    if args.overhead_images:
+        overhead.append(job_overhead("cifar_small", 128, args.overhead_images))
+    print(f"\nmatrix multiply (2048x2048 float32): {peak / 1e9:.1f} GFLOP/s\n")
+    print(table(rows))
+    if overhead:
+        print("\n" + table(overhead))
+    path = save("throughput", {"matmul_gflops": peak / 1e9, "rows": rows, "overhead": overhead})
+    print(f"\nwritten to {path}")
+
+
+if __name__ == "__main__":
+    main()

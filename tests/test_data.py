@@ -1,0 +1,571 @@
+"""load_dataset: every source kind, the splits, the disk cache, and each kind of bad input."""
+
+import io
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import types
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from alexnet_core import cifar, data, image_folders
+from alexnet_core.data import load_dataset
+from tests.test_images import png_declaring
+
+CIFAR10 = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+SHARED_ZIP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-jpeg.zip"
+
+
+# --- Helpers that build small sources -------------------------------------------------------
+
+
+def colour(label: int) -> tuple[int, int, int]:
+    """Each class (up to 10) gets its own flat colour, so a test can check labels by pixels."""
+    label = int(label)
+    return (10 + 24 * label, 240 - 24 * label, 128)
+
+
+def png(label: int, size=(8, 8)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour(label)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def make_folder(root: Path, counts: dict[str, int], split: str = "") -> Path:
+    """root/[split/]<class>/<n>.png, class i filled with colour(i) in sorted class order."""
+    for label, class_name in enumerate(sorted(counts)):
+        folder = root / split / class_name
+        folder.mkdir(parents=True, exist_ok=True)
+        for n in range(counts[class_name]):
+            (folder / f"{n:03d}.png").write_bytes(png(label))
+    return root
+
+
+def zip_folder(folder: Path, zip_path: Path, wrapper: str = "") -> Path:
+    """Zip the files under folder (no folder entries, as many tools write them)."""
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, str(Path(wrapper, file.relative_to(folder))))
+    return zip_path
+
+
+def batch_bytes(images: np.ndarray, labels: list[int]) -> bytes:
+    """A batch in CIFAR-10's own format: rows of 3072 bytes (R plane, G plane, B plane)."""
+    rows = images.transpose(0, 3, 1, 2).reshape(len(images), 3072)
+    batch = {b"batch_label": b"test", b"labels": labels, b"data": rows, b"filenames": []}
+    return pickle.dumps(batch, protocol=2)
+
+
+def make_cifar_files(per_batch: int = 6, batches: int = 2) -> dict[str, bytes]:
+    """Tiny pickled batches: image i of a batch is flat colour(label); labels cycle 0..9."""
+    files = {"batches.meta": pickle.dumps({b"label_names": [n.encode() for n in CIFAR10]})}
+    for name in [f"data_batch_{n}" for n in range(1, batches + 1)] + ["test_batch"]:
+        labels = [n % 10 for n in range(per_batch)]
+        images = np.array([np.full((32, 32, 3), colour(label), np.uint8) for label in labels])
+        files[name] = batch_bytes(images, labels)
+    return files
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    return folder
+
+
+def make_tar(tar_path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(tar_path, "w:gz") as archive:
+        for name, content in files.items():
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    return tar_path
+
+
+def assert_labels_match_pixels(x: np.ndarray, y: np.ndarray):
+    if len(y) == 0:
+        return
+    centre = x[:, x.shape[1] // 2, x.shape[2] // 2].astype(int)  # (N, 3)
+    expected = np.array([colour(label) for label in y], dtype=int).reshape(-1, 3)
+    assert np.abs(centre - expected).max() <= 2
+
+
+def assert_well_formed(dataset, image_size: int = 32):
+    for x, y in [
+        (dataset.x_train, dataset.y_train),
+        (dataset.x_val, dataset.y_val),
+        (dataset.x_test, dataset.y_test),
+    ]:
+        assert x.dtype == np.uint8 and x.shape[1:] == (image_size, image_size, 3)
+        assert y.dtype == np.int64 and y.shape == (len(x),)
+        assert_labels_match_pixels(x, y)
+    assert dataset.image_size == image_size
+    assert dataset.num_classes == len(dataset.class_names)
+
+
+@pytest.fixture
+def cache(tmp_path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="module")
+def sample_cache(tmp_path_factory) -> Path:
+    """One cache for the tests that load the bundled sample, so it is decoded once."""
+    return tmp_path_factory.mktemp("sample-cache")
+
+
+# --- Image folders and zips -----------------------------------------------------------------
+
+
+def test_folder_with_train_and_test(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"dog": 10, "cat": 10, "bird": 10}, "train")
+    make_folder(root, {"dog": 3, "cat": 3, "bird": 3}, "test")
+    dataset = load_dataset(root, validation_fraction=0.2, cache_dir=cache)
+    assert dataset.class_names == ("bird", "cat", "dog")
+    assert len(dataset.y_test) == 9  # The folder's own test split, untouched.
+    assert np.bincount(dataset.y_val).tolist() == [2, 2, 2]
+    assert np.bincount(dataset.y_train).tolist() == [8, 8, 8]
+    assert str(root) in dataset.name and dataset.source == str(root)
+    assert_well_formed(dataset)
+
+
+def test_folder_without_a_test_split_is_split_per_class(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 10, "dog": 20})
+    dataset = load_dataset(root, test_fraction=0.2, validation_fraction=0.25, cache_dir=cache)
+    assert np.bincount(dataset.y_test).tolist() == [2, 4]
+    assert np.bincount(dataset.y_val).tolist() == [2, 4]
+    assert np.bincount(dataset.y_train).tolist() == [6, 12]
+    assert_well_formed(dataset)
+
+
+def test_images_of_any_size_are_resized(tmp_path, cache):
+    root = tmp_path / "shapes"
+    for label, name in enumerate(["a", "b"]):
+        (root / name).mkdir(parents=True)
+        (root / name / "wide.png").write_bytes(png(label, size=(40, 10)))
+        (root / name / "tall.png").write_bytes(png(label, size=(7, 50)))
+    dataset = load_dataset(root, image_size=16, test_fraction=0, cache_dir=cache)
+    assert_well_formed(dataset, image_size=16)
+
+
+def test_class_names_are_sorted_into_cifar_order(tmp_path, cache):
+    shuffled = dict.fromkeys(["truck", "cat", "airplane", "ship", "bird"], 1)
+    shuffled |= dict.fromkeys(["frog", "horse", "deer", "automobile", "dog"], 1)
+    dataset = load_dataset(
+        make_folder(tmp_path / "c", shuffled),
+        test_fraction=0,
+        validation_fraction=0,
+        cache_dir=cache,
+    )
+    assert dataset.class_names == CIFAR10
+
+
+@pytest.mark.parametrize("wrapper", ["", "my-dataset", "outer/inner"])
+def test_zip_with_or_without_a_wrapping_folder(tmp_path, cache, wrapper):
+    folder = make_folder(tmp_path / "f", {"cat": 5, "dog": 5}, "train")
+    make_folder(folder, {"cat": 2, "dog": 2}, "test")
+    zip_path = zip_folder(folder, tmp_path / "pets.zip", wrapper)
+    dataset = load_dataset(zip_path, validation_fraction=0.2, cache_dir=cache)
+    assert dataset.class_names == ("cat", "dog")
+    assert (len(dataset.y_train), len(dataset.y_val), len(dataset.y_test)) == (8, 2, 4)
+    assert str(zip_path) in dataset.name
+    assert_well_formed(dataset)
+
+
+def test_zip_junk_is_ignored(tmp_path, cache):
+    zip_path = zip_folder(make_folder(tmp_path / "f", {"cat": 3, "dog": 3}), tmp_path / "p.zip")
+    with zipfile.ZipFile(zip_path, "a") as archive:
+        archive.writestr("__MACOSX/cat/._000.png", b"resource fork")
+        archive.writestr("cat/.DS_Store", b"finder")
+        archive.writestr("README.txt", b"loose files beside the class folders are not images")
+    dataset = load_dataset(zip_path, test_fraction=0, validation_fraction=0, cache_dir=cache)
+    assert len(dataset.y_train) == 6 and dataset.skipped == ()
+
+
+# --- CIFAR-10's pickled batches -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["folder", "parent folder", "tar.gz"])
+def test_pickled_batches(tmp_path, cache, kind):
+    files = make_cifar_files(per_batch=10, batches=2)
+    if kind == "folder":
+        source = write_files(tmp_path / "cifar-10-batches-py", files)
+    elif kind == "parent folder":
+        source = write_files(tmp_path / "copy" / "cifar-10-batches-py", files).parent
+    else:
+        source = make_tar(tmp_path / "cifar-10-python.tar.gz", files)
+    dataset = load_dataset(source, validation_fraction=0.5, cache_dir=cache)
+    assert dataset.class_names == CIFAR10  # From batches.meta.
+    assert (len(dataset.y_train), len(dataset.y_val), len(dataset.y_test)) == (10, 10, 10)
+    assert_well_formed(dataset)
+
+
+def test_pickled_pixel_layout(tmp_path, cache):
+    # An independent oracle for the reshape: byte k of a row is channel k // 1024, pixel
+    # row (k % 1024) // 32, column k % 32.
+    row = (np.arange(3072) % 251).astype(np.uint8)
+    files = make_cifar_files()
+    batch = {b"labels": [3], b"data": row[None, :]}
+    files["data_batch_1"] = files["test_batch"] = pickle.dumps(batch, protocol=2)
+    dataset = load_dataset(
+        write_files(tmp_path / "b", files), validation_fraction=0, cache_dir=cache
+    )
+    channel, pixel_row, column = 2, 5, 7
+    expected = (channel * 1024 + pixel_row * 32 + column) % 251
+    assert dataset.x_test[0, pixel_row, column, channel] == expected
+    assert dataset.y_test.tolist() == [3]
+
+
+def test_pickled_batches_resize_when_asked(tmp_path, cache):
+    source = write_files(tmp_path / "b", make_cifar_files())
+    assert_well_formed(load_dataset(source, image_size=48, cache_dir=cache), image_size=48)
+
+
+def test_a_pickle_that_would_run_code_is_refused(tmp_path, cache):
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    files = make_cifar_files()
+    files["test_batch"] = pickle.dumps({b"data": Exploit()})
+    source = write_files(tmp_path / "evil", files)
+    with pytest.raises(ValueError, match=r"test_batch.*refusing to load .*system") as error:
+        load_dataset(source, cache_dir=cache)
+    assert str(source) in str(error.value)
+
+
+# --- The bundled sample and the real CIFAR-10 zip --------------------------------------------
+
+
+def test_bundled_sample_is_balanced_and_small():
+    assert data.SAMPLE_PATH.stat().st_size <= 5_000_000
+    with zipfile.ZipFile(data.SAMPLE_PATH) as archive:
+        names = [name.split("/") for name in archive.namelist()]
+    for split, per_class in [("train", 400), ("test", 100)]:
+        for class_name in CIFAR10:
+            assert sum(parts[:2] == [split, class_name] for parts in names) == per_class
+
+
+def test_bundled_sample_loads(sample_cache):
+    dataset = load_dataset("sample", cache_dir=sample_cache)
+    assert dataset.class_names == CIFAR10 and dataset.source == "sample"
+    assert np.bincount(dataset.y_train).tolist() == [360] * 10
+    assert np.bincount(dataset.y_val).tolist() == [40] * 10
+    assert np.bincount(dataset.y_test).tolist() == [100] * 10
+    assert dataset.x_train.shape == (3600, 32, 32, 3) and dataset.x_train.dtype == np.uint8
+    assert dataset.skipped == ()
+    assert "3,600 train / 400 validation / 1,000 test" in dataset.summary()
+
+
+def test_cached_sample_loads_fast(sample_cache):
+    load_dataset("sample", cache_dir=sample_cache)
+    start = time.perf_counter()
+    dataset = load_dataset("sample", cache_dir=sample_cache)
+    assert dataset.from_cache and time.perf_counter() - start < 1.0
+
+
+def test_same_seed_same_split_other_seed_other_split(sample_cache):
+    first, again = (load_dataset("sample", seed=1, cache_dir=sample_cache) for _ in range(2))
+    other = load_dataset("sample", seed=2, cache_dir=sample_cache)
+    for name in ["x_train", "y_train", "x_val", "y_val", "x_test", "y_test"]:
+        np.testing.assert_array_equal(getattr(first, name), getattr(again, name))
+    assert not np.array_equal(first.x_val, other.x_val)
+    assert np.bincount(other.y_val).tolist() == [40] * 10  # Still stratified.
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_ZIP.exists(), reason="needs ../shared/datasets/cifar10-jpeg.zip")
+def test_real_cifar10_zip(cache):
+    dataset = load_dataset(SHARED_ZIP, cache_dir=cache)
+    assert dataset.class_names == CIFAR10 and dataset.skipped == ()
+    assert np.bincount(dataset.y_train + 0).tolist() == [4500] * 10
+    assert np.bincount(dataset.y_val).tolist() == [500] * 10
+    assert np.bincount(dataset.y_test).tolist() == [1000] * 10
+    assert dataset.x_train.shape == (45000, 32, 32, 3) and dataset.x_train.dtype == np.uint8
+    start = time.perf_counter()
+    again = load_dataset(SHARED_ZIP, cache_dir=cache)
+    assert again.from_cache and time.perf_counter() - start < 5.0
+    np.testing.assert_array_equal(again.x_test, dataset.x_test)
+
+
+# --- The disk cache -------------------------------------------------------------------------
+
+
+def snapshot(folder: Path) -> dict:
+    return {
+        p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_second_load_comes_from_the_cache_without_decoding(tmp_path, cache, monkeypatch):
+    root = make_folder(tmp_path / "pets", {"cat": 4, "dog": 4})
+    before = snapshot(root)
+    first = load_dataset(root, cache_dir=cache)
+    assert not first.from_cache and len(list(cache.glob("*.npz"))) == 1
+    assert snapshot(root) == before  # Nothing written into the source.
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded again despite the cache")
+
+    monkeypatch.setattr(image_folders, "decode_image", no_decoding)
+    second = load_dataset(root, cache_dir=cache)
+    assert second.from_cache
+    np.testing.assert_array_equal(second.x_train, first.x_train)
+    np.testing.assert_array_equal(second.y_test, first.y_test)
+
+
+def test_changed_source_is_decoded_again(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 4, "dog": 4})
+    load_dataset(root, cache_dir=cache)
+    (root / "cat" / "extra.png").write_bytes(png(0))
+    dataset = load_dataset(root, test_fraction=0, validation_fraction=0, cache_dir=cache)
+    assert not dataset.from_cache and len(dataset.y_train) == 9
+
+
+def test_cache_location_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALEXNET_CACHE_DIR", str(tmp_path / "env-cache"))
+    load_dataset(make_folder(tmp_path / "pets", {"cat": 2, "dog": 2}))
+    assert len(list((tmp_path / "env-cache").glob("*.npz"))) == 1
+
+
+def test_a_damaged_cache_file_is_replaced(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 2, "dog": 2})
+    load_dataset(root, cache_dir=cache)
+    (cache_file,) = cache.glob("*.npz")
+    cache_file.write_bytes(b"not an npz")
+    assert not load_dataset(root, cache_dir=cache).from_cache
+    assert load_dataset(root, cache_dir=cache).from_cache
+
+
+# --- Bad input ------------------------------------------------------------------------------
+
+
+def test_missing_path(tmp_path, cache):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(ValueError, match="no such file or folder") as error:
+        load_dataset(missing, cache_dir=cache)
+    assert str(missing) in str(error.value)
+
+
+@pytest.mark.parametrize("contents", ["empty", "loose images"])
+def test_folder_without_class_folders(tmp_path, cache, contents):
+    root = tmp_path / "flat"
+    root.mkdir()
+    if contents == "loose images":
+        (root / "a.png").write_bytes(png(0))
+        (root / "b.png").write_bytes(png(1))
+    with pytest.raises(ValueError, match="no class sub-folders") as error:
+        load_dataset(root, cache_dir=cache)
+    assert str(root) in str(error.value)
+
+
+def test_class_with_no_images(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 2, "dog": 2})
+    (root / "emu").mkdir()
+    with pytest.raises(ValueError, match="class folder emu has no images") as error:
+        load_dataset(root, cache_dir=cache)
+    assert str(root) in str(error.value)
+
+
+def test_only_one_class(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 3})
+    with pytest.raises(ValueError, match="only one class folder") as error:
+        load_dataset(root, cache_dir=cache)
+    assert str(root) in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["fake.zip", "fake.tar.gz", "fake.bin"])
+def test_file_that_is_not_an_archive(tmp_path, cache, name):
+    path = tmp_path / name
+    path.write_bytes(b"this is plain text, not an archive")
+    with pytest.raises(ValueError, match="not a") as error:
+        load_dataset(path, cache_dir=cache)
+    assert str(path) in str(error.value)
+
+
+def test_pickled_folder_without_a_test_batch(tmp_path, cache):
+    files = make_cifar_files()
+    del files["test_batch"]
+    source = write_files(tmp_path / "cifar-10-batches-py", files)
+    with pytest.raises(ValueError, match="no test_batch") as error:
+        load_dataset(source, cache_dir=cache)
+    assert str(source) in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "name, content, problem",
+    [
+        ("batches.meta", pickle.dumps({b"wrong": 1}), "no label_names"),
+        ("test_batch", batch_bytes(np.zeros((1, 32, 32, 3), np.uint8), [10]), "labels outside"),
+        ("data_batch_1", b"not a pickle", "cannot read data_batch_1"),
+    ],
+)
+def test_damaged_pickled_batches(tmp_path, cache, name, content, problem):
+    source = write_files(tmp_path / "cifar-10-batches-py", make_cifar_files() | {name: content})
+    with pytest.raises(ValueError, match=problem) as error:
+        load_dataset(source, cache_dir=cache)
+    assert str(source) in str(error.value)
+
+
+def test_all_files_unreadable(tmp_path, cache):
+    root = tmp_path / "junk"
+    for class_name in ["cat", "dog"]:
+        (root / class_name).mkdir(parents=True)
+        (root / class_name / "notes.txt").write_text("not an image")
+    with pytest.raises(ValueError, match="none of the 2 files could be read") as error:
+        load_dataset(root, cache_dir=cache)
+    assert str(root) in str(error.value)
+
+
+def test_class_whose_files_are_all_unreadable(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 3})
+    (root / "dog").mkdir()
+    (root / "dog" / "notes.txt").write_text("not an image")
+    with pytest.raises(ValueError, match="class dog could be read") as error:
+        load_dataset(root, cache_dir=cache)
+    assert str(root) in str(error.value)
+
+
+def test_a_few_bad_files_are_skipped_and_reported(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 5, "dog": 5})
+    (root / "cat" / "notes.txt").write_text("not an image")
+    (root / "dog" / "cut.png").write_bytes(png(1, size=(64, 64))[:60])
+    (root / "dog" / "bomb.png").write_bytes(png_declaring(100_000, 100_000))
+    dataset = load_dataset(root, test_fraction=0, validation_fraction=0, cache_dir=cache)
+    assert len(dataset.y_train) == 10
+    assert len(dataset.skipped) == 3
+    problems = "\n".join(dataset.skipped)
+    assert "cat/notes.txt: not an image" in problems
+    assert "dog/cut.png: corrupt, truncated" in problems
+    assert "dog/bomb.png: " in problems and "decompression bomb" in problems
+    assert "3 unreadable files skipped" in dataset.summary()
+    assert load_dataset(root, cache_dir=cache).skipped == dataset.skipped  # Kept by the cache.
+
+
+def test_a_lone_bomb_is_an_error(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 2})
+    (root / "dog").mkdir()
+    (root / "dog" / "huge.png").write_bytes(png_declaring(100_000, 100_000))
+    with pytest.raises(ValueError, match="class dog could be read") as error:
+        load_dataset(root, cache_dir=cache)
+    assert str(root) in str(error.value)
+
+
+def test_test_folder_with_an_unknown_class(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 2, "dog": 2}, "train")
+    make_folder(root, {"cat": 1, "dog": 1, "emu": 1}, "test")
+    with pytest.raises(ValueError, match="test/ has classes that train/ lacks: emu"):
+        load_dataset(root, cache_dir=cache)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"image_size": 0},
+        {"image_size": 32.0},
+        {"validation_fraction": 1.0},
+        {"test_fraction": -0.1},
+    ],
+)
+def test_bad_options(tmp_path, options):
+    with pytest.raises(ValueError, match="must be"):
+        load_dataset("sample", cache_dir=tmp_path, **options)
+
+
+# --- Keras, "auto" and the list of sources ---------------------------------------------------
+
+
+@pytest.fixture
+def empty_keras_home(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    return tmp_path / "keras-home"
+
+
+def test_keras_source_fails_fast_offline(empty_keras_home, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise OSError("network blocked by the test")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setitem(sys.modules, "keras", None)  # Any import of Keras would now fail.
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="ALEXNET_CIFAR10") as error:
+        load_dataset("keras")
+    assert time.perf_counter() - start < 10
+    assert str(empty_keras_home) in str(error.value)
+    assert "cifar-10-python.tar.gz" in str(error.value)
+
+
+def test_keras_source_uses_load_data_when_cached(empty_keras_home, monkeypatch):
+    # A stand-in for Keras, so the glue is tested without TensorFlow or a 170 MB download.
+    archive = empty_keras_home / "datasets" / "cifar-10-batches-py-target_archive"
+    archive.parent.mkdir(parents=True)
+    archive.touch()
+    labels = np.arange(20, dtype=np.uint8).reshape(20, 1) % 10  # Keras' (N, 1) uint8 labels.
+    images = np.array([np.full((32, 32, 3), colour(label), np.uint8) for label in labels.ravel()])
+    fake = types.SimpleNamespace(
+        datasets=types.SimpleNamespace(
+            cifar10=types.SimpleNamespace(load_data=lambda: ((images, labels), (images, labels)))
+        )
+    )
+    monkeypatch.setitem(sys.modules, "keras", fake)
+    monkeypatch.setattr(socket, "create_connection", pytest.fail)  # No probe when cached.
+    assert data.default_source() == "keras"
+    dataset = load_dataset("auto", validation_fraction=0.5)
+    assert dataset.class_names == CIFAR10 and dataset.source == "keras"
+    assert len(dataset.y_train) == len(dataset.y_val) == 10 and len(dataset.y_test) == 20
+    assert_well_formed(dataset)
+
+
+def test_auto_prefers_the_environment_variable(tmp_path, empty_keras_home, monkeypatch):
+    assert data.default_source() == "sample"
+    source = write_files(tmp_path / "cifar-10-batches-py", make_cifar_files())
+    monkeypatch.setenv("ALEXNET_CIFAR10", str(source))
+    assert data.default_source() == str(source)
+    assert load_dataset("auto", cache_dir=tmp_path / "cache").class_names == CIFAR10
+    names = [entry["name"] for entry in data.available_sources()]
+    assert names == [str(source), "keras", "sample"]
+    assert all(
+        entry.keys() == {"name", "description", "available", "detail"}
+        for entry in data.available_sources()
+    )
+
+
+def test_auto_with_a_missing_local_copy_names_it(tmp_path, monkeypatch):
+    missing = tmp_path / "cifar-10-python.tar.gz"
+    monkeypatch.setenv("ALEXNET_CIFAR10", str(missing))
+    with pytest.raises(ValueError, match="no such file") as error:
+        load_dataset()
+    assert str(missing) in str(error.value)
+    (entry,) = [e for e in data.available_sources() if e["name"] == str(missing)]
+    assert entry["available"] is False
+
+
+def test_available_sources_without_extras(empty_keras_home):
+    sources = {entry["name"]: entry for entry in data.available_sources()}
+    assert sources["sample"]["available"] is True
+    assert sources["keras"]["available"] is False
+    assert "ALEXNET_CIFAR10" in sources["keras"]["detail"]
+
+
+def test_importing_does_no_work():
+    code = (
+        "import sys, alexnet_core.data, alexnet_core.images;"
+        "assert not {'tensorflow', 'keras'} & set(sys.modules), 'imported TF or Keras'"
+    )
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=60)
+
+
+def test_keras_cache_check_follows_keras_home(empty_keras_home):
+    assert cifar.keras_cache_folder() == empty_keras_home / "datasets"
+    assert not cifar.keras_has_cifar10()

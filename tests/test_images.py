@@ -1,0 +1,177 @@
+"""decode_image: every Pillow mode becomes RGB uint8, and bad bytes become a ValueError."""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from alexnet_core.images import MAX_PIXELS, decode_image
+
+RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
+
+
+def encode(image: Image.Image, format: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format, **options)
+    return buffer.getvalue()
+
+
+def noise_jpeg(width: int = 64, height: int = 64) -> bytes:
+    pixels = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    return encode(Image.fromarray(pixels), "JPEG", quality=95)
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A 1x1 PNG whose header claims width x height: a bomb that costs nothing to make."""
+    data = encode(Image.new("L", (1, 1)))
+    # Bytes 8..32 are the IHDR chunk: length, b"IHDR", then width and height, ..., CRC.
+    fields = struct.pack(">II", width, height) + data[24:29]
+    crc = struct.pack(">I", zlib.crc32(b"IHDR" + fields))
+    return data[:16] + fields + crc + data[33:]
+
+
+def test_rgb_png_round_trips_exactly():
+    pixels = np.random.default_rng(1).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    decoded = decode_image(encode(Image.fromarray(pixels)))
+    assert decoded.dtype == np.uint8 and decoded.shape == (5, 7, 3)
+    np.testing.assert_array_equal(decoded, pixels)
+
+
+def test_size_resizes_to_a_square():
+    decoded = decode_image(encode(Image.new("RGB", (40, 20), RED)), size=16)
+    assert decoded.shape == (16, 16, 3)
+    assert (decoded == RED).all()
+
+
+def test_a_large_jpeg_shrinks_to_size_with_its_colours():
+    image = Image.new("RGB", (640, 480), BLUE)
+    decoded = decode_image(encode(image, "JPEG", quality=95), size=32)
+    assert decoded.shape == (32, 32, 3)
+    assert np.abs(decoded.astype(int) - BLUE).max() < 8
+
+
+def test_grayscale_becomes_equal_channels():
+    decoded = decode_image(encode(Image.new("L", (3, 3), 100)))
+    assert decoded.shape == (3, 3, 3) and (decoded == 100).all()
+
+
+def test_one_bit_image():
+    decoded = decode_image(encode(Image.new("1", (4, 4), 1)))
+    assert (decoded == 255).all()
+
+
+def test_transparent_pixels_become_white_and_opaque_keep_their_colour():
+    rgba = np.zeros((1, 3, 4), np.uint8)  # Transparent black, opaque red, half-transparent red.
+    rgba[0, 1] = (255, 0, 0, 255)
+    rgba[0, 2] = (255, 0, 0, 128)
+    decoded = decode_image(encode(Image.fromarray(rgba, "RGBA")))
+    assert tuple(decoded[0, 0]) == WHITE
+    assert tuple(decoded[0, 1]) == RED
+    red, green, blue = decoded[0, 2]
+    assert red == 255 and 120 <= green <= 135 and green == blue  # Half way to white.
+
+
+def test_gray_with_alpha():
+    image = Image.new("LA", (2, 1), (50, 255))
+    image.putpixel((1, 0), (50, 0))
+    decoded = decode_image(encode(image))
+    assert tuple(decoded[0, 0]) == (50, 50, 50) and tuple(decoded[0, 1]) == WHITE
+
+
+def test_palette_image():
+    image = Image.new("P", (2, 1))
+    image.putpalette([*RED, *BLUE])
+    image.putpixel((1, 0), 1)
+    decoded = decode_image(encode(image))
+    assert tuple(decoded[0, 0]) == RED and tuple(decoded[0, 1]) == BLUE
+
+
+def test_palette_image_with_a_transparent_index():
+    image = Image.new("P", (2, 1))
+    image.putpalette([0, 0, 0, *BLUE])  # Index 0 is black, but marked transparent.
+    image.putpixel((1, 0), 1)
+    data = encode(image, transparency=0)
+    assert Image.open(io.BytesIO(data)).mode == "P"
+    decoded = decode_image(data)
+    assert tuple(decoded[0, 0]) == WHITE and tuple(decoded[0, 1]) == BLUE
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped():
+    values = np.array([[0, 32896, 65535]], np.uint16)
+    data = encode(Image.fromarray(values))
+    assert Image.open(io.BytesIO(data)).mode.startswith("I")
+    decoded = decode_image(data)
+    assert decoded[0, :, 0].tolist() == [0, 128, 255]
+
+
+def test_float_image_is_stretched():
+    image = Image.fromarray(np.array([[0.0, 0.5, 1.0]], np.float32), "F")
+    decoded = decode_image(encode(image, "TIFF"))
+    assert decoded[0, :, 0].tolist() == [0, 128, 255]
+
+
+def test_cmyk():
+    image = Image.new("CMYK", (2, 1), (0, 255, 255, 0))  # No cyan or black: red.
+    image.putpixel((1, 0), (0, 0, 0, 255))  # All black ink.
+    decoded = decode_image(encode(image, "TIFF"))
+    assert tuple(decoded[0, 0]) == RED and tuple(decoded[0, 1]) == (0, 0, 0)
+
+
+def test_cmyk_jpeg():
+    decoded = decode_image(encode(Image.new("CMYK", (16, 16), (0, 255, 255, 0)), "JPEG"))
+    assert np.abs(decoded.astype(int) - RED).max() < 8
+
+
+def test_animated_gif_gives_its_first_frame():
+    frames = [Image.new("RGB", (4, 4), RED), Image.new("RGB", (4, 4), BLUE)]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+    assert Image.open(io.BytesIO(data)).n_frames == 2
+    decoded = decode_image(data)
+    assert (decoded == RED).all()
+
+
+def test_exif_orientation_is_applied():
+    # Stored 32 wide x 16 tall, blue with a red top-left corner. Orientation 6 means "rotate
+    # 90 degrees clockwise to display": 16 wide x 32 tall, red corner at the top right.
+    stored = np.zeros((16, 32, 3), np.uint8)
+    stored[:] = BLUE
+    stored[:8, :8] = RED
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    decoded = decode_image(encode(Image.fromarray(stored), "JPEG", quality=95, exif=exif))
+    assert decoded.shape == (32, 16, 3)
+    assert decoded[3, 12, 0] > 200 and decoded[3, 12, 2] < 60  # Top right: red.
+    assert decoded[3, 3, 0] < 60 and decoded[3, 3, 2] > 200  # Top left: blue.
+
+
+@pytest.mark.parametrize("data", [b"", b"hello, world", b"%PDF-1.4 not an image"])
+def test_not_an_image(data):
+    with pytest.raises(ValueError, match=r"notes\.txt: not an image"):
+        decode_image(data, name="notes.txt")
+
+
+@pytest.mark.parametrize("format", ["JPEG", "PNG"])
+def test_truncated_file(format):
+    data = noise_jpeg() if format == "JPEG" else encode(Image.open(io.BytesIO(noise_jpeg())))
+    with pytest.raises(ValueError, match=r"cut\.img: corrupt, truncated"):
+        decode_image(data[: len(data) // 2], name="cut.img")
+
+
+@pytest.mark.parametrize(
+    "width, height",
+    [(8_000, 8_000), (100_000, 100_000)],  # Over our limit only; over Pillow's too.
+)
+def test_decompression_bomb_is_refused_before_decoding(width, height):
+    assert width * height > MAX_PIXELS
+    limit_before = Image.MAX_IMAGE_PIXELS
+    with pytest.raises(ValueError, match=r"bomb\.png: .*decompression bomb"):
+        decode_image(png_declaring(width, height), size=32, name="bomb.png")
+    assert Image.MAX_IMAGE_PIXELS == limit_before  # Pillow's global setting is untouched.
+
+
+def test_crafted_bomb_header_is_otherwise_valid():
+    # Guards the helper above: Pillow reads the patched size without complaint.
+    assert Image.open(io.BytesIO(png_declaring(300, 200))).size == (300, 200)
