@@ -33,9 +33,16 @@ class ConvStage(NamedTuple):
     norm: bool  # a normalisation layer follows the conv
 
 
-def _require(ok: bool, field_name: str, value, expected: str) -> None:
-    if not ok:
-        raise ValueError(f"{field_name}: got {value!r}, expected {expected}")
+PER_CONV_FIELDS = ("conv_filters", "conv_kernels", "conv_strides", "conv_padding", "pool_sizes",
+                   "norm_after")  # fmt: skip
+
+
+def _check(config, *rules: tuple[str, bool, str]) -> None:
+    """Raise ValueError for the first (field, ok, expected) rule that fails, naming the field."""
+    for field_name, ok, expected in rules:
+        if not ok:
+            value = getattr(config, field_name)
+            raise ValueError(f"{field_name}: got {value!r}, expected {expected}")
 
 
 @dataclass(frozen=True)
@@ -65,74 +72,29 @@ class ModelConfig:
     std: tuple[float, ...] = CIFAR10_STD  # per-channel standard deviation divided by
 
     def __post_init__(self):
-        _require(self.image_size >= 1, "image_size", self.image_size, "a positive number of pixels")
-        _require(self.input_size >= 1, "input_size", self.input_size, "a positive number of pixels")
-        _require(self.num_classes >= 2, "num_classes", self.num_classes, "at least 2")
-        for name in (
-            "conv_filters",
-            "conv_kernels",
-            "conv_strides",
-            "conv_padding",
-            "pool_sizes",
-            "norm_after",
-        ):
-            value = getattr(self, name)
-            _require(len(value) == 5, name, value, "five entries, one per convolution")
-        _require(
-            all(f >= 1 for f in self.conv_filters),
-            "conv_filters",
-            self.conv_filters,
-            "positive filter counts",
-        )
-        _require(
-            all(k >= 1 for k in self.conv_kernels),
-            "conv_kernels",
-            self.conv_kernels,
-            "positive kernel sizes",
-        )
-        _require(
-            all(s >= 1 for s in self.conv_strides),
-            "conv_strides",
-            self.conv_strides,
-            "positive strides",
-        )
-        _require(
-            all(p in PADDINGS for p in self.conv_padding),
-            "conv_padding",
-            self.conv_padding,
-            f"each one of {PADDINGS}",
-        )
-        _require(
-            all(p >= 0 for p in self.pool_sizes),
-            "pool_sizes",
-            self.pool_sizes,
-            "window sizes >= 0 (0 = no pooling)",
-        )
-        _require(self.pool_stride >= 1, "pool_stride", self.pool_stride, "at least 1")
-        _require(self.width > 0, "width", self.width, "a positive multiplier")
-        _require(
-            self.normalization in NORMALISATIONS,
-            "normalization",
-            self.normalization,
-            f"one of {NORMALISATIONS}",
-        )
-        _require(
-            self.activation in ACTIVATIONS, "activation", self.activation, f"one of {ACTIVATIONS}"
-        )
-        _require(self.fc_units >= 1, "fc_units", self.fc_units, "at least 1")
-        _require(0 <= self.dropout < 1, "dropout", self.dropout, "a rate in [0, 1)")
-        _require(
-            0 <= self.augment_shift < self.image_size,
-            "augment_shift",
-            self.augment_shift,
-            "0 or more pixels, less than the image size",
-        )
-        _require(
-            len(self.mean) == 3 and len(self.std) == 3 and min(self.std) > 0,
-            "mean/std",
-            (self.mean, self.std),
-            "three values each, std positive",
-        )
+        one_per_conv = "five entries, one per convolution"
+        _check(
+            self,
+            ("image_size", self.image_size >= 1, "a positive number of pixels"),
+            ("input_size", self.input_size >= 1, "a positive number of pixels"),
+            ("num_classes", self.num_classes >= 2, "at least 2"),
+            *((name, len(getattr(self, name)) == 5, one_per_conv) for name in PER_CONV_FIELDS),
+            ("conv_filters", min(self.conv_filters) >= 1, "positive filter counts"),
+            ("conv_kernels", min(self.conv_kernels) >= 1, "positive kernel sizes"),
+            ("conv_strides", min(self.conv_strides) >= 1, "positive strides"),
+            ("conv_padding", set(self.conv_padding) <= set(PADDINGS), f"each one of {PADDINGS}"),
+            ("pool_sizes", min(self.pool_sizes) >= 0, "window sizes >= 0 (0 = no pooling)"),
+            ("pool_stride", self.pool_stride >= 1, "at least 1"),
+            ("width", self.width > 0, "a positive multiplier"),
+            ("normalization", self.normalization in NORMALISATIONS, f"one of {NORMALISATIONS}"),
+            ("activation", self.activation in ACTIVATIONS, f"one of {ACTIVATIONS}"),
+            ("fc_units", self.fc_units >= 1, "at least 1"),
+            ("dropout", 0 <= self.dropout < 1, "a rate in [0, 1)"),
+            ("augment_shift", 0 <= self.augment_shift < self.image_size, "0 or more pixels, "
+             "less than the image size"),
+            ("mean", len(self.mean) == 3, "three values, one per channel"),
+            ("std", len(self.std) == 3 and min(self.std) > 0, "three positive values"),
+        )  # fmt: skip
 
     def conv_stages(self) -> list[ConvStage]:
         """conv1..conv5 with what follows each, in the order the model builds them."""
@@ -206,34 +168,22 @@ class TrainConfig:
     save_every_epoch: bool = False  # keep epoch_NNN.keras checkpoints besides best and last
 
     def __post_init__(self):
-        _require(self.epochs >= 1, "epochs", self.epochs, "at least 1")
-        _require(self.batch_size >= 1, "batch_size", self.batch_size, "at least 1")
-        _require(self.optimizer in OPTIMIZERS, "optimizer", self.optimizer, f"one of {OPTIMIZERS}")
-        _require(self.learning_rate > 0, "learning_rate", self.learning_rate, "a positive rate")
-        _require(0 <= self.momentum < 1, "momentum", self.momentum, "a value in [0, 1)")
-        _require(self.schedule in SCHEDULES, "schedule", self.schedule, f"one of {SCHEDULES}")
-        _require(
-            0 < self.warmup_fraction < 1,
-            "warmup_fraction",
-            self.warmup_fraction,
-            "a share in (0, 1)",
+        _check(
+            self,
+            ("epochs", self.epochs >= 1, "at least 1"),
+            ("batch_size", self.batch_size >= 1, "at least 1"),
+            ("optimizer", self.optimizer in OPTIMIZERS, f"one of {OPTIMIZERS}"),
+            ("learning_rate", self.learning_rate > 0, "a positive rate"),
+            ("momentum", 0 <= self.momentum < 1, "a value in [0, 1)"),
+            ("schedule", self.schedule in SCHEDULES, f"one of {SCHEDULES}"),
+            ("warmup_fraction", 0 < self.warmup_fraction < 1, "a share in (0, 1)"),
+            ("step_epochs", self.step_epochs >= 1, "at least 1"),
+            ("step_factor", self.step_factor >= 1, "at least 1"),
+            ("weight_decay", self.weight_decay >= 0, "0 or more"),
+            ("label_smoothing", 0 <= self.label_smoothing < 1, "a share in [0, 1)"),
+            ("validation_fraction", 0 <= self.validation_fraction < 1, "a share in [0, 1)"),
+            ("train_subset", self.train_subset >= 0, "0 (all) or more"),
         )
-        _require(self.step_epochs >= 1, "step_epochs", self.step_epochs, "at least 1")
-        _require(self.step_factor >= 1, "step_factor", self.step_factor, "at least 1")
-        _require(self.weight_decay >= 0, "weight_decay", self.weight_decay, "0 or more")
-        _require(
-            0 <= self.label_smoothing < 1,
-            "label_smoothing",
-            self.label_smoothing,
-            "a share in [0, 1)",
-        )
-        _require(
-            0 <= self.validation_fraction < 1,
-            "validation_fraction",
-            self.validation_fraction,
-            "a share in [0, 1)",
-        )
-        _require(self.train_subset >= 0, "train_subset", self.train_subset, "0 (all) or more")
 
 
 # Presets are starting points a user can change. The CIFAR ones were sized by measurement on

@@ -1,0 +1,235 @@
+"""Classifying images with a trained network, explaining the answer, and grading the network.
+
+`classify` and `classify_files` answer "what is this?", `grad_cam` "where did it look?",
+`evaluate` "how good is it?" over a whole test split. Images are raw uint8 RGB: the model does
+its own preprocessing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from alexnet_core.images import decode_image
+from alexnet_core.introspect import (
+    conv_layer_names,
+    extractor,
+    image_size,
+    prepare_image,
+    run_batches,
+)
+
+# File types the upload widgets accept (decode_image reads any format Pillow knows).
+UPLOAD_TYPES = ("png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff")
+
+# Keras clips probabilities to [EPSILON, 1 - EPSILON] in its cross-entropy; so do we, so the
+# loss here matches the one training reported.
+EPSILON = 1e-7
+
+# The layer feeding the softmax (a contract name from model.py); Grad-CAM differentiates the
+# class score before the softmax, as the Grad-CAM paper does: softmax gradients vanish for a
+# confident prediction.
+PENULTIMATE = "drop7"
+
+# Anchor colours of the "jet" colour map (cold blue to hot red) for heat map overlays.
+_JET_STOPS = np.array([0.0, 0.125, 0.375, 0.625, 0.875, 1.0])
+_JET_COLOURS = np.array(
+    [(0, 0, 143), (0, 0, 255), (0, 255, 255), (255, 255, 0), (255, 0, 0), (128, 0, 0)], float
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    probabilities: np.ndarray  # float (C,), sums to 1
+    top: tuple[tuple[int, str, float], ...]  # (class index, class name, probability), best first
+
+    @property
+    def label(self) -> str:
+        return self.top[0][1]
+
+    @property
+    def confidence(self) -> float:
+        return self.top[0][2]
+
+
+@dataclass(frozen=True, eq=False)
+class FileResult:
+    name: str  # the uploaded file's name
+    image: np.ndarray | None  # decoded uint8 (S, S, 3) at the model's image size
+    prediction: Prediction | None  # None when the file could not be read
+    error: str | None = None  # why the file could not be read
+
+
+@dataclass(frozen=True)
+class Mistake:
+    index: int  # position in the evaluated images
+    true_class: int
+    predicted_class: int
+    confidence: float  # probability given to the (wrong) predicted class
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    class_names: tuple[str, ...]
+    loss: float  # mean categorical cross-entropy
+    top1: float  # share of images whose most probable class is right
+    top5: float  # share whose right class is among the five most probable (all, if C <= 5)
+    confusion: np.ndarray  # int (C, C): rows are true classes, columns predicted ones
+    per_class_accuracy: np.ndarray  # float (C,), NaN for a class with no images
+    mistakes: tuple[Mistake, ...]  # misclassified images, most confidently wrong first
+    probabilities: np.ndarray  # float (N, C)
+
+
+def predict_probabilities(model, images: np.ndarray, batch_size: int = 256, progress=None):
+    """Softmax outputs (N, C) for uint8 images (N, S, S, 3), in inference mode."""
+    images = np.asarray(images)
+    chunks = [out for _, (out,) in run_batches(model, images, batch_size, progress)]
+    return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, 0))
+
+
+def make_prediction(probabilities: np.ndarray, class_names, top_k: int = 5) -> Prediction:
+    order = np.argsort(-probabilities, kind="stable")[:top_k]
+    top = tuple((int(i), str(class_names[i]), float(probabilities[i])) for i in order)
+    return Prediction(probabilities=probabilities, top=top)
+
+
+def classify(model, image: np.ndarray, class_names, top_k: int = 5) -> Prediction:
+    """Class probabilities for one uint8 (H, W, 3) image (resized to the model's size)."""
+    _check_class_names(model, class_names)
+    probabilities = predict_probabilities(model, prepare_image(model, image))[0]
+    return make_prediction(probabilities, class_names, top_k)
+
+
+def classify_files(
+    model, files: list[tuple[str, bytes]], class_names, top_k: int = 5
+) -> list[FileResult]:
+    """Decode and classify uploaded files; an unreadable file gets an error, not an exception."""
+    _check_class_names(model, class_names)
+    size = image_size(model)
+    decoded: list[tuple[str, np.ndarray | None, str | None]] = []
+    for name, data in files:
+        try:
+            decoded.append((name, decode_image(data, size=size, name=name), None))
+        except ValueError as error:
+            decoded.append((name, None, str(error)))
+    good = [image for _, image, _ in decoded if image is not None]
+    probabilities = iter(predict_probabilities(model, np.stack(good)) if good else [])
+    return [
+        FileResult(name, image, None, error)
+        if image is None
+        else FileResult(name, image, make_prediction(next(probabilities), class_names, top_k))
+        for name, image, error in decoded
+    ]
+
+
+def results_csv(results: list[FileResult]) -> str:
+    """A CSV table: file, top class, confidence (and the error for unreadable files)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["file", "top_class", "confidence", "error"])
+    for result in results:
+        if result.prediction is None:
+            writer.writerow([result.name, "", "", result.error])
+        else:
+            prediction = result.prediction
+            writer.writerow([result.name, prediction.label, f"{prediction.confidence:.4f}", ""])
+    return buffer.getvalue()
+
+
+def grad_cam(model, image: np.ndarray, class_index: int | None = None, layer_name=None):
+    """Grad-CAM heat map (H, W) in [0, 1] at the size of `image`: where the class score came from.
+
+    class_index defaults to the predicted class, layer_name to the last convolution.
+    """
+    import tensorflow as tf
+
+    layer_name = layer_name or conv_layer_names(model)[-1]
+    sub_model = extractor(model, (layer_name, PENULTIMATE))
+    head = model.get_layer("predictions")
+    with tf.GradientTape() as tape:
+        maps, features = sub_model(prepare_image(model, image), training=False)
+        scores = tf.matmul(tf.cast(features, tf.float32), head.kernel) + head.bias
+        if class_index is None:
+            class_index = int(tf.argmax(scores[0]))
+        if not 0 <= class_index < scores.shape[-1]:
+            raise ValueError(f"class_index {class_index} is outside 0..{scores.shape[-1] - 1}")
+        score = scores[0, class_index]
+    # float32 in numpy: a mixed-precision model's maps are float16.
+    gradients = tape.gradient(score, maps)[0].numpy().astype(np.float32)  # (h, w, c)
+    weights = gradients.mean(axis=(0, 1))  # how much each channel raises the class score
+    cam = np.maximum((maps[0].numpy().astype(np.float32) * weights).sum(axis=-1), 0)  # (h, w)
+    # Scaled to [0, 1] after resizing, so the hottest displayed pixel is exactly 1.
+    cam = resize_heatmap(cam, image.shape[:2])
+    return cam / cam.max() if cam.max() > 0 else cam
+
+
+def resize_heatmap(heatmap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of a float (h, w) map to `shape` (H, W); values stay within its range."""
+    if heatmap.shape == tuple(shape):
+        return heatmap.astype(np.float32)
+    resized = Image.fromarray(heatmap.astype(np.float32)).resize(
+        (shape[1], shape[0]), Image.Resampling.BILINEAR
+    )
+    return np.asarray(resized, dtype=np.float32)
+
+
+def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """The image with the heat map blended over it in jet colours, uint8 (H, W, 3)."""
+    heat = np.clip(resize_heatmap(heatmap, image.shape[:2]), 0, 1)
+    colours = np.stack([np.interp(heat, _JET_STOPS, _JET_COLOURS[:, c]) for c in range(3)], axis=-1)
+    blended = (1 - alpha) * image.astype(np.float64) + alpha * colours
+    return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+
+
+def evaluate(
+    model, x: np.ndarray, y: np.ndarray, class_names, batch_size: int = 256, progress=None
+) -> Evaluation:
+    """Loss, top-1/top-5 accuracy, confusion matrix and mistakes over images x, labels y.
+
+    progress(done, total) is called after each batch.
+    """
+    _check_class_names(model, class_names)
+    y = np.asarray(y).astype(np.int64).reshape(-1)
+    if len(x) != len(y) or len(y) == 0:
+        raise ValueError(
+            f"expected as many labels as images (at least one), got {len(x)} images "
+            f"and {len(y)} labels"
+        )
+    probabilities = predict_probabilities(model, x, batch_size, progress)
+    classes = len(class_names)
+    rows = np.arange(len(y))
+    predicted = probabilities.argmax(axis=1)
+    loss = float(-np.log(np.clip(probabilities[rows, y], EPSILON, 1 - EPSILON)).mean())
+    k = min(5, classes)
+    top_k = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(confusion, (y, predicted), 1)
+    counts = confusion.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.where(counts > 0, np.diag(confusion) / counts, np.nan)
+    wrong = np.flatnonzero(predicted != y)
+    confidence = probabilities[wrong, predicted[wrong]]
+    mistakes = tuple(
+        Mistake(int(i), int(y[i]), int(predicted[i]), float(probabilities[i, predicted[i]]))
+        for i in wrong[np.argsort(-confidence, kind="stable")]
+    )
+    return Evaluation(
+        class_names=tuple(class_names),
+        loss=loss,
+        top1=float((predicted == y).mean()),
+        top5=float((top_k == y[:, None]).any(axis=1).mean()),
+        confusion=confusion,
+        per_class_accuracy=per_class,
+        mistakes=mistakes,
+        probabilities=probabilities,
+    )
+
+
+def _check_class_names(model, class_names) -> None:
+    units = int(model.output.shape[-1])
+    if len(class_names) != units:
+        raise ValueError(f"got {len(class_names)} class names for a model with {units} classes")

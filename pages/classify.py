@@ -1,0 +1,126 @@
+"""Classify: your own images through a trained network, with Grad-CAM showing where it looked."""
+
+import os
+
+import numpy as np
+import streamlit as st
+
+from alexnet_core import classify, introspect, runs, vision_charts
+from pages import common
+
+SHOWN_SIDE = 192  # small images are enlarged by pixel repetition to about this many pixels
+
+
+@st.cache_data(max_entries=8, show_spinner="Classifying…")
+def classify_uploads(run_dir: str, which: str, version: float, names: tuple, files: tuple, k: int):
+    """classify_files once per (checkpoint version, files, k); files: ((name, bytes), ...)."""
+    model = common.load_model_cached(run_dir, which)
+    return classify.classify_files(model, list(files), names, k)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def explain(run_dir: str, which: str, version: float, image: np.ndarray, class_index: int):
+    """The input conv1 saw and the Grad-CAM overlay for one class."""
+    model = common.load_model_cached(run_dir, which)
+    heatmap = classify.grad_cam(model, image, class_index)
+    return introspect.network_input(model, image), classify.overlay_heatmap(
+        enlarged(image), heatmap
+    )
+
+
+def enlarged(image: np.ndarray) -> np.ndarray:
+    return introspect.enlarge(image, max(1, SHOWN_SIDE // image.shape[0]))
+
+
+st.title("Classify")
+st.write(
+    "Upload photos (PNG, JPEG, WebP, BMP, GIF or TIFF) or take one with the camera. The network "
+    "sees each one the way it saw its training images — shrunk to its input size — and says "
+    "what it thinks it shows. Grad-CAM colours the places that pushed it towards a class."
+)
+run = common.run_picker("classify_run")
+if run is None:
+    st.stop()
+which = common.checkpoint_picker(run, "classify_checkpoint")
+try:
+    version = os.path.getmtime(runs.checkpoint_path(run.path, which))
+    common.load_model_cached(str(run.path), which)
+except Exception as exc:  # a missing, damaged or foreign checkpoint file
+    common.show_error(exc)
+    st.stop()
+classes = len(run.class_names)
+st.caption(f"{classes} classes: {', '.join(run.class_names)}")
+
+uploads = st.file_uploader(
+    "Images", type=list(classify.UPLOAD_TYPES), accept_multiple_files=True, key="classify_upload"
+)
+files = [(upload.name, upload.getvalue()) for upload in uploads or []]
+if st.toggle("Use the camera", key="classify_use_camera"):
+    photo = st.camera_input("Take a photo", key="classify_camera")
+    if photo is not None:
+        files.append(("camera photo", photo.getvalue()))
+if not files:
+    st.info("Upload one or more images to classify them.")
+    st.stop()
+top_k = st.slider(
+    "Classes shown per image", 1, min(10, classes), min(5, classes), key="classify_top_k"
+)
+
+results = classify_uploads(str(run.path), which, version, run.class_names, tuple(files), top_k)
+for result in results:
+    if result.prediction is None:
+        st.error(result.error, icon="🚫")
+readable = [r for r in results if r.prediction is not None]
+if not readable:
+    st.stop()
+
+if len(results) > 1:
+    st.subheader("All images")
+    table = {
+        "file": [r.name for r in results],
+        "top class": [r.prediction.label if r.prediction else "" for r in results],
+        "confidence": [r.prediction.confidence if r.prediction else None for r in results],
+        "problem": [r.error or "" for r in results],
+    }
+    st.dataframe(
+        table,
+        hide_index=True,
+        key="classify_table",
+        column_config={
+            "confidence": st.column_config.ProgressColumn(
+                "confidence", format="percent", min_value=0.0, max_value=1.0
+            )
+        },
+    )
+    st.download_button(
+        "Download as CSV",
+        classify.results_csv(results),
+        "classifications.csv",
+        "text/csv",
+        key="classify_csv",
+    )
+    names = [r.name for r in readable]
+    chosen = st.selectbox(
+        "Look closer at", range(len(readable)), key="classify_pick", format_func=lambda i: names[i]
+    )
+    result = readable[chosen]
+else:
+    result = readable[0]
+
+st.subheader(result.name)
+prediction = result.prediction
+top_index = prediction.top[0][0]
+other = st.selectbox(
+    "Grad-CAM for another class",
+    range(classes),
+    key="classify_cam_class",
+    index=prediction.top[min(1, len(prediction.top) - 1)][0],
+    format_func=lambda i: f"{run.class_names[i]} ({prediction.probabilities[i]:.1%})",
+)
+seen, top_overlay = explain(str(run.path), which, version, result.image, top_index)
+_, other_overlay = explain(str(run.path), which, version, result.image, int(other))
+chart, picture, top_cam, other_cam = st.columns([3, 2, 2, 2])
+chart.plotly_chart(vision_charts.top_k(prediction.top, "Top classes"), key="classify_chart")
+picture.image(enlarged(seen), caption=f"What the network saw ({seen.shape[0]}x{seen.shape[1]})")
+top_cam.image(top_overlay, caption=f"Grad-CAM: {prediction.label}")
+other_cam.image(other_overlay, caption=f"Grad-CAM: {run.class_names[int(other)]}")

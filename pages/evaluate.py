@@ -1,0 +1,105 @@
+"""Evaluate: a trained network's report card on the test split."""
+
+import os
+
+import numpy as np
+import streamlit as st
+
+from alexnet_core import classify, introspect, runs, vision_charts
+from pages import common
+
+KEPT_EVALUATIONS = 8  # finished evaluations kept for the whole server, newest last
+SHOWN_SIDE = 96  # mistakes are enlarged by pixel repetition to about this many pixels
+
+
+@st.cache_resource
+def finished_evaluations() -> dict:
+    """(run folder, checkpoint, file version, dataset) -> Evaluation, shared by all sessions,
+    so an evaluation survives a page switch or a reload."""
+    return {}
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def grad_cam_overlay(run_dir: str, which: str, version: float, image: np.ndarray, index: int):
+    model = common.load_model_cached(run_dir, which)
+    big = introspect.enlarge(image, max(1, SHOWN_SIDE // image.shape[0]))
+    return big, classify.overlay_heatmap(big, classify.grad_cam(model, image, index))
+
+
+st.title("Evaluate")
+st.write(
+    "How good is a trained network on images it never saw while training? Run the test split "
+    "through it: the loss, top-1 and top-5 accuracy, which classes it confuses, and the "
+    "mistakes it made with the most confidence — with Grad-CAM showing what misled it."
+)
+run = common.run_picker("evaluate_run")
+if run is None:
+    st.stop()
+which = common.checkpoint_picker(run, "evaluate_checkpoint")
+try:
+    version = os.path.getmtime(runs.checkpoint_path(run.path, which))
+    model = common.load_model_cached(str(run.path), which)
+    dataset = common.load_dataset_cached(run.dataset)
+except Exception as exc:  # a damaged checkpoint, or data that moved since training
+    common.show_error(exc)
+    st.stop()
+st.caption(f"Test split: {len(dataset.y_test):,} images of {dataset.name}.")
+
+store = finished_evaluations()
+key = (str(run.path), which, version, run.dataset)
+if st.button("Evaluate on the test split", key="evaluate_start", type="primary"):
+    bar = st.progress(0.0, text="Evaluating…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"{done:,} of {total:,} images")
+
+    try:
+        store[key] = classify.evaluate(
+            model, dataset.x_test, dataset.y_test, run.class_names, progress=progress
+        )
+    except ValueError as exc:  # e.g. the data's classes do not match the network's
+        common.show_error(exc)
+        st.stop()
+    for old in list(store)[:-KEPT_EVALUATIONS]:
+        del store[old]
+result = store.get(key)
+if result is None:
+    st.info("Press the button to evaluate this checkpoint (results are kept per checkpoint).")
+    st.stop()
+
+loss, top1, top5 = st.columns(3)
+loss.metric("Test loss", f"{result.loss:.3f}", help="mean categorical cross-entropy")
+top1.metric("Top-1 accuracy", f"{result.top1:.1%}")
+top5.metric(
+    "Top-5 accuracy",
+    f"{result.top5:.1%}",
+    help="the right class among the five most probable (the paper's ImageNet measure)",
+)
+left, right = st.columns(2)
+left.plotly_chart(
+    vision_charts.confusion_matrix(result.confusion, result.class_names), key="evaluate_confusion"
+)
+right.plotly_chart(
+    vision_charts.per_class_accuracy(result.per_class_accuracy, result.class_names),
+    key="evaluate_per_class",
+)
+
+st.subheader("The most confident mistakes")
+if not result.mistakes:
+    st.success("No mistakes on the test split.")
+    st.stop()
+shown = len(result.mistakes)
+if shown > 1:  # a slider needs two ends
+    shown = st.slider("Mistakes shown", 1, min(48, shown), min(8, shown), key="evaluate_mistakes")
+pictures, captions = [], []
+names = result.class_names
+for mistake in result.mistakes[:shown]:
+    image = dataset.x_test[mistake.index]
+    big, overlay = grad_cam_overlay(str(run.path), which, version, image, mistake.predicted_class)
+    pictures += [big, overlay]
+    captions += [
+        f"#{mistake.index}: {names[mistake.true_class]}, taken for "
+        f"{names[mistake.predicted_class]} ({mistake.confidence:.0%})",
+        f"Grad-CAM: {names[mistake.predicted_class]}",
+    ]
+common.image_grid(pictures, captions, columns=8)

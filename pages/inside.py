@@ -1,0 +1,226 @@
+"""Feature maps & filters: what each layer of a trained network makes of one image."""
+
+import os
+
+import numpy as np
+import streamlit as st
+
+from alexnet_core import introspect, runs, vision_charts
+from alexnet_core.classify import UPLOAD_TYPES
+from alexnet_core.images import decode_image
+from pages import common
+
+OWN_SCALE, SHARED_SCALE = "each map on its own", "one for the whole layer"
+SHOWN_SIDE = 160  # small images are enlarged by pixel repetition to about this many pixels
+EPOCHS_SHOWN = 8  # conv1 at this many epoch checkpoints at most, evenly spaced
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def look_inside(run_dir: str, which: str, version: float, image: np.ndarray):
+    """Every feature layer's maps, the input conv1 saw and its statistics (version: mtime)."""
+    model = common.load_model_cached(run_dir, which)
+    return (
+        introspect.all_feature_maps(model, image),
+        introspect.network_input(model, image),
+        introspect.network_input_stats(model, image),
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner="Running the test split through the network…")
+def maxima_over_test_split(run_dir: str, which: str, version: float, source: str, layer: str):
+    model = common.load_model_cached(run_dir, which)
+    return introspect.unit_maxima(model, common.load_dataset_cached(source).x_test, layer)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def conv1_mosaic(run_dir: str, which: str, version: float) -> np.ndarray:
+    """conv1's kernels of one checkpoint as one image. Loaded here, not through the shared
+    model cache, so a tour of the epochs does not push out the model being inspected."""
+    kernels = introspect.conv_kernels(runs.load_checkpoint(run_dir, which), "conv1")
+    images = introspect.kernel_images(kernels)  # conv1 always sees RGB
+    factor = max(1, 24 // images.shape[1])
+    return introspect.tile_images(introspect.enlarge(images, factor), columns=12, gap=2)
+
+
+def enlarged(image: np.ndarray) -> np.ndarray:
+    return introspect.enlarge(image, max(1, SHOWN_SIDE // image.shape[0]))
+
+
+st.title("Feature maps & filters")
+st.write(
+    "Every convolution turns its input into a stack of feature maps, one per filter. Early "
+    "layers answer simple questions (an edge here? this colour there?), later ones respond to "
+    "textures and object parts. Pick a trained network and an image to see it for yourself."
+)
+run = common.run_picker("inside_run")
+if run is None:
+    st.stop()
+which = common.checkpoint_picker(run, "inside_checkpoint")
+try:
+    version = os.path.getmtime(runs.checkpoint_path(run.path, which))
+    model = common.load_model_cached(str(run.path), which)
+except Exception as exc:  # a missing, damaged or foreign checkpoint file
+    common.show_error(exc)
+    st.stop()
+size = run.model_config.image_size
+
+source = st.radio("Image", ["Test image", "Upload", "Camera"], horizontal=True, key="inside_source")
+image, label = None, ""
+if source == "Test image":
+    try:
+        dataset = common.load_dataset_cached(run.dataset)
+    except Exception as exc:  # the run's data may have moved since it was trained
+        common.show_error(exc)
+        st.stop()
+    left, right = st.columns(2)
+    chosen = left.selectbox("Class", ["any class", *dataset.class_names], key="inside_class")
+    pool = np.arange(len(dataset.y_test))
+    if chosen != "any class":
+        pool = np.flatnonzero(dataset.y_test == dataset.class_names.index(chosen))
+    if len(pool) == 0:
+        st.info(f"The test split has no images of {chosen}.")
+        st.stop()
+    if st.session_state.get("inside_index", 0) >= len(pool):
+        st.session_state["inside_index"] = 0  # the class changed under a high number
+    if right.button("Random image", key="inside_random"):
+        st.session_state["inside_index"] = int(np.random.default_rng().integers(len(pool)))
+    position = left.number_input(
+        f"Image number (of {len(pool)})", 0, len(pool) - 1, key="inside_index"
+    )
+    index = int(pool[position])
+    image = dataset.x_test[index]
+    label = f"test #{index}: {dataset.class_names[dataset.y_test[index]]}"
+else:
+    if source == "Upload":
+        upload = st.file_uploader("An image", type=list(UPLOAD_TYPES), key="inside_upload")
+    else:
+        upload = st.camera_input("Take a photo", key="inside_camera")
+    if upload is None:
+        st.info("Choose an image to look inside the network with it.")
+        st.stop()
+    try:
+        image, label = decode_image(upload.getvalue(), size=size, name=upload.name), upload.name
+    except ValueError as exc:
+        common.show_error(exc)
+        st.stop()
+
+maps, seen, stats = look_inside(str(run.path), which, version, image)
+left, middle, right = st.columns(3)
+left.image(
+    enlarged(image), caption=f"{label} ({image.shape[0]}x{image.shape[1]})", width=SHOWN_SIDE
+)
+middle.image(
+    enlarged(seen),
+    caption=f"What conv1 saw: {seen.shape[0]}x{seen.shape[1]}, normalised (shown un-normalised)",
+    width=SHOWN_SIDE,
+)
+right.markdown("**The normalised input, per channel (R, G, B)**")
+for name in ("mean", "std", "min", "max"):
+    right.caption(f"{name}: " + ", ".join(f"{v:+.2f}" for v in stats[name]))
+
+maps_tab, overview_tab, filters_tab, unit_tab = st.tabs(
+    ["Feature maps", "Overview", "Filters", "What excites a unit"]
+)
+with maps_tab:
+    names = list(maps)
+    layer = st.selectbox(
+        "Layer",
+        names,
+        key="inside_layer",
+        format_func=lambda n: f"{n} · {maps[n].shape[0]}x{maps[n].shape[1]}x{maps[n].shape[2]}",
+    )
+    left, right = st.columns(2)
+    scale = left.radio(
+        "Colour scale", [OWN_SCALE, SHARED_SCALE], horizontal=True, key="inside_scale"
+    )
+    sort = right.toggle("Sort channels by mean activation", key="inside_sort")
+    layer_maps = maps[layer]
+    grid = vision_charts.feature_grid(
+        layer_maps, shared_scale=scale == SHARED_SCALE, sort_by_mean=sort, title=layer
+    )
+    st.plotly_chart(grid, key="inside_grid")
+    order = vision_charts.grid_channels(layer_maps, sort, limit=layer_maps.shape[-1])
+    means = layer_maps.mean(axis=(0, 1))
+    channel = st.selectbox(
+        "Enlarge a channel",
+        order,
+        key="inside_channel",
+        format_func=lambda c: f"channel {c} · mean {means[c]:.3g}",
+    )
+    left, right = st.columns([1, 2])
+    left.image(enlarged(seen), caption="the input", width=SHOWN_SIDE)
+    big = vision_charts.feature_map(layer_maps[..., channel], f"{layer}, channel {channel}")
+    right.plotly_chart(big, key="inside_channel_chart")
+
+with overview_tab:
+    st.caption(
+        "The four channels of each layer with the highest mean activation for this image: "
+        "from edges and colours at the bottom of the network to parts near the top."
+    )
+    st.plotly_chart(vision_charts.overview(maps), key="inside_overview")
+
+with filters_tab:
+    conv_names = introspect.conv_layer_names(model)
+    filter_layer = st.selectbox("Layer", conv_names, key="inside_filter_layer")
+    kernels = introspect.conv_kernels(model, filter_layer)
+    k, inputs, outputs = kernels.shape[0], kernels.shape[2], kernels.shape[3]
+    factor = max(1, 64 // k)  # about 64 pixels a kernel on screen
+    if inputs == 3:
+        st.caption(f"{outputs} filters of {k}x{k} pixels, each stretched to its own colour range.")
+        tiles = introspect.enlarge(introspect.kernel_images(kernels), factor)
+    else:
+        out = st.number_input(f"Filter (0-{outputs - 1})", 0, outputs - 1, key="inside_filter")
+        st.caption(
+            f"Filter {out} has a {k}x{k} kernel for each of its {inputs} input channels "
+            "(one gray scale for the filter: bright = large positive weight)."
+        )
+        tiles = introspect.enlarge(introspect.kernel_slices(kernels, int(out)), factor)
+    st.image(introspect.tile_images(tiles[:384], columns=16, gap=2))
+
+    epochs = sorted(c for c in run.checkpoints if c.startswith("epoch_"))
+    if not epochs:
+        st.caption(
+            "This run kept no epoch checkpoints; train with 'save every epoch' to watch "
+            "conv1 change from noise to edges and colour blobs."
+        )
+    elif st.toggle("Show conv1 at each epoch checkpoint", key="inside_filter_epochs"):
+        picks = [epochs[round(i)] for i in np.linspace(0, len(epochs) - 1, EPOCHS_SHOWN)]
+        picks = list(dict.fromkeys(picks))  # fewer epochs than slots: no repeats
+        mosaics = [
+            conv1_mosaic(str(run.path), c, os.path.getmtime(runs.checkpoint_path(run.path, c)))
+            for c in picks
+        ]
+        common.image_grid(mosaics, [c.replace("_", " ") for c in picks], columns=4)
+
+with unit_tab:
+    st.caption(
+        "A channel is one learned detector. Here are the test images that excite it most, "
+        "with the patch of the image the strongest unit can see (its receptive field)."
+    )
+    left, right = st.columns(2)
+    unit_layer = left.selectbox("Layer", list(maps), key="inside_unit_layer")
+    channels = maps[unit_layer].shape[-1]
+    if st.session_state.get("inside_unit_channel", 0) >= channels:
+        st.session_state["inside_unit_channel"] = 0
+    channel = right.number_input(
+        f"Channel (0-{channels - 1})", 0, channels - 1, key="inside_unit_channel"
+    )
+    if st.button("Search the test split", key="inside_unit_find"):
+        st.session_state["inside_unit_ready"] = True
+    if st.session_state.get("inside_unit_ready"):
+        try:
+            dataset = common.load_dataset_cached(run.dataset)
+            maxima = maxima_over_test_split(str(run.path), which, version, run.dataset, unit_layer)
+        except Exception as exc:  # the run's data may have moved since it was trained
+            common.show_error(exc)
+            st.stop()
+        found = introspect.strongest_images(model, maxima, int(channel), k=9)
+        factor = max(1, 96 // dataset.image_size)
+        captions = [f"#{i} {dataset.class_names[dataset.y_test[i]]} · {v:.2f}" for i, v, _ in found]
+        common.image_grid(
+            [introspect.outlined(dataset.x_test[i], box, factor) for i, _, box in found],
+            captions,
+            columns=9,
+        )
+        patches = [dataset.x_test[i][box[0] : box[2], box[1] : box[3]] for i, _, box in found]
+        common.image_grid([enlarged(p) for p in patches], ["patch"] * len(patches), columns=9)

@@ -1,0 +1,243 @@
+"""The real app in a real browser: `streamlit run app.py` driven by Debian's chromium.
+
+One walk, as a new user would take it, on the bundled CIFAR-10 sample. The steps share one
+server and one page and run in order; each saves a screenshot under test-artifacts/browser/
+and a failure says which step failed and why.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AppServer
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+        reason="chromium is not installed (apt-get install chromium); CI installs it",
+    ),
+]
+
+TIMEOUT_MS = 60_000  # first TensorFlow import and model builds on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("browser-runs")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    app = AppServer(
+        {"ALEXNET_RUNS_DIR": str(runs), "ALEXNET_CIFAR10": ""}, ARTIFACTS / "server.log"
+    )
+    app.wait_healthy()
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(server.url)
+        yield page
+        browser.close()
+
+
+class Step:
+    """Names the step in a failure, with the server's log, and saves a screenshot."""
+
+    def __init__(self, page, server, name: str):
+        self.page, self.server, self.name = page, server, name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        shot = ARTIFACTS / f"{self.name}.png"
+        try:
+            self.page.screenshot(path=str(shot), full_page=True)
+        except Exception:  # the screenshot must not hide the real failure
+            pass
+        if error is not None:
+            raise AssertionError(
+                f"step {self.name!r} failed: {error}\nscreenshot: {shot}\n"
+                f"server log (end):\n{self.server.log()[-2000:]}"
+            ) from error
+
+
+def settle(page) -> None:
+    """Wait until the script has finished its run (fragments may still tick afterwards)."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    page.wait_for_timeout(300)  # let the last delta render
+
+
+def open_page(page, title: str) -> None:
+    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=re.compile(f"^{title}$")).click()
+    settle(page)
+
+
+def no_errors(page) -> None:
+    exceptions = page.locator("[data-testid='stException']")
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+    errors = page.locator("[data-testid='stAlertContentError']")
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def choose(page, key: str, option: str) -> None:
+    page.locator(f".st-key-{key} [data-baseweb='select']").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    settle(page)
+
+
+def type_number(page, key: str, value) -> None:
+    field = page.locator(f".st-key-{key} input")
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def batch_counter(page) -> int:
+    text = page.locator("[data-testid='stProgress']").first.inner_text()
+    return int(re.search(r"batch (\d+)/", text).group(1))
+
+
+def poll(condition, timeout: float, what: str, interval: float = 0.25):
+    """Call condition() until it returns something truthy; fail with `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as error:  # the element may not be there yet
+            last_error = error
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} ({last_error})")
+
+
+def chart_points(page, key: str) -> int:
+    """How many data points the Plotly chart with this key draws, over all its traces."""
+    return page.locator(f".st-key-{key} .js-plotly-plot").evaluate(
+        "plot => plot.data.reduce((n, trace) => n + (trace.x ? trace.x.length : 0), 0)"
+    )
+
+
+def test_1_home_shows_the_machine(page, server):
+    with Step(page, server, "1-home"):
+        settle(page)
+        page.get_by_text("TensorFlow").first.wait_for()
+        body = page.locator("[data-testid='stMain']").inner_text()
+        assert "Keras" in body and "sample" in body
+        no_errors(page)
+
+
+def test_2_architecture_counts_and_refuses(page, server):
+    with Step(page, server, "2-architecture"):
+        open_page(page, "Architecture")
+        choose(page, "arch_preset", "paper")
+        page.get_by_text("62,378,344").first.wait_for()
+        no_errors(page)
+        type_number(page, "arch_input_size", 32)
+        type_number(page, "arch_image_size", 32)
+        error = page.locator("[data-testid='stAlertContentError']").first
+        error.wait_for()
+        assert "shrink to nothing" in error.inner_text()
+
+
+def test_3_train_live_pause_reload_stop(page, server):
+    with Step(page, server, "3-train"):
+        open_page(page, "Train")
+        choose(page, "train_source", "sample")
+        choose(page, "train_preset", "tiny")
+        type_number(page, "train_epochs", 3)
+        type_number(page, "train_batch_size", 8)
+        type_number(page, "train_subset", 1024)
+        page.locator(".st-key-train_start button").click()
+        # The live fragment redraws on its own timer: nothing is clicked while we wait.
+        poll(lambda: chart_points(page, "train_curves") > 0, 90, "points on the live chart")
+        first = poll(lambda: batch_counter(page), 30, "the batch counter")
+        poll(lambda: batch_counter(page) != first, 30, "the batch counter to move")
+
+        page.locator(".st-key-train_pause button").click()
+        page.locator(".st-key-train_resume button").wait_for()
+        held = poll(lambda: "paused" in page.locator("[data-testid='stProgress']").inner_text(),
+                    15, "the paused status")  # fmt: skip
+        assert held
+        before = batch_counter(page)
+        time.sleep(3)
+        assert batch_counter(page) == before, "the batch counter moved while paused"
+        page.screenshot(path=str(ARTIFACTS / "3-train-paused.png"), full_page=True)
+
+        page.locator(".st-key-train_resume button").click()
+        poll(lambda: batch_counter(page) != before, 30, "training to continue after resume")
+
+        page.reload()  # a new browser session: the page must re-attach to the same run
+        settle(page)
+        run_heading = page.get_by_text(re.compile(r"^Run \d{8}-")).first
+        run_heading.wait_for()
+        after_reload = poll(lambda: batch_counter(page), 30, "the batch counter after reload")
+        poll(lambda: batch_counter(page) != after_reload, 30, "updates after the reload")
+        page.screenshot(path=str(ARTIFACTS / "3-train-live.png"), full_page=True)
+
+        page.locator(".st-key-train_stop button").click()
+        poll(lambda: "stopped" in page.locator("[data-testid='stProgress']").inner_text(),
+             60, "the stopped status")  # fmt: skip
+        page.get_by_text("Test accuracy").first.wait_for()
+        no_errors(page)
+
+
+def test_4_runs_lists_the_run(page, server):
+    with Step(page, server, "4-runs"):
+        open_page(page, "Runs")
+        table = page.locator(".st-key-runs_table")
+        table.wait_for()
+        text = table.inner_text()
+        assert "tiny" in text and "stopped" in text
+        no_errors(page)
+
+
+def test_5_feature_maps_and_filters(page, server):
+    with Step(page, server, "5-inside"):
+        open_page(page, "Feature maps & filters")
+        page.locator(".st-key-inside_feature_grid .js-plotly-plot").wait_for()
+        no_errors(page)
+        page.get_by_role("tab", name="Filters").click()
+        page.locator(".st-key-inside_conv1_filters").wait_for()
+        no_errors(page)
+
+
+def png_bytes() -> bytes:
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_6_classify_an_upload_and_a_corrupt_file(page, server, tmp_path):
+    with Step(page, server, "6-classify"):
+        good, bad = tmp_path / "cat.png", tmp_path / "broken.jpg"
+        good.write_bytes(png_bytes())
+        bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+        open_page(page, "Classify")
+        page.locator(".st-key-classify_upload input[type='file']").set_input_files(
+            [str(good), str(bad)]
+        )
+        settle(page)
+        main = page.locator("[data-testid='stMain']")
+        poll(lambda: "broken.jpg" in main.inner_text(), 60, "a message for the corrupt file")
+        assert page.locator("[data-testid='stException']").count() == 0
+        page.locator(".st-key-classify_topk_0 .js-plotly-plot").wait_for()
+        page.locator(".st-key-classify_gradcam_0").wait_for()

@@ -1,0 +1,244 @@
+"""Classification, uploads, Grad-CAM and evaluation, checked against direct computations."""
+
+import csv
+import io
+import struct
+import zlib
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from alexnet_core import classify, vision_charts
+from alexnet_core.config import PRESETS
+from alexnet_core.model import build_alexnet
+
+CORNERS = ("top left", "top right", "bottom left", "bottom right")
+
+
+def corner_images(n, seed):
+    """Dim noise with a bright 10x10 square in the corner named by the label."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, n)
+    images = rng.integers(0, 60, (n, 32, 32, 3)).astype(np.uint8)
+    for image, label in zip(images, labels, strict=True):
+        row, col = divmod(int(label), 2)
+        image[row * 22 : row * 22 + 10, col * 22 : col * 22 + 10] = 255
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def corner_model():
+    """A tiny network that learned to tell the corners apart (a planted signal)."""
+    keras.utils.set_random_seed(0)
+    model = build_alexnet(PRESETS["tiny"].replace(num_classes=4))
+    model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy")
+    images, labels = corner_images(384, seed=0)
+    model.fit(images, labels, epochs=3, batch_size=32, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def test_set():
+    return corner_images(24, seed=1)
+
+
+def png(array, **save) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, "PNG", **save)
+    return buffer.getvalue()
+
+
+def encoded(image: Image.Image, fmt: str, **save) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **save)
+    return buffer.getvalue()
+
+
+def png_claiming_size(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares an enormous image: a decompression bomb's shape."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_probabilities_sum_to_one_and_top_k_is_sorted(corner_model, test_set):
+    prediction = classify.classify(corner_model, test_set[0][0], CORNERS, top_k=3)
+    assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert len(prediction.top) == 3
+    probabilities = [p for _, _, p in prediction.top]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert prediction.top[0][1] == CORNERS[prediction.top[0][0]] == prediction.label
+    expected = corner_model.predict(test_set[0][:1], verbose=0)[0]
+    np.testing.assert_allclose(prediction.probabilities, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_upload_path_equals_model_predict(corner_model, test_set):
+    images = test_set[0][:3]
+    files = [(f"image{i}.png", png(image)) for i, image in enumerate(images)]
+    results = classify.classify_files(corner_model, files, CORNERS, top_k=4)
+    expected = corner_model.predict(images, verbose=0)
+    for result, image, row in zip(results, images, expected, strict=True):
+        assert result.error is None
+        np.testing.assert_array_equal(result.image, image)
+        np.testing.assert_allclose(result.prediction.probabilities, row, rtol=1e-5, atol=1e-6)
+
+
+def bad_uploads(image: np.ndarray) -> dict:
+    """name -> (file bytes, expected: 'error' or a function checking the decoded image)."""
+    rgb = Image.fromarray(image)
+    transparent = np.dstack([image, np.full((32, 32), 255, np.uint8)])
+    transparent[:4, :4, 3] = 0
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    first, second = Image.new("RGB", (32, 32), (200, 30, 30)), Image.new("RGB", (32, 32), "blue")
+    gray16 = (image[..., 0].astype(np.uint16) * 257).astype(np.uint16)
+
+    def same(expected):
+        return lambda decoded: np.testing.assert_array_equal(decoded, expected)
+
+    def close(expected, atol):
+        return lambda decoded: np.testing.assert_allclose(decoded, expected, atol=atol)
+
+    gray = np.repeat(image[..., :1], 3, axis=2)
+    luminance = rgb.convert("L")
+    white_corner = image.copy()
+    white_corner[:4, :4] = 255
+    return {
+        "notes.txt": (b"this is not an image", "error"),
+        "empty.png": (b"", "error"),
+        "truncated.png": (png(image)[:200], "error"),
+        "bomb.png": (png_claiming_size(60_000, 60_000), "error"),
+        "sixteen_bit.png": (encoded(Image.fromarray(gray16), "PNG"), same(gray)),
+        "cmyk.tif": (encoded(rgb.convert("CMYK"), "TIFF"), same(image)),
+        "palette.png": (encoded(rgb.quantize(256), "PNG"), close(image, 80)),
+        "rgba.png": (png(transparent), same(white_corner)),
+        "grayscale.png": (encoded(luminance, "PNG"), same(np.dstack([luminance] * 3))),
+        "animated.gif": (
+            encoded(first, "GIF", save_all=True, append_images=[second], duration=100),
+            same(np.broadcast_to(np.array([200, 30, 30], np.uint8), (32, 32, 3))),
+        ),
+        "rotated.png": (png(image, exif=exif), same(np.rot90(image, k=-1))),
+        "photo.jpg": (encoded(rgb, "JPEG", quality=95), close(image, 60)),
+        "photo.webp": (encoded(rgb, "WEBP", lossless=True), same(image)),
+        "photo.bmp": (encoded(rgb, "BMP"), same(image)),
+    }
+
+
+def test_every_bad_upload_gets_its_outcome_and_does_not_stop_the_others(corner_model, test_set):
+    image = test_set[0][5]
+    cases = bad_uploads(image)
+    good = ("first_good.png", png(test_set[0][0]))
+    files = [good] + [(name, data) for name, (data, _) in cases.items()] + [good]
+    results = classify.classify_files(corner_model, files, CORNERS)
+    assert [r.name for r in results] == [name for name, _ in files]
+    assert results[0].prediction is not None and results[-1].prediction is not None
+    for result in results[1:-1]:
+        expected = cases[result.name][1]
+        if expected == "error":
+            assert result.prediction is None and result.name in result.error, result.name
+        else:
+            assert result.error is None, (result.name, result.error)
+            expected(result.image)
+            assert result.prediction.probabilities.sum() == pytest.approx(1, abs=1e-5)
+    assert "too large" in next(r for r in results if r.name == "bomb.png").error
+
+
+def test_results_csv(corner_model, test_set):
+    files = [("a,b.png", png(test_set[0][0])), ("bad.png", b"nope")]
+    results = classify.classify_files(corner_model, files, CORNERS)
+    rows = list(csv.DictReader(io.StringIO(classify.results_csv(results))))
+    assert rows[0]["file"] == "a,b.png" and rows[0]["top_class"] == results[0].prediction.label
+    assert float(rows[0]["confidence"]) == pytest.approx(results[0].prediction.confidence, 1e-3)
+    assert rows[1]["top_class"] == "" and "not an image" in rows[1]["error"]
+
+
+def quadrant_means(heatmap):
+    h, w = heatmap.shape[0] // 2, heatmap.shape[1] // 2
+    return [heatmap[r * h : r * h + h, c * w : c * w + w].mean() for r in (0, 1) for c in (0, 1)]
+
+
+def test_grad_cam_follows_the_planted_square(corner_model, test_set):
+    images, labels = test_set
+    hits = 0
+    for image, label in zip(images[:12], labels[:12], strict=True):
+        heatmap = classify.grad_cam(corner_model, image)
+        assert heatmap.shape == (32, 32) and 0 <= heatmap.min() and heatmap.max() == 1
+        assert heatmap.std() > 0.05  # not constant
+        hits += int(np.argmax(quadrant_means(heatmap)) == label)
+    assert hits >= 11
+
+
+def test_grad_cam_for_a_chosen_class_and_image_size(corner_model, test_set):
+    big = np.repeat(np.repeat(test_set[0][0], 3, axis=0), 3, axis=1)  # 96x96
+    label = int(test_set[1][0])
+    other = (label + 3) % 4
+    heatmap = classify.grad_cam(corner_model, big, class_index=other, layer_name="conv4")
+    assert heatmap.shape == (96, 96)
+    with pytest.raises(ValueError, match="class_index 7"):
+        classify.grad_cam(corner_model, big, class_index=7)
+    overlay = classify.overlay_heatmap(big, classify.grad_cam(corner_model, big))
+    assert overlay.shape == big.shape and overlay.dtype == np.uint8
+    np.testing.assert_array_equal(classify.overlay_heatmap(big, heatmap, alpha=0.0), big)
+
+
+def test_evaluate_equals_a_direct_computation():
+    keras.utils.set_random_seed(3)
+    model = build_alexnet(PRESETS["tiny"])  # untrained, 10 classes: top-5 is not trivial
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 256, (70, 32, 32, 3), dtype=np.uint8)
+    y = rng.integers(0, 10, 70)
+    calls = []
+    names = [f"class {i}" for i in range(10)]
+    result = classify.evaluate(
+        model, x, y, names, batch_size=32, progress=lambda d, t: calls.append((d, t))
+    )
+    assert calls == [(32, 70), (64, 70), (70, 70)]
+
+    p = model.predict(x, verbose=0)
+    loss = keras.losses.SparseCategoricalCrossentropy()(y, p)
+    assert result.loss == pytest.approx(float(loss), rel=1e-4)
+    predicted = p.argmax(axis=1)
+    assert result.top1 == pytest.approx((predicted == y).mean())
+    top5 = keras.metrics.SparseTopKCategoricalAccuracy(k=5)
+    top5.update_state(y, p)
+    assert result.top5 == pytest.approx(float(top5.result()))
+    confusion = np.zeros((10, 10), int)
+    for true, guess in zip(y, predicted, strict=True):
+        confusion[true, guess] += 1
+    np.testing.assert_array_equal(result.confusion, confusion)
+    for c in range(10):
+        mask = y == c
+        expected = (predicted[mask] == c).mean() if mask.any() else np.nan
+        np.testing.assert_allclose(result.per_class_accuracy[c], expected)
+    wrong = [m.index for m in result.mistakes]
+    assert sorted(wrong) == list(np.flatnonzero(predicted != y))
+    confidences = [m.confidence for m in result.mistakes]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(m.predicted_class == predicted[m.index] != m.true_class for m in result.mistakes)
+
+
+def test_evaluate_refuses_mismatched_input(corner_model, test_set):
+    with pytest.raises(ValueError, match="4 classes"):
+        classify.evaluate(corner_model, test_set[0], test_set[1], ["a", "b"])
+    with pytest.raises(ValueError, match="as many labels"):
+        classify.evaluate(corner_model, test_set[0], test_set[1][:3], CORNERS)
+
+
+def test_charts_show_the_numbers():
+    fig = vision_charts.top_k([(2, "c", 0.6), (0, "a", 0.3), (1, "b", 0.1)])
+    assert list(fig.data[0].y) == ["b", "a", "c"]  # most probable drawn on top
+    fig = vision_charts.confusion_matrix(np.array([[3, 1], [0, 0]]), ["a", "b"])
+    np.testing.assert_allclose(np.asarray(fig.data[0].z), [[0.75, 0.25], [0, 0]])
+    fig = vision_charts.per_class_accuracy(np.array([0.5, np.nan, 1.0]), ["a", "b", "c"])
+    assert list(fig.data[0].x) == ["a", "c"] and list(fig.data[0].y) == [0.5, 1.0]

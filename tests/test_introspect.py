@@ -1,0 +1,194 @@
+"""Feature maps, filters and top-activating images, checked against direct computations."""
+
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from alexnet_core import introspect, vision_charts
+from alexnet_core.config import PRESETS
+from alexnet_core.model import build_alexnet
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(1)
+    return build_alexnet(PRESETS["tiny"])
+
+
+@pytest.fixture(scope="module")
+def lrn_model():
+    """LRN norms and overlapping pools, paper-style, to cover the other layer kinds."""
+    keras.utils.set_random_seed(2)
+    return build_alexnet(PRESETS["tiny"].replace(normalization="lrn", norm_after=(True,) * 5))
+
+
+def direct_maps(model, layer_name, images):
+    sub_model = keras.Model(model.input, model.get_layer(layer_name).output)
+    return sub_model.predict(images, verbose=0)
+
+
+def test_predictions_layer_equals_model_predict(model):
+    image = IMAGES[0]
+    expected = model.predict(image[None], verbose=0)[0]
+    np.testing.assert_allclose(
+        introspect.feature_maps(model, image, "predictions"), expected, rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("fixture", ["model", "lrn_model"])
+def test_every_feature_layer_has_its_output_shape(fixture, request):
+    net = request.getfixturevalue(fixture)
+    names = introspect.feature_layer_names(net)
+    assert names[0] == "conv1" and any(n.startswith("norm") for n in names)
+    every = introspect.all_feature_maps(net, IMAGES[1])
+    assert list(every) == names
+    direct = keras.Model(net.input, [net.get_layer(n).output for n in names])(IMAGES[1:2])
+    for name, expected in zip(names, direct, strict=True):
+        single = introspect.feature_maps(net, IMAGES[1], name)
+        assert single.shape == tuple(net.get_layer(name).output.shape[1:]), name
+        np.testing.assert_allclose(every[name], single, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(single, np.asarray(expected)[0], rtol=1e-4, atol=1e-4)
+
+
+def test_conv_kernels_are_the_layer_weights(model):
+    kernels = introspect.conv_kernels(model, "conv1")
+    np.testing.assert_array_equal(kernels, model.get_layer("conv1").get_weights()[0])
+    images = introspect.kernel_images(kernels)
+    assert images.shape == (8, 3, 3, 3) and images.dtype == np.uint8
+    assert (images.reshape(8, -1).min(axis=1) == 0).all()
+    assert (images.reshape(8, -1).max(axis=1) == 255).all()
+    deeper = introspect.conv_kernels(model, "conv2")  # (3, 3, 8, 16)
+    slices = introspect.kernel_slices(deeper, 5)
+    assert slices.shape == (8, 3, 3, 3) and slices.min() == 0 and slices.max() == 255
+    np.testing.assert_array_equal(slices[..., 0], slices[..., 2])  # gray
+    slices = slices[..., 0]
+    # One scale for the whole filter: the order of the weights survives.
+    weights = np.moveaxis(deeper[..., 5], 2, 0)
+    assert np.argmax(slices) == np.argmax(weights) and np.argmin(slices) == np.argmin(weights)
+    with pytest.raises(ValueError, match="kernel_slices"):
+        introspect.kernel_images(deeper)
+    with pytest.raises(ValueError, match="Conv2D"):
+        introspect.conv_kernels(model, "pool1")
+
+
+@pytest.mark.parametrize(
+    "layer_name, channel", [("conv2", 3), ("pool2", 0), ("norm5", 7), ("fc7", 2)]
+)
+def test_top_activating_images_have_the_highest_activations(model, layer_name, channel):
+    found = introspect.top_activating(model, IMAGES, layer_name, channel, k=9, batch_size=16)
+    maps = direct_maps(model, layer_name, IMAGES)[..., channel].reshape(len(IMAGES), -1)
+    best = maps.max(axis=1)
+    assert [i for i, _, _ in found] == list(np.argsort(-best, kind="stable")[:9])
+    np.testing.assert_allclose([v for _, v, _ in found], np.sort(best)[::-1][:9], rtol=1e-4)
+    for _, _, (top, left, bottom, right) in found:
+        assert 0 <= top < bottom <= 32 and 0 <= left < right <= 32
+
+
+@pytest.mark.parametrize("layer_name", ["conv1", "pool1", "conv2", "pool2", "conv5"])
+def test_receptive_box_covers_every_pixel_the_unit_depends_on(lrn_model, layer_name):
+    """Changing every pixel outside the box leaves the unit's activation unchanged."""
+    image = IMAGES[2]
+    maps = introspect.feature_maps(lrn_model, image, layer_name)
+    row, col = maps.shape[0] // 2, maps.shape[1] // 3
+    top, left, bottom, right = introspect.receptive_box(lrn_model, layer_name, row, col)
+    assert bottom - top < 32 or layer_name == "conv5"  # a real window, not the whole image
+    changed = 255 - image
+    changed[top:bottom, left:right] = image[top:bottom, left:right]
+    after = introspect.feature_maps(lrn_model, changed, layer_name)
+    np.testing.assert_allclose(after[row, col], maps[row, col], rtol=1e-4, atol=1e-5)
+    assert not np.allclose(after, maps)  # the change did reach other units
+
+
+def test_receptive_box_of_the_paper_conv1():
+    paper = build_alexnet(PRESETS["paper"].replace(num_classes=10, fc_units=8))
+    # 11x11 kernels at stride 4 with 'valid' padding: unit (2, 3) sees rows 8..18, cols 12..22.
+    assert introspect.receptive_box(paper, "conv1", 2, 3) == (8, 12, 19, 23)
+    # After the 3x3 stride-2 pool: 3 conv1 units = 11 + 2 * 4 = 19 pixels, from 2 * 2 * 4.
+    assert introspect.receptive_box(paper, "pool1", 2, 0) == (16, 0, 35, 19)
+
+
+def test_network_input_without_and_with_resizing(model):
+    image = IMAGES[3]
+    np.testing.assert_array_equal(introspect.network_input(model, image), image)
+    stats = introspect.network_input_stats(model, image)
+    config = PRESETS["tiny"]
+    expected = ((image / 255.0 - config.mean) / config.std).reshape(-1, 3)
+    np.testing.assert_allclose(stats["mean"], expected.mean(axis=0), rtol=1e-4)
+    np.testing.assert_allclose(stats["max"], expected.max(axis=0), rtol=1e-4)
+
+    upsampled = build_alexnet(PRESETS["tiny"].replace(input_size=48))
+    seen = introspect.network_input(upsampled, image)
+    assert seen.shape == (48, 48, 3) and seen.dtype == np.uint8
+    # Bilinear upsampling keeps the average colour.
+    np.testing.assert_allclose(seen.mean(axis=(0, 1)), image.mean(axis=(0, 1)), atol=3)
+
+
+def test_bad_arguments_are_refused(model):
+    with pytest.raises(ValueError, match="no layer named 'conv9'"):
+        introspect.feature_maps(model, IMAGES[0], "conv9")
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        introspect.feature_maps(model, IMAGES[0].astype(np.float32), "conv1")
+    with pytest.raises(ValueError, match="channel 99"):
+        introspect.top_activating(model, IMAGES, "conv1", 99)
+
+
+def test_other_image_sizes_are_resized(model):
+    big = np.repeat(np.repeat(IMAGES[4], 2, axis=0), 2, axis=1)  # 64x64
+    assert introspect.feature_maps(model, big, "conv1").shape == (32, 32, 8)
+
+
+def test_strongest_channels():
+    maps = np.zeros((4, 4, 5))
+    maps[..., 3], maps[..., 1], maps[0, 0, 4] = 2.0, 1.0, 5.0
+    assert introspect.strongest_channels(maps, 3) == [3, 1, 4]
+
+
+def test_feature_grid_tiles_hold_each_channels_map():
+    maps = RNG.random((5, 6, 7))
+    fig = vision_charts.feature_grid(maps, sort_by_mean=True, columns=3)
+    z = np.asarray(fig.data[0].z)
+    assert z.shape == (3 * 5, 3 * 6)
+    order = vision_charts.grid_channels(maps, sort_by_mean=True)
+    tile = maps[..., order[4]]  # position 4: row 1, column 1
+    expected = np.rint((tile - tile.min()) / (tile.max() - tile.min()) * 255)
+    np.testing.assert_array_equal(z[5:10, 6:12], expected)
+    assert [a.text for a in fig.layout.annotations] == [str(c) for c in order]
+
+    shared = vision_charts.feature_grid(maps * 4, shared_scale=True, max_channels=4)
+    assert "4 of 7 channels" in shared.layout.title.text
+    assert float(shared.data[0].colorbar.ticktext[-1]) == pytest.approx(
+        (maps[..., :4] * 4).max(), rel=1e-2
+    )
+
+
+def test_layer_grid_is_fast_for_the_cpu_preset():
+    net = build_alexnet(PRESETS["cifar_small"])
+    introspect.all_feature_maps(net, IMAGES[0])  # builds and caches the sub-model
+    start = time.perf_counter()
+    maps = introspect.feature_maps(net, IMAGES[1], "conv1")
+    vision_charts.feature_grid(maps)
+    every = introspect.all_feature_maps(net, IMAGES[1])
+    vision_charts.overview(every)
+    assert time.perf_counter() - start < 2.0  # well under 1 s on an idle machine
+
+
+def test_boxes_follow_smaller_images_and_display_helpers(model):
+    """A 64x64 model searched over 32x32 images gives boxes in the 32x32 pixels."""
+    wide = build_alexnet(PRESETS["tiny"].replace(image_size=64, input_size=64))
+    maxima = introspect.unit_maxima(wide, IMAGES[:10], "conv1")
+    assert maxima.values.shape == (10, 8) and maxima.image_size == 32
+    for _, _, (top, left, bottom, right) in introspect.strongest_images(wide, maxima, 0, k=10):
+        assert 0 <= top < bottom <= 32 and 0 <= left < right <= 32 and bottom - top <= 3
+
+    framed = introspect.outlined(IMAGES[0], (2, 3, 6, 9), factor=4)
+    assert framed.shape == (128, 128, 3)
+    assert (framed[8, 12:36] == [255, 220, 0]).all() and (framed[8:24, 35] == [255, 220, 0]).all()
+    mosaic = introspect.tile_images(IMAGES[:5], columns=2, gap=1)
+    assert mosaic.shape == (3 * 33 - 1, 2 * 33 - 1, 3)
+    np.testing.assert_array_equal(mosaic[33:65, 33:65], IMAGES[3])
+    assert introspect.enlarge(IMAGES[:2], 3).shape == (2, 96, 96, 3)

@@ -1,0 +1,177 @@
+"""The Feature maps, Classify and Evaluate pages through AppTest, over a real tiny trained run."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from alexnet_core import classify, config, data, runs, training
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One epoch of the tiny preset on 256 sample images, with an epoch checkpoint."""
+    root = tmp_path_factory.mktemp("vision-runs")
+    train_config = config.TrainConfig(
+        dataset="sample", epochs=1, train_subset=256, batch_size=32, save_every_epoch=True
+    )
+    job = training.start_training(config.PRESETS["tiny"], train_config, runs_dir=root)
+    assert job.wait(timeout=180)
+    run = runs.read_run(job.run_dir)
+    assert run.status == "finished" and "epoch_001" in run.checkpoints, run.error
+    return run
+
+
+@pytest.fixture(scope="module")
+def test_images():
+    dataset = data.load_dataset("sample")
+    return dataset.x_test, dataset.y_test
+
+
+@pytest.fixture
+def app(trained_run, monkeypatch):
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(trained_run.path.parent))
+    return AppTest.from_file("../app.py", default_timeout=90)
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    at.run().switch_page(f"pages/{page}.py").run()
+    no_problems(at)
+    return at
+
+
+def no_problems(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def encoded(array: np.ndarray, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def captions(at: AppTest) -> list[str]:
+    return [caption for image in at.image for caption in image.captions]
+
+
+def chart_specs(at: AppTest) -> list[str]:
+    return [chart.proto.spec for chart in at.get("plotly_chart")]
+
+
+def test_inside_shows_layers_filters_and_units(app, trained_run):
+    at = open_page(app, "inside")
+    assert at.selectbox(key="inside_run").value == trained_run.run_id
+    assert len(at.get("plotly_chart")) == 3  # the grid, one channel enlarged, the overview
+
+    at.selectbox(key="inside_class").select("cat").run()
+    at.button(key="inside_random").click().run()
+    at.selectbox(key="inside_layer").select("pool2").run()
+    at.toggle(key="inside_sort").set_value(True)
+    at.radio(key="inside_scale").set_value("one for the whole layer").run()
+    no_problems(at)
+    assert "pool2" in chart_specs(at)[0] and "activation" in chart_specs(at)[0]
+    channels = at.selectbox(key="inside_channel").options
+    assert len(channels) == 16  # tiny's pool2 has 16 channels, strongest mean first
+    weakest = int(channels[-1].split()[1])  # options read "channel 9 · mean 0.12"
+    at.selectbox(key="inside_channel").set_value(weakest).run()
+    no_problems(at)
+    assert f"pool2, channel {weakest}" in chart_specs(at)[1]
+
+    at.selectbox(key="inside_filter_layer").select("conv2").run()
+    at.number_input(key="inside_filter").set_value(3).run()
+    at.toggle(key="inside_filter_epochs").set_value(True).run()
+    no_problems(at)
+    assert "epoch 001" in captions(at)
+
+    images_before = len(at.image)
+    at.selectbox(key="inside_unit_layer").select("conv3")
+    at.number_input(key="inside_unit_channel").set_value(2)
+    at.button(key="inside_unit_find").click().run()
+    no_problems(at)
+    assert len(at.image) == images_before + 18  # nine images with boxes, nine patches
+
+
+def test_inside_takes_an_upload_and_refuses_a_broken_one(app):
+    at = open_page(app, "inside")
+    at.radio(key="inside_source").set_value("Upload").run()
+    assert at.info and "Choose an image" in at.info[0].value
+    photo = np.zeros((48, 64, 3), np.uint8)
+    photo[:, 32:] = (250, 120, 10)
+    at.file_uploader(key="inside_upload").set_value(("photo.png", encoded(photo), "image/png"))
+    at.run()
+    no_problems(at)
+    assert len(at.get("plotly_chart")) == 3
+    at.file_uploader(key="inside_upload").set_value(("broken.png", b"\x89PNG\r\n", "image/png"))
+    at.run()
+    assert not at.exception and "broken.png" in at.error[0].value
+
+
+def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images):
+    at = open_page(app, "classify")
+    assert at.info and "Upload" in at.info[0].value
+    x_test, _ = test_images
+    files = [
+        ("first.png", encoded(x_test[0]), "image/png"),
+        ("notes.png", b"not an image at all", "image/png"),
+        ("second.bmp", encoded(x_test[1], "BMP"), "image/bmp"),
+        ("cut.png", encoded(x_test[2])[:100], "image/png"),
+    ]
+    at.file_uploader(key="classify_upload").set_value(files).run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "notes.png" in errors and "cut.png" in errors
+
+    model = runs.load_checkpoint(trained_run.path, "best")
+    expected = classify.classify_files(model, [f[:2] for f in files], trained_run.class_names)
+    table = at.dataframe[0].value
+    assert list(table["file"]) == [f[0] for f in files]
+    labels = [r.prediction.label if r.prediction else "" for r in expected]
+    assert list(table["top class"]) == labels
+    assert table["confidence"][0] == pytest.approx(expected[0].prediction.confidence, rel=1e-4)
+    assert at.get("download_button")[0].label == "Download as CSV"
+
+    at.selectbox(key="classify_pick").set_value(1).run()  # the second readable file
+    at.selectbox(key="classify_cam_class").set_value(3).run()
+    assert not at.exception
+    assert at.subheader[-1].value == "second.bmp"
+    assert len(at.get("plotly_chart")) == 1 and len(at.image) == 3
+    assert captions(at)[-1] == f"Grad-CAM: {trained_run.class_names[3]}"
+
+
+def test_classify_one_photo_from_the_camera(app, test_images):
+    at = open_page(app, "classify")
+    at.toggle(key="classify_use_camera").set_value(True).run()
+    photo = ("photo.jpg", encoded(test_images[0][5], "JPEG"), "image/jpeg")
+    at.camera_input(key="classify_camera").set_value(photo).run()
+    no_problems(at)
+    assert at.subheader[-1].value == "camera photo" and not at.dataframe
+
+
+def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_images):
+    at = open_page(app, "evaluate")
+    assert at.info and "Press the button" in at.info[0].value
+    at.button(key="evaluate_start").click().run()
+    no_problems(at)
+    assert at.get("progress"), "a progress bar while it runs"
+
+    model = runs.load_checkpoint(trained_run.path, "best")
+    x_test, y_test = test_images
+    expected = classify.evaluate(model, x_test, y_test, trained_run.class_names)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "Test loss": f"{expected.loss:.3f}",
+        "Top-1 accuracy": f"{expected.top1:.1%}",
+        "Top-5 accuracy": f"{expected.top5:.1%}",
+    }
+    assert len(at.get("plotly_chart")) == 2
+    at.slider(key="evaluate_mistakes").set_value(3).run()
+    no_problems(at)
+    assert len(at.image) == 6  # each mistake with its Grad-CAM
+
+    fresh = open_page(AppTest.from_file("../app.py", default_timeout=90), "evaluate")
+    assert fresh.metric, "results are kept per checkpoint across sessions"
