@@ -1,0 +1,162 @@
+"""The Keras callbacks a training job runs inside model.fit, and the learning-rate schedules.
+
+They run in the training thread and talk to their TrainingJob only through its worker-side
+methods (record_batch, record_epoch, ...), which take the job's lock. The job's owner (a page,
+the command line) uses the job's control methods; the callbacks honour them between batches.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+from alexnet_core import runs
+from alexnet_core.config import TrainConfig
+
+ONE_CYCLE_START = 1 / 25  # one-cycle starts at peak/25 (the usual div_factor of one-cycle)
+
+
+class Diverged(RuntimeError):
+    """The loss or the weights stopped being finite numbers."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be written (the previous one is kept)."""
+
+
+def learning_rate_at(config: TrainConfig, position: float, total_epochs: int) -> float:
+    """The scheduled learning rate `position` epochs into a run of `total_epochs` (position
+    counts fractions of an epoch: 2.5 is halfway through the third epoch)."""
+    peak = config.learning_rate
+    progress = min(position / total_epochs, 1.0)
+    if config.schedule == "step":
+        return peak / config.step_factor ** (int(position) // config.step_epochs)
+    if config.schedule == "cosine":
+        return peak * 0.5 * (1 + math.cos(math.pi * progress))
+    if config.schedule == "one_cycle":
+        # Linear warm-up from peak/25 to the peak, then cosine annealing down towards zero.
+        warm = config.warmup_fraction
+        if progress < warm:
+            return peak * (ONE_CYCLE_START + (1 - ONE_CYCLE_START) * progress / warm)
+        return peak * 0.5 * (1 + math.cos(math.pi * (progress - warm) / (1 - warm)))
+    return peak
+
+
+def current_learning_rate(model) -> float:
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+class LearningRateControl(keras.callbacks.Callback):
+    """Sets the learning rate before every batch: the schedule's value, or the user's.
+
+    Rule for a manual change: it replaces the schedule from that step on. The rate stays at the
+    value set until the user changes it again (also across "continue training"), so what the
+    chart shows after an event is exactly what was asked for.
+    """
+
+    def __init__(self, job, config: TrainConfig, manual_rate: float | None = None):
+        super().__init__()
+        self.job, self.config, self.manual_rate = job, config, manual_rate
+
+    def on_train_batch_begin(self, batch, logs=None):
+        requested = self.job.take_requested_learning_rate()
+        if requested is not None:
+            old = current_learning_rate(self.model)
+            self.manual_rate = requested
+            self.job.record_lr_event(old, requested)
+        if self.manual_rate is not None:
+            rate = self.manual_rate
+        else:
+            # Position in epochs, not steps: stays right after a stop mid-epoch and a continue.
+            position = self.job.epoch - 1 + batch / self.job.batches_per_epoch
+            rate = learning_rate_at(self.config, position, self.config.epochs)
+        self.model.optimizer.learning_rate = rate
+
+
+class Progress(keras.callbacks.Callback):
+    """Feeds the job's metrics; stops the run as failed when the loss stops being finite."""
+
+    def __init__(self, job):
+        super().__init__()
+        self.job = job
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.job.start_epoch(epoch + 1)
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float(logs["loss"])
+        if not math.isfinite(loss):
+            # Raising (not stop_training) ends fit at once: no validation or checkpoint runs
+            # on the broken weights, so last.keras and best.keras stay the last good ones.
+            raise Diverged(
+                f"The loss diverged to {loss} at step {self.job.step + 1} (epoch "
+                f"{self.job.epoch}, batch {batch + 1}); training stopped and the last good "
+                "checkpoint was kept. Try a lower learning rate."
+            )
+        self.job.record_batch(batch + 1, loss, float(logs["accuracy"]),
+                              current_learning_rate(self.model))  # fmt: skip
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.job.record_epoch(
+            epoch + 1,
+            {
+                "loss": logs.get("loss"),
+                "accuracy": logs.get("accuracy"),
+                "val_loss": logs.get("val_loss"),
+                "val_accuracy": logs.get("val_accuracy"),
+                "learning_rate": current_learning_rate(self.model),
+            },
+        )
+
+
+class Checkpoints(keras.callbacks.Callback):
+    """After every epoch: last.keras, best.keras when validation accuracy improved (training
+    accuracy when there is no validation split), and epoch_NNN.keras if asked."""
+
+    def __init__(self, job, save_every_epoch: bool, best: float | None = None):
+        super().__init__()
+        self.job, self.save_every_epoch, self.best = job, save_every_epoch, best
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if not all(np.isfinite(w).all() for w in self.model.get_weights()):
+            raise Diverged(
+                f"The weights became NaN or infinite in epoch {epoch + 1}; training stopped "
+                "and the last good checkpoint was kept. Try a lower learning rate."
+            )
+        self._save("last")
+        if self.save_every_epoch:
+            self._save(f"epoch_{epoch + 1:03d}")
+        score = logs.get("val_accuracy", logs.get("accuracy"))
+        if score is not None and (self.best is None or score > self.best):
+            self._save("best")
+            self.best = float(score)
+        self.job.record_checkpoint(epoch + 1, self.best)
+
+    def _save(self, which: str):
+        path = runs.checkpoint_path(self.job.run_dir, which)
+        try:
+            runs.save_model_atomic(self.model, path)
+        except OSError as error:
+            raise CheckpointError(
+                f"Could not save {path.name}: {error}. The previous checkpoint was kept."
+            ) from error
+
+
+class Control(keras.callbacks.Callback):
+    """Pause and stop, honoured between batches.
+
+    fit() resets model.stop_training when it starts, so a stop is checked here, every batch.
+    """
+
+    def __init__(self, job):
+        super().__init__()
+        self.job = job
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.job.hold_if_paused()
+        if self.job.stop_requested():
+            self.model.stop_training = True

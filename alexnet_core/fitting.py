@@ -1,0 +1,128 @@
+"""How a job's model is fitted: optimizer, loss and metric, model.fit, and a speed estimate.
+
+fit() runs in the training thread; estimate_epoch_seconds() in the caller's.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from alexnet_core import runs, system
+from alexnet_core.config import ModelConfig, TrainConfig
+
+
+def make_optimizer(config: TrainConfig):
+    """The optimizer `config` asks for. Weight decay (decoupled: w -= lr * decay * w each step)
+    skips biases and batch-norm gamma/beta: shrinking those only fights the normalisation."""
+    import keras
+
+    if config.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(
+            config.learning_rate, momentum=config.momentum, nesterov=config.nesterov,
+            weight_decay=config.weight_decay or None,
+        )  # fmt: skip
+    elif config.optimizer == "adamw":
+        optimizer = keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay)
+    else:  # plain Adam: decay belongs to AdamW, so Adam shows what decoupling changes
+        optimizer = keras.optimizers.Adam(config.learning_rate)
+    if optimizer.weight_decay:
+        # Matched against the variable's name: 'bias' under JAX, 'fc6/bias:0' under TensorFlow.
+        optimizer.exclude_from_weight_decay(var_names=[r"(^|/)(bias|gamma|beta)(:\d+)?$"])
+    return optimizer
+
+
+def compile_model(model, config: TrainConfig, optimizer=None) -> None:
+    """Loss and metric for one-hot labels: label smoothing needs them."""
+    import keras
+
+    model.compile(
+        optimizer=optimizer or make_optimizer(config),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+    )
+
+
+def fit(job, data) -> str:
+    """The training thread's work: build (or reload) the model, fit it with the job's
+    callbacks, test it. Returns the final status, 'finished' or 'stopped'."""
+    import keras
+
+    from alexnet_core import callbacks
+
+    config = job.train_config
+    device = system.training_device()
+    # Both settings are per thread in Keras, so they are made here, in the worker.
+    keras.utils.set_random_seed(config.seed)
+    mixed = config.mixed_precision and device != "CPU"
+    keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
+    job.begin(device)
+    model = _job_model(job)
+    one_hot = lambda y: keras.utils.to_categorical(y, len(data.class_names))  # noqa: E731
+    steps = [
+        callbacks.LearningRateControl(job, config, job.manual_rate),
+        callbacks.Progress(job),
+        callbacks.Checkpoints(job, config.save_every_epoch, job.best),
+        callbacks.Control(job),
+    ]
+    validation = (data.x_val, one_hot(data.y_val)) if len(data.y_val) else None
+    if not job.stop_requested():
+        model.fit(
+            data.x_train, one_hot(data.y_train), batch_size=config.batch_size,
+            epochs=config.epochs, initial_epoch=job.epochs_done,
+            validation_data=validation, callbacks=steps, verbose=0, shuffle=True,
+        )  # fmt: skip
+    if len(data.y_test) and job.epochs_done:
+        # Test metrics of the final weights, the ones last.keras holds.
+        result = model.evaluate(data.x_test, one_hot(data.y_test), verbose=0,
+                                batch_size=config.batch_size, return_dict=True)  # fmt: skip
+        job.record_test(float(result["loss"]), float(result["accuracy"]))
+    return "stopped" if job.epochs_done < config.epochs else "finished"
+
+
+def _job_model(job):
+    from alexnet_core.model import build_alexnet
+
+    if not job.continuing:
+        model = build_alexnet(job.model_config)
+        compile_model(model, job.train_config)
+        return model
+    model = runs.load_checkpoint(job.run_dir, "last")
+    # A fresh optimizer (the weight-decay exclusions are not saved with the model) that
+    # carries on the saved one's step count and momentum.
+    optimizer = make_optimizer(job.train_config)
+    optimizer.build(model.trainable_variables)
+    saved = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # mixed precision
+    for new, old in zip(optimizer.variables, saved.variables, strict=True):
+        new.assign(old)
+    compile_model(model, job.train_config, optimizer)
+    return model
+
+
+def estimate_epoch_seconds(
+    model_config: ModelConfig, batch_size: int, num_images: int, *, steps: int = 3
+) -> float:
+    """Seconds one epoch of `num_images` would take here: times `steps` real training steps
+    on random images after one warm-up step (which traces the graph), then extrapolates."""
+    import keras
+
+    from alexnet_core.model import build_alexnet
+
+    if batch_size < 1 or num_images < 1:
+        raise ValueError(f"batch_size and num_images must be positive, got {batch_size}, "
+                         f"{num_images}")  # fmt: skip
+    model = build_alexnet(model_config)
+    compile_model(model, TrainConfig(batch_size=batch_size))
+    rng = np.random.default_rng(0)
+    size = model_config.image_size
+    x = rng.integers(0, 256, (batch_size, size, size, 3), dtype=np.uint8)
+    labels = rng.integers(0, model_config.num_classes, batch_size)
+    y = keras.utils.to_categorical(labels, model_config.num_classes)
+    model.train_on_batch(x, y)
+    started = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)  # returns numbers, so each step has really finished
+    per_step = (time.perf_counter() - started) / steps
+    return per_step * math.ceil(num_images / batch_size)

@@ -1,0 +1,311 @@
+"""One training job: its state behind a lock, its controls, and its worker thread.
+
+Two sides share a job. The owner (a page, the command line) calls snapshot(), pause(),
+resume(), stop(), set_learning_rate() and wait(). The worker thread (fitting.fit and the
+callbacks in callbacks.py) calls begin(), the record_* methods and hold_if_paused(). Every
+shared field is read and written under `_lock`; the worker blocks (pause) outside it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from alexnet_core import runs
+from alexnet_core.config import ModelConfig, TrainConfig
+
+ACTIVE = ("queued", "running", "paused")
+SPEED_WINDOW = 30  # batches averaged for images/s: steady, yet follows a change within seconds
+
+
+class JobBusy(RuntimeError):
+    """A job is already training in this process."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of a job's state at one moment, safe to read from any thread."""
+
+    run_id: str
+    run_dir: Path
+    status: str  # queued, running, paused, finished, stopped or failed
+    epoch: int  # current epoch, 1-based (0 before the first starts)
+    epochs: int  # epochs the run will have when it ends
+    batch: int  # batches done in the current epoch
+    batches_per_epoch: int
+    step: int  # batches done in the whole run
+    batch_history: tuple[dict, ...]  # step, epoch, loss, accuracy, learning_rate
+    epoch_history: tuple[dict, ...]  # epoch, loss, accuracy, val_loss, val_accuracy, ...
+    lr_events: tuple[dict, ...]  # step, epoch, old, new: manual learning-rate changes
+    learning_rate: float  # the optimizer's rate at the last batch
+    images_per_second: float | None  # over the last SPEED_WINDOW batches
+    elapsed_s: float  # wall time of this session of the run
+    eta_s: float | None  # time left for the remaining training batches at the current speed
+    device: str
+    error: str
+    test_loss: float | None
+    test_accuracy: float | None
+    model_config: ModelConfig
+    train_config: TrainConfig
+    epochs_done: int = 0  # epochs completed (and checkpointed)
+    best_val_accuracy: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def progress(self) -> float:
+        """Share of the run's batches done, 0..1."""
+        if self.status == "finished":
+            return 1.0
+        total = self.epochs * self.batches_per_epoch
+        return min(self.step / total, 1.0) if total else 0.0
+
+
+class TrainingJob:
+    """A run being trained by a background thread. Create it through training.start_training
+    or training.continue_training."""
+
+    def __init__(self, run_dir: Path, model_config: ModelConfig, train_config: TrainConfig,
+                 data, previous: dict | None = None):  # fmt: skip
+        self.run_id, self.run_dir = run_dir.name, Path(run_dir)
+        self.model_config, self.train_config = model_config, train_config
+        self._data, self.continuing = data, previous is not None
+        previous = previous or {}
+        self._lock = threading.Lock()
+        self._unpaused = threading.Event()  # cleared while the owner wants a pause
+        self._unpaused.set()
+        self._stop = threading.Event()
+        # Set when the thread has written its last word. Waiting on an Event, not on
+        # Thread.join: a Ctrl-C inside join() can leave the thread looking dead (CPython 3.11).
+        self._done = threading.Event()
+        self._requested_rate: float | None = None
+        self._status, self._error = "queued", ""
+        self._epoch_history = list(previous.get("history", []))
+        self._batch_history = list(previous.get("batches", []))
+        self._lr_events = list(previous.get("lr_events", []))
+        self._best = previous.get("best")
+        self._duration_before = previous.get("duration_s", 0.0)
+        self._created = previous.get("created") or runs.now_iso()
+        self.epochs_done = len(self._epoch_history)
+        self.epoch, self.batch = self.epochs_done, 0
+        self.step = self._batch_history[-1]["step"] if self._batch_history else 0
+        self.batches_per_epoch = math.ceil(len(data.y_train) / train_config.batch_size)
+        self._rate = train_config.learning_rate
+        self._speed: deque[tuple[float, int]] = deque(maxlen=SPEED_WINDOW)
+        self._num_train = len(data.y_train)
+        self._images_seen = 0
+        self._epoch_started = time.monotonic()
+        self._started = time.monotonic()
+        self._ended: float | None = None
+        self._device = ""
+        self._test: tuple[float | None, float | None] = (None, None)
+        self._thread = threading.Thread(target=self._run, name=f"train-{self.run_id}",
+                                        daemon=True)  # fmt: skip
+        self._write_status()  # 'queued' is on disk before the thread starts
+
+    # ---- the owner's side -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def active(self) -> bool:
+        with self._lock:
+            return self._status in ACTIVE
+
+    @property
+    def alive(self) -> bool:
+        return not self._done.is_set()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            now = self._ended or time.monotonic()
+            speed = self._images_per_second()
+            left = (self.train_config.epochs * self.batches_per_epoch - self.step) * \
+                self.train_config.batch_size  # fmt: skip
+            return Snapshot(
+                run_id=self.run_id, run_dir=self.run_dir, status=self._status,
+                epoch=self.epoch, epochs=self.train_config.epochs, batch=self.batch,
+                batches_per_epoch=self.batches_per_epoch, step=self.step,
+                batch_history=tuple(self._batch_history),
+                epoch_history=tuple(self._epoch_history), lr_events=tuple(self._lr_events),
+                learning_rate=self._rate, images_per_second=speed,
+                elapsed_s=now - self._started,
+                eta_s=max(left, 0) / speed if speed and self._status in ACTIVE else None,
+                device=self._device, error=self._error,
+                test_loss=self._test[0], test_accuracy=self._test[1],
+                model_config=self.model_config, train_config=self.train_config,
+                epochs_done=self.epochs_done, best_val_accuracy=self._best,
+            )  # fmt: skip
+
+    def pause(self) -> None:
+        """Pause after the current batch (status turns 'paused' once it has stopped)."""
+        self._unpaused.clear()
+
+    def resume(self) -> None:
+        self._unpaused.set()
+
+    def stop(self) -> None:
+        """Stop after the current batch; the epoch's checkpoint and test metrics are saved."""
+        self._stop.set()
+        self._unpaused.set()  # a paused job must wake up to stop
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        """Use this rate from the next batch on, in place of the schedule (recorded as an
+        event). ValueError for a rate that is not a positive number or a job that has ended."""
+        rate = float(learning_rate)
+        if not (math.isfinite(rate) and rate > 0):
+            raise ValueError(f"learning_rate: got {learning_rate!r}, expected a positive rate")
+        with self._lock:
+            if self._status not in ACTIVE:
+                raise ValueError(f"{self.run_id} is {self._status}: its rate cannot change now")
+            self._requested_rate = rate
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the job to end (status final, files written); True if it has."""
+        return self._done.wait(timeout)
+
+    # ---- the worker's side (called by callbacks in the training thread) ----------------------
+
+    def take_requested_learning_rate(self) -> float | None:
+        with self._lock:
+            rate, self._requested_rate = self._requested_rate, None
+            return rate
+
+    def record_lr_event(self, old: float, new: float) -> None:
+        event = {"step": self.step + 1, "epoch": self.epoch, "old": old, "new": new}
+        with self._lock:
+            self._lr_events.append(event)
+            self._rate = new
+            events = list(self._lr_events)
+        runs.write_json_atomic(self.run_dir / "lr_events.json", events)
+
+    def start_epoch(self, epoch: int) -> None:
+        with self._lock:
+            self.epoch, self.batch, self._epoch_started = epoch, 0, time.monotonic()
+            self._speed.clear()  # validation time between epochs is not training speed
+
+    def record_batch(self, batch: int, loss: float, accuracy: float, rate: float) -> None:
+        images = min(self.train_config.batch_size,
+                     self._num_train - (batch - 1) * self.train_config.batch_size)  # fmt: skip
+        with self._lock:
+            self.step += 1
+            self.batch, self._rate = batch, rate
+            self._images_seen += images
+            self._speed.append((time.monotonic(), self._images_seen))
+            self._batch_history.append({"step": self.step, "epoch": self.epoch, "loss": loss,
+                                        "accuracy": accuracy, "learning_rate": rate})  # fmt: skip
+
+    def record_epoch(self, epoch: int, metrics: dict) -> None:
+        with self._lock:
+            seconds = time.monotonic() - self._epoch_started
+            self._epoch_history.append({"epoch": epoch, **metrics, "seconds": seconds})
+
+    def record_checkpoint(self, epoch: int, best: float | None) -> None:
+        """The epoch's checkpoints are on disk: count it as done and write the histories."""
+        with self._lock:
+            self.epochs_done, self._best = epoch, best
+        self._write_all()
+
+    def hold_if_paused(self) -> None:
+        if self._unpaused.is_set():
+            return
+        self._set_status("paused")
+        self._unpaused.wait()  # stop() sets it too
+        with self._lock:
+            self._speed.clear()  # the pause is not training time
+        if not self._stop.is_set():
+            self._set_status("running")
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def begin(self, device: str) -> None:
+        with self._lock:
+            self._device = device
+        self._set_status("running")
+
+    @property
+    def manual_rate(self) -> float | None:
+        """The last rate the user set (it replaces the schedule), None if never."""
+        with self._lock:
+            return self._lr_events[-1]["new"] if self._lr_events else None
+
+    @property
+    def best(self) -> float | None:
+        with self._lock:
+            return self._best
+
+    def record_test(self, loss: float, accuracy: float) -> None:
+        with self._lock:
+            self._test = (loss, accuracy)
+
+    # ---- the thread ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        from alexnet_core.callbacks import CheckpointError, Diverged
+        from alexnet_core.fitting import fit
+
+        try:
+            status, error = fit(self, self._data), ""
+        except (Diverged, CheckpointError) as exc:
+            status, error = "failed", str(exc)
+        except Exception as exc:  # whatever happens, the job must not stay 'running'
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            self._data = None  # free the arrays; the job object outlives the thread
+        with self._lock:
+            # An epoch whose checkpoint was not written does not count (a continue redoes it).
+            del self._epoch_history[self.epochs_done :]
+            self._status, self._error, self._ended = status, error, time.monotonic()
+        try:
+            self._write_all()
+        except OSError:
+            pass  # the disk may be what failed; the snapshot still tells the story
+        finally:
+            self._done.set()
+
+    # ---- state helpers -----------------------------------------------------------------------
+
+    def _images_per_second(self) -> float | None:
+        if len(self._speed) < 2:
+            return None
+        (t0, n0), (t1, n1) = self._speed[0], self._speed[-1]
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else None
+
+    def _set_status(self, status: str) -> None:
+        with self._lock:
+            self._status = status
+        self._write_status()
+
+    def _write_status(self) -> None:
+        with self._lock:
+            session = (self._ended or time.monotonic()) - self._started
+            status = {
+                "status": self._status,
+                "error": self._error,
+                **runs.process_identity(),
+                "started": self._created,
+                "updated": runs.now_iso(),
+                "epochs_done": self.epochs_done,
+                "epochs": self.train_config.epochs,
+                "best_val_accuracy": self._best,
+                "test_loss": self._test[0],
+                "test_accuracy": self._test[1],
+                "duration_s": round(self._duration_before + session, 2),
+                "device": self._device,
+            }
+        runs.write_json_atomic(self.run_dir / "status.json", status)
+
+    def _write_all(self) -> None:
+        with self._lock:
+            history, batches = list(self._epoch_history), list(self._batch_history)
+        runs.write_csv_atomic(self.run_dir / "history.csv", history)
+        runs.write_csv_atomic(self.run_dir / "batches.csv", batches)
+        self._write_status()

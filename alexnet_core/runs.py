@@ -1,0 +1,326 @@
+"""Run folders: what a training run leaves on disk, and reading it back.
+
+A run lives in `<runs root>/<run-id>/`:
+    config.json      the model and training configs, the dataset and its class names
+    status.json      status, error, pid, timestamps, epochs done, test metrics, device
+    history.csv      one row per epoch; batches.csv one row per batch
+    lr_events.json   manual learning-rate changes (step, epoch, old, new)
+    best.keras       best validation accuracy; last.keras after every epoch; epoch_NNN.keras
+
+Every file is written to a temporary file in the same folder and renamed over the old one, so a
+crash or a full disk leaves the previous good version in place, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gc
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from alexnet_core.config import (
+    ModelConfig,
+    TrainConfig,
+    model_config_from_dict,
+    train_config_from_dict,
+)
+
+RUNS_VARIABLE = "ALEXNET_RUNS_DIR"  # environment variable naming the runs root
+ACTIVE_STATUSES = ("queued", "running", "paused")
+CHECKPOINT_NAME = re.compile(r"^(best|last|epoch_\d{3,})$")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str  # the folder name, e.g. 20261129-233501-cifar_small
+    path: Path
+    status: str  # running, paused, finished, stopped, failed, interrupted or damaged
+    preset: str
+    model_config: ModelConfig | None  # None when the folder is damaged
+    train_config: TrainConfig | None
+    dataset: str  # the source the data came from ('sample', 'keras' or a path)
+    class_names: tuple[str, ...]
+    epochs_done: int
+    best_val_accuracy: float | None
+    test_accuracy: float | None
+    test_loss: float | None
+    duration_s: float
+    created: str  # ISO timestamp, local time
+    error: str
+    checkpoints: tuple[str, ...]  # ('best', 'last', 'epoch_001', ...) present on disk
+    device: str = ""  # what trained it, e.g. 'CPU' or 'GPU:0 (NVIDIA H200)'
+    dataset_name: str = ""  # the dataset described for people
+
+
+def runs_root() -> Path:
+    """Where run folders go: $ALEXNET_RUNS_DIR, else the repository's checkpoints/ folder."""
+    env = os.environ.get(RUNS_VARIABLE)
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def create_run_dir(preset: str, root: str | os.PathLike | None = None) -> Path:
+    """A new empty folder named <date>-<time>-<preset>, with -2, -3... if that name is taken."""
+    root = Path(root) if root else runs_root()
+    root.mkdir(parents=True, exist_ok=True)
+    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{re.sub(r'[^A-Za-z0-9_.-]', '_', preset)}"
+    for n in range(1, 1000):
+        path = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            path.mkdir()  # atomic: two processes cannot both create the same name
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not find a free run folder name for {base} in {root}")
+
+
+# ---- atomic writes ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _replacing(path: Path, suffix: str):
+    """Yield a temporary path beside `path`; rename it over `path` if the block succeeds."""
+    fd, tmp = tempfile.mkstemp(prefix="tmp-", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    path = Path(path)
+    with _replacing(path, ".tmp") as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path: str | os.PathLike, data) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=True))
+
+
+def write_csv_atomic(path: str | os.PathLike, rows: list[dict]) -> None:
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    write_text_atomic(path, out.getvalue())
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # saves and loads in progress, in any thread
+_gc_was_enabled = True
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Automatic garbage collection off while h5py works (a .keras file holds its weights in
+    HDF5). h5py holds a global lock while it calls back into Python; if another thread's
+    collection frees an h5py object meanwhile, both threads wait for each other for ever
+    (h5py issue #2019; seen here as a frozen trainer). gc.disable() is process-wide."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+def save_model_atomic(model, path: str | os.PathLike) -> None:
+    """model.save is not atomic: save beside the target (the name must end in .keras), then
+    rename. On any error (disk full...) the old file stays and the partial one is removed."""
+    path = Path(path)
+    with _replacing(path, ".keras") as tmp, _gc_paused():
+        model.save(tmp)
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+def _read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _read_csv(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as f:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _number(text: str):
+    """CSV cells back to numbers where they are numbers; empty cells become None."""
+    if text == "" or text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() and "." not in text and "e" not in text else value
+
+
+def load_history(path: str | os.PathLike) -> list[dict]:
+    """Per-epoch rows: epoch, loss, accuracy, val_loss, val_accuracy, learning_rate, seconds."""
+    return _read_csv(Path(path) / "history.csv")
+
+
+def load_batch_history(path: str | os.PathLike) -> list[dict]:
+    """Per-batch rows: step, epoch, loss, accuracy, learning_rate (running means per epoch)."""
+    return _read_csv(Path(path) / "batches.csv")
+
+
+def load_lr_events(path: str | os.PathLike) -> list[dict]:
+    file = Path(path) / "lr_events.json"
+    return _read_json(file) if file.exists() else []
+
+
+def checkpoint_path(path: str | os.PathLike, which: str = "best") -> Path:
+    """The file of checkpoint `which` ('best', 'last', 'epoch_003') in run folder `path`."""
+    if not CHECKPOINT_NAME.match(str(which)):
+        raise ValueError(f"which: got {which!r}, expected 'best', 'last' or 'epoch_NNN'")
+    return Path(path) / f"{which}.keras"
+
+
+def load_checkpoint(path: str | os.PathLike, which: str = "best"):
+    """The Keras model saved as checkpoint `which` of a run (with its optimizer state)."""
+    import keras
+
+    import alexnet_core.model  # noqa: F401  registers LocalResponseNormalization for loading
+
+    file = checkpoint_path(path, which)
+    if not file.is_file():
+        raise ValueError(f"{file}: no such checkpoint in this run folder")
+    with _gc_paused():
+        return keras.saving.load_model(file, safe_mode=True)
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process `pid` (clock ticks since boot), None where unknown. A pid can
+    be reused by a new process after a reboot or a long time; the start time tells them apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def process_identity() -> dict:
+    """What status.json records about the training process, to tell later if it is alive."""
+    return {"pid": os.getpid(), "process_start": _process_start(os.getpid())}
+
+
+def _is_alive(status: dict, path: Path) -> bool:
+    pid = status.get("pid")
+    if not isinstance(pid, int):
+        return False
+    if pid == os.getpid():
+        # This process: alive only if its registry still has a job for this folder.
+        training = sys.modules.get("alexnet_core.training")
+        return bool(training and training.is_training(path))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process: it exists
+    recorded, actual = status.get("process_start"), _process_start(pid)
+    return recorded is None or actual is None or recorded == actual
+
+
+def read_run(path: str | os.PathLike) -> RunInfo:
+    """What a run folder holds; status 'damaged' (never an exception) if it cannot be read."""
+    path = Path(path)
+    checkpoints = tuple(
+        sorted(
+            (p.stem for p in path.glob("*.keras") if CHECKPOINT_NAME.match(p.stem)),
+            key=lambda name: ({"best": 0, "last": 1}.get(name, 2), name),
+        )
+    )
+    try:
+        config = _read_json(path / "config.json")
+        status = _read_json(path / "status.json")
+        model_config = model_config_from_dict(config["model"])
+        train_config = train_config_from_dict(config["training"])
+        data = config.get("dataset", {})
+        state = status["status"]
+        if state in ACTIVE_STATUSES and not _is_alive(status, path):
+            state = "interrupted"
+        return RunInfo(
+            run_id=path.name,
+            path=path,
+            status=state,
+            preset=model_config.preset,
+            model_config=model_config,
+            train_config=train_config,
+            dataset=str(data.get("source", train_config.dataset)),
+            class_names=tuple(data.get("class_names", ())),
+            epochs_done=int(status.get("epochs_done", 0)),
+            best_val_accuracy=status.get("best_val_accuracy"),
+            test_accuracy=status.get("test_accuracy"),
+            test_loss=status.get("test_loss"),
+            duration_s=float(status.get("duration_s", 0.0)),
+            created=str(config.get("created") or status.get("started") or ""),
+            error=str(status.get("error") or ""),
+            checkpoints=checkpoints,
+            device=str(status.get("device") or ""),
+            dataset_name=str(data.get("name", "")),
+        )
+    except Exception as error:  # any unreadable folder is listed, not raised
+        created = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(_mtime(path)))
+        return RunInfo(
+            run_id=path.name, path=path, status="damaged", preset="", model_config=None,
+            train_config=None, dataset="", class_names=(), epochs_done=0,
+            best_val_accuracy=None, test_accuracy=None, test_loss=None, duration_s=0.0,
+            created=created, error=f"damaged run folder: {type(error).__name__}: {error}",
+            checkpoints=checkpoints,
+        )  # fmt: skip
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
+    """Every run folder under `root` (default runs_root()), newest first."""
+    root = Path(root) if root else runs_root()
+    if not root.is_dir():
+        return []
+    runs = [read_run(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return sorted(runs, key=lambda run: (run.created, run.run_id), reverse=True)
+
+
+def delete_run(path: str | os.PathLike) -> None:
+    """Remove a run folder. ValueError if it is still training or is not a run folder."""
+    path = Path(path)
+    looks_like_run = (path / "config.json").exists() or (path / "status.json").exists()
+    if not path.is_dir() or not (looks_like_run or path.parent == runs_root()):
+        raise ValueError(f"{path}: not a run folder")
+    if read_run(path).status in ACTIVE_STATUSES:
+        raise ValueError(f"{path.name} is still training: stop it before deleting it")
+    shutil.rmtree(path)

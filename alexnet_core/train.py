@@ -1,0 +1,189 @@
+"""Command-line trainer: the same training jobs and run folders as the app, without a browser.
+
+    python -m alexnet_core.train --preset cifar_small --dataset ../shared/datasets/cifar10-jpeg.zip
+    python -m alexnet_core.train --preset tiny --dataset sample --epochs 1 --train-subset 256
+    python -m alexnet_core.train --continue checkpoints/20261129-233501-cifar_small --epochs 5
+
+Every TrainConfig field is an option (--batch-size, --learning-rate, ...); the preset supplies
+the rest. Ctrl-C stops after the current batch and keeps what was learned. Exit status: 0
+finished, 1 failed, 2 bad options, 130 stopped by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import re
+import sys
+import time
+
+from alexnet_core import config as cfg
+
+# The ModelConfig fields worth changing from the command line (help: their comments).
+MODEL_OPTIONS = ("width", "fc_units", "dropout", "normalization", "activation", "augment_flip",
+                 "augment_shift", "image_size", "input_size")  # fmt: skip
+CLEAR_LINE = "\r\033[K"  # back to the start of the terminal line and erase it
+CHOICES = {
+    "optimizer": cfg.OPTIMIZERS,
+    "schedule": cfg.SCHEDULES,
+    "normalization": cfg.NORMALISATIONS,
+    "activation": cfg.ACTIVATIONS,
+}
+
+
+def _comments(cls) -> dict[str, str]:
+    """Each field's trailing comment in config.py: the option help stays in one place."""
+    pattern = re.compile(r"^\s+(\w+): [^=]+=.*?#\s*(.+)$")
+    return {m[1]: m[2] for m in map(pattern.match, inspect.getsource(cls).splitlines()) if m}
+
+
+def _add(parser, name: str, kind: type, choices, help_text: str) -> None:
+    flag = "--" + name.replace("_", "-")
+    if kind is bool:
+        parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
+    else:
+        parser.add_argument(flag, type=kind, choices=choices, help=help_text, metavar=None
+                            if choices else name.upper())  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m alexnet_core.train",
+        description="Train an AlexNet-shaped network; writes a run folder the app can show.",
+    )
+    parser.add_argument(
+        "--preset",
+        default="cifar_small",
+        choices=list(cfg.PRESETS),
+        help="model and training settings to start from (default cifar_small)",
+    )
+    parser.add_argument(
+        "--continue",
+        dest="continue_run",
+        metavar="RUN_DIR",
+        help="train this run folder --epochs more epochs (default 1)",
+    )
+    parser.add_argument("--runs-dir", help="where run folders go (default $ALEXNET_RUNS_DIR "
+                        "or checkpoints/)")  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    training = parser.add_argument_group("training (defaults from the preset)")
+    comments = _comments(cfg.TrainConfig)
+    for field in dataclasses.fields(cfg.TrainConfig):
+        kind = type(field.default)
+        _add(training, field.name, kind, CHOICES.get(field.name), comments.get(field.name, ""))
+    model = parser.add_argument_group("model (defaults from the preset)")
+    comments = _comments(cfg.ModelConfig)
+    defaults = cfg.ModelConfig()
+    for name in MODEL_OPTIONS:
+        kind = type(getattr(defaults, name))
+        _add(model, name, kind, CHOICES.get(name), comments[name])
+    model.add_argument("--pooling", choices=("overlapping", "non_overlapping"),
+                       help="every pool 3x3 stride 2 (paper) or 2x2 stride 2")  # fmt: skip
+    return parser
+
+
+def configs_from_args(args) -> tuple[cfg.ModelConfig, cfg.TrainConfig]:
+    """The preset's configs with the options given on the command line applied (ValueError
+    from the configs for a bad value)."""
+    model_config = cfg.preset(args.preset)
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    model_changes = {k: given[k] for k in MODEL_OPTIONS if k in given}
+    if model_changes:
+        model_config = model_config.replace(**model_changes)
+    if "pooling" in given:
+        model_config = model_config.with_pooling(given["pooling"])
+    fields = {f.name for f in dataclasses.fields(cfg.TrainConfig)}
+    train_changes = {k: v for k, v in given.items() if k in fields}
+    train_config = dataclasses.replace(cfg.train_preset(args.preset), **train_changes)
+    return model_config, train_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # exits 2 with a usage message on bad options
+    try:
+        model_config, train_config = configs_from_args(args)
+        from alexnet_core import training  # imports Keras here, in the main thread
+
+        if args.continue_run:
+            job = training.continue_training(args.continue_run, args.epochs or 1)
+        else:
+            job = training.start_training(model_config, train_config, runs_dir=args.runs_dir)
+    except (ValueError, OSError) as error:  # bad settings, unreadable data, unwritable folder
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C while TensorFlow loads: nothing to save yet
+        print("interrupted before training started", file=sys.stderr)
+        return 130
+    return _follow(job, quiet=args.quiet)
+
+
+def _follow(job, *, quiet: bool) -> int:
+    """Show progress until the job ends; Ctrl-C stops it cleanly."""
+    print(f"run folder: {job.run_dir}", file=sys.stderr)
+    interactive = sys.stderr.isatty() and not quiet
+    reported = 0
+    interrupted = False
+    while True:
+        try:
+            ended = job.wait(0.25)
+        except KeyboardInterrupt:
+            if interrupted:
+                return 130  # the checkpoints on disk are whole: every write is atomic
+            print("\nstopping after this batch (Ctrl-C again to quit at once)", file=sys.stderr)
+            job.stop()
+            interrupted = True
+            continue
+        snap = job.snapshot()
+        for row in snap.epoch_history[reported:]:
+            print(CLEAR_LINE * interactive + _epoch_line(snap, row), file=sys.stderr)
+        reported = len(snap.epoch_history)
+        if ended:
+            break
+        if interactive and snap.status in ("running", "paused"):
+            print(CLEAR_LINE + _bar(snap), end="", file=sys.stderr, flush=True)
+    print(CLEAR_LINE * interactive, end="", file=sys.stderr)
+    print(_summary(snap), file=sys.stderr)
+    if snap.status == "failed":
+        return 1
+    return 130 if interrupted and snap.status == "stopped" else 0
+
+
+def _bar(snap, width: int = 30) -> str:
+    done = int(width * snap.batch / max(snap.batches_per_epoch, 1))
+    last = snap.batch_history[-1] if snap.batch_history and snap.batch else None
+    metrics = f"loss {last['loss']:.3f} acc {last['accuracy']:.3f}" if last else "loss -- acc --"
+    speed = f"{snap.images_per_second:,.0f} img/s" if snap.images_per_second else "-- img/s"
+    eta = time.strftime("%H:%M:%S", time.gmtime(snap.eta_s)) if snap.eta_s else "--:--:--"
+    return (
+        f"epoch {snap.epoch}/{snap.epochs} [{'#' * done}{'.' * (width - done)}] "
+        f"{snap.batch}/{snap.batches_per_epoch} {metrics} lr {snap.learning_rate:.3g} "
+        f"{speed} eta {eta}{' (paused)' if snap.status == 'paused' else ''}"
+    )
+
+
+def _epoch_line(snap, row: dict) -> str:
+    def fmt(key):
+        value = row.get(key)
+        return "--" if value is None else f"{value:.4f}"
+
+    speed = f"{snap.images_per_second:,.0f} img/s" if snap.images_per_second else ""
+    return (
+        f"epoch {row['epoch']}/{snap.epochs}: loss {fmt('loss')} acc {fmt('accuracy')} "
+        f"val_loss {fmt('val_loss')} val_acc {fmt('val_accuracy')} "
+        f"lr {row['learning_rate']:.3g} {row['seconds']:.0f} s {speed}".rstrip()
+    )
+
+
+def _summary(snap) -> str:
+    text = f"{snap.status} after {snap.epochs_done} epoch(s) in {snap.elapsed_s:.0f} s on " \
+        f"{snap.device or 'CPU'}"  # fmt: skip
+    if snap.test_accuracy is not None:
+        text += f"; test accuracy {snap.test_accuracy:.4f} (loss {snap.test_loss:.4f})"
+    if snap.error:
+        text += f"\nerror: {snap.error}"
+    return text + f"\nrun folder: {snap.run_dir}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""Training jobs: model.fit in a background thread, watched through thread-safe snapshots.
+
+A page (or the command line) starts a job and returns at once; the worker thread trains and
+writes the run folder (see runs.py). The thread never touches Streamlit: it updates its job
+under a lock and callers read `job.snapshot()`. A module-level registry (not Streamlit's cache,
+which "Clear cache" wipes while the thread runs on) lets any page or a reloaded browser find
+the job again. One job trains at a time per process: two would halve each other's speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from alexnet_core import runs
+from alexnet_core.config import ModelConfig, TrainConfig, dumps
+from alexnet_core.fitting import compile_model, estimate_epoch_seconds, make_optimizer
+from alexnet_core.job import ACTIVE, JobBusy, Snapshot, TrainingJob
+
+__all__ = [
+    "ACTIVE", "JobBusy", "Snapshot", "TrainingJob", "start_training", "continue_training",
+    "current_job", "is_training", "stop_all_jobs", "estimate_epoch_seconds", "make_optimizer",
+    "compile_model",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The arrays a job trains on (uint8 images, int labels) and where they came from."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+    source: str
+    name: str
+
+    @classmethod
+    def from_dataset(cls, ds, train_subset: int = 0) -> TrainingData:
+        # Datasets are shuffled by their seed, so the first train_subset images are a fair draw.
+        n = train_subset or len(ds.y_train)
+        empty_x = np.zeros((0, *ds.x_train.shape[1:]), np.uint8)
+        empty_y = np.zeros((0,), np.int64)
+        return cls(
+            ds.x_train[:n], ds.y_train[:n],
+            ds.x_val if ds.x_val is not None else empty_x,
+            ds.y_val if ds.y_val is not None else empty_y,
+            ds.x_test if ds.x_test is not None else empty_x,
+            ds.y_test if ds.y_test is not None else empty_y,
+            tuple(ds.class_names), str(getattr(ds, "source", "")), str(getattr(ds, "name", "")),
+        )  # fmt: skip
+
+    def describe(self) -> dict:
+        """What config.json records about the data."""
+        return {
+            "source": self.source,
+            "name": self.name,
+            "class_names": list(self.class_names),
+            "image_size": int(self.x_train.shape[1]),
+            "num_train": len(self.y_train),
+            "num_val": len(self.y_val),
+            "num_test": len(self.y_test),
+        }
+
+
+_LOCK = threading.Lock()
+_JOBS: dict[str, TrainingJob] = {}  # run id -> job, oldest first; finished jobs stay listed
+_starting = False  # a start is loading its data: a second start must wait its turn
+
+
+def _active_job() -> TrainingJob | None:
+    return next((job for job in reversed(_JOBS.values()) if job.active), None)
+
+
+@contextlib.contextmanager
+def _reserve():
+    """Hold the process's single training slot while a job is prepared, or raise JobBusy."""
+    global _starting
+    with _LOCK:
+        job = _active_job()
+        if job is not None:
+            raise JobBusy(
+                f"A training job is already {job.snapshot().status} in this process "
+                f"({job.run_id}). Stop it or wait for it to end before starting another."
+            )
+        if _starting:
+            raise JobBusy("Another training job is being started in this process; wait for it.")
+        _starting = True
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _starting = False
+
+
+def _launch(job: TrainingJob) -> TrainingJob:
+    with _LOCK:
+        _JOBS[job.run_id] = job
+    job.start()
+    return job
+
+
+def current_job() -> TrainingJob | None:
+    """The job training now in this process, else the most recent one, else None."""
+    with _LOCK:
+        return _active_job() or (next(reversed(_JOBS.values())) if _JOBS else None)
+
+
+def is_training(run_dir) -> bool:
+    """Whether a job of this process is still working on run folder `run_dir`."""
+    target = Path(run_dir).resolve()
+    with _LOCK:
+        jobs = list(_JOBS.values())
+    return any(job.run_dir.resolve() == target and job.alive for job in jobs)
+
+
+def stop_all_jobs(timeout: float = 30.0) -> bool:
+    """Stop every job of this process and wait for them; True if all ended within `timeout`."""
+    with _LOCK:
+        jobs = list(_JOBS.values())
+    for job in jobs:
+        job.stop()
+    deadline = time.monotonic() + timeout
+    return all(job.wait(max(0.0, deadline - time.monotonic())) for job in jobs)
+
+
+def start_training(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    *,
+    runs_dir=None,
+    dataset=None,
+) -> TrainingJob:
+    """Start training in a background thread and return its job at once.
+
+    `dataset` (a data.Dataset) is used as given; otherwise train_config.dataset is loaded here,
+    before the thread starts, so bad settings, unreadable data and a network that does not fit
+    the images raise ValueError now. JobBusy if this process is already training.
+    """
+    _check_types(model_config, train_config)
+    with _reserve():
+        data, model_config, train_config = _prepare(model_config, train_config, dataset)
+        run_dir = runs.create_run_dir(model_config.preset, runs_dir)
+        config = json.loads(dumps(model_config, train_config))
+        config.update(run_id=run_dir.name, created=runs.now_iso(), dataset=data.describe())
+        runs.write_json_atomic(run_dir / "config.json", config)
+        job = TrainingJob(run_dir, model_config, train_config, data)
+        return _launch(job)
+
+
+def continue_training(run_dir, extra_epochs: int, *, dataset=None) -> TrainingJob:
+    """Train a run `extra_epochs` more epochs from its last.keras (weights and optimizer
+    state), in the same folder: the epoch count, histories and duration carry on.
+
+    The schedule is recomputed over the new total of epochs; a manual learning rate set
+    earlier stays in force.
+    """
+    if not isinstance(extra_epochs, int) or extra_epochs < 1:
+        raise ValueError(f"extra_epochs: got {extra_epochs!r}, expected at least 1")
+    info = runs.read_run(run_dir)
+    if info.status == "damaged":
+        raise ValueError(f"{info.run_id} cannot be continued: {info.error}")
+    if info.status in runs.ACTIVE_STATUSES:
+        raise ValueError(f"{info.run_id} is still {info.status}: it cannot be continued now")
+    if "last" not in info.checkpoints or info.epochs_done < 1:
+        raise ValueError(f"{info.run_id} has no last.keras checkpoint to continue from")
+    train_config = dataclasses.replace(
+        info.train_config, epochs=info.epochs_done + extra_epochs, dataset=info.dataset
+    )
+    with _reserve():
+        data, model_config, train_config = _prepare(info.model_config, train_config, dataset)
+        if data.class_names != info.class_names:
+            raise ValueError(
+                f"dataset: its classes {list(data.class_names)} differ from the run's "
+                f"{list(info.class_names)}"
+            )
+        path = Path(run_dir)
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        config["training"] = dataclasses.asdict(train_config)
+        runs.write_json_atomic(path / "config.json", config)
+        history = runs.load_history(path)[: info.epochs_done]
+        done = {row["epoch"] for row in history}
+        previous = {
+            "history": history,
+            "batches": [b for b in runs.load_batch_history(path) if b["epoch"] in done],
+            "lr_events": [e for e in runs.load_lr_events(path) if e["epoch"] in done],
+            "best": info.best_val_accuracy,
+            "duration_s": info.duration_s,
+            "created": info.created,
+        }
+        job = TrainingJob(path, model_config, train_config, data, previous=previous)
+        return _launch(job)
+
+
+def _check_types(model_config, train_config) -> None:
+    if not isinstance(model_config, ModelConfig):
+        raise ValueError(f"model_config: got {type(model_config).__name__}, expected ModelConfig")
+    if not isinstance(train_config, TrainConfig):
+        raise ValueError(f"train_config: got {type(train_config).__name__}, expected TrainConfig")
+
+
+def _prepare(model_config: ModelConfig, train_config: TrainConfig, dataset):
+    """Load (or take) the data, fit the model to it and check that it can work."""
+    from alexnet_core.report import plan_layers
+
+    if dataset is None:
+        from alexnet_core.data import load_dataset
+
+        dataset = load_dataset(
+            train_config.dataset,
+            image_size=model_config.image_size,
+            validation_fraction=train_config.validation_fraction,
+            seed=train_config.seed,
+        )
+    model_config = model_config.for_dataset(dataset.image_size, dataset.num_classes)
+    plan_layers(model_config)  # ValueError naming the layer that does not fit these images
+    source = getattr(dataset, "source", None)
+    if source:  # record what "auto" resolved to, so a continue loads the same data
+        train_config = dataclasses.replace(train_config, dataset=str(source))
+    data = TrainingData.from_dataset(dataset, train_config.train_subset)
+    if len(data.y_train) == 0:
+        raise ValueError("dataset: no training images (is train_subset or the split empty?)")
+    # Import Keras here, in the caller's thread: a first import inside the worker can race
+    # with a page that is importing pandas for a chart.
+    import keras  # noqa: F401
+
+    return data, model_config, train_config

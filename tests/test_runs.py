@@ -1,0 +1,139 @@
+"""Run folders: atomic writes, listing (interrupted and damaged runs), checkpoints."""
+
+import errno
+import json
+import os
+import subprocess
+
+import keras
+import numpy as np
+import pytest
+
+from alexnet_core import runs
+from alexnet_core.config import PRESETS, TrainConfig, dumps
+from alexnet_core.model import build_alexnet
+
+TINY = PRESETS["tiny"]
+
+
+def make_run(root, name, status="finished", created="2026-11-29T10:00:00", **fields):
+    """A run folder written by hand, as a training process would have left it."""
+    path = root / name
+    path.mkdir()
+    config = json.loads(dumps(TINY, TrainConfig(dataset="sample")))
+    config.update(created=created, dataset={"source": "sample", "class_names": ["a", "b"]})
+    (path / "config.json").write_text(json.dumps(config))
+    state = {"status": status, "pid": os.getpid(), "epochs_done": 1, "duration_s": 3.0}
+    (path / "status.json").write_text(json.dumps({**state, **fields}))
+    return path
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_runs_root_follows_the_environment(runs_dir):
+    assert runs.runs_root() == runs_dir
+
+
+def test_run_folders_get_unique_names(runs_dir):
+    first, second = runs.create_run_dir("tiny"), runs.create_run_dir("tiny")
+    assert first != second and first.parent == second.parent == runs_dir
+    assert first.name.endswith("-tiny") and second.name == first.name + "-2"
+
+
+def test_list_runs_reads_finished_interrupted_and_damaged_folders(runs_dir):
+    make_run(runs_dir, "a-finished", created="2026-11-29T10:00:00", test_accuracy=0.5)
+    make_run(runs_dir, "b-dead-process", "running", created="2026-11-29T11:00:00",
+             pid=dead_pid())  # fmt: skip
+    # This process wrote it, but holds no job for it: left behind by an earlier session.
+    make_run(runs_dir, "c-no-job", "paused", created="2026-11-29T12:00:00")
+    (runs_dir / "d-garbage").mkdir()
+    (runs_dir / "d-garbage" / "config.json").write_text("{not json")
+    (runs_dir / "e-empty").mkdir()
+    (runs_dir / "stray-file.txt").write_text("not a run")
+
+    listed = {run.run_id: run for run in runs.list_runs()}
+    assert set(listed) == {"a-finished", "b-dead-process", "c-no-job", "d-garbage", "e-empty"}
+    assert listed["a-finished"].status == "finished"
+    assert listed["a-finished"].test_accuracy == 0.5
+    assert listed["a-finished"].model_config == TINY
+    assert listed["a-finished"].class_names == ("a", "b")
+    assert listed["b-dead-process"].status == "interrupted"
+    assert listed["c-no-job"].status == "interrupted"
+    for name in ("d-garbage", "e-empty"):
+        assert listed[name].status == "damaged" and "damaged" in listed[name].error
+    ordered = [run.run_id for run in runs.list_runs() if run.status != "damaged"]
+    assert ordered == ["c-no-job", "b-dead-process", "a-finished"]  # newest first
+
+
+def test_a_live_process_keeps_its_run_running(runs_dir):
+    path = make_run(runs_dir, "live", "running", pid=os.getppid())  # our parent is alive
+    assert runs.read_run(path).status == "running"
+    with pytest.raises(ValueError, match="still training"):
+        runs.delete_run(path)
+    (path / "status.json").write_text(json.dumps({"status": "stopped", "pid": os.getppid()}))
+    runs.delete_run(path)
+    assert not path.exists()
+
+
+def test_delete_refuses_a_folder_that_is_not_a_run(tmp_path):
+    (tmp_path / "precious").mkdir()
+    with pytest.raises(ValueError, match="not a run folder"):
+        runs.delete_run(tmp_path / "precious")
+    assert (tmp_path / "precious").exists()
+
+
+def test_histories_round_trip_through_csv(tmp_path):
+    rows = [{"epoch": 1, "loss": 2.5, "val_loss": None, "learning_rate": 1e-05},
+            {"epoch": 2, "loss": float("nan"), "val_loss": 1.0, "learning_rate": 0.01}]  # fmt: skip
+    runs.write_csv_atomic(tmp_path / "history.csv", rows)
+    back = runs.load_history(tmp_path)
+    assert back[0] == {"epoch": 1, "loss": 2.5, "val_loss": None, "learning_rate": 1e-05}
+    assert back[1]["epoch"] == 2 and np.isnan(back[1]["loss"])
+    assert runs.load_batch_history(tmp_path) == [] and runs.load_lr_events(tmp_path) == []
+
+
+def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "status.json"
+    runs.write_json_atomic(target, {"status": "running"})
+    monkeypatch.setattr(json, "dumps", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        runs.write_json_atomic(target, {"status": "finished"})
+    monkeypatch.undo()
+    assert json.loads(target.read_text()) == {"status": "running"}
+    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
+
+
+def test_checkpoint_names_are_checked(tmp_path):
+    assert runs.checkpoint_path(tmp_path, "epoch_003") == tmp_path / "epoch_003.keras"
+    for bad in ("../../etc/passwd", "best.keras", "worst"):
+        with pytest.raises(ValueError, match="which"):
+            runs.checkpoint_path(tmp_path, bad)
+    with pytest.raises(ValueError, match="no such checkpoint"):
+        runs.load_checkpoint(tmp_path, "best")
+
+
+def test_a_full_disk_while_saving_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    model = build_alexnet(TINY)
+    images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    best = tmp_path / "best.keras"
+    runs.save_model_atomic(model, best)
+    expected = model.predict(images, verbose=0)
+    np.testing.assert_array_equal(runs.load_checkpoint(tmp_path).predict(images, verbose=0),
+                                  expected)  # fmt: skip
+
+    def disk_full(self, filepath, **kwargs):
+        with open(filepath, "wb") as f:  # a partial file, as a real full disk leaves
+            f.write(b"PK\x03\x04 half a zip")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        runs.save_model_atomic(build_alexnet(TINY), best)
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["best.keras"]
+    reloaded = runs.load_checkpoint(tmp_path, "best")
+    np.testing.assert_array_equal(reloaded.predict(images, verbose=0), expected)

@@ -1,0 +1,99 @@
+"""The command-line trainer: options map onto the configs, bad ones exit 2, a real run works."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from alexnet_core import train
+from alexnet_core.config import PRESETS, TRAIN_PRESETS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args, env=None, timeout=60):
+    return subprocess.run(
+        [sys.executable, "-m", "alexnet_core.train", *args], cwd=ROOT, env=env or os.environ,
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def test_options_override_the_preset():
+    args = train.build_parser().parse_args(
+        ["--preset", "tiny", "--epochs", "3", "--learning-rate", "0.2", "--no-nesterov",
+         "--schedule", "cosine", "--width", "0.5", "--pooling", "non_overlapping",
+         "--augment-flip"]
+    )  # fmt: skip
+    model_config, train_config = train.configs_from_args(args)
+    assert (train_config.epochs, train_config.learning_rate, train_config.nesterov) == (
+        3,
+        0.2,
+        False,
+    )
+    assert train_config.schedule == "cosine"
+    assert train_config.batch_size == TRAIN_PRESETS["tiny"].batch_size  # untouched: the preset's
+    assert model_config.width == 0.5 and model_config.augment_flip
+    assert model_config.pooling == "non_overlapping"
+    assert model_config.fc_units == PRESETS["tiny"].fc_units
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--epochs", "0"], "epochs: got 0"),
+        (["--batch-size", "-4"], "batch_size: got -4"),
+        (["--optimizer", "rmsprop"], "invalid choice: 'rmsprop'"),
+        (["--preset", "huge"], "invalid choice: 'huge'"),
+        (["--learning-rate", "fast"], "invalid float value: 'fast'"),
+        (["--width", "-1"], "width: got -1.0"),
+        (["--dataset", "/no/such/cifar.zip", "--epochs", "1"], "/no/such/cifar.zip"),
+    ],
+)
+def test_bad_options_exit_2_with_a_message(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_one_epoch_run_writes_a_run_folder(tmp_path):
+    # The decode cache stays the session's (conftest), so the sample is decoded once.
+    env = {**os.environ, "ALEXNET_RUNS_DIR": str(tmp_path / "runs"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = run_cli("--preset", "tiny", "--dataset", "sample", "--epochs", "1",
+                     "--train-subset", "256", env=env, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    status = json.loads((run_dir / "status.json").read_text())
+    assert (status["status"], status["epochs_done"]) == ("finished", 1)
+    assert (run_dir / "best.keras").is_file() and (run_dir / "last.keras").is_file()
+    assert "epoch 1/1: loss" in result.stderr and "test accuracy" in result.stderr
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["training"]["train_subset"] == 256 and config["model"]["preset"] == "tiny"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_run_and_keeps_its_checkpoints(tmp_path):
+    env = {**os.environ, "ALEXNET_RUNS_DIR": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    args = ["--preset", "tiny", "--dataset", "sample", "--epochs", "50", "--batch-size", "8",
+            "--train-subset", "256"]  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-m", "alexnet_core.train", *args], cwd=ROOT,
+                               env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob("*/last.keras")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        stderr = process.communicate(timeout=60)[1]
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "stopping after this batch" in stderr and "Traceback" not in stderr
+    (run_dir,) = tmp_path.iterdir()
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "stopped"
+    assert not list(run_dir.glob("tmp-*"))

@@ -1,0 +1,260 @@
+"""Training jobs, for real: the tiny preset trained on a few hundred images of the sample.
+
+Controls are tested on runs made slow on purpose (batches of 8 images), and waits poll the
+job's snapshot with a timeout instead of sleeping for a fixed time.
+"""
+
+import dataclasses
+import json
+import math
+import shutil
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from alexnet_core import runs, system, training
+from alexnet_core.callbacks import learning_rate_at
+from alexnet_core.config import PRESETS, TrainConfig
+from alexnet_core.data import load_dataset
+
+TINY = PRESETS["tiny"]
+FAST = TrainConfig(dataset="sample", epochs=1, batch_size=32, learning_rate=0.01,
+                   weight_decay=0.0)  # fmt: skip
+SLOW = dataclasses.replace(FAST, epochs=5, batch_size=8)  # 32 batches per epoch of 256 images
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """256 train, 64 validation and 64 test images of the bundled sample."""
+    ds = load_dataset("sample")
+    return dataclasses.replace(
+        ds, x_train=ds.x_train[:256], y_train=ds.y_train[:256], x_val=ds.x_val[:64],
+        y_val=ds.y_val[:64], x_test=ds.x_test[:64], y_test=ds.y_test[:64],
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def finished_run(sample, tmp_path_factory):
+    """One finished 1-epoch run, shared by the tests that only read it (or copy it)."""
+    job = training.start_training(TINY, FAST, dataset=sample,
+                                  runs_dir=tmp_path_factory.mktemp("runs"))  # fmt: skip
+    assert job.wait(120)
+    return job
+
+
+def wait_until(condition, timeout=60.0, every=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def test_a_run_finishes_with_its_history_and_files(finished_run, sample):
+    snap = finished_run.snapshot()
+    assert snap.status == "finished", snap.error
+    assert (snap.epoch, snap.epochs_done, snap.progress) == (1, 1, 1.0)
+    assert [row["epoch"] for row in snap.epoch_history] == [1]
+    assert snap.step == len(snap.batch_history) == snap.batches_per_epoch == 256 // 32
+    assert snap.device == "CPU" and snap.error == ""
+    path = finished_run.run_dir
+    for name in ("config.json", "status.json", "history.csv", "batches.csv", "best.keras",
+                 "last.keras"):  # fmt: skip
+        assert (path / name).is_file(), name
+    assert not list(path.glob("tmp-*"))
+    assert len(runs.load_history(path)) == 1
+    assert len(runs.load_batch_history(path)) == 8
+    info = runs.read_run(path)
+    assert (info.status, info.epochs_done, info.checkpoints) == ("finished", 1, ("best", "last"))
+    assert info.class_names == tuple(sample.class_names)
+    assert info.test_accuracy == snap.test_accuracy
+
+
+def test_reloaded_best_checkpoint_reproduces_the_recorded_test_accuracy(finished_run, sample):
+    # One epoch: best.keras holds the final weights, whose test accuracy the run recorded.
+    model = runs.load_checkpoint(finished_run.run_dir, "best")
+    predicted = model.predict(sample.x_test, verbose=0)
+    accuracy = float(np.mean(predicted.argmax(axis=1) == sample.y_test))
+    assert accuracy == pytest.approx(finished_run.snapshot().test_accuracy, abs=1e-6)
+    again = runs.load_checkpoint(finished_run.run_dir, "best").predict(sample.x_test, verbose=0)
+    np.testing.assert_array_equal(predicted, again)
+
+
+def test_stop_ends_within_a_few_batches_keeps_last_and_refuses_a_second_start(sample, runs_dir):
+    job = training.start_training(TINY, SLOW, dataset=sample)
+    wait_until(lambda: job.snapshot().step >= 3)
+    assert training.current_job() is job
+    with pytest.raises(training.JobBusy, match="already running"):
+        training.start_training(TINY, SLOW, dataset=sample)
+    stopped_at = job.snapshot().step
+    job.stop()
+    assert job.wait(60)
+    snap = job.snapshot()
+    assert snap.status == "stopped", snap.error
+    assert snap.step - stopped_at <= 3
+    assert snap.epochs_done == 1 and snap.test_accuracy is not None
+    assert runs.load_checkpoint(job.run_dir, "last") is not None
+    assert runs.read_run(job.run_dir).status == "stopped"
+
+
+def test_pause_holds_the_batch_counter_then_a_learning_rate_change_takes_effect(sample, runs_dir):
+    cosine = dataclasses.replace(SLOW, schedule="cosine")
+    job = training.start_training(TINY, cosine, dataset=sample)
+    wait_until(lambda: job.snapshot().step >= 2)
+    job.pause()
+    wait_until(lambda: job.snapshot().status == "paused", timeout=30)
+    held = job.snapshot().step
+    assert runs.read_run(job.run_dir).status == "paused"  # alive in this process, not lost
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        assert job.snapshot().step == held
+        time.sleep(0.1)
+    job.resume()
+    wait_until(lambda: job.snapshot().step > held)
+    assert job.snapshot().status == "running"
+
+    with pytest.raises(ValueError, match="learning_rate"):
+        job.set_learning_rate(-1)
+    job.set_learning_rate(0.003)
+    wait_until(lambda: job.snapshot().lr_events and job.snapshot().step >= held + 5)
+    snap = job.snapshot()
+    (event,) = snap.lr_events
+    assert event["new"] == 0.003 and event["old"] == pytest.approx(0.01, rel=0.01)
+    # The optimizer reports the new rate, and the cosine schedule no longer moves it.
+    after = [b["learning_rate"] for b in snap.batch_history if b["step"] >= event["step"]]
+    assert after and all(rate == pytest.approx(0.003) for rate in after)
+    assert snap.learning_rate == pytest.approx(0.003)
+    assert runs.load_lr_events(job.run_dir) == [event]
+    job.stop()
+    assert job.wait(60)
+    with pytest.raises(ValueError, match="stopped"):
+        job.set_learning_rate(0.1)
+
+
+def test_a_diverging_loss_fails_the_run_and_keeps_the_last_good_checkpoint(sample, runs_dir):
+    job = training.start_training(TINY, dataclasses.replace(SLOW, epochs=3), dataset=sample)
+    wait_until(lambda: job.snapshot().epochs_done == 1)
+    job.set_learning_rate(1e6)  # a real divergence: weights explode within a few steps
+    assert job.wait(60)
+    snap = job.snapshot()
+    assert snap.status == "failed"
+    assert "diverged" in snap.error and "last good checkpoint" in snap.error
+    assert snap.epochs_done == 1 and len(snap.epoch_history) == 1
+    model = runs.load_checkpoint(job.run_dir, "last")
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    info = runs.read_run(job.run_dir)
+    assert (info.status, info.epochs_done) == ("failed", 1)
+    assert "diverged" in info.error
+
+
+def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, sample, tmp_path):
+    path = tmp_path / finished_run.run_id
+    shutil.copytree(finished_run.run_dir, path)
+    job = training.continue_training(path, 1, dataset=sample)
+    assert job.wait(120)
+    snap = job.snapshot()
+    assert snap.status == "finished", snap.error
+    assert (snap.epochs_done, snap.epochs) == (2, 2)
+    assert [row["epoch"] for row in runs.load_history(path)] == [1, 2]
+    steps = [row["step"] for row in runs.load_batch_history(path)]
+    assert steps == list(range(1, 17))
+    # The optimizer's step count carried on: a fresh optimizer would say 8.
+    assert int(runs.load_checkpoint(path, "last").optimizer.iterations) == 16
+    info = runs.read_run(path)
+    assert (info.status, info.epochs_done, info.train_config.epochs) == ("finished", 2, 2)
+
+
+def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
+    finished_run, sample, tmp_path, monkeypatch
+):
+    path = tmp_path / finished_run.run_id
+    shutil.copytree(finished_run.run_dir, path)
+    before = (path / "last.keras").read_bytes()
+
+    def disk_full(model, filepath, **kwargs):
+        with open(filepath, "wb") as f:
+            f.write(b"PK\x03\x04 half a zip")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", disk_full)
+    job = training.continue_training(path, 1, dataset=sample)
+    assert job.wait(120)
+    snap = job.snapshot()
+    assert snap.status == "failed"
+    assert "No space left on device" in snap.error and "previous checkpoint" in snap.error
+    assert (path / "last.keras").read_bytes() == before
+    assert not list(path.glob("tmp-*"))
+    monkeypatch.undo()
+    assert runs.load_checkpoint(path, "last") is not None
+    assert runs.read_run(path).epochs_done == 1
+
+
+def test_bad_settings_are_refused_before_a_thread_starts(sample, runs_dir):
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="train_config"):
+        training.start_training(TINY, {"epochs": 1}, dataset=sample)
+    # The paper's 11x11/4 conv1 on 32x32 images, not resized to 227: pool2 gets 2x2 pixels.
+    with pytest.raises(ValueError, match="pool2"):
+        training.start_training(PRESETS["paper"].replace(input_size=32), FAST, dataset=sample)
+    with pytest.raises(ValueError, match="extra_epochs"):
+        training.continue_training(runs_dir, 0)
+    assert list(runs_dir.iterdir()) == []
+    assert training.current_job() is None or not training.current_job().active
+
+
+def test_schedules():
+    config = TrainConfig(learning_rate=0.1, step_epochs=2, step_factor=10, warmup_fraction=0.2)
+    rate = lambda schedule, position: learning_rate_at(  # noqa: E731
+        dataclasses.replace(config, schedule=schedule), position, 10
+    )
+    assert rate("constant", 7.5) == 0.1
+    assert [rate("step", p) for p in (0, 1.9, 2, 4.5)] == pytest.approx([0.1, 0.1, 0.01, 0.001])
+    assert [rate("cosine", p) for p in (0, 5, 10)] == pytest.approx([0.1, 0.05, 0], abs=1e-12)
+    assert rate("one_cycle", 0) == pytest.approx(0.1 / 25)
+    assert rate("one_cycle", 2) == pytest.approx(0.1)  # the peak, after 20% of the run
+    assert rate("one_cycle", 1) < rate("one_cycle", 2) > rate("one_cycle", 6)
+    assert rate("one_cycle", 10) == pytest.approx(0, abs=1e-12)
+
+
+def test_weight_decay_skips_biases_and_batch_norm():
+    # One SGD step with zero gradients leaves only the decay: kernel *= 1 - lr * decay.
+    config = TrainConfig(optimizer="sgd", learning_rate=0.5, momentum=0.0, weight_decay=0.1)
+    layer = keras.layers.Dense(2, bias_initializer="ones")
+    layer.build((None, 3))
+    kernel = layer.kernel.numpy().copy()
+    optimizer = training.make_optimizer(config)
+    optimizer.apply_gradients([(np.zeros_like(v.numpy()), v) for v in layer.trainable_weights])
+    np.testing.assert_allclose(layer.kernel.numpy(), kernel * (1 - 0.5 * 0.1), rtol=1e-6)
+    np.testing.assert_array_equal(layer.bias.numpy(), np.ones(2))
+    norm = keras.layers.BatchNormalization(beta_initializer="ones")
+    norm.build((None, 3))
+    optimizer = training.make_optimizer(config)
+    optimizer.apply_gradients([(np.zeros(3, "float32"), v) for v in norm.trainable_weights])
+    np.testing.assert_array_equal(norm.gamma.numpy(), np.ones(3))
+    np.testing.assert_array_equal(norm.beta.numpy(), np.ones(3))
+    assert training.make_optimizer(dataclasses.replace(config, optimizer="adam")).weight_decay \
+        is None  # fmt: skip
+
+
+def test_estimate_epoch_seconds_times_real_steps():
+    seconds = training.estimate_epoch_seconds(TINY, 16, 160)
+    assert math.isfinite(seconds) and seconds > 0
+    with pytest.raises(ValueError):
+        training.estimate_epoch_seconds(TINY, 0, 160)
+
+
+def test_status_json_is_plain_json(finished_run):
+    status = json.loads((finished_run.run_dir / "status.json").read_text())
+    assert status["status"] == "finished" and status["epochs_done"] == 1
+    assert isinstance(status["pid"], int) and status["device"] == "CPU"
+
+
+def test_machine_info_names_versions_and_processors():
+    info = system.machine_info()
+    assert info["tensorflow"] and info["keras"] and info["python"].count(".") == 2
+    assert isinstance(info["gpus"], list) and info["cores"] >= 1 and info["cpu"]
+    assert system.training_device() == (info["gpus"][0] if info["gpus"] else "CPU")
