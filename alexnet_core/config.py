@@ -149,6 +149,7 @@ class TrainConfig:
     """How a network is trained. Augmentation lives in ModelConfig: it is part of the model."""
 
     dataset: str = "auto"  # dataset source: 'auto', 'sample', 'keras' or a path
+    image_size: int = 32  # side the dataset's images are resized to when loaded (CIFAR: 32)
     epochs: int = 10  # passes over the training split
     batch_size: int = 128  # images per optimizer step
     optimizer: str = "sgd"  # 'sgd' (momentum, Nesterov), 'adam' or 'adamw'
@@ -165,11 +166,13 @@ class TrainConfig:
     train_subset: int = 0  # train on only this many images (0 = all), for quick looks
     seed: int = 0  # seeds weights, data order, dropout and the validation split
     mixed_precision: bool = False  # float16 compute on a GPU that supports it
+    devices: str = "auto"  # 'auto' (all GPUs, else the CPU), 'cpu', 'gpu', 'all' or a device
     save_every_epoch: bool = False  # keep epoch_NNN.keras checkpoints besides best and last
 
     def __post_init__(self):
         _check(
             self,
+            ("image_size", 8 <= self.image_size <= 512, "8 to 512 pixels"),
             ("epochs", self.epochs >= 1, "at least 1"),
             ("batch_size", self.batch_size >= 1, "at least 1"),
             ("optimizer", self.optimizer in OPTIMIZERS, f"one of {OPTIMIZERS}"),
@@ -183,6 +186,7 @@ class TrainConfig:
             ("label_smoothing", 0 <= self.label_smoothing < 1, "a share in [0, 1)"),
             ("validation_fraction", 0 <= self.validation_fraction < 1, "a share in [0, 1)"),
             ("train_subset", self.train_subset >= 0, "0 (all) or more"),
+            ("devices", bool(self.devices), "'auto', 'cpu', 'gpu', 'all' or a device name"),
         )
 
 

@@ -5,6 +5,7 @@ fit() runs in the training thread; estimate_epoch_seconds() in the caller's.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -53,13 +54,17 @@ def fit(job, data) -> str:
     from alexnet_core import callbacks
 
     config = job.train_config
-    device = system.training_device()
+    placement = job.placement
+    device = system.training_device() if placement.replicas == 1 else placement.describe()
     # Both settings are per thread in Keras, so they are made here, in the worker.
     keras.utils.set_random_seed(config.seed)
     mixed = config.mixed_precision and device != "CPU"
     keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
     job.begin(device)
-    model = _job_model(job)
+    # Variables made inside the strategy's scope are mirrored on every replica; Keras then
+    # splits each global batch of batch_size images evenly across them.
+    with placement.strategy.scope() if placement.strategy else contextlib.nullcontext():
+        model = _job_model(job)
     one_hot = lambda y: keras.utils.to_categorical(y, len(data.class_names))  # noqa: E731
     steps = [
         callbacks.LearningRateControl(job, config, job.manual_rate),

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from alexnet_core import runs
+from alexnet_core import distribute, runs
 from alexnet_core.config import ModelConfig, TrainConfig
 
 ACTIVE = ("queued", "running", "paused")
@@ -53,6 +53,7 @@ class Snapshot:
     train_config: TrainConfig
     epochs_done: int = 0  # epochs completed (and checkpointed)
     best_val_accuracy: float | None = None
+    replicas: int = 1  # model copies sharing each batch (tf.distribute), over all workers
 
     @property
     def active(self) -> bool:
@@ -72,10 +73,12 @@ class TrainingJob:
     or training.continue_training."""
 
     def __init__(self, run_dir: Path, model_config: ModelConfig, train_config: TrainConfig,
-                 data, previous: dict | None = None):  # fmt: skip
+                 data, previous: dict | None = None,
+                 placement: distribute.Placement | None = None):  # fmt: skip
         self.run_id, self.run_dir = run_dir.name, Path(run_dir)
         self.model_config, self.train_config = model_config, train_config
         self._data, self.continuing = data, previous is not None
+        self.placement = placement or distribute.Placement(None, 1, ("default",), 1, True)
         previous = previous or {}
         self._lock = threading.Lock()
         self._unpaused = threading.Event()  # cleared while the owner wants a pause
@@ -142,6 +145,7 @@ class TrainingJob:
                 test_loss=self._test[0], test_accuracy=self._test[1],
                 model_config=self.model_config, train_config=self.train_config,
                 epochs_done=self.epochs_done, best_val_accuracy=self._best,
+                replicas=self.placement.replicas,
             )  # fmt: skip
 
     def pause(self) -> None:
@@ -300,6 +304,8 @@ class TrainingJob:
                 "test_accuracy": self._test[1],
                 "duration_s": round(self._duration_before + session, 2),
                 "device": self._device,
+                "replicas": self.placement.replicas,
+                "workers": self.placement.workers,
             }
         runs.write_json_atomic(self.run_dir / "status.json", status)
 

@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import inspect
 import re
+import shutil
 import sys
 import time
 
@@ -22,7 +23,7 @@ from alexnet_core import config as cfg
 
 # The ModelConfig fields worth changing from the command line (help: their comments).
 MODEL_OPTIONS = ("width", "fc_units", "dropout", "normalization", "activation", "augment_flip",
-                 "augment_shift", "image_size", "input_size")  # fmt: skip
+                 "augment_shift", "input_size")  # fmt: skip
 CLEAR_LINE = "\r\033[K"  # back to the start of the terminal line and erase it
 CHOICES = {
     "optimizer": cfg.OPTIMIZERS,
@@ -115,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C while TensorFlow loads: nothing to save yet
         print("interrupted before training started", file=sys.stderr)
         return 130
-    return _follow(job, quiet=args.quiet)
+    status = _follow(job, quiet=args.quiet)
+    if not job.placement.is_chief:  # a helper worker's checkpoints were only for itself
+        shutil.rmtree(job.run_dir.parent, ignore_errors=True)
+    return status
 
 
 def _follow(job, *, quiet: bool) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alexnet_core import runs
+from alexnet_core import distribute, runs
 from alexnet_core.config import ModelConfig, TrainConfig, dumps
 from alexnet_core.fitting import compile_model, estimate_epoch_seconds, make_optimizer
 from alexnet_core.job import ACTIVE, JobBusy, Snapshot, TrainingJob
@@ -150,11 +151,16 @@ def start_training(
     _check_types(model_config, train_config)
     with _reserve():
         data, model_config, train_config = _prepare(model_config, train_config, dataset)
+        placement = distribute.place(train_config.devices)
+        if not placement.is_chief:  # only the chief of several workers keeps a run folder
+            runs_dir = tempfile.mkdtemp(prefix="alexnet-worker-")
         run_dir = runs.create_run_dir(model_config.preset, runs_dir)
         config = json.loads(dumps(model_config, train_config))
         config.update(run_id=run_dir.name, created=runs.now_iso(), dataset=data.describe())
+        config["placement"] = {"replicas": placement.replicas, "workers": placement.workers,
+                               "devices": list(placement.devices)}  # fmt: skip
         runs.write_json_atomic(run_dir / "config.json", config)
-        job = TrainingJob(run_dir, model_config, train_config, data)
+        job = TrainingJob(run_dir, model_config, train_config, data, placement=placement)
         return _launch(job)
 
 
@@ -198,7 +204,9 @@ def continue_training(run_dir, extra_epochs: int, *, dataset=None) -> TrainingJo
             "duration_s": info.duration_s,
             "created": info.created,
         }
-        job = TrainingJob(path, model_config, train_config, data, previous=previous)
+        placement = distribute.place(train_config.devices)
+        job = TrainingJob(path, model_config, train_config, data, previous=previous,
+                          placement=placement)  # fmt: skip
         return _launch(job)
 
 
@@ -218,7 +226,7 @@ def _prepare(model_config: ModelConfig, train_config: TrainConfig, dataset):
 
         dataset = load_dataset(
             train_config.dataset,
-            image_size=model_config.image_size,
+            image_size=train_config.image_size,
             validation_fraction=train_config.validation_fraction,
             seed=train_config.seed,
         )

@@ -1,0 +1,217 @@
+"""Plotly figures built from the core's plain objects: reports, histories, learning-rate events.
+
+No Streamlit and no TensorFlow here: the pages pass in what the core returned and show the
+figure, and the tests read the numbers back out of the traces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from alexnet_core.report import Report
+
+# Layers whose output is an image with channels: the ones a "shrink and widen" picture shows.
+SPATIAL_KINDS = ("input (uint8 RGB)", "resize (bilinear)", "conv", "lrn", "batchnorm", "maxpool")
+TRAIN_COLOUR = "#1f77b4"
+VAL_COLOUR = "#d62728"
+MARKER_COLOUR = "#7f7f7f"
+LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
+
+
+def feature_map_shapes(report: Report) -> go.Figure:
+    """Side length (top) and channels (bottom) of every layer whose output is an image."""
+    rows = [r for r in report.rows if r.kind in SPATIAL_KINDS]
+    names = [r.name for r in rows]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    fig.add_trace(
+        go.Scatter(
+            x=names,
+            y=[r.output_shape[0] for r in rows],
+            name="side (pixels)",
+            mode="lines+markers+text",
+            text=[str(r.output_shape[0]) for r in rows],
+            textposition="top right",
+            line=dict(color=VAL_COLOUR, width=3),
+            hovertemplate="%{x}: %{y} x %{y} pixels<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Bar(
+            x=names,
+            y=[r.output_shape[2] for r in rows],
+            name="channels",
+            text=[str(r.output_shape[2]) for r in rows],
+            textposition="outside",
+            marker_color=TRAIN_COLOUR,
+            hovertemplate="%{x}: %{y} channels<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    # 25% headroom so the labels above the highest point stay inside the plot.
+    side_top = 1.25 * max((r.output_shape[0] for r in rows), default=1)
+    channel_top = 1.25 * max((r.output_shape[2] for r in rows), default=1)
+    fig.update_yaxes(title_text="side (pixels)", range=[0, side_top], row=1, col=1)
+    fig.update_yaxes(title_text="channels", range=[0, channel_top], row=2, col=1)
+    fig.update_layout(title="Feature maps shrink and widen", showlegend=False, **LAYOUT)
+    return fig
+
+
+def parameter_share(report: Report) -> go.Figure:
+    """Parameters per layer that has any, as horizontal bars labelled with their share."""
+    rows = [r for r in report.rows if r.params > 0]
+    total = report.total_params or 1
+    fig = go.Figure(
+        go.Bar(
+            x=[r.params for r in rows],
+            y=[r.name for r in rows],
+            orientation="h",
+            text=[f"{r.params:,} ({100 * r.params / total:.1f}%)" for r in rows],
+            textposition="auto",
+            marker_color=["#d62728" if r.kind == "dense" else "#1f77b4" for r in rows],
+            hovertemplate="%{y}: %{x:,} parameters<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="parameters")
+    fig.update_layout(title="Where the parameters sit", **LAYOUT)
+    return fig
+
+
+def _epoch_end_steps(batch_history: Sequence[Mapping]) -> dict[int, float]:
+    """The last global step of each epoch, where its validation point belongs."""
+    ends: dict[int, float] = {}
+    for row in batch_history:
+        epoch = int(row["epoch"])
+        ends[epoch] = max(ends.get(epoch, row["step"]), row["step"])
+    return ends
+
+
+def _mark_lr_changes(fig: go.Figure, lr_events: Sequence[Mapping], **where) -> None:
+    for event in lr_events:
+        fig.add_vline(
+            x=event["step"],
+            line=dict(color=MARKER_COLOUR, dash="dash", width=1),
+            annotation_text=f"lr {event['old']:.3g} → {event['new']:.3g}",
+            annotation_font_size=10,
+            **where,
+        )
+
+
+def training_curves(
+    batch_history: Sequence[Mapping],
+    epoch_history: Sequence[Mapping] = (),
+    lr_events: Sequence[Mapping] = (),
+    *,
+    batches_per_epoch: int | None = None,
+) -> go.Figure:
+    """Loss and accuracy: a line per training batch, a point per epoch's validation.
+
+    The x axis is the global step; a validation point sits at the last step of its epoch
+    (from the batch history, else epoch * batches_per_epoch). Dashed lines mark lr changes.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    steps = [row["step"] for row in batch_history]
+    ends = _epoch_end_steps(batch_history)
+
+    def epoch_step(epoch: int) -> float | None:
+        if epoch in ends:
+            return ends[epoch]
+        return epoch * batches_per_epoch if batches_per_epoch else None
+
+    val_rows = [r for r in epoch_history if r.get("val_loss") is not None]
+    val_rows = [r for r in val_rows if epoch_step(int(r["epoch"])) is not None]
+    val_steps = [epoch_step(int(r["epoch"])) for r in val_rows]
+    for col, metric in ((1, "loss"), (2, "accuracy")):
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=[row[metric] for row in batch_history],
+                name=f"training {metric}",
+                mode="lines",
+                line=dict(color=TRAIN_COLOUR),
+                legendgroup="train",
+                showlegend=col == 1,
+            ),
+            row=1,
+            col=col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=val_steps,
+                y=[r[f"val_{metric}"] for r in val_rows],
+                name=f"validation {metric}",
+                mode="lines+markers",
+                marker=dict(size=9, color=VAL_COLOUR),
+                line=dict(color=VAL_COLOUR, dash="dot"),
+                legendgroup="val",
+                showlegend=col == 1,
+            ),
+            row=1,
+            col=col,
+        )
+    fig.update_layout(showlegend=True, **LAYOUT)
+    fig.update_xaxes(title_text="step (batches)")
+    _mark_lr_changes(fig, lr_events, row="all", col="all")
+    return fig
+
+
+def learning_rate_curve(
+    batch_history: Sequence[Mapping], lr_events: Sequence[Mapping] = ()
+) -> go.Figure:
+    """The learning rate at every training step, with the manual changes marked."""
+    fig = go.Figure(
+        go.Scatter(
+            x=[row["step"] for row in batch_history],
+            y=[row["learning_rate"] for row in batch_history],
+            mode="lines",
+            name="learning rate",
+            line=dict(color="#2ca02c"),
+        )
+    )
+    fig.update_xaxes(title_text="step (batches)")
+    fig.update_yaxes(title_text="learning rate", exponentformat="e")
+    fig.update_layout(title="Learning rate", **LAYOUT)
+    _mark_lr_changes(fig, lr_events)
+    return fig
+
+
+def throughput(points: Sequence[tuple[float, float]]) -> go.Figure:
+    """Images per second over the run: (step, images/s) pairs."""
+    fig = go.Figure(
+        go.Scatter(
+            x=[step for step, _ in points],
+            y=[rate for _, rate in points],
+            mode="lines+markers",
+            name="images/s",
+            line=dict(color="#9467bd"),
+        )
+    )
+    fig.update_xaxes(title_text="step (batches)")
+    fig.update_yaxes(title_text="images per second", rangemode="tozero")
+    fig.update_layout(title="Speed", **LAYOUT)
+    return fig
+
+
+def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.Figure:
+    """One line per run of a per-epoch metric (e.g. 'val_accuracy'), runs overlaid."""
+    fig = go.Figure()
+    for run_id, history in histories.items():
+        rows = [r for r in history if r.get(metric) is not None]
+        fig.add_trace(
+            go.Scatter(
+                x=[r["epoch"] for r in rows],
+                y=[r[metric] for r in rows],
+                mode="lines+markers",
+                name=run_id,
+            )
+        )
+    fig.update_xaxes(title_text="epoch", dtick=1)
+    fig.update_yaxes(title_text=metric.replace("_", " "))
+    fig.update_layout(title=metric.replace("_", " "), **LAYOUT)
+    return fig

@@ -1,0 +1,107 @@
+"""Where a run trains: one device, every device of the machine, or several machines.
+
+This is TensorFlow's own distribution engine (tf.distribute), not a home-made one:
+MirroredStrategy keeps a copy of the model on each local device and averages their gradients;
+MultiWorkerMirroredStrategy does the same across machines named in the standard TF_CONFIG
+environment variable. `batch_size` is always the global batch, split evenly across replicas,
+so a run on two devices takes the same optimizer steps as on one. The learning rate is not
+scaled with the replicas: the same global batch wants the same rate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+DEVICE_SETTINGS = ("auto", "cpu", "gpu", "all")  # or one device by name, e.g. '/gpu:1'
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The strategy a run trains under, and what to tell the user about it."""
+
+    strategy: object  # a tf.distribute.Strategy, or None for Keras' default single device
+    replicas: int  # copies of the model that each take a share of every batch
+    devices: tuple[str, ...]  # the devices of this machine that train
+    workers: int  # machines taking part (1 unless TF_CONFIG names several)
+    is_chief: bool  # whether this process writes the run folder
+
+    def describe(self) -> str:
+        where = ", ".join(self.devices)
+        text = f"{self.replicas} replica{'s' if self.replicas > 1 else ''} on {where}"
+        return text + (f" across {self.workers} workers" if self.workers > 1 else "")
+
+
+def cluster() -> tuple[int, bool]:
+    """(number of workers, whether this process is the chief) from TF_CONFIG.
+
+    The chief is the 'chief' task if the cluster has one, else worker 0 (TensorFlow's rule).
+    """
+    raw = os.environ.get("TF_CONFIG", "")
+    if not raw:
+        return 1, True
+    try:
+        spec = json.loads(raw)
+        workers = spec["cluster"].get("worker", [])
+        chiefs = spec["cluster"].get("chief", [])
+        task = spec["task"]
+    except (ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise ValueError(f"TF_CONFIG: not a valid cluster description ({exc}): {raw!r}") from exc
+    is_chief = task.get("type") == "chief" or (
+        not chiefs and task.get("type") == "worker" and task.get("index") == 0
+    )
+    return len(workers) + len(chiefs), is_chief
+
+
+def place(setting: str = "auto") -> Placement:
+    """The strategy for a device setting: 'auto' (every GPU if several, else the one GPU, else
+    the CPU), 'cpu', 'gpu' (the first GPU), 'all' (every GPU, or every logical CPU where there
+    is no GPU) or one device's name. Several workers in TF_CONFIG always mean multi-worker."""
+    import keras
+
+    workers, is_chief = cluster()
+    if keras.backend.backend() != "tensorflow":
+        if setting != "auto" or workers > 1:
+            raise ValueError(f"devices: {setting!r} and TF_CONFIG need Keras' TensorFlow backend")
+        return Placement(None, 1, ("default",), 1, True)  # JAX places work by itself
+    import tensorflow as tf
+
+    if workers > 1:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        devices = tuple(strategy.extended.worker_devices)
+        return Placement(strategy, strategy.num_replicas_in_sync, devices, workers, is_chief)
+
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+    if setting == "auto" and len(gpus) <= 1:
+        # One device: Keras' default path, which puts the work on the GPU when there is one.
+        return Placement(None, 1, tuple(gpus or cpus[:1]), 1, True)
+    if setting == "auto":
+        devices = gpus
+    elif setting == "cpu":
+        devices = cpus[:1]
+    elif setting == "gpu":
+        if not gpus:
+            raise ValueError("devices: 'gpu' was asked for, but TensorFlow sees no GPU here")
+        devices = gpus[:1]
+    elif setting == "all":
+        devices = gpus or cpus
+    else:
+        matches = [name for name in gpus + cpus if _short(name) == _short(setting)]
+        if not matches:
+            raise ValueError(
+                f"devices: no device {setting!r} here; choose one of {DEVICE_SETTINGS} or "
+                f"{', '.join(gpus + cpus)}"
+            )
+        devices = matches[:1]
+    if len(devices) > 1:
+        strategy = tf.distribute.MirroredStrategy(devices)
+    else:
+        strategy = tf.distribute.OneDeviceStrategy(devices[0])
+    return Placement(strategy, len(devices), tuple(devices), 1, True)
+
+
+def _short(device: str) -> str:
+    """'/job:localhost/replica:0/task:0/device:GPU:1', '/gpu:1' and 'GPU:1' all read 'gpu:1'."""
+    return device.lower().rsplit("device:", 1)[-1].lstrip("/")

@@ -1,0 +1,104 @@
+"""Architecture: pick a preset, turn its knobs, see every layer's shape, parameters and cost."""
+
+import pandas as pd
+import streamlit as st
+
+from alexnet_core import charts, config, report
+from pages import common
+
+# Widget key -> ModelConfig field it sets. The preset's values fill them in.
+KNOBS = {
+    "arch_image_size": "image_size",
+    "arch_input_size": "input_size",
+    "arch_classes": "num_classes",
+    "arch_width": "width",
+    "arch_fc_units": "fc_units",
+    "arch_dropout": "dropout",
+    "arch_normalization": "normalization",
+    "arch_activation": "activation",
+    "arch_pooling": "pooling",
+    "arch_flip": "augment_flip",
+    "arch_shift": "augment_shift",
+}
+
+
+def load_preset() -> None:
+    chosen = config.preset(st.session_state.arch_preset)
+    for key, field in KNOBS.items():
+        st.session_state[key] = getattr(chosen, field)
+
+
+st.title("Architecture")
+st.write(
+    "Every layer's output shape, parameters, multiply-accumulates (MACs) and memory, computed "
+    "from the configuration alone — so you can explore networks too big to build here."
+)
+
+if "arch_image_size" not in st.session_state:
+    st.session_state.setdefault("arch_preset", "paper")
+    load_preset()
+keep = dict(persist_state="session")  # the knobs keep their values while you visit other pages
+row = st.columns(4)
+name = row[0].selectbox("Preset", list(config.PRESETS), key="arch_preset", on_change=load_preset)
+row[1].number_input("Image size (pixels)", 8, 512, key="arch_image_size", **keep)
+row[2].number_input("Input size (pixels)", 8, 512, key="arch_input_size", **keep)
+row[3].number_input("Classes", 2, 100_000, key="arch_classes", **keep)
+row = st.columns(4)
+row[0].number_input("Width multiplier", 0.05, 4.0, step=0.05, key="arch_width", **keep)
+row[1].number_input("FC units (fc6, fc7)", 1, 16384, key="arch_fc_units", **keep)
+row[2].number_input("Dropout", 0.0, 0.95, step=0.05, key="arch_dropout", **keep)
+row[3].selectbox("Normalisation", config.NORMALISATIONS, key="arch_normalization", **keep)
+row = st.columns(4)
+row[0].selectbox("Activation", config.ACTIVATIONS, key="arch_activation", **keep)
+row[1].selectbox("Pooling", config.POOLINGS, key="arch_pooling", **keep)
+row[2].toggle("Random flips (augment)", key="arch_flip", **keep)
+row[3].number_input("Random shift (pixels)", 0, 64, key="arch_shift", **keep)
+st.caption(
+    "**paper**: the 2012 ImageNet network. **tutorial**: the Keras tutorial's CIFAR-10 model, "
+    "images upsampled to 227. **cifar_gpu**, **cifar_small**: AlexNet reshaped for 32x32 images. "
+    "**tiny**: for tests. *Image size* is what the dataset provides, *input size* what conv1 sees "
+    "after resizing inside the model. *Width* multiplies every convolution's filters. Pooling "
+    "*overlapping*: 3x3 windows, stride 2 (paper); *non_overlapping*: 2x2; *custom*: the "
+    "preset's own mix."
+)
+
+values = {field: st.session_state[key] for key, field in KNOBS.items()}
+pooling = values.pop("pooling")
+try:
+    model_config = config.preset(name).replace(**values)  # refuses values out of range
+    if pooling != "custom":
+        model_config = model_config.with_pooling(pooling)
+    plan = report.plan_layers(model_config)  # refuses shapes that shrink to nothing
+except ValueError as exc:
+    common.show_error(exc)
+    if "shrink to nothing" in str(exc):
+        st.info(
+            "Hint: the paper's 11x11 stride-4 conv1 needs about 227-pixel inputs. For 32x32 "
+            "images pick cifar_small or cifar_gpu, or raise the input size so the images are "
+            "upsampled inside the model."
+        )
+    st.stop()
+
+cols = st.columns(4)
+cols[0].metric("Total parameters", f"{plan.total_params:,}")
+cols[1].metric("Trainable parameters", f"{plan.trainable_params:,}")
+cols[2].metric("Multiply-adds per image", f"{plan.total_macs / 1e6:,.0f} M")
+cols[3].metric("Activations per image", f"{plan.total_memory_bytes / 2**20:,.2f} MiB")
+st.caption("Activation and augmentation change how the network learns, not these numbers.")
+
+left, right = st.columns(2)
+left.plotly_chart(charts.feature_map_shapes(plan), key="arch_shapes_chart")
+right.plotly_chart(charts.parameter_share(plan), key="arch_params_chart")
+fc_share = sum(r.params for r in plan.rows if r.name in ("fc6", "fc7")) / plan.total_params
+st.write(f"fc6 and fc7 hold **{fc_share:.0%}** of the parameters; the convolutions do most of "
+         "the computing.")  # fmt: skip
+
+st.dataframe(
+    pd.DataFrame(plan.as_records()),
+    hide_index=True,
+    column_config={
+        "parameters": st.column_config.NumberColumn(format="localized"),
+        "MACs": st.column_config.NumberColumn(format="localized"),
+    },
+    key="arch_table",
+)

@@ -1,0 +1,101 @@
+"""Shared Streamlit glue for the pages: the sidebar job status, run and checkpoint pickers,
+cached model and dataset loading, error display and an image grid. Logic stays in
+alexnet_core; this module only turns its objects into widgets.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from alexnet_core import data, runs, training
+
+SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
+
+
+def sidebar_status() -> None:
+    """Whether a training job is running, and how far it is; live only while one is."""
+    job = training.current_job()
+    active = job is not None and job.snapshot().active
+
+    @st.fragment(run_every=SIDEBAR_REFRESH_S if active else None)
+    def status() -> None:
+        st.subheader("Training job")
+        if job is None:
+            st.caption("No training job since the app started. Start one on the Train page.")
+            return
+        snap = job.snapshot()
+        if active and not snap.active:
+            st.rerun()  # the job just ended: redraw once without the timer
+        st.markdown(f"**{snap.run_id}** · {snap.status}")
+        if snap.active:
+            text = f"epoch {snap.epoch}/{snap.epochs} · batch {snap.batch}/{snap.batches_per_epoch}"
+            st.progress(min(max(snap.progress, 0.0), 1.0), text=text)
+        elif snap.test_accuracy is not None:
+            st.caption(f"test accuracy {snap.test_accuracy:.1%}")
+        st.page_link("pages/train.py", label="Open the Train page", icon=":material/monitoring:")
+
+    with st.sidebar:
+        status()
+
+
+def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None:
+    """A selectbox of runs, newest first; None (after an info box) when there are none."""
+    found = runs.list_runs()
+    if with_checkpoint:
+        found = [r for r in found if r.checkpoints]
+    if not found:
+        st.info("No trained runs yet. Train one on the Train page (the tiny preset takes seconds).")
+        return None
+    by_id = {r.run_id: r for r in found}
+
+    def describe(run_id: str) -> str:
+        run = by_id[run_id]
+        accuracy = run.best_val_accuracy
+        score = f" · val acc {accuracy:.1%}" if accuracy is not None else ""
+        return f"{run_id} · {run.preset} · {run.status}{score}"
+
+    run_id = st.selectbox("Run", list(by_id), format_func=describe, key=key)
+    return by_id[run_id]
+
+
+def checkpoint_picker(run: runs.RunInfo, key: str) -> str:
+    """A selectbox of the run's checkpoints ('best', 'last', 'epoch_NNN'), 'best' first."""
+    if not run.checkpoints:
+        st.info(f"Run {run.run_id} has no saved checkpoint yet.")
+        st.stop()
+    options = sorted(run.checkpoints, key=lambda c: {"best": 0, "last": 1}.get(c, 2))
+    return st.selectbox("Checkpoint", options, key=key)
+
+
+def load_model_cached(run_dir: str, which: str):
+    """The checkpoint's Keras model, loaded once per file version (path and mtime)."""
+    path = runs.checkpoint_path(run_dir, which)
+    return _load_model(str(run_dir), which, os.path.getmtime(path))
+
+
+@st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=4)
+def _load_model(run_dir: str, which: str, mtime: float):
+    return runs.load_checkpoint(run_dir, which)
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=2)
+def load_dataset_cached(source: str):
+    """data.load_dataset(source), once per source for the whole server."""
+    return data.load_dataset(source)
+
+
+def show_error(exc: Exception) -> None:
+    """The exception's message as an error box; never a traceback."""
+    st.error(str(exc) or type(exc).__name__, icon=":material/error:")
+
+
+def image_grid(images, captions, columns: int = 8) -> None:
+    """Images in rows of `columns`, each with its caption."""
+    images, captions = list(images), list(captions)
+    for start in range(0, len(images), columns):
+        cells = st.columns(columns)
+        row = zip(images[start : start + columns], captions[start : start + columns], strict=True)
+        for cell, (image, caption) in zip(cells, row, strict=False):  # the last row may be short
+            cell.image(image, caption=caption, width="stretch")

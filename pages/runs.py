@@ -1,0 +1,126 @@
+"""Runs: every saved run, their curves overlaid, how their settings differ, and what to do next."""
+
+import pandas as pd
+import streamlit as st
+
+from alexnet_core import charts, config, runs, training
+from pages import common
+
+
+def settings(run: runs.RunInfo) -> dict:
+    """The run's model and training settings as one flat dict ('model.width', ...)."""
+    flat = {}
+    for part, values in (("model", run.model_config), ("training", run.train_config)):
+        if values is not None:
+            flat.update({f"{part}.{k}": v for k, v in config.config_to_dict(values).items()})
+    return flat
+
+
+def percent(share: float | None) -> float | None:
+    return None if share is None else 100 * share
+
+
+st.title("Runs")
+st.write(f"Every training run saved in `{runs.runs_root()}`, newest first.")
+found = runs.list_runs()
+if not found:
+    st.info("No runs yet. Start one on the Train page.")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/monitoring:")
+    st.stop()
+
+rows = []
+for run in found:
+    train = run.train_config
+    rows.append(
+        {
+            "run": run.run_id,
+            "status": run.status,
+            "preset": run.preset,
+            "optimizer": train.optimizer if train else None,
+            "learning rate": train.learning_rate if train else None,
+            "batch size": train.batch_size if train else None,
+            "epochs": f"{run.epochs_done}/{train.epochs}" if train else str(run.epochs_done),
+            "best val acc %": percent(run.best_val_accuracy),
+            "test acc %": percent(run.test_accuracy),
+            "duration (s)": run.duration_s,
+            "device": run.device,
+            "created": run.created,
+        }
+    )
+st.dataframe(
+    pd.DataFrame(rows),
+    hide_index=True,
+    column_config={
+        "best val acc %": st.column_config.NumberColumn(format="%.1f"),
+        "test acc %": st.column_config.NumberColumn(format="%.1f"),
+        "duration (s)": st.column_config.NumberColumn(format="%.0f"),
+    },
+    key="runs_table",
+)
+for run in [r for r in found if r.status == "damaged"]:
+    st.warning(f"{run.run_id} is damaged: {run.error or 'a file is missing or unreadable'}")
+
+st.subheader("Compare")
+by_id = {r.run_id: r for r in found if r.status != "damaged"}
+chosen = st.multiselect("Runs to compare", list(by_id), default=list(by_id)[:2], key="runs_compare")
+curves = ["val_accuracy", "val_loss", "accuracy", "loss"]
+metric = st.segmented_control("Curve", curves, default=curves[0], key="runs_metric") or curves[0]
+if chosen:
+    histories = {run_id: runs.load_history(by_id[run_id].path) for run_id in chosen}
+    st.plotly_chart(charts.compare_runs(histories, metric), key="runs_chart")
+    table = pd.DataFrame({run_id: settings(by_id[run_id]) for run_id in chosen})
+    differ = table[table.astype(str).nunique(axis=1) > 1]
+    if len(chosen) < 2:
+        st.caption("Pick two or more runs to see how their settings differ.")
+    elif differ.empty:
+        st.caption("These runs started with the same settings. Learning-rate changes made while "
+                   "they trained are not settings: see them on the Train page.")  # fmt: skip
+    else:
+        st.markdown("**Settings that differ**")
+        st.dataframe(differ.astype(str), key="runs_diff")
+
+st.subheader("One run")
+every = {r.run_id: r for r in found}
+run = every[st.selectbox("Run", list(every), key="runs_selected")]
+cols = st.columns(4, vertical_alignment="bottom")
+if "best" in run.checkpoints:
+    best = runs.checkpoint_path(run.path, "best")
+    cols[0].download_button(
+        "Download best.keras",
+        data=lambda: best.read_bytes(),
+        file_name=f"{run.run_id}-best.keras",
+        key="runs_download_model",
+    )
+if run.status != "damaged":
+    history_csv = pd.DataFrame(runs.load_history(run.path)).to_csv(index=False)
+    cols[1].download_button(
+        "Download history.csv",
+        data=history_csv,
+        file_name=f"{run.run_id}-history.csv",
+        key="runs_download_history",
+    )
+extra = cols[2].number_input("More epochs", 1, 1000, value=5, key="runs_continue_epochs")
+if cols[3].button(
+    f"Continue {extra} more epochs",
+    key="runs_continue",
+    disabled=run.status in (*runs.ACTIVE_STATUSES, "damaged"),
+):
+    try:
+        training.continue_training(run.path, int(extra))
+        st.switch_page("pages/train.py")
+    except training.JobBusy as exc:
+        st.warning(f"A job is already running; wait for it or stop it first. {exc}")
+    except ValueError as exc:
+        common.show_error(exc)
+
+with st.expander("Delete this run"):
+    sure = st.checkbox(
+        f"Yes, delete {run.run_id} and its checkpoints for good", key="runs_delete_confirm"
+    )
+    if st.button("Delete", type="primary", disabled=not sure, key="runs_delete"):
+        try:
+            runs.delete_run(run.path)
+            st.session_state.pop("runs_delete_confirm", None)
+            st.rerun()
+        except ValueError as exc:
+            common.show_error(exc)

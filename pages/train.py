@@ -1,0 +1,187 @@
+"""Train: set up a run, start it, and watch it learn live; pause, stop or change its rate."""
+
+import dataclasses
+
+import streamlit as st
+
+from alexnet_core import charts, config, data, distribute, system, training
+from pages import common
+
+MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift")
+TRAIN_FIELDS = [f.name for f in dataclasses.fields(config.TrainConfig) if f.name != "dataset"]
+ICONS = {"resume": ":material/play_arrow:", "pause": ":material/pause:", "stop": ":material/stop:"}
+NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
+    ("runs", "Compare it in Runs", ":material/folder_open:"),
+    ("inside", "See its feature maps", ":material/grid_view:"),
+    ("classify", "Classify images with it", ":material/label:"),
+]
+
+
+def key(field: str) -> str:
+    """The form widget of a config field: train_epochs, train_subset, ..."""
+    return field if field.startswith("train_") else f"train_{field}"
+
+
+def load_preset() -> None:
+    """Fill the form with the chosen preset's model and training settings."""
+    name = st.session_state.train_preset
+    for field in MODEL_FIELDS:
+        st.session_state[key(field)] = getattr(config.preset(name), field)
+    for field in TRAIN_FIELDS:
+        st.session_state[key(field)] = getattr(config.train_preset(name), field)
+
+
+def estimate(model_config, train_config) -> str:
+    dataset = common.load_dataset_cached(train_config.dataset)
+    fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
+    images = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
+    seconds = training.estimate_epoch_seconds(fitted, train_config.batch_size, images)
+    total = train_config.epochs * seconds / 60
+    return f"About **{seconds:,.0f} s per epoch** here for {images:,} images ({total:,.1f} min)."
+
+
+st.title("Train")
+st.write(
+    "Train a network on this machine and watch it learn: loss and accuracy per batch, "
+    "validation after every epoch. Pause, stop or change the learning rate at any time."
+)
+job = training.current_job()
+snap = job.snapshot() if job else None  # the page is drawn from this one snapshot
+active = snap is not None and snap.active
+if "train_epochs" not in st.session_state:  # first visit: the preset that suits this machine
+    gpus = system.machine_info()["gpus"]
+    st.session_state.setdefault("train_preset", "cifar_gpu" if gpus else "cifar_small")
+    load_preset()
+
+
+@st.fragment(run_every=1.0 if active else None)
+def live(drawn_status: str) -> None:
+    """The run's state from one snapshot; redrawn every second while the job is active."""
+    snap = job.snapshot()
+    if snap.status != drawn_status:
+        st.rerun()  # paused, resumed or ended: redraw the buttons (and stop the timer at the end)
+    # The job reports its current speed only, so the page keeps the readings it has seen.
+    speed = st.session_state.setdefault("train_speed", {}).setdefault(snap.run_id, [])
+    if snap.active and snap.images_per_second and (not speed or speed[-1][0] != snap.step):
+        speed.append((snap.step, snap.images_per_second))
+    eta = f" · about {snap.eta_s:,.0f} s left" if snap.active and snap.eta_s else ""
+    where = f"epoch {snap.epoch}/{snap.epochs} · batch {snap.batch}/{snap.batches_per_epoch}"
+    text = f"**{snap.status}** · {where} · {snap.elapsed_s:,.0f} s elapsed{eta}"
+    st.progress(min(max(snap.progress, 0.0), 1.0), text=text)
+    last = snap.batch_history[-1] if snap.batch_history else {}
+    tested = [e for e in snap.epoch_history if e.get("val_accuracy") is not None]
+    m = st.columns(5)
+    m[0].metric("Loss", f"{last['loss']:.3f}" if last else "—")
+    m[1].metric("Accuracy", f"{last['accuracy']:.1%}" if last else "—")
+    m[2].metric("Val accuracy", f"{tested[-1]['val_accuracy']:.1%}" if tested else "—")
+    m[3].metric("Images/s", f"{speed[-1][1]:,.0f}" if speed else "—")
+    m[4].metric("Device", snap.device or "—", help=f"{snap.replicas} replica(s): each batch of "
+                f"{snap.train_config.batch_size} is split across them; the learning rate is "
+                "not scaled, since the global batch stays the same.")  # fmt: skip
+    if snap.status == "failed":
+        st.error(f"Training failed: {snap.error}", icon=":material/error:")
+    elif not snap.active and snap.test_accuracy is not None:
+        st.success(f"Run {snap.status}. Test accuracy **{snap.test_accuracy:.1%}** (loss "
+                   f"{snap.test_loss:.3f}) on images it never saw in training.")  # fmt: skip
+    elif not snap.active:
+        st.info(f"Run {snap.status} before it was tested.")
+    if not snap.active:
+        for column, (page, label, icon) in zip(st.columns(3), NEXT_PAGES, strict=True):
+            column.page_link(f"pages/{page}.py", label=label, icon=icon)
+    if not snap.batch_history:
+        if snap.active:
+            st.info("Building the model and compiling the first training step: the first batch "
+                    "takes a few seconds longer than the rest.")  # fmt: skip
+        return
+    curves = charts.training_curves(snap.batch_history, snap.epoch_history, snap.lr_events)
+    st.plotly_chart(curves, key="train_curves")
+    left, right = st.columns(2)
+    lr_curve = charts.learning_rate_curve(snap.batch_history, snap.lr_events)
+    left.plotly_chart(lr_curve, key="train_lr_chart")
+    if speed:
+        right.plotly_chart(charts.throughput(speed), key="train_speed_chart")
+
+
+if job is not None:  # the current (or last) run first, then the settings for a new one
+    st.subheader(f"Run {snap.run_id}")
+    if active:  # controls stay outside the live fragment: a click reruns the whole page
+        c = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
+        if snap.status == "paused":
+            c[0].button("Resume", key="train_resume", on_click=job.resume, icon=ICONS["resume"])
+        else:
+            c[0].button("Pause", key="train_pause", on_click=job.pause, icon=ICONS["pause"])
+        c[1].button("Stop", key="train_stop", on_click=job.stop, icon=ICONS["stop"])
+        rate = c[2].number_input("Learning rate from now on", 1e-6, 10.0, value=snap.learning_rate,
+                                 format="%.6f", key="train_lr")  # fmt: skip
+        if c[3].button("Apply", key="train_lr_apply"):
+            try:
+                job.set_learning_rate(rate)
+                st.toast(f"Learning rate set to {rate:g} from the next batch")
+            except ValueError as exc:
+                common.show_error(exc)
+    live(snap.status)
+
+with st.expander("Settings for a new run", expanded=job is None):
+    sources = [s["name"] for s in data.available_sources() if s["available"]]
+    first = sources.index(data.default_source()) if data.default_source() in sources else 0
+    c = st.columns(2)
+    source = c[0].selectbox("Dataset", sources, index=first, key="train_source")
+    c[1].selectbox("Preset", list(config.PRESETS), key="train_preset", on_change=load_preset)
+    with st.form("train_form", border=False):
+        st.markdown("**Model** (augmentation is part of the model; it acts on training batches)")
+        c = st.columns(6)
+        c[0].number_input("Input size", 8, 512, key="train_input_size")
+        c[1].number_input("Width multiplier", 0.05, 4.0, step=0.05, key="train_width")
+        c[2].number_input("FC units", 1, 16384, key="train_fc_units")
+        c[3].number_input("Dropout", 0.0, 0.95, step=0.05, key="train_dropout")
+        c[4].number_input("Random shift (px)", 0, 64, key="train_augment_shift")
+        c[5].checkbox("Random flips", key="train_augment_flip")
+        st.markdown("**Optimisation**")
+        c = st.columns(6)
+        c[0].number_input("Epochs", 1, 1000, key="train_epochs")
+        c[1].number_input("Batch size", 1, 4096, key="train_batch_size")
+        c[2].selectbox("Optimizer", config.OPTIMIZERS, key="train_optimizer")
+        c[3].number_input("Learning rate", 1e-6, 10.0, format="%.5f", key="train_learning_rate")
+        c[4].number_input("Momentum (SGD)", 0.0, 0.999, step=0.05, key="train_momentum")
+        c[5].checkbox("Nesterov", key="train_nesterov")
+        c = st.columns(6)
+        c[0].selectbox("Schedule", config.SCHEDULES, key="train_schedule")
+        c[1].number_input("one_cycle warm-up", 0.01, 0.99, key="train_warmup_fraction")
+        c[2].number_input("step: every (epochs)", 1, 1000, key="train_step_epochs")
+        c[3].number_input("step: divide by", 1.0, 1000.0, key="train_step_factor")
+        c[4].number_input("Weight decay", 0.0, 0.1, format="%.5f", key="train_weight_decay")
+        c[5].number_input("Label smoothing", 0.0, 0.9, step=0.05, key="train_label_smoothing")
+        st.markdown("**Data and run**")
+        c = st.columns([1, 1, 1, 1.5, 1.5], vertical_alignment="center")
+        c[0].number_input("Validation share", 0.0, 0.9, key="train_validation_fraction")
+        c[1].number_input("Train subset (0 = all)", 0, 10**7, step=256, key="train_subset")
+        c[2].number_input("Seed", 0, 2**31 - 1, key="train_seed")
+        c[3].checkbox("Mixed precision (GPU)", key="train_mixed_precision")
+        c[4].checkbox("Keep every epoch's checkpoint", key="train_save_every_epoch")
+        c = st.columns(6)
+        c[0].number_input("Image size (data)", 8, 512, key="train_image_size",
+                          help="Images are resized to this when loaded; the model resizes "
+                          "them to its input size per batch.")  # fmt: skip
+        c[1].selectbox("Devices", distribute.DEVICE_SETTINGS, key="train_devices",
+                       help="auto: every GPU, else the CPU. all: every device, as replicas "
+                       "that share each batch (tf.distribute).")  # fmt: skip
+        buttons = st.container(horizontal=True)
+        start = buttons.form_submit_button("Start training", type="primary", key="train_start")
+        timing = buttons.form_submit_button("Estimate time per epoch", key="train_estimate")
+    if start or timing:
+        try:  # the configs refuse bad values, the core a network that does not fit the data
+            model_config = config.preset(st.session_state.train_preset).replace(
+                **{field: st.session_state[key(field)] for field in MODEL_FIELDS}
+            )
+            settings = {field: st.session_state[key(field)] for field in TRAIN_FIELDS}
+            train_config = config.TrainConfig(dataset=source, **settings)
+            if timing:
+                with st.spinner("Timing a few training steps…"):
+                    st.info(estimate(model_config, train_config))
+            else:
+                training.start_training(model_config, train_config)
+                st.rerun()
+        except training.JobBusy as exc:
+            st.warning(f"A job is already running, so nothing new was started. {exc}")
+        except ValueError as exc:
+            common.show_error(exc)

@@ -1,0 +1,226 @@
+"""The app's pages through Streamlit's AppTest, over the core's real objects (no mocks).
+
+AppTest does not fire `run_every` timers, so the live view is polled with `at.run()`; the
+browser tests cover the timer itself.
+"""
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from alexnet_core import config, runs, training
+
+pytestmark = pytest.mark.slow
+APP = Path(__file__).resolve().parents[1] / "app.py"
+TINY_RUN = dict(train_subset=256, epochs=1, batch_size=32, validation_fraction=0.1)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    """One decode cache for the module: the sample is decoded once, not once per test."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, cache_dir):
+    """A fresh app session with an empty runs folder; jobs stopped afterwards."""
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("ALEXNET_CACHE_DIR", str(cache_dir))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    yield at
+    training.stop_all_jobs(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, cache_dir):
+    """A finished tiny run, trained once through the core; tests take copies of its folder."""
+    root = tmp_path_factory.mktemp("trained")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ALEXNET_RUNS_DIR", str(root))
+        env.setenv("ALEXNET_CACHE_DIR", str(cache_dir))
+        config_ = dataclasses.replace(config.train_preset("tiny"), dataset="sample", **TINY_RUN)
+        job = training.start_training(config.preset("tiny"), config_)
+        assert job.wait(timeout=120)
+    return job.run_dir
+
+
+def copy_of(run_dir) -> runs.RunInfo:
+    """The trained run, copied into this test's runs folder."""
+    target = runs.runs_root() / run_dir.name
+    shutil.copytree(run_dir, target)
+    return runs.read_run(target)
+
+
+def no_problems(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def poll(at: AppTest, done, timeout: float = 90.0) -> None:
+    """Rerun the app (as the live timer would) until done(at) is true."""
+    deadline = time.monotonic() + timeout
+    while not done(at):
+        assert time.monotonic() < deadline, "timed out waiting for the page"
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["home", "architecture", "train", "runs", "inside", "classify", "evaluate"],
+)
+def test_every_page_renders_without_runs(app, page):
+    app.run()
+    if page != "home":
+        app.switch_page(f"pages/{page}.py").run()
+    no_problems(app)
+    assert app.title, "every page has a title"
+
+
+def test_reruns_leave_the_training_threads_keras_state_alone(app):
+    """Streamlit calls keras.backend.clear_session() after every run (it replaces Keras' state
+    for all threads and empties TensorFlow's kernel cache); app.py turns that off."""
+    from keras.src.backend.common import global_state
+
+    app.run()
+    state = global_state.GLOBAL_STATE_TRACKER
+    app.run()
+    assert global_state.GLOBAL_STATE_TRACKER is state
+
+
+def test_home_shows_the_machine_and_counts_runs(app):
+    app.run()
+    no_problems(app)
+    assert metric(app, "Training runs saved") == "0"
+    text = " ".join(m.value for m in app.markdown)
+    assert "TensorFlow" in text and "sample" in text
+
+
+def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes(app):
+    app.run().switch_page("pages/architecture.py").run()
+    app.selectbox(key="arch_preset").select("paper").run()
+    no_problems(app)
+    assert metric(app, "Total parameters") == "62,378,344"
+    assert len(app.get("plotly_chart")) == 2
+
+    app.number_input(key="arch_input_size").set_value(32).run()
+    assert not app.exception
+    assert "input_size" in app.error[0].value and "pool2" in app.error[0].value
+    assert not app.get("plotly_chart"), "no report is drawn for an impossible network"
+
+    app.selectbox(key="arch_preset").select("tiny").run()  # a preset resets the knobs
+    no_problems(app)
+    assert metric(app, "Total parameters") == "14,666"
+
+
+def test_train_refuses_a_model_that_does_not_fit_and_starts_nothing(app):
+    app.run().switch_page("pages/train.py").run()
+    app.selectbox(key="train_source").select("sample")
+    app.selectbox(key="train_preset").select("tiny").run()
+    app.number_input(key="train_input_size").set_value(8)  # pool5 would get a 1x1 map
+    app.button(key="train_start").click().run()
+    assert not app.exception
+    assert app.error and "pool5" in app.error[0].value and "input_size" in app.error[0].value
+    assert training.current_job() is None or not training.current_job().snapshot().active
+    assert runs.list_runs() == []
+
+
+def test_train_a_tiny_run_live_then_find_it_in_runs(app):
+    app.run().switch_page("pages/train.py").run()
+    app.selectbox(key="train_source").select("sample")
+    app.selectbox(key="train_preset").select("tiny").run()
+    app.number_input(key="train_subset").set_value(256)
+    app.number_input(key="train_epochs").set_value(1)
+    app.button(key="train_start").click().run()
+    no_problems(app)
+    job = training.current_job()
+    assert job is not None and job.snapshot().active
+
+    app.button(key="train_pause").click().run()  # hold it so a second Start meets a busy job
+    poll(app, lambda at: any(b.key == "train_resume" for b in at.button))
+    app.number_input(key="train_lr").set_value(0.02)
+    app.button(key="train_lr_apply").click().run()
+    app.button(key="train_start").click().run()
+    assert app.warning and "already running" in app.warning[0].value
+    assert len(runs.list_runs()) == 1, "a second click starts no second run"
+    app.button(key="train_resume").click().run()
+
+    poll(app, lambda at: metric(at, "Loss") != "—")
+    assert app.get("plotly_chart"), "the live charts are drawn"
+    poll(app, lambda at: any("Test accuracy" in s.value for s in at.success))
+    no_problems(app)
+    snap = job.snapshot()
+    assert snap.status == "finished" and snap.test_accuracy is not None
+    assert len(snap.epoch_history) == 1
+    assert [e["new"] for e in snap.lr_events] == [0.02]
+    assert "0.02" in app.get("plotly_chart")[0].proto.spec, "the lr change is marked"
+
+    app.switch_page("pages/runs.py").run()
+    no_problems(app)
+    table = app.dataframe[0].value
+    assert list(table["run"]) == [snap.run_id]
+    assert table["status"][0] == "finished"
+    assert table["test acc %"][0] == pytest.approx(100 * snap.test_accuracy)
+
+
+def test_a_failed_run_shows_its_message_not_a_traceback(app):
+    app.run().switch_page("pages/train.py").run()
+    app.selectbox(key="train_source").select("sample")
+    app.selectbox(key="train_preset").select("tiny").run()
+    app.number_input(key="train_subset").set_value(256)
+    app.number_input(key="train_epochs").set_value(1)
+    app.number_input(key="train_learning_rate").set_value(10.0)  # SGD at 10 diverges in steps
+    app.button(key="train_start").click().run()
+    poll(app, lambda at: bool(at.error))
+    assert not app.exception
+    assert app.error[0].value.startswith("Training failed: The loss diverged")
+    assert "Traceback" not in app.error[0].value
+    assert training.current_job().snapshot().status == "failed"
+
+
+def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
+    run = copy_of(finished_run)
+    app.run().switch_page("pages/runs.py").run()
+    no_problems(app)
+    assert app.multiselect(key="runs_compare").value == [run.run_id]
+    chart = app.get("plotly_chart")[0].proto.spec
+    assert run.run_id in chart
+
+    assert app.button(key="runs_delete").disabled, "deleting needs the confirmation first"
+    app.checkbox(key="runs_delete_confirm").check().run()
+    app.button(key="runs_delete").click().run()
+    no_problems(app)
+    assert runs.list_runs() == []
+    assert any("No runs yet" in i.value for i in app.info)
+
+
+def test_runs_continues_a_run_and_lists_a_damaged_folder(app, finished_run):
+    run = copy_of(finished_run)
+    broken = runs.runs_root() / "broken-run"
+    broken.mkdir()
+    (broken / "config.json").write_text("{ not json")
+    app.run().switch_page("pages/runs.py").run()
+    no_problems(app)
+    table = app.dataframe[0].value
+    assert dict(zip(table["run"], table["status"], strict=True)) == {
+        run.run_id: "finished",
+        "broken-run": "damaged",
+    }
+    assert any("broken-run is damaged" in w.value for w in app.warning)
+
+    app.selectbox(key="runs_selected").select(run.run_id)
+    app.number_input(key="runs_continue_epochs").set_value(1).run()
+    app.button(key="runs_continue").click().run()  # continues, then opens the Train page
+    assert not app.exception
+    assert any(h.value == f"Run {run.run_id}" for h in app.subheader)
+    assert training.current_job().wait(timeout=120)
+    assert runs.read_run(run.path).epochs_done == 2

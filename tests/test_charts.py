@@ -1,0 +1,78 @@
+"""The figure builders put the numbers they are given into their traces, unchanged."""
+
+import plotly.graph_objects as go
+
+from alexnet_core import charts, config, report
+
+BATCHES = [
+    {"step": 1, "epoch": 1, "loss": 2.3, "accuracy": 0.10, "learning_rate": 0.01},
+    {"step": 2, "epoch": 1, "loss": 2.1, "accuracy": 0.20, "learning_rate": 0.01},
+    {"step": 3, "epoch": 2, "loss": 1.9, "accuracy": 0.30, "learning_rate": 0.005},
+    {"step": 4, "epoch": 2, "loss": 1.7, "accuracy": 0.40, "learning_rate": 0.005},
+]
+EPOCHS = [
+    {"epoch": 1, "loss": 2.1, "accuracy": 0.2, "val_loss": 2.0, "val_accuracy": 0.25},
+    {"epoch": 2, "loss": 1.7, "accuracy": 0.4, "val_loss": 1.8, "val_accuracy": 0.35},
+]
+LR_EVENTS = [{"step": 3, "epoch": 2, "old": 0.01, "new": 0.005}]
+
+
+def trace(fig: go.Figure, name: str):
+    return next(t for t in fig.data if t.name == name)
+
+
+def test_feature_map_shapes_follow_the_report():
+    plan = report.plan_layers(config.preset("paper"))
+    fig = charts.feature_map_shapes(plan)
+    sides, channels = trace(fig, "side (pixels)"), trace(fig, "channels")
+    assert list(sides.x) == list(channels.x)
+    conv1 = list(sides.x).index("conv1")
+    assert sides.y[conv1] == 55 and channels.y[conv1] == 96  # (227 - 11) / 4 + 1 = 55
+    assert sides.y[list(sides.x).index("pool5")] == 6
+    assert "fc6" not in sides.x  # dense layers have no feature map
+
+
+def test_parameter_share_puts_fc6_first_by_size():
+    plan = report.plan_layers(config.preset("paper"))
+    bars = charts.parameter_share(plan).data[0]
+    params = dict(zip(bars.y, bars.x, strict=True))
+    assert params["fc6"] == 6 * 6 * 256 * 4096 + 4096 == plan.row("fc6").params
+    assert max(params, key=params.get) == "fc6"
+    assert sum(params.values()) == plan.total_params == 62_378_344
+    assert "pool1" not in params  # no parameters, no bar
+
+
+def test_training_curves_place_validation_at_the_end_of_each_epoch():
+    fig = charts.training_curves(BATCHES, EPOCHS, LR_EVENTS)
+    losses = [t for t in fig.data if t.name == "training loss"][0]
+    assert list(losses.x) == [1, 2, 3, 4] and list(losses.y) == [2.3, 2.1, 1.9, 1.7]
+    val_acc = trace(fig, "validation accuracy")
+    assert list(val_acc.x) == [2, 4] and list(val_acc.y) == [0.25, 0.35]
+    markers = [s for s in fig.layout.shapes if s.type == "line"]
+    assert len(markers) == 2 and all(s.x0 == 3 for s in markers)  # one per subplot
+
+
+def test_training_curves_without_batches_use_batches_per_epoch():
+    fig = charts.training_curves([], EPOCHS, batches_per_epoch=10)
+    assert list(trace(fig, "validation loss").x) == [10, 20]
+
+
+def test_training_curves_skip_epochs_without_validation():
+    epochs = [{**EPOCHS[0], "val_loss": None, "val_accuracy": None}, EPOCHS[1]]
+    fig = charts.training_curves(BATCHES, epochs)
+    assert list(trace(fig, "validation accuracy").y) == [0.35]
+
+
+def test_learning_rate_curve_and_marker():
+    fig = charts.learning_rate_curve(BATCHES, LR_EVENTS)
+    assert list(fig.data[0].y) == [0.01, 0.01, 0.005, 0.005]
+    assert fig.layout.shapes[0].x0 == 3
+    assert "0.01 → 0.005" in fig.layout.annotations[0].text
+
+
+def test_throughput_and_run_comparison():
+    fig = charts.throughput([(10, 250.0), (20, 260.0)])
+    assert list(fig.data[0].x) == [10, 20] and list(fig.data[0].y) == [250.0, 260.0]
+    fig = charts.compare_runs({"run-a": EPOCHS, "run-b": EPOCHS[:1]}, "val_accuracy")
+    assert [t.name for t in fig.data] == ["run-a", "run-b"]
+    assert list(trace(fig, "run-a").y) == [0.25, 0.35] and list(trace(fig, "run-b").x) == [1]
