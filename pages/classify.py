@@ -69,7 +69,7 @@ top_k = st.slider(
 results = classify_uploads(str(run.path), which, version, run.class_names, tuple(files), top_k)
 for result in results:
     if result.prediction is None:
-        st.error(result.error, icon="🚫")
+        st.error(result.error, icon=":material/block:")
 readable = [r for r in results if r.prediction is not None]
 if not readable:
     st.stop()

@@ -82,6 +82,15 @@ if chosen:
 st.subheader("One run")
 every = {r.run_id: r for r in found}
 run = every[st.selectbox("Run", list(every), key="runs_selected")]
+numbers = st.columns(4)
+numbers[0].metric("Status", run.status)
+numbers[1].metric(
+    "Epochs", f"{run.epochs_done}/{run.train_config.epochs if run.train_config else '?'}"
+)
+numbers[2].metric(
+    "Best val accuracy", f"{run.best_val_accuracy:.1%}" if run.best_val_accuracy else "—"
+)
+numbers[3].metric("Test accuracy", f"{run.test_accuracy:.1%}" if run.test_accuracy else "—")
 cols = st.columns(4, vertical_alignment="bottom")
 if "best" in run.checkpoints:
     best = runs.checkpoint_path(run.path, "best")
