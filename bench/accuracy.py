@@ -56,6 +56,7 @@ def train_once(args, dataset, seed: int) -> dict:
                   f"({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
     wall = time.perf_counter() - start
     snapshot = job.snapshot()
+    images = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
     if snapshot.status != "finished":
         raise SystemExit(f"the run ended {snapshot.status}: {snapshot.error}")
     result = {
@@ -67,7 +68,8 @@ def train_once(args, dataset, seed: int) -> dict:
         "test_loss": snapshot.test_loss,
         "test_accuracy": snapshot.test_accuracy,
         "wall_s": wall,
-        "train_images_per_s": len(dataset.y_train) * train_config.epochs / wall,
+        "train_images": images,
+        "train_images_per_s": images * train_config.epochs / wall,
     }
     if model_config.augment_flip:
         model = runs.load_checkpoint(snapshot.run_dir, "last")

@@ -1,11 +1,9 @@
 """Classify: your own images through a trained network, with Grad-CAM showing where it looked."""
 
-import os
-
 import numpy as np
 import streamlit as st
 
-from alexnet_core import classify, introspect, runs, vision_charts
+from alexnet_core import classify, introspect, vision_charts
 from pages import common
 
 SHOWN_SIDE = 192  # small images are enlarged by pixel repetition to about this many pixels
@@ -24,12 +22,8 @@ def explain(run_dir: str, which: str, version: float, image: np.ndarray, class_i
     model = common.load_model_cached(run_dir, which)
     heatmap = classify.grad_cam(model, image, class_index)
     return introspect.network_input(model, image), classify.overlay_heatmap(
-        enlarged(image), heatmap
+        common.enlarged(image, SHOWN_SIDE), heatmap
     )
-
-
-def enlarged(image: np.ndarray) -> np.ndarray:
-    return introspect.enlarge(image, max(1, SHOWN_SIDE // image.shape[0]))
 
 
 st.title("Classify")
@@ -38,16 +32,7 @@ st.write(
     "sees each one the way it saw its training images — shrunk to its input size — and says "
     "what it thinks it shows. Grad-CAM colours the places that pushed it towards a class."
 )
-run = common.run_picker("classify_run")
-if run is None:
-    st.stop()
-which = common.checkpoint_picker(run, "classify_checkpoint")
-try:
-    version = os.path.getmtime(runs.checkpoint_path(run.path, which))
-    common.load_model_cached(str(run.path), which)
-except Exception as exc:  # a missing, damaged or foreign checkpoint file
-    common.show_error(exc)
-    st.stop()
+run, which, version, _ = common.pick_checkpoint("classify")
 classes = len(run.class_names)
 st.caption(f"{classes} classes: {', '.join(run.class_names)}")
 
@@ -121,6 +106,7 @@ seen, top_overlay = explain(str(run.path), which, version, result.image, top_ind
 _, other_overlay = explain(str(run.path), which, version, result.image, int(other))
 chart, picture, top_cam, other_cam = st.columns([3, 2, 2, 2])
 chart.plotly_chart(vision_charts.top_k(prediction.top, "Top classes"), key="classify_chart")
-picture.image(enlarged(seen), caption=f"What the network saw ({seen.shape[0]}x{seen.shape[1]})")
+seen_caption = f"What the network saw ({seen.shape[0]}x{seen.shape[1]})"
+picture.image(common.enlarged(seen, SHOWN_SIDE), caption=seen_caption)
 top_cam.image(top_overlay, caption=f"Grad-CAM: {prediction.label}")
 other_cam.image(other_overlay, caption=f"Grad-CAM: {run.class_names[int(other)]}")

@@ -9,7 +9,7 @@ import os
 
 import streamlit as st
 
-from alexnet_core import data, runs, training
+from alexnet_core import data, introspect, runs, training
 
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
 
@@ -67,6 +67,28 @@ def checkpoint_picker(run: runs.RunInfo, key: str) -> str:
         st.stop()
     options = sorted(run.checkpoints, key=lambda c: {"best": 0, "last": 1}.get(c, 2))
     return st.selectbox("Checkpoint", options, key=key)
+
+
+def pick_checkpoint(prefix: str):
+    """The run and checkpoint pickers, then the model: (run, which, version, model), where
+    version is the checkpoint file's mtime, for caches. Stops the page with a message when
+    there is no run or the checkpoint cannot be loaded."""
+    run = run_picker(f"{prefix}_run")
+    if run is None:
+        st.stop()
+    which = checkpoint_picker(run, f"{prefix}_checkpoint")
+    try:
+        version = os.path.getmtime(runs.checkpoint_path(run.path, which))
+        model = load_model_cached(str(run.path), which)
+    except Exception as exc:  # a missing, damaged or foreign checkpoint file
+        show_error(exc)
+        st.stop()
+    return run, which, version, model
+
+
+def enlarged(image, side: int):
+    """A small image repeated pixel by pixel to about `side` pixels, for display."""
+    return introspect.enlarge(image, max(1, side // image.shape[0]))
 
 
 def load_model_cached(run_dir: str, which: str):

@@ -1,11 +1,9 @@
 """Evaluate: a trained network's report card on the test split."""
 
-import os
-
 import numpy as np
 import streamlit as st
 
-from alexnet_core import classify, introspect, runs, vision_charts
+from alexnet_core import classify, vision_charts
 from pages import common
 
 KEPT_EVALUATIONS = 8  # finished evaluations kept for the whole server, newest last
@@ -22,7 +20,7 @@ def finished_evaluations() -> dict:
 @st.cache_data(max_entries=128, show_spinner=False)
 def grad_cam_overlay(run_dir: str, which: str, version: float, image: np.ndarray, index: int):
     model = common.load_model_cached(run_dir, which)
-    big = introspect.enlarge(image, max(1, SHOWN_SIDE // image.shape[0]))
+    big = common.enlarged(image, SHOWN_SIDE)
     return big, classify.overlay_heatmap(big, classify.grad_cam(model, image, index))
 
 
@@ -32,15 +30,10 @@ st.write(
     "through it: the loss, top-1 and top-5 accuracy, which classes it confuses, and the "
     "mistakes it made with the most confidence — with Grad-CAM showing what misled it."
 )
-run = common.run_picker("evaluate_run")
-if run is None:
-    st.stop()
-which = common.checkpoint_picker(run, "evaluate_checkpoint")
+run, which, version, model = common.pick_checkpoint("evaluate")
 try:
-    version = os.path.getmtime(runs.checkpoint_path(run.path, which))
-    model = common.load_model_cached(str(run.path), which)
     dataset = common.load_dataset_cached(run.dataset)
-except Exception as exc:  # a damaged checkpoint, or data that moved since training
+except Exception as exc:  # data that moved since training
     common.show_error(exc)
     st.stop()
 st.caption(f"Test split: {len(dataset.y_test):,} images of {dataset.name}.")

@@ -42,26 +42,13 @@ def conv1_mosaic(run_dir: str, which: str, version: float) -> np.ndarray:
     return introspect.tile_images(introspect.enlarge(images, factor), columns=12, gap=2)
 
 
-def enlarged(image: np.ndarray) -> np.ndarray:
-    return introspect.enlarge(image, max(1, SHOWN_SIDE // image.shape[0]))
-
-
 st.title("Feature maps & filters")
 st.write(
     "Every convolution turns its input into a stack of feature maps, one per filter. Early "
     "layers answer simple questions (an edge here? this colour there?), later ones respond to "
     "textures and object parts. Pick a trained network and an image to see it for yourself."
 )
-run = common.run_picker("inside_run")
-if run is None:
-    st.stop()
-which = common.checkpoint_picker(run, "inside_checkpoint")
-try:
-    version = os.path.getmtime(runs.checkpoint_path(run.path, which))
-    model = common.load_model_cached(str(run.path), which)
-except Exception as exc:  # a missing, damaged or foreign checkpoint file
-    common.show_error(exc)
-    st.stop()
+run, which, version, model = common.pick_checkpoint("inside")
 size = run.model_config.image_size
 
 source = st.radio("Image", ["Test image", "Upload", "Camera"], horizontal=True, key="inside_source")
@@ -107,10 +94,12 @@ else:
 maps, seen, stats = look_inside(str(run.path), which, version, image)
 left, middle, right = st.columns(3)
 left.image(
-    enlarged(image), caption=f"{label} ({image.shape[0]}x{image.shape[1]})", width=SHOWN_SIDE
+    common.enlarged(image, SHOWN_SIDE),
+    caption=f"{label} ({image.shape[0]}x{image.shape[1]})",
+    width=SHOWN_SIDE,
 )
 middle.image(
-    enlarged(seen),
+    common.enlarged(seen, SHOWN_SIDE),
     caption=f"What conv1 saw: {seen.shape[0]}x{seen.shape[1]}, normalised (shown un-normalised)",
     width=SHOWN_SIDE,
 )
@@ -148,7 +137,7 @@ with maps_tab:
         format_func=lambda c: f"channel {c} · mean {means[c]:.3g}",
     )
     left, right = st.columns([1, 2])
-    left.image(enlarged(seen), caption="the input", width=SHOWN_SIDE)
+    left.image(common.enlarged(seen, SHOWN_SIDE), caption="the input", width=SHOWN_SIDE)
     big = vision_charts.feature_map(layer_maps[..., channel], f"{layer}, channel {channel}")
     right.plotly_chart(big, key="inside_channel_chart")
 
@@ -223,4 +212,5 @@ with unit_tab:
             columns=9,
         )
         patches = [dataset.x_test[i][box[0] : box[2], box[1] : box[3]] for i, _, box in found]
-        common.image_grid([enlarged(p) for p in patches], ["patch"] * len(patches), columns=9)
+        shown = [common.enlarged(p, SHOWN_SIDE) for p in patches]
+        common.image_grid(shown, ["patch"] * len(patches), columns=9)
