@@ -165,17 +165,20 @@ def learning_rate_curve(
     batch_history: Sequence[Mapping], lr_events: Sequence[Mapping] = ()
 ) -> go.Figure:
     """The learning rate at every training step, with the manual changes marked."""
+    rates = [row["learning_rate"] for row in batch_history]
     fig = go.Figure(
         go.Scatter(
             x=[row["step"] for row in batch_history],
-            y=[row["learning_rate"] for row in batch_history],
+            y=rates,
             mode="lines",
             name="learning rate",
             line=dict(color="#2ca02c"),
         )
     )
     fig.update_xaxes(title_text="step (batches)")
-    fig.update_yaxes(title_text="learning rate", exponentformat="e")
+    # From zero up: Plotly's own range for a constant rate (the default schedule) is +-1 around
+    # it, which draws 0.01 as if it were 0.
+    fig.update_yaxes(title_text="learning rate", range=[0, 1.15 * max(rates, default=0) or 1])
     fig.update_layout(title="Learning rate", **LAYOUT)
     _mark_lr_changes(fig, lr_events)
     return fig

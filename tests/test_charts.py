@@ -1,6 +1,7 @@
 """The figure builders put the numbers they are given into their traces, unchanged."""
 
 import plotly.graph_objects as go
+import pytest
 
 from alexnet_core import charts, config, report
 
@@ -68,6 +69,13 @@ def test_learning_rate_curve_and_marker():
     assert list(fig.data[0].y) == [0.01, 0.01, 0.005, 0.005]
     assert fig.layout.shapes[0].x0 == 3
     assert "0.01 → 0.005" in fig.layout.annotations[0].text
+    assert tuple(fig.layout.yaxis.range) == pytest.approx((0, 0.0115))  # from zero, not +-1
+
+
+def test_a_constant_learning_rate_is_drawn_above_zero():
+    constant = [{"step": s, "learning_rate": 0.01} for s in (1, 2, 3)]
+    low, high = charts.learning_rate_curve(constant).layout.yaxis.range
+    assert low == 0 and 0.01 < high < 0.02
 
 
 def test_throughput_and_run_comparison():
