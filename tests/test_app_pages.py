@@ -134,12 +134,17 @@ def test_train_refuses_a_model_that_does_not_fit_and_starts_nothing(app):
     assert runs.list_runs() == []
 
 
-def test_train_a_tiny_run_live_then_find_it_in_runs(app):
+def fill_in_a_tiny_run(app) -> None:
+    """The Train page's form set for one epoch of the tiny preset on 256 sample images."""
     app.run().switch_page("pages/train.py").run()
     app.selectbox(key="train_source").select("sample")
     app.selectbox(key="train_preset").select("tiny").run()
     app.number_input(key="train_subset").set_value(256)
     app.number_input(key="train_epochs").set_value(1)
+
+
+def test_train_a_tiny_run_live_then_find_it_in_runs(app):
+    fill_in_a_tiny_run(app)
     app.button(key="train_start").click().run()
     no_problems(app)
     job = training.current_job()
@@ -173,11 +178,7 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
 
 
 def test_a_failed_run_shows_its_message_not_a_traceback(app):
-    app.run().switch_page("pages/train.py").run()
-    app.selectbox(key="train_source").select("sample")
-    app.selectbox(key="train_preset").select("tiny").run()
-    app.number_input(key="train_subset").set_value(256)
-    app.number_input(key="train_epochs").set_value(1)
+    fill_in_a_tiny_run(app)
     app.number_input(key="train_learning_rate").set_value(10.0)  # SGD at 10 diverges in steps
     app.button(key="train_start").click().run()
     poll(app, lambda at: bool(at.error))
