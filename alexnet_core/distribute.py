@@ -33,6 +33,10 @@ class Placement:
         return text + (f" across {self.workers} workers" if self.workers > 1 else "")
 
 
+# Keras' default path: one replica wherever the backend puts the work (the GPU if there is one).
+SINGLE_DEVICE = Placement(None, 1, ("default",), 1, True)
+
+
 def cluster() -> tuple[int, bool]:
     """(number of workers, whether this process is the chief) from TF_CONFIG.
 
@@ -64,7 +68,7 @@ def place(setting: str = "auto") -> Placement:
     if keras.backend.backend() != "tensorflow":
         if setting != "auto" or workers > 1:
             raise ValueError(f"devices: {setting!r} and TF_CONFIG need Keras' TensorFlow backend")
-        return Placement(None, 1, ("default",), 1, True)  # JAX places work by itself
+        return SINGLE_DEVICE  # JAX places work by itself
     import tensorflow as tf
 
     if workers > 1:

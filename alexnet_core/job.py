@@ -18,7 +18,7 @@ from pathlib import Path
 from alexnet_core import distribute, runs
 from alexnet_core.config import ModelConfig, TrainConfig
 
-ACTIVE = ("queued", "running", "paused")
+ACTIVE = runs.ACTIVE_STATUSES
 SPEED_WINDOW = 30  # batches averaged for images/s: steady, yet follows a change within seconds
 
 
@@ -78,7 +78,7 @@ class TrainingJob:
         self.run_id, self.run_dir = run_dir.name, Path(run_dir)
         self.model_config, self.train_config = model_config, train_config
         self._data, self.continuing = data, previous is not None
-        self.placement = placement or distribute.Placement(None, 1, ("default",), 1, True)
+        self.placement = placement or distribute.SINGLE_DEVICE
         previous = previous or {}
         self._lock = threading.Lock()
         self._unpaused = threading.Event()  # cleared while the owner wants a pause

@@ -3,44 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from pathlib import Path
+
+from alexnet_core import system
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def machine() -> dict:
     """CPU, cores, accelerators and library versions, recorded with every result."""
-    import keras
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "keras": keras.__version__,
-        "backend": keras.backend.backend(),
-    }
-    if info["backend"] == "tensorflow":
-        import tensorflow as tf
-
-        info["tensorflow"] = tf.__version__
-        info["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
-    elif info["backend"] == "jax":
-        import jax
-
-        info["jax"] = jax.__version__
-        info["gpus"] = [str(d) for d in jax.devices() if d.platform == "gpu"]
-    return info
+    return system.machine_info()
 
 
 def save(name: str, results: dict) -> Path:
