@@ -127,19 +127,21 @@ class Checkpoints(keras.callbacks.Callback):
                 f"The weights became NaN or infinite in epoch {epoch + 1}; training stopped "
                 "and the last good checkpoint was kept. Try a lower learning rate."
             )
-        self._save("last")
+        # The model is serialised once, to last.keras; the other checkpoints are copies of it.
+        last = self._save("last", runs.save_model_atomic, self.model)
         if self.save_every_epoch:
-            self._save(f"epoch_{epoch + 1:03d}")
+            self._save(f"epoch_{epoch + 1:03d}", runs.copy_atomic, last)
         score = logs.get("val_accuracy", logs.get("accuracy"))
         if score is not None and (self.best is None or score > self.best):
-            self._save("best")
+            self._save("best", runs.copy_atomic, last)
             self.best = float(score)
         self.job.record_checkpoint(epoch + 1, self.best)
 
-    def _save(self, which: str):
+    def _save(self, which: str, write, source):
         path = runs.checkpoint_path(self.job.run_dir, which)
         try:
-            runs.save_model_atomic(self.model, path)
+            write(source, path)
+            return path
         except OSError as error:
             raise CheckpointError(
                 f"Could not save {path.name}: {error}. The previous checkpoint was kept."

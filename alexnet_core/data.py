@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alexnet_core import cifar, image_folders
+from alexnet_core import cifar, image_folders, packed_jpegs
 from alexnet_core.images import resize_image
 
 SAMPLE_PATH = Path(__file__).parent / "assets" / "cifar10-sample.zip"
@@ -86,8 +86,9 @@ def load_dataset(
     cache_dir: str | os.PathLike | None = None,
 ) -> Dataset:
     """Load a dataset. source: "auto", "sample", "keras", or a path to cifar-10-python.tar.gz,
-    a cifar-10-batches-py folder, or an image folder or zip (train/<class>/*, test/<class>/*,
-    or just <class>/*, where test_fraction of each class becomes the test split).
+    a cifar-10-batches-py folder, the packed JPEG copy (.npz), or an image folder or zip
+    (train/<class>/*, test/<class>/*, or just <class>/*, where test_fraction of each class
+    becomes the test split).
 
     Raises ValueError, naming the path and the problem, for a source it cannot use.
     """
@@ -204,6 +205,8 @@ def _decode_path(path: Path, image_size: int) -> _Decoded:
             f"CIFAR-10 batches {path}", class_names, x_train, y_train, x_test, y_test
         )
         return _resized(decoded, image_size)
+    if packed_jpegs.is_packed(path):
+        return _Decoded(f"packed JPEG copy {path}", *packed_jpegs.read_packed(path, image_size))
     found = image_folders.read_image_folder(path, image_size)
     kind = "image folder" if path.is_dir() else "image zip"
     return _Decoded(f"{kind} {path}", *found)

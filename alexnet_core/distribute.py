@@ -109,3 +109,42 @@ def place(setting: str = "auto") -> Placement:
 def _short(device: str) -> str:
     """'/job:localhost/replica:0/task:0/device:GPU:1', '/gpu:1' and 'GPU:1' all read 'gpu:1'."""
     return device.lower().rsplit("device:", 1)[-1].lstrip("/")
+
+
+def mend_keras_for_workers(model) -> None:
+    """Let `model.fit`, `evaluate` and `predict` run under MultiWorkerMirroredStrategy.
+
+    Keras 3 (checked up to 3.15) breaks there in two places, keras-team/keras#20585:
+    - before the first step, fit() averages a batch of images across workers only to learn
+      their shapes, and that cross-worker reduction of a per-replica value fails. The model is
+      already built (Functional), and Keras builds the rest while tracing the first step, as
+      it does without a strategy, so this model skips that build;
+    - after every step, the per-replica loss and metrics (scalars) are averaged along axis 0,
+      which scalars do not have. Scalars are averaged over the replicas instead, in this
+      process only, which is a multi-worker training process.
+    Called only when several workers train; tests/test_distribute.py trains two on loopback.
+    """
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer
+
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    if getattr(trainer.reduce_per_replica, "mended", False):
+        return
+    keras_reduce = trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction="auto"):
+        if reduction not in ("auto", "mean") or not trainer._collective_all_reduce_multi_worker(
+            strategy
+        ):
+            return keras_reduce(values, strategy, reduction)
+
+        def mean(value):
+            if not trainer._is_per_replica_instance(value):
+                return value
+            rank = strategy.experimental_local_results(value)[0].shape.rank
+            return strategy.reduce("MEAN", value, axis=0 if rank else None)
+
+        return tree.map_structure(mean, values)
+
+    reduce_per_replica.mended = True
+    trainer.reduce_per_replica = reduce_per_replica

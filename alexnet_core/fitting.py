@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from alexnet_core import runs, system
+from alexnet_core import distribute, runs, system
 from alexnet_core.config import ModelConfig, TrainConfig
 
 
@@ -65,6 +65,8 @@ def fit(job, data) -> str:
     # splits each global batch of batch_size images evenly across them.
     with placement.strategy.scope() if placement.strategy else contextlib.nullcontext():
         model = _job_model(job)
+    if placement.workers > 1:
+        distribute.mend_keras_for_workers(model)
     one_hot = lambda y: keras.utils.to_categorical(y, len(data.class_names))  # noqa: E731
     steps = [
         callbacks.LearningRateControl(job, config, job.manual_rate),

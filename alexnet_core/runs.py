@@ -157,6 +157,13 @@ def save_model_atomic(model, path: str | os.PathLike) -> None:
         model.save(tmp)
 
 
+def copy_atomic(source: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Copy a finished file (a checkpoint just saved) over `path`, as atomically as a save."""
+    path = Path(path)
+    with _replacing(path, path.suffix) as tmp:
+        shutil.copyfile(source, tmp)
+
+
 # ---- reading ---------------------------------------------------------------------------------
 
 

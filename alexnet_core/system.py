@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 import os
 import platform
 import sys
@@ -59,12 +61,10 @@ def machine_info() -> dict:
     """Versions and hardware, for the app's About box and for benchmark records."""
     import keras
 
-    try:
-        import tensorflow as tf
-
-        tensorflow = tf.__version__
-    except ImportError:  # Keras on JAX
-        tensorflow = None
+    tensorflow = None  # not installed where Keras runs on JAX; read without importing it
+    for distribution in ("tensorflow", "tensorflow-cpu"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            tensorflow = importlib.metadata.version(distribution)
     return {
         "python": platform.python_version(),
         "tensorflow": tensorflow,

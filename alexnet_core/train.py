@@ -22,8 +22,8 @@ import time
 from alexnet_core import config as cfg
 
 # The ModelConfig fields worth changing from the command line (help: their comments).
-MODEL_OPTIONS = ("width", "fc_units", "dropout", "normalization", "activation", "augment_flip",
-                 "augment_shift", "input_size")  # fmt: skip
+MODEL_OPTIONS = ("width", "fc_units", "dropout", "normalization", "norm_before_pool", "activation",
+                 "augment_flip", "augment_shift", "input_size")  # fmt: skip
 CLEAR_LINE = "\r\033[K"  # back to the start of the terminal line and erase it
 CHOICES = {
     "optimizer": cfg.OPTIMIZERS,

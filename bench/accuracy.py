@@ -1,8 +1,11 @@
 """Accuracy on real CIFAR-10: train a preset with the training engine, report test accuracy.
 
-    python -m bench.accuracy --preset cifar_small --epochs 10
-    python -m bench.accuracy --preset cifar_small --epochs 10 --seeds 0 1 2
+    python -m bench.accuracy --preset cifar_small
+    python -m bench.accuracy --preset cifar_small --seeds 0 1 2
+    python -m bench.accuracy --preset cifar_small --epochs 4 --width 0.375 --train-subset 10000
     python -m bench.accuracy --preset tutorial --data ~/.keras/datasets/cifar-10-batches-py
+
+Takes every option of the command-line trainer (python -m alexnet_core.train --help).
 
 Trains on the train part (less a validation split used for the per-epoch numbers), then
 reports the test split once: loss and accuracy, and with flip test-time augmentation (the mean
@@ -12,7 +15,6 @@ shared JPEG copy beside the repository when it is there, else the Keras cache, o
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import time
 from pathlib import Path
@@ -20,10 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from alexnet_core import runs, training
-from alexnet_core.config import PRESETS, train_preset
+from alexnet_core.config import config_to_dict
 from alexnet_core.data import load_dataset
-from bench.common import save, table
+from alexnet_core.fitting import estimate_epoch_seconds
+from alexnet_core.train import build_parser, configs_from_args
+from bench.common import describe, save, table
 
+EPOCH_MARGIN = 1.15  # measured epochs (with validation) took 1.11x the estimate on the CPU
 SHARED_ZIP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-jpeg.zip"
 
 
@@ -45,14 +50,19 @@ def test_metrics(model, x: np.ndarray, y: np.ndarray, flip: bool) -> dict:
     return metrics
 
 
-def train_once(args, dataset, seed: int) -> dict:
-    model_config = PRESETS[args.preset].for_dataset(dataset.image_size, dataset.num_classes)
-    changes = {"seed": seed, "dataset": dataset.source}
-    for name in ("epochs", "batch_size", "learning_rate", "schedule", "optimizer", "train_subset"):
-        if getattr(args, name) is not None:
-            changes[name] = getattr(args, name)
-    train_config = dataclasses.replace(train_preset(args.preset), **changes)
-    print(f"training {args.preset} seed {seed}: {train_config}", flush=True)
+def epochs_within(minutes: float, model_config, train_config, dataset) -> int:
+    """The most epochs that fit in `minutes` here, from a few timed training steps. The
+    margin covers what those steps leave out: validation, checkpoints, the test pass."""
+    images = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
+    epoch = estimate_epoch_seconds(model_config, train_config.batch_size, images, steps=5)
+    epochs = max(1, int(minutes * 60 / (EPOCH_MARGIN * epoch)))
+    print(f"about {epoch:.0f} s per epoch here: {epochs} epochs fit in {minutes:g} min",
+          flush=True)  # fmt: skip
+    return epochs
+
+
+def train_once(model_config, train_config, dataset) -> dict:
+    print(f"training {model_config}\n  with {train_config}", flush=True)
     start = time.perf_counter()
     job = training.start_training(model_config, train_config, dataset=dataset)
     last_epoch = 0
@@ -69,10 +79,12 @@ def train_once(args, dataset, seed: int) -> dict:
     if snapshot.status != "finished":
         raise SystemExit(f"the run ended {snapshot.status}: {snapshot.error}")
     result = {
-        "preset": args.preset,
-        "seed": seed,
+        "preset": model_config.preset,
+        "seed": train_config.seed,
         "run": snapshot.run_id,
         "epochs": train_config.epochs,
+        "model_config": config_to_dict(model_config),
+        "train_config": config_to_dict(train_config),
         "val_accuracy": [round(r["val_accuracy"], 4) for r in snapshot.epoch_history],
         "test_loss": snapshot.test_loss,  # the training loss: with label smoothing, if any
         "test_accuracy": snapshot.test_accuracy,
@@ -86,23 +98,35 @@ def train_once(args, dataset, seed: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--preset", default="cifar_small", choices=sorted(PRESETS))
+    # Every option of the command-line trainer (--preset, --epochs, --width, ...), so a sweep
+    # point is one command line; its --dataset is replaced by --data.
+    parser = build_parser()
+    parser.prog, parser.description = "python -m bench.accuracy", __doc__.split("\n\n")[0]
     parser.add_argument("--data", default=None, help="CIFAR-10 path (zip, folder, tar.gz)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--schedule")
-    parser.add_argument("--optimizer")
-    parser.add_argument("--train-subset", type=int, help="for a quick trial; not for results")
-    parser.add_argument("--validation-fraction", type=float, default=0.1)
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help="train as many epochs as this machine "
+        "fits in this many minutes (measured first; overrides --epochs)",
+    )
+    parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
     args = parser.parse_args()
+    print(describe(), flush=True)
+    model_config, train_config = configs_from_args(args)
 
     source = args.data or (str(SHARED_ZIP) if SHARED_ZIP.exists() else "keras")
-    dataset = load_dataset(source, validation_fraction=args.validation_fraction)
+    dataset = load_dataset(source, validation_fraction=train_config.validation_fraction)
     print(dataset.summary(), flush=True)
-    results = [train_once(args, dataset, seed) for seed in args.seeds]
+    model_config = model_config.for_dataset(dataset.image_size, dataset.num_classes)
+    train_config = dataclasses.replace(train_config, dataset=dataset.source)
+    if args.minutes:
+        epochs = epochs_within(args.minutes, model_config, train_config, dataset)
+        train_config = dataclasses.replace(train_config, epochs=epochs)
+    results = [
+        train_once(model_config, dataclasses.replace(train_config, seed=seed), dataset)
+        for seed in args.seeds
+    ]
     rows = [
         {
             "preset": r["preset"],
@@ -117,8 +141,9 @@ def main() -> None:
         for r in results
     ]
     print("\n" + table(rows))
-    path = save(f"accuracy-{args.preset}", {"data": dataset.name, "results": results})
-    print(f"\nwritten to {path}")
+    if not args.no_save:
+        path = save(f"accuracy-{model_config.preset}", {"data": dataset.name, "results": results})
+        print(f"\nwritten to {path}")
 
 
 if __name__ == "__main__":

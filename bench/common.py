@@ -16,6 +16,14 @@ def machine() -> dict:
     return system.machine_info()
 
 
+def describe(info: dict | None = None) -> str:
+    """The machine in one line, printed before each benchmark's figures."""
+    info = info or machine()
+    gpus = ", ".join(info["gpus"]) or "no GPU"
+    return (f"{info['cpu']}, {info['cores']} cores, {gpus}; Keras {info['keras']} on "
+            f"{info['keras_backend']}")  # fmt: skip
+
+
 def save(name: str, results: dict) -> Path:
     """Write results with the machine and the time to bench/results/<name>-<time>.json."""
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from tests.test_images import png_declaring
 
 CIFAR10 = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 SHARED_ZIP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-jpeg.zip"
+SHARED_PACKED = SHARED_ZIP.with_name("cifar10-jpeg-packed.npz")
 
 
 # --- Helpers that build small sources -------------------------------------------------------
@@ -295,6 +296,58 @@ def test_real_cifar10_zip(cache):
     again = load_dataset(SHARED_ZIP, cache_dir=cache)
     assert again.from_cache and time.perf_counter() - start < 5.0
     np.testing.assert_array_equal(again.x_test, dataset.x_test)
+
+
+def pack_jpegs(path: Path, files: list[tuple[bytes, int, int]], class_names) -> Path:
+    """The packed layout from (JPEG bytes, label, split) triples; header left empty, so each
+    scan is the whole file (the shared copy moves its common 623-byte header out instead)."""
+    scans = [np.frombuffer(jpeg, np.uint8) for jpeg, _, _ in files]
+    np.savez(
+        path, header=np.zeros(0, np.uint8), scans=np.concatenate(scans),
+        offsets=np.cumsum([0] + [len(s) for s in scans]).astype(np.int64),
+        labels=np.array([label for _, label, _ in files], np.uint8),
+        split=np.array([split for _, _, split in files], np.uint8),
+        class_names=np.array(class_names),
+    )  # fmt: skip
+    return path
+
+
+def test_packed_jpegs_decode_to_the_same_pixels_as_the_files(tmp_path, cache):
+    with zipfile.ZipFile(data.SAMPLE_PATH) as archive:
+        names = sorted(n for n in archive.namelist() if n.endswith(".jpg"))
+        pets = [n for n in names if "/cat/" in n or "/dog/" in n]
+        train = [n for n in pets if n.startswith("train/")]
+        test = [n for n in pets if n.startswith("test/")]
+        picked = train[:3] + train[-3:] + test[:2] + test[-2:]  # both classes in each split
+        files = [(archive.read(n), int("/dog/" in n), int(n.startswith("test/"))) for n in picked]
+    path = pack_jpegs(tmp_path / "pets.npz", files, ["cat", "dog"])
+    dataset = load_dataset(path, validation_fraction=0, cache_dir=cache)
+    assert dataset.class_names == ("cat", "dog") and "packed JPEG copy" in dataset.name
+    assert len(dataset.y_train) == 6 and len(dataset.y_test) == 4
+    expected = {image_folders.decode_image(jpeg, 32).tobytes() for jpeg, _, split in files
+                if split == 1}  # fmt: skip
+    assert {image.tobytes() for image in dataset.x_test} == expected
+
+
+def test_a_npz_without_the_packed_arrays_is_refused(tmp_path, cache):
+    path = tmp_path / "weights.npz"
+    np.savez(path, kernel=np.zeros(3))
+    with pytest.raises(ValueError, match="weights.npz"):
+        load_dataset(path, cache_dir=cache)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_PACKED.exists(), reason="needs ../shared/datasets/*-packed.npz")
+def test_shared_packed_copy_matches_the_zip(cache):
+    packed = load_dataset(SHARED_PACKED, cache_dir=cache)
+    assert packed.class_names == CIFAR10 and len(packed.y_test) == 10_000
+    with zipfile.ZipFile(SHARED_ZIP) as archive:
+        first_cat = sorted(
+            n for n in archive.namelist() if n.startswith("test/cat/") and n.endswith(".jpg")
+        )[0]
+        expected = image_folders.decode_image(archive.read(first_cat), 32)
+    cats = packed.x_test[packed.y_test == CIFAR10.index("cat")]
+    assert any(np.array_equal(image, expected) for image in cats)
 
 
 # --- The disk cache -------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 import errno
 import json
 import os
+import shutil
 import subprocess
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -137,3 +139,22 @@ def test_a_full_disk_while_saving_keeps_the_old_checkpoint(tmp_path, monkeypatch
     assert [p.name for p in tmp_path.iterdir()] == ["best.keras"]
     reloaded = runs.load_checkpoint(tmp_path, "best")
     np.testing.assert_array_equal(reloaded.predict(images, verbose=0), expected)
+
+
+def test_copying_a_checkpoint_is_atomic_too(tmp_path, monkeypatch):
+    last, best = tmp_path / "last.keras", tmp_path / "best.keras"
+    last.write_bytes(b"new weights")
+    best.write_bytes(b"old weights")
+    runs.copy_atomic(last, tmp_path / "epoch_001.keras")
+    assert (tmp_path / "epoch_001.keras").read_bytes() == b"new weights"
+
+    def disk_full(source, target):
+        Path(target).write_bytes(b"new wei")  # a partial copy, as a real full disk leaves
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        runs.copy_atomic(last, best)
+    assert best.read_bytes() == b"old weights"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "epoch_001.keras",
+                                                          "last.keras"]  # fmt: skip

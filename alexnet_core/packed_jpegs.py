@@ -1,0 +1,43 @@
+"""The packed CIFAR-10 copy: every JPEG's scan data in one .npz, their shared header once.
+
+The file (cifar10-jpeg-packed.npz, 18.5 MB) holds `header`, `scans`, `offsets`, `labels`,
+`split` (0 train, 1 test) and `class_names`; image i is header + scans[offsets[i]:offsets[i+1]].
+It decodes to exactly the pixels of the JPEG zip, and is small enough to carry to a GPU
+machine. Imported by alexnet_core.data; the public entry point is data.load_dataset.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from alexnet_core.image_folders import FolderImages
+from alexnet_core.images import decode_image
+
+KEYS = {"header", "scans", "offsets", "labels", "split", "class_names"}
+
+
+def is_packed(path: Path) -> bool:
+    """Whether `path` is an .npz with the packed layout's arrays."""
+    if not (path.is_file() and path.suffix == ".npz" and zipfile.is_zipfile(path)):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return KEYS <= {name.removesuffix(".npy") for name in archive.namelist()}
+
+
+def read_packed(path: Path, image_size: int) -> FolderImages:
+    """Decode every image to image_size x image_size RGB, split as the file says."""
+    with np.load(path, allow_pickle=False) as packed:
+        header, scans, offsets = bytes(packed["header"]), packed["scans"], packed["offsets"]
+        labels, split = packed["labels"].astype(np.int64), packed["split"]
+        class_names = tuple(str(name) for name in packed["class_names"])
+    if not len(labels) == len(split) == len(offsets) - 1:
+        raise ValueError(f"{path}: labels, split and offsets disagree on the number of images")
+    images = np.stack([
+        decode_image(header + scans[start:end].tobytes(), image_size, name=f"{path.name}[{i}]")
+        for i, (start, end) in enumerate(zip(offsets[:-1], offsets[1:], strict=True))
+    ])  # fmt: skip
+    train, test = split == 0, split == 1
+    return FolderImages(class_names, images[train], labels[train], images[test], labels[test], ())

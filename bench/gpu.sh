@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The benchmarks on the lent GPU machine (an H200 with JAX and no TensorFlow): Keras travels
+# as wheels and runs on its JAX backend; CIFAR-10 travels as the 18.5 MB packed copy.
+#
+#   bash bench/gpu.sh prepare      # here, once: wheels into .whl/, data into .device-data/
+#   bash bench/gpu.sh check        # here: the same steps on this CPU under JAX, tiny and quick
+#
+# then one device `run` per part, each with carry [".whl", ".device-data"]:
+#
+#   bash bench/gpu.sh speed        # throughput of every preset, about 2 min
+#   bash bench/gpu.sh cifar_gpu    # the GPU preset, as many epochs as fit in $MINUTES (4)
+#   bash bench/gpu.sh tutorial     # the tutorial's network with our training, $MINUTES (4)
+#
+# Each part prints its table and copies its JSON result to $OUT (commit it to bench/results/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PACKED=.device-data/cifar10-jpeg-packed.npz
+MINUTES=${MINUTES:-4}
+
+jax_env() {
+    export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
+    export ALEXNET_RUNS_DIR=${ALEXNET_RUNS_DIR:-/tmp/alexnet-runs}
+    export ALEXNET_CACHE_DIR=${ALEXNET_CACHE_DIR:-/tmp/alexnet-cache}
+}
+
+device_env() {  # on the device machine: its python3 has JAX; Keras comes from the wheels
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl
+    export PYTHONPATH=/tmp/site
+    jax_env
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+    PYTHON=python3
+}
+
+results_out() {  # results written since $1 go to $OUT, which the device tool brings back
+    find bench/results -name '*.json' -newer "$1" -exec cp {} "${OUT:-/tmp}/" \;
+}
+
+case "${1:-}" in
+prepare)
+    version=$(.venv/bin/python -c "import keras; print(keras.__version__)")
+    rm -rf .whl && mkdir -p .whl .device-data
+    for package in "keras==$version" namex optree; do
+        python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+            --implementation cp --platform manylinux_2_28_x86_64 \
+            --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+            --platform any -d .whl "$package"
+    done
+    cp ../shared/datasets/cifar10-jpeg-packed.npz "$PACKED"
+    ls -l .whl .device-data
+    ;;
+check)  # this CPU, the JAX backend from requirements-dev.txt, a tiny run on the sample
+    jax_env; PYTHON=${PYTHON:-.venv/bin/python}
+    $PYTHON -m bench.throughput --presets tiny --batch-sizes 32 --steps 2 \
+        --no-tutorial-code --overhead-images 0 --no-save
+    $PYTHON -m bench.accuracy --preset tiny --data sample --minutes 0.05 \
+        --train-subset 512 --no-save
+    ;;
+speed)
+    device_env; stamp=$(mktemp)
+    $PYTHON -m bench.throughput --batch-sizes 128 256 --steps 20 --overhead-images 0
+    results_out "$stamp"
+    ;;
+cifar_gpu)
+    device_env; stamp=$(mktemp)
+    $PYTHON -m bench.accuracy --preset cifar_gpu --data "$PACKED" --minutes "$MINUTES" \
+        --mixed-precision
+    results_out "$stamp"
+    ;;
+tutorial)  # the tutorial's network (227x227 inputs) with flips, shifts and one-cycle SGD
+    device_env; stamp=$(mktemp)
+    $PYTHON -m bench.accuracy --preset tutorial --data "$PACKED" --minutes "$MINUTES" \
+        --mixed-precision --augment-flip --augment-shift 4 --batch-size 128 \
+        --schedule one_cycle --learning-rate 0.02 --label-smoothing 0.1
+    results_out "$stamp"
+    ;;
+*)
+    sed -n '2,16p' "$0"; exit 2
+    ;;
+esac

@@ -1,0 +1,92 @@
+"""What a user waits for on the Classify and Inside pages, once the model is loaded.
+
+    python -m bench.latency                          # cifar_small, untrained weights
+    python -m bench.latency --run checkpoints/RUN    # a trained run's best checkpoint
+
+Times, as the median of --repeats runs after a warm-up: classifying one uploaded image (decode,
+resize, predict) for a 32x32 CIFAR JPEG and for a 1600x1200 photo; Grad-CAM; every feature map
+from one forward pass; and for each feature layer, its whole-layer grid as the page draws it
+(the layer's maps, the Plotly figure and its JSON for the browser). Speed does not depend on
+what the weights learned, so untrained weights give the same times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import time
+import zipfile
+
+import numpy as np
+from PIL import Image
+
+from alexnet_core import classify, introspect, runs, vision_charts
+from alexnet_core.cifar import CLASS_NAMES
+from alexnet_core.config import PRESETS
+from alexnet_core.data import SAMPLE_PATH
+from alexnet_core.images import decode_image
+from alexnet_core.model import build_alexnet
+from bench.common import describe, save, table
+
+
+def median_ms(work, repeats: int) -> float:
+    work()  # warm-up: the first call traces the model
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def uploads() -> dict[str, bytes]:
+    """A real CIFAR-10 test JPEG from the bundled sample, and a phone-sized photo."""
+    with zipfile.ZipFile(SAMPLE_PATH) as archive:
+        cifar = archive.read(sorted(n for n in archive.namelist() if n.startswith("test/"))[0])
+    ramp = np.linspace(0, 255, 1600, dtype=np.uint8)
+    photo = np.stack([np.tile(ramp, (1200, 1)), np.tile(ramp[::-1], (1200, 1)),
+                      np.full((1200, 1600), 128, np.uint8)], axis=-1)  # fmt: skip
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, format="JPEG", quality=90)
+    return {"CIFAR JPEG 32x32": cifar, "photo JPEG 1600x1200": buffer.getvalue()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--preset", default="cifar_small", choices=sorted(PRESETS))
+    parser.add_argument("--run", help="a run folder: time its best checkpoint instead")
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
+    args = parser.parse_args()
+    print(describe(), flush=True)
+
+    if args.run:
+        model, name = runs.load_checkpoint(args.run, "best"), args.run
+    else:
+        model, name = build_alexnet(PRESETS[args.preset].for_dataset(32, 10)), args.preset
+    rows = []
+    for label, data in uploads().items():
+        work = lambda data=data: classify.classify(model, decode_image(data), CLASS_NAMES)  # noqa: E731
+        rows.append({"what": f"classify one upload ({label})",
+                     "ms": median_ms(work, args.repeats)})  # fmt: skip
+    image = decode_image(uploads()["CIFAR JPEG 32x32"])
+    rows.append({"what": "Grad-CAM", "ms": median_ms(lambda: classify.grad_cam(model, image),
+                                                     args.repeats)})  # fmt: skip
+    rows.append({"what": "all feature maps, one pass",
+                 "ms": median_ms(lambda: introspect.all_feature_maps(model, image),
+                                 args.repeats)})  # fmt: skip
+    for layer in introspect.feature_layer_names(model):
+
+        def grid(layer=layer):
+            maps = introspect.feature_maps(model, image, layer)
+            return vision_charts.feature_grid(maps, title=layer).to_json()
+
+        rows.append({"what": f"whole-layer grid {layer}", "ms": median_ms(grid, args.repeats)})
+    print(f"\n{name}\n" + table(rows))
+    if not args.no_save:
+        print(f"\nwritten to {save('latency', {'model': name, 'rows': rows})}")
+
+
+if __name__ == "__main__":
+    main()

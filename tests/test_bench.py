@@ -1,0 +1,47 @@
+"""The benchmark scripts run, on tiny settings, and print the numbers they promise."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(command: list[str], env: dict | None = None, timeout: int = 240) -> str:
+    done = subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})}, text=True,
+                          capture_output=True, timeout=timeout)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def number(pattern: str, text: str) -> float:
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in:\n{text}"
+    return float(match[1].replace(",", ""))
+
+
+@pytest.mark.slow
+def test_gpu_script_check_trains_under_the_jax_backend():
+    """What bench/gpu.sh runs on the GPU machine, here on the CPU: Keras on JAX, with no
+    TensorFlow in the training path; the epochs come from a timed estimate."""
+    out = run(["bash", "bench/gpu.sh", "check"], env={"PYTHON": sys.executable})
+    assert number(r"tiny\s+32\s+([\d,.]+)", out) > 0  # training images per second
+    epochs = number(r"(\d+) epochs fit in 0.05 min", out)
+    assert epochs >= 1
+    accuracy = number(r"tiny\s+0\s+\d+\s+([\d.]+)", out)  # preset, seed, epochs, test acc
+    assert 0.0 <= accuracy <= 1.0
+    assert out.count("on jax") == 2  # each script's machine line names the backend
+
+
+@pytest.mark.slow
+def test_latency_bench_times_every_feature_layer():
+    out = run([sys.executable, "-m", "bench.latency", "--preset", "tiny", "--repeats", "2",
+               "--no-save"])  # fmt: skip
+    assert number(r"classify one upload \(CIFAR JPEG 32x32\)\s+([\d.]+)", out) > 0
+    assert number(r"classify one upload \(photo JPEG 1600x1200\)\s+([\d.]+)", out) > 0
+    grids = re.findall(r"whole-layer grid (\w+)", out)
+    assert grids[:3] == ["conv1", "norm1", "pool1"] and "pool5" in grids
