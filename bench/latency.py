@@ -3,11 +3,12 @@
     python -m bench.latency                          # cifar_small, untrained weights
     python -m bench.latency --run checkpoints/RUN    # a trained run's best checkpoint
 
-Times, as the median of --repeats runs after a warm-up: classifying one uploaded image (decode,
-resize, predict) for a 32x32 CIFAR JPEG and for a 1600x1200 photo; Grad-CAM; every feature map
-from one forward pass; and for each feature layer, its whole-layer grid as the page draws it
-(the layer's maps, the Plotly figure and its JSON for the browser). Speed does not depend on
-what the weights learned, so untrained weights give the same times.
+Times, as the median of --repeats runs after a warm-up: classifying one uploaded image as the
+Classify page does (decode at the model's size, predict) for a 32x32 CIFAR JPEG and for a
+1600x1200 photo; Grad-CAM; every feature map from one forward pass; and for each feature
+layer, its whole-layer grid as the page draws it (the layer's maps, the Plotly figure and its
+JSON for the browser). Speed does not depend on what the weights learned, so untrained
+weights give the same times.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def main() -> None:
         model, name = build_alexnet(PRESETS[args.preset].for_dataset(32, 10)), args.preset
     rows = []
     for label, data in uploads().items():
-        work = lambda data=data: classify.classify(model, decode_image(data), CLASS_NAMES)  # noqa: E731
+        # The Classify page's own call: decode at the model's size, then predict.
+        work = lambda data=data: classify.classify_files(model, [("upload", data)], CLASS_NAMES)  # noqa: E731
         rows.append({"what": f"classify one upload ({label})",
                      "ms": median_ms(work, args.repeats)})  # fmt: skip
     image = decode_image(uploads()["CIFAR JPEG 32x32"])
