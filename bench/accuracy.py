@@ -51,14 +51,19 @@ def test_metrics(model, x: np.ndarray, y: np.ndarray, flip: bool) -> dict:
 
 
 def epochs_within(minutes: float, model_config, train_config, dataset) -> int:
-    """The most epochs that fit in `minutes` here, from a few timed training steps. The
-    margin covers what those steps leave out: validation, checkpoints, the test pass."""
+    """The most epochs that fit in `minutes` here, from a few timed training steps."""
     images = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
     epoch = estimate_epoch_seconds(model_config, train_config.batch_size, images, steps=5)
-    epochs = max(1, int(minutes * 60 / (EPOCH_MARGIN * epoch)))
+    epochs = epochs_for(minutes, epoch)
     print(f"about {epoch:.0f} s per epoch here: {epochs} epochs fit in {minutes:g} min",
           flush=True)  # fmt: skip
     return epochs
+
+
+def epochs_for(minutes: float, epoch_seconds: float) -> int:
+    """At least one; the margin covers what the timed steps leave out (validation,
+    checkpoints, the test pass)."""
+    return max(1, int(minutes * 60 / (EPOCH_MARGIN * epoch_seconds)))
 
 
 def train_once(model_config, train_config, dataset) -> dict:

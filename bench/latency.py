@@ -53,13 +53,13 @@ def uploads() -> dict[str, bytes]:
     return {"CIFAR JPEG 32x32": cifar, "photo JPEG 1600x1200": buffer.getvalue()}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", default="cifar_small", choices=sorted(PRESETS))
     parser.add_argument("--run", help="a run folder: time its best checkpoint instead")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(describe(), flush=True)
 
     if args.run:

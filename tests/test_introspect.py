@@ -1,6 +1,5 @@
 """Feature maps, filters and top-activating images, checked against direct computations."""
 
-
 import keras
 import numpy as np
 import pytest
