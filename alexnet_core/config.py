@@ -236,7 +236,7 @@ PRESETS: dict[str, ModelConfig] = {
     # CIFAR-native, for a 2-core CPU: the same shape at a quarter of the conv widths with
     # 256-unit fully connected layers, about 10x cheaper per image than cifar_gpu. Chosen by
     # bench/accuracy.py runs (README, Benchmarks): batch norm after the pools (a quarter of
-    # the pixels to normalise: 15% more images/s here) and light dropout, since a 9-epoch
+    # the pixels to normalise: epochs 12% shorter here) and light dropout, since a 9-epoch
     # run underfits rather than overfits.
     "cifar_small": ModelConfig(
         preset="cifar_small",

@@ -133,9 +133,8 @@ def mend_keras_for_workers(model) -> None:
     keras_reduce = trainer.reduce_per_replica
 
     def reduce_per_replica(values, strategy, reduction="auto"):
-        if reduction not in ("auto", "mean") or not trainer._collective_all_reduce_multi_worker(
-            strategy
-        ):
+        multi_worker = trainer._collective_all_reduce_multi_worker(strategy)
+        if reduction not in ("auto", "mean") or not multi_worker:
             return keras_reduce(values, strategy, reduction)
 
         def mean(value):

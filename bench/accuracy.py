@@ -3,14 +3,14 @@
     python -m bench.accuracy --preset cifar_small
     python -m bench.accuracy --preset cifar_small --seeds 0 1 2
     python -m bench.accuracy --preset cifar_small --epochs 4 --width 0.375 --train-subset 10000
-    python -m bench.accuracy --preset tutorial --data ~/.keras/datasets/cifar-10-batches-py
+    python -m bench.accuracy --preset tutorial --dataset ~/.keras/datasets/cifar-10-batches-py
 
 Takes every option of the command-line trainer (python -m alexnet_core.train --help).
 
 Trains on the train part (less a validation split used for the per-epoch numbers), then
 reports the test split once: loss and accuracy, and with flip test-time augmentation (the mean
 of the predictions for the image and its mirror) when the preset trains with flips. Data: the
-shared JPEG copy beside the repository when it is there, else the Keras cache, or --data.
+shared JPEG copy beside the repository when it is there, else the Keras cache, or --dataset.
 """
 
 from __future__ import annotations
@@ -66,10 +66,10 @@ def epochs_for(minutes: float, epoch_seconds: float) -> int:
     return max(1, int(minutes * 60 / (EPOCH_MARGIN * epoch_seconds)))
 
 
-def train_once(model_config, train_config, dataset) -> dict:
+def train_once(model_config, train_config, dataset, runs_dir=None) -> dict:
     print(f"training {model_config}\n  with {train_config}", flush=True)
     start = time.perf_counter()
-    job = training.start_training(model_config, train_config, dataset=dataset)
+    job = training.start_training(model_config, train_config, dataset=dataset, runs_dir=runs_dir)
     last_epoch = 0
     while not job.wait(timeout=5):
         snapshot = job.snapshot()
@@ -104,23 +104,20 @@ def train_once(model_config, train_config, dataset) -> dict:
 
 def main() -> None:
     # Every option of the command-line trainer (--preset, --epochs, --width, ...), so a sweep
-    # point is one command line; its --dataset is replaced by --data.
+    # point is one command line.
     parser = build_parser()
     parser.prog, parser.description = "python -m bench.accuracy", __doc__.split("\n\n")[0]
-    parser.add_argument("--data", default=None, help="CIFAR-10 path (zip, folder, tar.gz)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument(
-        "--minutes",
-        type=float,
-        help="train as many epochs as this machine "
-        "fits in this many minutes (measured first; overrides --epochs)",
-    )
+    minutes = "train as many epochs as fit here in this many minutes (overrides --epochs)"
+    parser.add_argument("--minutes", type=float, help=minutes)
     parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
     args = parser.parse_args()
+    if args.continue_run:
+        parser.error("--continue belongs to the trainer: a benchmark trains from scratch")
     print(describe(), flush=True)
     model_config, train_config = configs_from_args(args)
 
-    source = args.data or (str(SHARED_ZIP) if SHARED_ZIP.exists() else "keras")
+    source = args.dataset or (str(SHARED_ZIP) if SHARED_ZIP.exists() else "keras")
     dataset = load_dataset(source, validation_fraction=train_config.validation_fraction)
     print(dataset.summary(), flush=True)
     model_config = model_config.for_dataset(dataset.image_size, dataset.num_classes)
@@ -129,7 +126,9 @@ def main() -> None:
         epochs = epochs_within(args.minutes, model_config, train_config, dataset)
         train_config = dataclasses.replace(train_config, epochs=epochs)
     results = [
-        train_once(model_config, dataclasses.replace(train_config, seed=seed), dataset)
+        train_once(
+            model_config, dataclasses.replace(train_config, seed=seed), dataset, args.runs_dir
+        )
         for seed in args.seeds
     ]
     rows = [

@@ -53,7 +53,7 @@ check)  # this CPU, the JAX backend from requirements-dev.txt, a tiny run on the
     jax_env; PYTHON=${PYTHON:-.venv/bin/python}
     $PYTHON -m bench.throughput --presets tiny --batch-sizes 32 --steps 2 \
         --no-tutorial-code --overhead-images 0 --no-save
-    $PYTHON -m bench.accuracy --preset tiny --data sample --epochs 1 --train-subset 512 \
+    $PYTHON -m bench.accuracy --preset tiny --dataset sample --epochs 1 --train-subset 512 \
         --no-save
     ;;
 speed)
@@ -63,13 +63,13 @@ speed)
     ;;
 cifar_gpu)
     device_env; stamp=$(mktemp)
-    $PYTHON -m bench.accuracy --preset cifar_gpu --data "$PACKED" --minutes "$MINUTES" \
+    $PYTHON -m bench.accuracy --preset cifar_gpu --dataset "$PACKED" --minutes "$MINUTES" \
         --mixed-precision
     results_out "$stamp"
     ;;
 tutorial)  # the tutorial's network (227x227 inputs) with flips, shifts and one-cycle SGD
     device_env; stamp=$(mktemp)
-    $PYTHON -m bench.accuracy --preset tutorial --data "$PACKED" --minutes "$MINUTES" \
+    $PYTHON -m bench.accuracy --preset tutorial --dataset "$PACKED" --minutes "$MINUTES" \
         --mixed-precision --augment-flip --augment-shift 4 --batch-size 128 \
         --schedule one_cycle --learning-rate 0.02 --label-smoothing 0.1
     results_out "$stamp"
