@@ -16,9 +16,9 @@ def machine() -> dict:
     return system.machine_info()
 
 
-def describe(info: dict | None = None) -> str:
+def describe() -> str:
     """The machine in one line, printed before each benchmark's figures."""
-    info = info or machine()
+    info = machine()
     gpus = ", ".join(info["gpus"]) or "no GPU"
     return (f"{info['cpu']}, {info['cores']} cores, {gpus}; Keras {info['keras']} on "
             f"{info['keras_backend']}")  # fmt: skip
