@@ -184,13 +184,14 @@ def learning_rate_curve(
     return fig
 
 
-def throughput(points: Sequence[tuple[float, float]]) -> go.Figure:
-    """Images per second over the run: (step, images/s) pairs."""
+def throughput(batch_history: Sequence[Mapping]) -> go.Figure:
+    """Training images per second over the run, from the per-batch rows that have a speed."""
+    rows = [r for r in batch_history if r.get("images_per_second") is not None]
     fig = go.Figure(
         go.Scatter(
-            x=[step for step, _ in points],
-            y=[rate for _, rate in points],
-            mode="lines+markers",
+            x=[r["step"] for r in rows],
+            y=[r["images_per_second"] for r in rows],
+            mode="lines",
             name="images/s",
             line=dict(color="#9467bd"),
         )

@@ -234,13 +234,24 @@ def _load_cached(path: Path, image_size: int, cache_dir) -> tuple[_Decoded, bool
     decoded = _decode_path(path, image_size)
     try:
         _save_atomically(cache_path, decoded)
+        _remove_stale(cache_path)
     except OSError as error:
         warnings.warn(f"could not write the dataset cache {cache_path}: {error}", stacklevel=3)
     return decoded, False
 
 
+def _remove_stale(cache_path: Path) -> None:
+    """Delete earlier decodes of the same source at the same size: their files changed (or
+    the loader did), so nothing will read them again. Other sources and sizes stay."""
+    same_source = cache_path.name.rsplit("-", 1)[0]  # the name less its content digest
+    for old in cache_path.parent.glob(f"{same_source}-*.npz"):
+        if old != cache_path:
+            old.unlink(missing_ok=True)
+
+
 def _cache_name(path: Path, image_size: int) -> str:
-    """A file name that changes whenever the source's files, the size or the loader change."""
+    """The source's name, the size and its path's hash, then a digest that changes whenever
+    the source's files or the loader change."""
     path = path.resolve()
     if path.is_dir():
         # A folder's own mtime misses edits inside its sub-folders: fingerprint every file.
@@ -255,8 +266,9 @@ def _cache_name(path: Path, image_size: int) -> str:
         stamps = [stat.st_size, stat.st_mtime_ns]
     key = json.dumps([str(path), stamps, image_size, LOADER_VERSION])
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    where = hashlib.sha256(str(path).encode()).hexdigest()[:8]  # same name, other folder
     readable = re.sub(r"[^A-Za-z0-9._-]", "_", path.name)[:40]
-    return f"{readable}-{image_size}px-{digest}.npz"
+    return f"{readable}-{image_size}px-{where}-{digest}.npz"
 
 
 def _save_atomically(cache_path: Path, decoded: _Decoded) -> None:

@@ -49,7 +49,8 @@ def run_batches(sub_model, images: np.ndarray, batch_size: int = 256, progress=N
         outputs = sub_model.predict_on_batch(batch)
         if not isinstance(outputs, list | tuple):
             outputs = [outputs]
-        yield start, [np.asarray(out) for out in outputs]
+        # float32 also from a mixed-precision model: float16 sums and statistics overflow.
+        yield start, [np.asarray(out, dtype=np.float32) for out in outputs]
         if progress is not None:
             progress(min(start + batch_size, total), total)
 

@@ -38,7 +38,7 @@ class Snapshot:
     batch: int  # batches done in the current epoch
     batches_per_epoch: int
     step: int  # batches done in the whole run
-    batch_history: tuple[dict, ...]  # step, epoch, loss, accuracy, learning_rate
+    batch_history: tuple[dict, ...]  # step, epoch, loss, accuracy, learning_rate, images/s
     epoch_history: tuple[dict, ...]  # epoch, loss, accuracy, val_loss, val_accuracy, ...
     lr_events: tuple[dict, ...]  # step, epoch, old, new: manual learning-rate changes
     learning_rate: float  # the optimizer's rate at the last batch
@@ -203,8 +203,10 @@ class TrainingJob:
             self.batch, self._rate = batch, rate
             self._images_seen += images
             self._speed.append((time.monotonic(), self._images_seen))
+            speed = self._images_per_second()
             self._batch_history.append({"step": self.step, "epoch": self.epoch, "loss": loss,
-                                        "accuracy": accuracy, "learning_rate": rate})  # fmt: skip
+                                        "accuracy": accuracy, "learning_rate": rate,
+                                        "images_per_second": speed})  # fmt: skip
 
     def record_epoch(self, epoch: int, metrics: dict) -> None:
         with self._lock:

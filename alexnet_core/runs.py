@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,9 +116,12 @@ def write_json_atomic(path: str | os.PathLike, data) -> None:
 
 
 def write_csv_atomic(path: str | os.PathLike, rows: list[dict]) -> None:
+    """Every column any row has (a run continued from an older version gains columns);
+    a row without one leaves its cell empty, and None is written as an empty cell too."""
     out = io.StringIO()
     if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        columns = list(dict.fromkeys(column for row in rows for column in row))
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     write_text_atomic(path, out.getvalue())
@@ -195,7 +199,8 @@ def load_history(path: str | os.PathLike) -> list[dict]:
 
 
 def load_batch_history(path: str | os.PathLike) -> list[dict]:
-    """Per-batch rows: step, epoch, loss, accuracy, learning_rate (running means per epoch)."""
+    """Per-batch rows: step, epoch, loss, accuracy (running means per epoch), learning_rate,
+    images_per_second (over the last batches; empty for the first of each epoch)."""
     return _read_csv(Path(path) / "batches.csv")
 
 
@@ -220,8 +225,26 @@ def load_checkpoint(path: str | os.PathLike, which: str = "best"):
     file = checkpoint_path(path, which)
     if not file.is_file():
         raise ValueError(f"{file}: no such checkpoint in this run folder")
-    with _gc_paused():
-        return keras.saving.load_model(file, safe_mode=True)
+    # Keras wraps the optimizer of a mixed-precision model in a LossScaleOptimizer only when
+    # the policy in force while loading says so; otherwise it drops the saved optimizer state.
+    # The policy is per thread, and this thread's is put back afterwards.
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(_saved_policy(file))
+    try:
+        with _gc_paused():
+            return keras.saving.load_model(file, safe_mode=True)
+    finally:
+        keras.config.set_dtype_policy(before)
+
+
+def _saved_policy(file: Path) -> str:
+    """mixed_float16 if the saved model computes in float16, else float32."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            config = archive.read("config.json")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return "float32"  # keras.saving.load_model then says what is wrong with the file
+    return "mixed_float16" if b'"mixed_float16"' in config else "float32"
 
 
 def _process_start(pid: int) -> str | None:

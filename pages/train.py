@@ -60,10 +60,6 @@ def live(drawn_status: str) -> None:
     snap = job.snapshot()
     if snap.status != drawn_status:
         st.rerun()  # paused, resumed or ended: redraw the buttons (and stop the timer at the end)
-    # The job reports its current speed only, so the page keeps the readings it has seen.
-    speed = st.session_state.setdefault("train_speed", {}).setdefault(snap.run_id, [])
-    if snap.active and snap.images_per_second and (not speed or speed[-1][0] != snap.step):
-        speed.append((snap.step, snap.images_per_second))
     eta = f" · about {snap.eta_s:,.0f} s left" if snap.active and snap.eta_s else ""
     where = f"epoch {snap.epoch}/{snap.epochs} · batch {snap.batch}/{snap.batches_per_epoch}"
     text = f"**{snap.status}** · {where} · {snap.elapsed_s:,.0f} s elapsed{eta}"
@@ -74,7 +70,8 @@ def live(drawn_status: str) -> None:
     m[0].metric("Loss", f"{last['loss']:.3f}" if last else "—")
     m[1].metric("Accuracy", f"{last['accuracy']:.1%}" if last else "—")
     m[2].metric("Val accuracy", f"{tested[-1]['val_accuracy']:.1%}" if tested else "—")
-    m[3].metric("Images/s", f"{speed[-1][1]:,.0f}" if speed else "—")
+    speed = last.get("images_per_second")  # as the speed chart's last point
+    m[3].metric("Images/s", f"{speed:,.0f}" if speed else "—")
     m[4].metric("Device", snap.device or "—", help=f"{snap.replicas} replica(s): each batch of "
                 f"{snap.train_config.batch_size} is split across them; the learning rate is "
                 "not scaled, since the global batch stays the same.")  # fmt: skip
@@ -98,8 +95,8 @@ def live(drawn_status: str) -> None:
     left, right = st.columns(2)
     lr_curve = charts.learning_rate_curve(snap.batch_history, snap.lr_events)
     left.plotly_chart(lr_curve, key="train_lr_chart")
-    if speed:
-        right.plotly_chart(charts.throughput(speed), key="train_speed_chart")
+    if any(row.get("images_per_second") for row in snap.batch_history):
+        right.plotly_chart(charts.throughput(snap.batch_history), key="train_speed_chart")
 
 
 if job is not None:  # the current (or last) run first, then the settings for a new one

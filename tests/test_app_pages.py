@@ -169,6 +169,14 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     assert [e["new"] for e in snap.lr_events] == [0.02]
     assert "0.02" in app.get("plotly_chart")[0].proto.spec, "the lr change is marked"
 
+    reloaded = AppTest.from_file(str(APP), default_timeout=60)  # a reload: a new session
+    reloaded.run()
+    reloaded.switch_page("pages/train.py").run()
+    no_problems(reloaded)
+    assert metric(reloaded, "Images/s") != "—"
+    charts = [chart.proto.spec for chart in reloaded.get("plotly_chart")]
+    assert any("images per second" in spec for spec in charts), "the speed chart is redrawn"
+
     app.switch_page("pages/runs.py").run()
     no_problems(app)
     table = app.dataframe[0].value

@@ -79,7 +79,9 @@ def test_a_constant_learning_rate_is_drawn_above_zero():
 
 
 def test_throughput_and_run_comparison():
-    fig = charts.throughput([(10, 250.0), (20, 260.0)])
+    rows = [{"step": 1, "images_per_second": None}, {"step": 10, "images_per_second": 250.0},
+            {"step": 20, "images_per_second": 260.0}]  # fmt: skip
+    fig = charts.throughput(rows)
     assert list(fig.data[0].x) == [10, 20] and list(fig.data[0].y) == [250.0, 260.0]
     fig = charts.compare_runs({"run-a": EPOCHS, "run-b": EPOCHS[:1]}, "val_accuracy")
     assert [t.name for t in fig.data] == ["run-a", "run-b"]

@@ -274,6 +274,25 @@ def test_cached_sample_loads_fast(sample_cache):
     assert dataset.from_cache and time.perf_counter() - start < 1.0
 
 
+def test_a_changed_source_replaces_its_old_decode_and_nothing_else(tmp_path, cache):
+    first = make_folder(tmp_path / "a" / "pets", {"cat": 3, "dog": 3})
+    other = make_folder(tmp_path / "b" / "pets", {"cat": 2, "dog": 2})  # same name, elsewhere
+    for source, size in ((first, 32), (first, 16), (other, 32)):
+        load_dataset(source, image_size=size, test_fraction=0, cache_dir=cache)
+    before = set(cache.iterdir())
+    assert len(before) == 3
+    cat = first / "cat" / "000.png"  # one more cat: the 32-pixel decode of `first` is stale
+    cat.with_name("new.png").write_bytes(cat.read_bytes())
+    changed = load_dataset(first, test_fraction=0, validation_fraction=0, cache_dir=cache)
+    assert not changed.from_cache and len(changed.y_train) == 7
+    after = set(cache.iterdir())
+    (gone,), (new,) = before - after, after - before
+    assert "-32px-" in gone.name and gone.name.rsplit("-", 1)[0] == new.name.rsplit("-", 1)[0]
+    assert sum("-16px-" in file.name for file in after) == 1  # another size: not this decode's
+    assert load_dataset(first, test_fraction=0, cache_dir=cache).from_cache
+    assert load_dataset(other, test_fraction=0, cache_dir=cache).from_cache
+
+
 def test_same_seed_same_split_other_seed_other_split(sample_cache):
     first, again = (load_dataset("sample", seed=1, cache_dir=sample_cache) for _ in range(2))
     other = load_dataset("sample", seed=2, cache_dir=sample_cache)

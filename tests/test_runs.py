@@ -98,6 +98,13 @@ def test_histories_round_trip_through_csv(tmp_path):
     assert runs.load_batch_history(tmp_path) == [] and runs.load_lr_events(tmp_path) == []
 
 
+def test_rows_from_an_older_run_and_newer_rows_share_one_csv(tmp_path):
+    old = {"step": 1, "loss": 2.0}  # continued from a version without the speed column
+    new = {"step": 2, "loss": 1.5, "images_per_second": 300.0}
+    runs.write_csv_atomic(tmp_path / "batches.csv", [old, new])
+    assert runs.load_batch_history(tmp_path) == [{**old, "images_per_second": None}, new]
+
+
 def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
     target = tmp_path / "status.json"
     runs.write_json_atomic(target, {"status": "running"})

@@ -66,7 +66,12 @@ def test_a_run_finishes_with_its_history_and_files(finished_run, sample):
         assert (path / name).is_file(), name
     assert not list(path.glob("tmp-*"))
     assert len(runs.load_history(path)) == 1
-    assert len(runs.load_batch_history(path)) == 8
+    batches = runs.load_batch_history(path)
+    assert len(batches) == 8
+    # The speed chart draws from these rows, so it survives a page reload: no speed after the
+    # first batch (one reading), a positive one from the second on.
+    assert batches[0]["images_per_second"] is None
+    assert all(row["images_per_second"] > 0 for row in batches[1:])
     info = runs.read_run(path)
     assert (info.status, info.epochs_done, info.checkpoints) == ("finished", 1, ("best", "last"))
     assert info.class_names == tuple(sample.class_names)
@@ -165,6 +170,43 @@ def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, 
     assert int(runs.load_checkpoint(path, "last").optimizer.iterations) == 16
     info = runs.read_run(path)
     assert (info.status, info.epochs_done, info.train_config.epochs) == ("finished", 2, 2)
+
+
+def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, monkeypatch):
+    """The GPU's mixed-precision path, run on this CPU: the job turns mixed precision off on
+    the CPU, so the device name is the one thing changed here; Keras computes in float16."""
+    from alexnet_core import classify, fitting, introspect
+
+    monkeypatch.setattr(fitting.system, "training_device", lambda: "GPU (stand-in)")
+    mixed = dataclasses.replace(FAST, mixed_precision=True)
+    job = training.start_training(TINY, mixed, dataset=sample)
+    assert job.wait(120)
+    assert job.snapshot().status == "finished", job.snapshot().error
+    model = runs.load_checkpoint(job.run_dir, "last")
+    assert model.get_layer("conv1").compute_dtype == "float16"
+    assert model.get_layer("conv1").kernel.dtype == "float32"  # master weights stay float32
+    assert model.get_layer("predictions").compute_dtype == "float32"
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    # Loss scaling skips the steps whose float16 gradients overflow, so at most 8 counted.
+    steps = int(model.optimizer.iterations)
+    assert 0 < steps <= 8  # 0: the saved optimizer state was dropped on loading
+    # The recorded test accuracy is the saved weights' accuracy, as in float32 runs.
+    probabilities = classify.predict_probabilities(model, sample.x_test)
+    assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-3)
+    accuracy = np.mean(probabilities.argmax(axis=1) == sample.y_test)
+    assert accuracy == pytest.approx(job.snapshot().test_accuracy, abs=2 / 64)
+    # Continuing carries on the loss-scaled optimizer's step count.
+    again = training.continue_training(job.run_dir, 1, dataset=sample)
+    assert again.wait(120)
+    assert again.snapshot().status == "finished", again.snapshot().error
+    resumed = runs.load_checkpoint(job.run_dir, "last")
+    assert steps < int(resumed.optimizer.iterations) <= steps + 8
+    assert keras.config.dtype_policy().name == "float32"  # loading left this thread's alone
+    # What the Inside and Classify pages draw comes out as finite float32.
+    maps = introspect.feature_maps(resumed, sample.x_test[0], "conv1")
+    heat = classify.grad_cam(resumed, sample.x_test[0])
+    assert maps.dtype == heat.dtype == np.float32 and np.isfinite(heat).all()
+    assert 0 <= heat.min() and heat.max() <= 1
 
 
 def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
