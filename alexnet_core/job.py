@@ -269,12 +269,14 @@ class TrainingJob:
         with self._lock:
             # An epoch whose checkpoint was not written does not count (a continue redoes it).
             del self._epoch_history[self.epochs_done :]
-            self._status, self._error, self._ended = status, error, time.monotonic()
-        try:
-            self._write_all()
+            self._ended = time.monotonic()
+        try:  # the files first: whoever sees the final status in a snapshot finds it on disk
+            self._write_all(final=(status, error))
         except OSError:
             pass  # the disk may be what failed; the snapshot still tells the story
         finally:
+            with self._lock:
+                self._status, self._error = status, error
             self._done.set()
 
     # ---- state helpers -----------------------------------------------------------------------
@@ -290,12 +292,14 @@ class TrainingJob:
             self._status = status
         self._write_status()
 
-    def _write_status(self) -> None:
+    def _write_status(self, final: tuple[str, str] | None = None) -> None:
+        """status.json; `final` (status, error) is the run's end, not yet in the snapshot."""
         with self._lock:
             session = (self._ended or time.monotonic()) - self._started
+            state, error = final or (self._status, self._error)
             status = {
-                "status": self._status,
-                "error": self._error,
+                "status": state,
+                "error": error,
                 **runs.process_identity(),
                 "started": self._created,
                 "updated": runs.now_iso(),
@@ -311,9 +315,9 @@ class TrainingJob:
             }
         runs.write_json_atomic(self.run_dir / "status.json", status)
 
-    def _write_all(self) -> None:
+    def _write_all(self, final: tuple[str, str] | None = None) -> None:
         with self._lock:
             history, batches = list(self._epoch_history), list(self._batch_history)
         runs.write_csv_atomic(self.run_dir / "history.csv", history)
         runs.write_csv_atomic(self.run_dir / "batches.csv", batches)
-        self._write_status()
+        self._write_status(final)

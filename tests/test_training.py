@@ -172,6 +172,22 @@ def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, 
     assert (info.status, info.epochs_done, info.train_config.epochs) == ("finished", 2, 2)
 
 
+def test_a_final_status_is_on_disk_before_the_snapshot_shows_it(sample, runs_dir, monkeypatch):
+    """The Runs page reads status.json: a page that saw 'finished' must find it there too."""
+    write_csv = runs.write_csv_atomic
+
+    def slow_write(path, rows):  # a slow disk at the end of the run
+        time.sleep(0.3)
+        write_csv(path, rows)
+
+    job = training.start_training(TINY, FAST, dataset=sample)
+    wait_until(lambda: job.snapshot().epochs_done == 1, timeout=120, every=0.01)
+    monkeypatch.setattr(runs, "write_csv_atomic", slow_write)
+    wait_until(lambda: not job.snapshot().active, timeout=120, every=0.01)
+    assert runs.read_run(job.run_dir).status == job.snapshot().status == "finished"
+    assert job.wait(30)
+
+
 def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, monkeypatch):
     """The GPU's mixed-precision path, run on this CPU: the job turns mixed precision off on
     the CPU, so the device name is the one thing changed here; Keras computes in float16."""
