@@ -8,10 +8,28 @@ from __future__ import annotations
 import os
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from alexnet_core import data, introspect, runs, training
 
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
+
+
+def _hand_over_to_app_py() -> None:
+    """Make a deep link on a fresh server run app.py's navigation, not the pages folder's.
+
+    Until some script calls st.navigation, Streamlit treats a `pages/` folder beside the entry
+    script the multipage-v1 way: a first visit to /train after a server start ran
+    pages/train.py alone, with a sidebar listing every file (app, common, ...) and without
+    app.py's set-up. Every page imports this module, so the first such run lands here: it
+    switches that mode off, as st.navigation would, and reruns through app.py. A private
+    Streamlit attribute, checked by a browser test that opens a deep link first."""
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_hand_over_to_app_py()
 
 
 def sidebar_status() -> None:

@@ -51,7 +51,7 @@ def page(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         page.set_default_timeout(TIMEOUT_MS)
-        page.goto(server.url)
+        page.goto(f"{server.url}/architecture")  # a deep link on a fresh server: see step 1
         yield page
         browser.close()
 
@@ -140,9 +140,14 @@ def chart_points(page, key: str) -> int:
     )
 
 
-def test_1_home_shows_the_machine(page, server):
-    with Step(page, server, "1-home"):
-        settle(page)
+def test_1_a_deep_link_gets_the_app_then_home_shows_the_machine(page, server):
+    with Step(page, server, "1-deep-link-home"):
+        settle(page)  # the server's first visitor opened /architecture, not /
+        page.locator("h1", has_text="Architecture").wait_for()
+        nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "Feature maps & filters" in nav and "common" not in nav, nav  # app.py's pages
+        page.get_by_text("Training job", exact=True).wait_for()  # app.py's sidebar ran too
+        open_page(page, "Home")
         page.get_by_text("TensorFlow").first.wait_for()
         body = page.locator("[data-testid='stMain']").inner_text()
         assert "Keras" in body and "sample" in body
