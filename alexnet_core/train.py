@@ -24,6 +24,7 @@ from alexnet_core import config as cfg
 # The ModelConfig fields worth changing from the command line (help: their comments).
 MODEL_OPTIONS = ("width", "fc_units", "dropout", "normalization", "norm_before_pool", "activation",
                  "augment_flip", "augment_shift", "input_size")  # fmt: skip
+PER_CONV_OPTIONS = ("conv_filters", "conv_kernels")  # five numbers each, conv1..conv5
 CLEAR_LINE = "\r\033[K"  # back to the start of the terminal line and erase it
 CHOICES = {
     "optimizer": cfg.OPTIMIZERS,
@@ -79,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in MODEL_OPTIONS:
         kind = type(getattr(defaults, name))
         _add(model, name, kind, CHOICES.get(name), comments[name])
+    for name in PER_CONV_OPTIONS:
+        model.add_argument("--" + name.replace("_", "-"), type=int, nargs=5, metavar="N",
+                           help=comments[name])  # fmt: skip
     model.add_argument("--pooling", choices=("overlapping", "non_overlapping"),
                        help="every pool 3x3 stride 2 (paper) or 2x2 stride 2")  # fmt: skip
     return parser
@@ -90,6 +94,7 @@ def configs_from_args(args) -> tuple[cfg.ModelConfig, cfg.TrainConfig]:
     model_config = cfg.preset(args.preset)
     given = {k: v for k, v in vars(args).items() if v is not None}
     model_changes = {k: given[k] for k in MODEL_OPTIONS if k in given}
+    model_changes.update({k: tuple(given[k]) for k in PER_CONV_OPTIONS if k in given})
     if model_changes:
         model_config = model_config.replace(**model_changes)
     if "pooling" in given:

@@ -27,7 +27,8 @@ def test_options_override_the_preset():
     args = train.build_parser().parse_args(
         ["--preset", "tiny", "--epochs", "3", "--learning-rate", "0.2", "--no-nesterov",
          "--schedule", "cosine", "--width", "0.5", "--pooling", "non_overlapping",
-         "--augment-flip"]
+         "--augment-flip", "--conv-filters", "8", "16", "32", "32", "24", "--conv-kernels", "5",
+         "3", "3", "3", "3"]
     )  # fmt: skip
     model_config, train_config = train.configs_from_args(args)
     assert (train_config.epochs, train_config.learning_rate, train_config.nesterov) == (
@@ -40,6 +41,8 @@ def test_options_override_the_preset():
     assert model_config.width == 0.5 and model_config.augment_flip
     assert model_config.pooling == "non_overlapping"
     assert model_config.fc_units == PRESETS["tiny"].fc_units
+    assert model_config.conv_widths() == (4, 8, 16, 16, 12)  # filters at width 0.5
+    assert model_config.conv_kernels == (5, 3, 3, 3, 3)
 
 
 @pytest.mark.parametrize(
@@ -51,6 +54,8 @@ def test_options_override_the_preset():
         (["--preset", "huge"], "invalid choice: 'huge'"),
         (["--learning-rate", "fast"], "invalid float value: 'fast'"),
         (["--width", "-1"], "width: got -1.0"),
+        (["--conv-filters", "8", "16", "32"], "expected 5 arguments"),
+        (["--conv-kernels", "5", "3", "3", "3", "0"], "conv_kernels: got (5, 3, 3, 3, 0)"),
         (["--dataset", "/no/such/cifar.zip", "--epochs", "1"], "/no/such/cifar.zip"),
     ],
 )
