@@ -147,8 +147,8 @@ def test_1_a_deep_link_gets_the_app_then_home_shows_the_machine(page, server):
         nav = page.locator("[data-testid='stSidebarNav']").inner_text()
         assert "Feature maps & filters" in nav and "common" not in nav, nav  # app.py's pages
         page.get_by_text("Training job", exact=True).wait_for()  # app.py's sidebar ran too
-        open_page(page, "Home")
-        page.get_by_text("TensorFlow").first.wait_for()
+        open_page(page, "Home")  # a click: wait for the page's last element, not the intro
+        page.get_by_text("Training runs saved").wait_for()
         body = page.locator("[data-testid='stMain']").inner_text()
         assert "Keras" in body and "sample" in body
         no_errors(page)
