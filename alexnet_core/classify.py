@@ -35,6 +35,11 @@ EPSILON = 1e-7
 # confident prediction.
 PENULTIMATE = "drop7"
 
+# Test-time augmentation: average the softmax over several views of each image. "flip" adds
+# the mirror image; "ten" is the paper's test (section 4.1): the centre patch and the four
+# corner patches, each also mirrored.
+TEST_VIEWS = ("single", "flip", "ten")
+
 # Anchor colours of the "jet" colour map (cold blue to hot red) for heat map overlays.
 _JET_STOPS = np.array([0.0, 0.125, 0.375, 0.625, 0.875, 1.0])
 _JET_COLOURS = np.array(
@@ -89,6 +94,31 @@ def predict_probabilities(model, images: np.ndarray, batch_size: int = 256, prog
     images = np.asarray(images)
     chunks = [out for _, (out,) in run_batches(model, images, batch_size, progress)]
     return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, 0))
+
+
+def view_batches(images: np.ndarray, views: str = "single") -> list[np.ndarray]:
+    """The batches (each uint8 (N, S, S, 3)) that a test over `views` averages.
+
+    The paper's 224-pixel patches of 256-pixel images sit 16 pixels, 1/16 of the side, from
+    the centre; here a corner view moves the whole image that far towards the corner, mirroring
+    the edge it uncovers as training's random shifts do ('reflect' in Keras, 'symmetric' in
+    numpy), so a 32-pixel CIFAR image moves 2 pixels.
+    """
+    if views not in TEST_VIEWS:
+        raise ValueError(f"views must be one of {TEST_VIEWS}, got {views!r}")
+    images = np.asarray(images)
+    if views == "single":
+        return [images]
+    if views == "flip":
+        return [images, images[:, :, ::-1]]
+    side = images.shape[1]
+    shift = max(1, round(side / 16))
+    edge = (shift, shift)
+    padded = np.pad(images, ((0, 0), edge, edge, (0, 0)), mode="symmetric")
+    far = 2 * shift
+    offsets = [(shift, shift), (0, 0), (0, far), (far, 0), (far, far)]  # centre, then corners
+    patches = [padded[:, r : r + side, c : c + side] for r, c in offsets]
+    return [view for patch in patches for view in (patch, patch[:, :, ::-1])]
 
 
 def make_prediction(probabilities: np.ndarray, class_names, top_k: int = 5) -> Prediction:
@@ -186,11 +216,18 @@ def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45)
 
 
 def evaluate(
-    model, x: np.ndarray, y: np.ndarray, class_names, batch_size: int = 256, progress=None
+    model,
+    x: np.ndarray,
+    y: np.ndarray,
+    class_names,
+    batch_size: int = 256,
+    progress=None,
+    views: str = "single",
 ) -> Evaluation:
-    """Loss, top-1/top-5 accuracy, confusion matrix and mistakes over images x, labels y.
+    """Loss, top-1/top-5 accuracy, confusion matrix and mistakes over images x, labels y,
+    from the mean probabilities over the test views (see `view_batches`).
 
-    progress(done, total) is called after each batch.
+    progress(done, total) is called after each batch, counting every view's images.
     """
     _check_class_names(model, class_names)
     y = np.asarray(y).astype(np.int64).reshape(-1)
@@ -199,7 +236,12 @@ def evaluate(
             f"expected as many labels as images (at least one), got {len(x)} images "
             f"and {len(y)} labels"
         )
-    probabilities = predict_probabilities(model, x, batch_size, progress)
+    seen = view_batches(x, views)
+    total = len(seen) * len(x)
+    probabilities = sum(
+        predict_probabilities(model, view, batch_size, _counting_on(progress, i * len(x), total))
+        for i, view in enumerate(seen)
+    ) / len(seen)
     classes = len(class_names)
     rows = np.arange(len(y))
     predicted = probabilities.argmax(axis=1)
@@ -227,6 +269,13 @@ def evaluate(
         mistakes=mistakes,
         probabilities=probabilities,
     )
+
+
+def _counting_on(progress, before: int, total: int):
+    """progress for one view's pass: its images come after `before` of `total` in all."""
+    if progress is None:
+        return None
+    return lambda done, _: progress(before + done, total)
 
 
 def _check_class_names(model, class_names) -> None:

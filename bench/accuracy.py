@@ -4,13 +4,16 @@
     python -m bench.accuracy --preset cifar_small --seeds 0 1 2
     python -m bench.accuracy --preset cifar_small --epochs 4 --width 0.375 --train-subset 10000
     python -m bench.accuracy --preset tutorial --dataset ~/.keras/datasets/cifar-10-batches-py
+    python -m bench.accuracy --score checkpoints/<run folder>     # test a finished run again
 
 Takes every option of the command-line trainer (python -m alexnet_core.train --help).
 
 Trains on the train part (less a validation split used for the per-epoch numbers), then
-reports the test split once: loss and accuracy, and with flip test-time augmentation (the mean
-of the predictions for the image and its mirror) when the preset trains with flips. Data: the
-shared JPEG copy beside the repository when it is there, else the Keras cache, or --dataset.
+reports the test split once: loss and accuracy, with flip test-time augmentation (the mean of
+the predictions for the image and its mirror) when the preset trains with flips, and with the
+paper's ten patches (the centre and four corners, each mirrored) when it also trains with
+shifts. Data: the shared JPEG copy beside the repository when it is there, else the Keras
+cache, or --dataset.
 """
 
 from __future__ import annotations
@@ -19,9 +22,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-import numpy as np
-
-from alexnet_core import runs, training
+from alexnet_core import classify, runs, training
 from alexnet_core.config import config_to_dict
 from alexnet_core.data import load_dataset
 from alexnet_core.fitting import estimate_epoch_seconds
@@ -32,21 +33,27 @@ EPOCH_MARGIN = 1.15  # measured epochs (with validation) took 1.11x the estimate
 SHARED_ZIP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-jpeg.zip"
 
 
-def cross_entropy_and_accuracy(probabilities: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Plain cross-entropy (no label smoothing, as the tutorial reported it) and accuracy."""
-    loss = float(-np.mean(np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-7, 1))))
-    return loss, float(np.mean(probabilities.argmax(axis=1) == y))
+# Where each test-time view's results go in the JSON (see alexnet_core.classify.view_batches).
+RESULT_NAMES = {"single": ("test_ce", "test_acc"), "flip": ("tta_test_ce", "tta_test_accuracy"),
+                "ten": ("ten_test_ce", "ten_test_accuracy")}  # fmt: skip
 
 
-def test_metrics(model, x: np.ndarray, y: np.ndarray, flip: bool) -> dict:
-    """Test loss and accuracy, and with flip test-time augmentation (the mean of the
-    predictions for each image and its mirror image) when the model trained with flips."""
-    plain = model.predict(x, batch_size=500, verbose=0)
-    metrics = dict(zip(("test_ce", "test_acc"), cross_entropy_and_accuracy(plain, y), strict=True))
-    if flip:
-        mirrored = model.predict(x[:, :, ::-1], batch_size=500, verbose=0)
-        both = cross_entropy_and_accuracy((plain + mirrored) / 2, y)
-        metrics.update(zip(("tta_test_ce", "tta_test_accuracy"), both, strict=True))
+def test_metrics(model, dataset, model_config) -> dict:
+    """Test cross-entropy (without label smoothing, as the tutorial reported it) and accuracy
+    of the image alone, and with the test-time augmentation the training augmentation earns:
+    the mirror-image average after flips, the paper's ten patches after flips and shifts."""
+    views = ["single"]
+    if model_config.augment_flip:
+        views.append("flip")
+        if model_config.augment_shift:
+            views.append("ten")
+    metrics = {}
+    for view in views:
+        result = classify.evaluate(
+            model, dataset.x_test, dataset.y_test, dataset.class_names, views=view
+        )
+        loss_name, accuracy_name = RESULT_NAMES[view]
+        metrics.update({loss_name: result.loss, accuracy_name: result.top1})
     return metrics
 
 
@@ -66,6 +73,17 @@ def epochs_for(minutes: float, epoch_seconds: float) -> int:
     return max(1, int(minutes * 60 / (EPOCH_MARGIN * epoch_seconds)))
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _epoch_accuracy(row: dict) -> str:
+    """An epoch's validation accuracy, or its training one when no data was held out."""
+    if row["val_accuracy"] is None:
+        return f"accuracy {row['accuracy']:.4f} on the augmented training batches"
+    return f"val_accuracy {row['val_accuracy']:.4f}"
+
+
 def train_once(model_config, train_config, dataset, runs_dir=None) -> dict:
     print(f"training {model_config}\n  with {train_config}", flush=True)
     start = time.perf_counter()
@@ -76,7 +94,7 @@ def train_once(model_config, train_config, dataset, runs_dir=None) -> dict:
         if snapshot.epoch_history and snapshot.epoch_history[-1]["epoch"] != last_epoch:
             row = snapshot.epoch_history[-1]
             last_epoch = row["epoch"]
-            print(f"  epoch {last_epoch}: val_accuracy {row['val_accuracy']:.4f} "
+            print(f"  epoch {last_epoch}: {_epoch_accuracy(row)} "
                   f"({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
     wall = time.perf_counter() - start
     snapshot = job.snapshot()
@@ -90,19 +108,56 @@ def train_once(model_config, train_config, dataset, runs_dir=None) -> dict:
         "epochs": train_config.epochs,
         "model_config": config_to_dict(model_config),
         "train_config": config_to_dict(train_config),
-        "val_accuracy": [round(r["val_accuracy"], 4) for r in snapshot.epoch_history],
+        # None for every epoch when trained with --validation-fraction 0
+        "val_accuracy": [_rounded(r["val_accuracy"]) for r in snapshot.epoch_history],
+        "train_accuracy": [_rounded(r["accuracy"]) for r in snapshot.epoch_history],
         "test_loss": snapshot.test_loss,  # the training loss: with label smoothing, if any
         "test_accuracy": snapshot.test_accuracy,
         "wall_s": wall,
         "train_images": images,
         "train_images_per_s": images * train_config.epochs / wall,
     }
-    model = runs.load_checkpoint(snapshot.run_dir, "last")
-    result.update(test_metrics(model, dataset.x_test, dataset.y_test, model_config.augment_flip))
-    return result
+    return result | scored_views(snapshot.run_dir, dataset, model_config)
 
 
-def main() -> None:
+def score_run(run_dir: str, source: str | None = None) -> tuple[dict, str]:
+    """A finished run scored again on its test split, without training (e.g. with views added
+    since it ran): its recorded numbers and the test views' ones, and the data's name."""
+    if not Path(run_dir).is_dir():
+        raise SystemExit(f"{run_dir}: no such run folder")
+    run = runs.read_run(run_dir)
+    if run.status != "finished" or run.model_config is None:
+        raise SystemExit(f"{run_dir}: only a finished run can be scored (it is {run.status})")
+    train_config = run.train_config
+    dataset = load_dataset(
+        source or run.dataset, validation_fraction=train_config.validation_fraction
+    )
+    images = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
+    result = {
+        "preset": run.preset,
+        "seed": train_config.seed,
+        "run": run.run_id,
+        "epochs": run.epochs_done,
+        "model_config": config_to_dict(run.model_config),
+        "train_config": config_to_dict(train_config),
+        "test_loss": run.test_loss,
+        "test_accuracy": run.test_accuracy,
+        "wall_s": run.duration_s,  # as the run recorded it: training and its test pass
+        "train_images": images,
+        "train_images_per_s": images * run.epochs_done / run.duration_s,
+    }
+    return result | scored_views(run.path, dataset, run.model_config), dataset.name
+
+
+def scored_views(run_dir, dataset, model_config) -> dict:
+    """test_metrics of the run's last checkpoint, and the seconds they took (not in wall_s)."""
+    model = runs.load_checkpoint(run_dir, "last")
+    start = time.perf_counter()
+    metrics = test_metrics(model, dataset, model_config)
+    return metrics | {"test_views_s": time.perf_counter() - start}
+
+
+def main(argv: list[str] | None = None) -> None:
     # Every option of the command-line trainer (--preset, --epochs, --width, ...), so a sweep
     # point is one command line.
     parser = build_parser()
@@ -111,10 +166,16 @@ def main() -> None:
     minutes = "train as many epochs as fit here in this many minutes (overrides --epochs)"
     parser.add_argument("--minutes", type=float, help=minutes)
     parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
-    args = parser.parse_args()
+    score = "score these finished runs on the test split again, without training"
+    parser.add_argument("--score", nargs="+", metavar="RUN_DIR", help=score)
+    args = parser.parse_args(argv)
     if args.continue_run:
         parser.error("--continue belongs to the trainer: a benchmark trains from scratch")
     print(describe(), flush=True)
+    if args.score:
+        scored = [score_run(run_dir, args.dataset) for run_dir in args.score]
+        report([result for result, _ in scored], scored[0][1], "scored", args.no_save)
+        return
     model_config, train_config = configs_from_args(args)
 
     source = args.dataset or (str(SHARED_ZIP) if SHARED_ZIP.exists() else "keras")
@@ -131,6 +192,11 @@ def main() -> None:
         )
         for seed in args.seeds
     ]
+    report(results, dataset.name, model_config.preset, args.no_save)
+
+
+def report(results: list[dict], data: str, name: str, no_save: bool) -> None:
+    """The results as a table, and as JSON in bench/results/ unless no_save."""
     rows = [
         {
             "preset": r["preset"],
@@ -139,14 +205,15 @@ def main() -> None:
             "test acc": r["test_accuracy"],
             "test CE": r["test_ce"],
             "flip-TTA acc": r.get("tta_test_accuracy", float("nan")),
+            "ten-patch acc": r.get("ten_test_accuracy", float("nan")),
             "wall min": r["wall_s"] / 60,
             "img/s": r["train_images_per_s"],
         }
         for r in results
     ]
     print("\n" + table(rows))
-    if not args.no_save:
-        path = save(f"accuracy-{model_config.preset}", {"data": dataset.name, "results": results})
+    if not no_save:
+        path = save(f"accuracy-{name}", {"data": data, "results": results})
         print(f"\nwritten to {path}")
 
 

@@ -54,7 +54,7 @@ check)  # this CPU, the JAX backend from requirements-dev.txt, a tiny run on the
     $PYTHON -m bench.throughput --presets tiny --batch-sizes 32 --steps 2 \
         --no-tutorial-code --overhead-images 0 --no-save
     $PYTHON -m bench.accuracy --preset tiny --dataset sample --epochs 1 --train-subset 512 \
-        --no-save
+        --augment-flip --augment-shift 2 --no-save
     ;;
 speed)
     device_env; stamp=$(mktemp)

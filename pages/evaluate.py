@@ -7,12 +7,17 @@ from alexnet_core import classify, vision_charts
 from pages import common
 
 KEPT_EVALUATIONS = 8  # finished evaluations kept for the whole server, newest last
+VIEW_LABELS = {
+    "single": "none",
+    "flip": "with its mirror image",
+    "ten": "the paper's ten patches",
+}
 SHOWN_SIDE = 96  # mistakes are enlarged by pixel repetition to about this many pixels
 
 
 @st.cache_resource
 def finished_evaluations() -> dict:
-    """(run folder, checkpoint, file version, dataset) -> Evaluation, shared by all sessions,
+    """(run folder, checkpoint, file version, dataset, views) -> Evaluation, for all sessions,
     so an evaluation survives a page switch or a reload."""
     return {}
 
@@ -38,8 +43,18 @@ except Exception as exc:  # data that moved since training
     st.stop()
 st.caption(f"Test split: {len(dataset.y_test):,} images of {dataset.name}.")
 
+views = st.radio(
+    "Test-time augmentation",
+    classify.TEST_VIEWS,
+    format_func=VIEW_LABELS.get,
+    horizontal=True,
+    key="evaluate_views",
+    help="Average the network's probabilities over several views of each image: the image and "
+    "its mirror image, or the paper's ten patches (the centre and the four corners, each also "
+    "mirrored). Every view is one more pass over the test split.",
+)
 store = finished_evaluations()
-key = (str(run.path), which, version, run.dataset)
+key = (str(run.path), which, version, run.dataset, views)
 if st.button("Evaluate on the test split", key="evaluate_start", type="primary"):
     bar = st.progress(0.0, text="Evaluating…")
 
@@ -48,7 +63,7 @@ if st.button("Evaluate on the test split", key="evaluate_start", type="primary")
 
     try:
         store[key] = classify.evaluate(
-            model, dataset.x_test, dataset.y_test, run.class_names, progress=progress
+            model, dataset.x_test, dataset.y_test, run.class_names, progress=progress, views=views
         )
     except ValueError as exc:  # e.g. the data's classes do not match the network's
         common.show_error(exc)

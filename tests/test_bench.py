@@ -42,6 +42,22 @@ def test_a_time_budget_becomes_whole_epochs_with_a_margin():
     assert accuracy.epochs_for(0.01, 125) == 1  # always at least one
 
 
+def test_accuracy_bench_scores_a_finished_run_again_with_the_same_numbers(tmp_path, capsys):
+    accuracy.main(["--preset", "tiny", "--dataset", "sample", "--epochs", "1",
+                   "--train-subset", "128", "--augment-flip", "--augment-shift", "2",
+                   "--runs-dir", str(tmp_path), "--no-save"])  # fmt: skip
+    trained = capsys.readouterr().out.splitlines()
+    (run_dir,) = tmp_path.iterdir()
+    accuracy.main(["--score", str(run_dir), "--no-save"])
+    scored = capsys.readouterr().out.splitlines()
+    header = "preset  seed  epochs  test acc  test CE  flip-TTA acc  ten-patch acc"
+    assert trained[-2].startswith(header) and scored[-2].startswith(header)
+    # preset, seed, epochs and the four test numbers; the wall times are measured differently
+    row = trained[-1].split()[:7]
+    assert scored[-1].split()[:7] == row and row[:3] == ["tiny", "0", "1"]
+    assert all(0 <= float(value) <= 1 for value in row[3:4] + row[5:7])
+
+
 def test_latency_bench_times_every_feature_layer(capsys):
     latency.main(["--preset", "tiny", "--repeats", "2", "--no-save"])
     out = capsys.readouterr().out

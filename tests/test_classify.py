@@ -228,6 +228,43 @@ def test_evaluate_equals_a_direct_computation():
     assert all(m.predicted_class == predicted[m.index] != m.true_class for m in result.mistakes)
 
 
+def test_the_ten_test_views_are_the_shifts_and_flips_training_made():
+    """Oracle: Keras' own RandomTranslation, as the model trains with it, fixed at 2 pixels."""
+    images = np.random.default_rng(5).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    views = classify.view_batches(images, "ten")
+    assert len(views) == 10 and all(v.shape == images.shape for v in views)
+    np.testing.assert_array_equal(views[0], images)  # the centre patch is the image
+    for patch, mirrored in zip(views[::2], views[1::2], strict=True):
+        np.testing.assert_array_equal(mirrored, patch[:, :, ::-1])
+    # The corners, in order: top left, top right, bottom left, bottom right. Seeing the top
+    # left corner means the picture moved 2 pixels (1/16 of 32) down and right.
+    for view, (down, right) in zip(views[2::2], [(2, 2), (2, -2), (-2, 2), (-2, -2)], strict=True):
+        shift = keras.layers.RandomTranslation(
+            (down / 32, down / 32), (right / 32, right / 32), fill_mode="reflect"
+        )
+        expected = np.asarray(shift(images.astype("float32"), training=True))
+        np.testing.assert_array_equal(view, expected.astype(np.uint8))
+    assert [len(classify.view_batches(images, v)) for v in ("single", "flip")] == [1, 2]
+    with pytest.raises(ValueError, match="'five'"):
+        classify.view_batches(images, "five")
+
+
+def test_evaluate_over_views_averages_their_probabilities(corner_model, test_set):
+    x, y = test_set
+    calls = []
+    result = classify.evaluate(
+        corner_model, x, y, CORNERS, batch_size=16, views="flip",
+        progress=lambda d, t: calls.append((d, t)),
+    )  # fmt: skip
+    assert calls == [(16, 48), (24, 48), (40, 48), (48, 48)]
+    expected = corner_model.predict(x, verbose=0) + corner_model.predict(x[:, :, ::-1], verbose=0)
+    np.testing.assert_allclose(result.probabilities, expected / 2, atol=1e-6)
+    single = classify.evaluate(corner_model, x, y, CORNERS)
+    assert result.top1 == pytest.approx((expected.argmax(axis=1) == y).mean())
+    # A mirrored corner is another corner: the flip average blurs a left-right decision.
+    assert result.top1 < single.top1
+
+
 def test_evaluate_refuses_mismatched_input(corner_model, test_set):
     with pytest.raises(ValueError, match="4 classes"):
         classify.evaluate(corner_model, test_set[0], test_set[1], ["a", "b"])

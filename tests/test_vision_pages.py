@@ -175,3 +175,11 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
 
     fresh = open_page(AppTest.from_file("../app.py", default_timeout=90), "evaluate")
     assert fresh.metric, "results are kept per checkpoint across sessions"
+
+    at.radio(key="evaluate_views").set_value("ten").run()
+    assert at.info and not at.metric, "another test needs its own evaluation"
+    at.button(key="evaluate_start").click().run()
+    no_problems(at)
+    ten = classify.evaluate(model, x_test, y_test, trained_run.class_names, views="ten")
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Test loss"] == f"{ten.loss:.3f}" and shown["Top-1 accuracy"] == f"{ten.top1:.1%}"
