@@ -59,7 +59,7 @@ def test_metrics(model, dataset, model_config) -> dict:
 
 def epochs_within(minutes: float, model_config, train_config, dataset) -> int:
     """The most epochs that fit in `minutes` here, from a few timed training steps."""
-    images = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
+    images = train_images(dataset, train_config)
     epoch = estimate_epoch_seconds(model_config, train_config.batch_size, images, steps=5)
     epochs = epochs_for(minutes, epoch)
     print(f"about {epoch:.0f} s per epoch here: {epochs} epochs fit in {minutes:g} min",
@@ -71,6 +71,11 @@ def epochs_for(minutes: float, epoch_seconds: float) -> int:
     """At least one; the margin covers what the timed steps leave out (validation,
     checkpoints, the test pass)."""
     return max(1, int(minutes * 60 / (EPOCH_MARGIN * epoch_seconds)))
+
+
+def train_images(dataset, train_config) -> int:
+    """How many images one epoch trains on: the train part, or the subset asked for."""
+    return min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
 
 
 def _rounded(value: float | None) -> float | None:
@@ -98,7 +103,7 @@ def train_once(model_config, train_config, dataset, runs_dir=None) -> dict:
                   f"({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
     wall = time.perf_counter() - start
     snapshot = job.snapshot()
-    images = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
+    images = train_images(dataset, train_config)
     if snapshot.status != "finished":
         raise SystemExit(f"the run ended {snapshot.status}: {snapshot.error}")
     result = {
@@ -132,7 +137,7 @@ def score_run(run_dir: str, source: str | None = None) -> tuple[dict, str]:
     dataset = load_dataset(
         source or run.dataset, validation_fraction=train_config.validation_fraction
     )
-    images = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
+    images = train_images(dataset, train_config)
     result = {
         "preset": run.preset,
         "seed": train_config.seed,
