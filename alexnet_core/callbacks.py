@@ -131,7 +131,7 @@ class Checkpoints(keras.callbacks.Callback):
         last = self._save("last", runs.save_model_atomic, self.model)
         if self.save_every_epoch:
             self._save(f"epoch_{epoch + 1:03d}", runs.copy_atomic, last)
-        score = logs.get("val_accuracy", logs.get("accuracy"))
+        score = logs.get(self.job.best_metric)
         if score is not None and (self.best is None or score > self.best):
             self._save("best", runs.copy_atomic, last)
             self.best = float(score)

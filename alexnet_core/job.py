@@ -52,7 +52,7 @@ class Snapshot:
     model_config: ModelConfig
     train_config: TrainConfig
     epochs_done: int = 0  # epochs completed (and checkpointed)
-    best_val_accuracy: float | None = None
+    best_accuracy: float | None = None  # validation accuracy (training accuracy without)
     replicas: int = 1  # model copies sharing each batch (tf.distribute), over all workers
 
     @property
@@ -102,6 +102,8 @@ class TrainingJob:
         self._rate = train_config.learning_rate
         self._speed: deque[tuple[float, int]] = deque(maxlen=SPEED_WINDOW)
         self._num_train = len(data.y_train)
+        # what chooses best.keras (callbacks.Checkpoints): training accuracy without validation
+        self.best_metric = "val_accuracy" if len(data.y_val) else "accuracy"
         self._images_seen = 0
         self._epoch_started = time.monotonic()
         self._started = time.monotonic()
@@ -144,7 +146,7 @@ class TrainingJob:
                 device=self._device, error=self._error,
                 test_loss=self._test[0], test_accuracy=self._test[1],
                 model_config=self.model_config, train_config=self.train_config,
-                epochs_done=self.epochs_done, best_val_accuracy=self._best,
+                epochs_done=self.epochs_done, best_accuracy=self._best,
                 replicas=self.placement.replicas,
             )  # fmt: skip
 
@@ -305,7 +307,8 @@ class TrainingJob:
                 "updated": runs.now_iso(),
                 "epochs_done": self.epochs_done,
                 "epochs": self.train_config.epochs,
-                "best_val_accuracy": self._best,
+                "best_accuracy": self._best,
+                "best_metric": self.best_metric,
                 "test_loss": self._test[0],
                 "test_accuracy": self._test[1],
                 "duration_s": round(self._duration_before + session, 2),

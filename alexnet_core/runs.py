@@ -52,7 +52,7 @@ class RunInfo:
     dataset: str  # the source the data came from ('sample', 'keras' or a path)
     class_names: tuple[str, ...]
     epochs_done: int
-    best_val_accuracy: float | None
+    best_accuracy: float | None  # the score that chose best.keras: see best_metric
     test_accuracy: float | None
     test_loss: float | None
     duration_s: float
@@ -61,6 +61,14 @@ class RunInfo:
     checkpoints: tuple[str, ...]  # ('best', 'last', 'epoch_001', ...) present on disk
     device: str = ""  # what trained it, e.g. 'CPU' or 'GPU:0 (NVIDIA H200)'
     dataset_name: str = ""  # the dataset described for people
+    # What chose best.keras: 'val_accuracy', or 'accuracy' (training accuracy) for a run
+    # trained without a validation split.
+    best_metric: str = "val_accuracy"
+
+    @property
+    def best_val_accuracy(self) -> float | None:
+        """The best validation accuracy; None for a run without a validation split."""
+        return self.best_accuracy if self.best_metric == "val_accuracy" else None
 
 
 def runs_root() -> Path:
@@ -308,7 +316,8 @@ def read_run(path: str | os.PathLike) -> RunInfo:
             dataset=str(data.get("source", train_config.dataset)),
             class_names=tuple(data.get("class_names", ())),
             epochs_done=int(status.get("epochs_done", 0)),
-            best_val_accuracy=status.get("best_val_accuracy"),
+            # 'best_val_accuracy': the key before runs without validation were told apart
+            best_accuracy=status.get("best_accuracy", status.get("best_val_accuracy")),
             test_accuracy=status.get("test_accuracy"),
             test_loss=status.get("test_loss"),
             duration_s=float(status.get("duration_s", 0.0)),
@@ -317,13 +326,15 @@ def read_run(path: str | os.PathLike) -> RunInfo:
             checkpoints=checkpoints,
             device=str(status.get("device") or ""),
             dataset_name=str(data.get("name", "")),
+            best_metric=status.get("best_metric")
+            or ("accuracy" if train_config.validation_fraction == 0 else "val_accuracy"),
         )
     except Exception as error:  # any unreadable folder is listed, not raised
         created = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(_mtime(path)))
         return RunInfo(
             run_id=path.name, path=path, status="damaged", preset="", model_config=None,
             train_config=None, dataset="", class_names=(), epochs_done=0,
-            best_val_accuracy=None, test_accuracy=None, test_loss=None, duration_s=0.0,
+            best_accuracy=None, test_accuracy=None, test_loss=None, duration_s=0.0,
             created=created, error=f"damaged run folder: {type(error).__name__}: {error}",
             checkpoints=checkpoints,
         )  # fmt: skip

@@ -200,7 +200,7 @@ def continue_training(run_dir, extra_epochs: int, *, dataset=None) -> TrainingJo
             "history": history,
             "batches": [b for b in runs.load_batch_history(path) if b["epoch"] in done],
             "lr_events": [e for e in runs.load_lr_events(path) if e["epoch"] in done],
-            "best": info.best_val_accuracy,
+            "best": info.best_accuracy,
             "duration_s": info.duration_s,
             "created": info.created,
         }

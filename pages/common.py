@@ -58,6 +58,10 @@ def sidebar_status() -> None:
         status()
 
 
+# how a run's best score is named, by what chose best.keras (runs.RunInfo.best_metric)
+BEST_NAMES = {"val_accuracy": "val acc", "accuracy": "train acc"}
+
+
 def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None:
     """A selectbox of runs, newest first; None (after an info box) when there are none."""
     found = runs.list_runs()
@@ -70,8 +74,8 @@ def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None
 
     def describe(run_id: str) -> str:
         run = by_id[run_id]
-        accuracy = run.best_val_accuracy
-        score = f" · val acc {accuracy:.1%}" if accuracy is not None else ""
+        accuracy, name = run.best_accuracy, BEST_NAMES[run.best_metric]
+        score = f" · {name} {accuracy:.1%}" if accuracy is not None else ""
         return f"{run_id} · {run.preset} · {run.status}{score}"
 
     run_id = st.selectbox("Run", list(by_id), format_func=describe, key=key)

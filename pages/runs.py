@@ -67,7 +67,11 @@ curves = ["val_accuracy", "val_loss", "accuracy", "loss"]
 metric = st.segmented_control("Curve", curves, default=curves[0], key="runs_metric") or curves[0]
 if chosen:
     histories = {run_id: runs.load_history(by_id[run_id].path) for run_id in chosen}
-    st.plotly_chart(charts.compare_runs(histories, metric), key="runs_chart")
+    if any(row.get(metric) is not None for rows in histories.values() for row in rows):
+        st.plotly_chart(charts.compare_runs(histories, metric), key="runs_chart")
+    else:
+        st.info(f"None of these runs has a {metric.replace('_', ' ')} curve: runs trained "
+                "without a validation split have no val_ curves.")  # fmt: skip
     table = pd.DataFrame({run_id: settings(by_id[run_id]) for run_id in chosen})
     differ = table[table.astype(str).nunique(axis=1) > 1]
     if len(chosen) < 2:
@@ -87,8 +91,11 @@ numbers[0].metric("Status", run.status)
 numbers[1].metric(
     "Epochs", f"{run.epochs_done}/{run.train_config.epochs if run.train_config else '?'}"
 )
+validated = run.best_metric == "val_accuracy"
 numbers[2].metric(
-    "Best val accuracy", f"{run.best_val_accuracy:.1%}" if run.best_val_accuracy else "—"
+    "Best val accuracy" if validated else "Best training accuracy",
+    f"{run.best_accuracy:.1%}" if run.best_accuracy is not None else "—",
+    help=None if validated else "No validation split: best.keras is the best training epoch.",
 )
 numbers[3].metric("Test accuracy", f"{run.test_accuracy:.1%}" if run.test_accuracy else "—")
 cols = st.columns(4, vertical_alignment="bottom")

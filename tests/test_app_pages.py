@@ -35,17 +35,23 @@ def app(tmp_path, monkeypatch, cache_dir):
     training.stop_all_jobs(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory, cache_dir):
-    """A finished tiny run, trained once through the core; tests take copies of its folder."""
-    root = tmp_path_factory.mktemp("trained")
+def train_tiny(root: Path, cache_dir: Path, **settings) -> Path:
+    """A finished tiny run trained through the core into `root`; its folder."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("ALEXNET_RUNS_DIR", str(root))
         env.setenv("ALEXNET_CACHE_DIR", str(cache_dir))
-        config_ = dataclasses.replace(config.train_preset("tiny"), dataset="sample", **TINY_RUN)
-        job = training.start_training(config.preset("tiny"), config_)
+        train = config.train_preset("tiny")
+        job = training.start_training(
+            config.preset("tiny"), dataclasses.replace(train, dataset="sample", **settings)
+        )
         assert job.wait(timeout=120)
     return job.run_dir
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, cache_dir):
+    """A finished tiny run, trained once through the core; tests take copies of its folder."""
+    return train_tiny(tmp_path_factory.mktemp("trained"), cache_dir, **TINY_RUN)
 
 
 def copy_of(run_dir) -> runs.RunInfo:
@@ -210,6 +216,23 @@ def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     no_problems(app)
     assert runs.list_runs() == []
     assert any("No runs yet" in i.value for i in app.info)
+
+
+def test_runs_never_calls_training_accuracy_validation_accuracy(app, tmp_path, cache_dir):
+    unsplit = train_tiny(tmp_path / "runs", cache_dir, **{**TINY_RUN, "validation_fraction": 0})
+    info = runs.read_run(unsplit)
+    app.run().switch_page("pages/runs.py").run()
+    no_problems(app)
+    assert app.dataframe[0].value["best val acc %"].isna().all()
+    label = "Best training accuracy"
+    assert metric(app, label) == f"{info.best_accuracy:.1%}"
+    assert not app.get("plotly_chart"), "an empty val_accuracy chart is drawn"
+    assert any("no val_ curves" in i.value for i in app.info)
+    app.segmented_control(key="runs_metric").set_value("accuracy").run()
+    assert info.run_id in app.get("plotly_chart")[0].proto.spec
+    app.switch_page("pages/classify.py").run()
+    described = app.selectbox(key="classify_run").options[0]
+    assert described.endswith(f"train acc {info.best_accuracy:.1%}"), described
 
 
 def test_runs_continues_a_run_and_lists_a_damaged_folder(app, finished_run):

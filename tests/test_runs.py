@@ -71,6 +71,23 @@ def test_list_runs_reads_finished_interrupted_and_damaged_folders(runs_dir):
     assert ordered == ["c-no-job", "b-dead-process", "a-finished"]  # newest first
 
 
+def test_an_older_status_file_is_read_and_a_run_without_validation_has_no_val_accuracy(
+    runs_dir,
+):
+    # Before best_accuracy/best_metric, status.json called every best score best_val_accuracy,
+    # even the training accuracy of a run trained without a validation split.
+    make_run(runs_dir, "validated", best_val_accuracy=0.6)
+    unsplit = make_run(runs_dir, "unsplit", best_val_accuracy=0.9)
+    config = json.loads((unsplit / "config.json").read_text())
+    config["training"]["validation_fraction"] = 0
+    (unsplit / "config.json").write_text(json.dumps(config))
+    validated, unsplit = runs.read_run(runs_dir / "validated"), runs.read_run(unsplit)
+    assert (validated.best_metric, validated.best_val_accuracy) == ("val_accuracy", 0.6)
+    assert (unsplit.best_metric, unsplit.best_accuracy, unsplit.best_val_accuracy) == (
+        "accuracy", 0.9, None,
+    )  # fmt: skip
+
+
 def test_a_live_process_keeps_its_run_running(runs_dir):
     path = make_run(runs_dir, "live", "running", pid=os.getppid())  # our parent is alive
     assert runs.read_run(path).status == "running"

@@ -78,6 +78,35 @@ def test_a_run_finishes_with_its_history_and_files(finished_run, sample):
     assert info.test_accuracy == snap.test_accuracy
 
 
+def test_best_is_chosen_by_validation_accuracy_and_says_so(finished_run):
+    info = runs.read_run(finished_run.run_dir)
+    validation = runs.load_history(finished_run.run_dir)[0]["val_accuracy"]
+    assert info.best_metric == "val_accuracy"
+    assert info.best_accuracy == info.best_val_accuracy == pytest.approx(validation)
+
+
+def test_without_a_validation_split_best_is_the_best_training_epoch_and_not_called_val(
+    sample, runs_dir
+):
+    unsplit = dataclasses.replace(sample, x_val=sample.x_val[:0], y_val=sample.y_val[:0])
+    settings = dataclasses.replace(FAST, epochs=3, validation_fraction=0, save_every_epoch=True)
+    job = training.start_training(TINY, settings, dataset=unsplit)
+    assert job.wait(120)
+    history = runs.load_history(job.run_dir)
+    assert [row["val_accuracy"] for row in history] == [None] * 3
+    accuracies = [row["accuracy"] for row in history]
+    info = runs.read_run(job.run_dir)
+    assert (info.best_metric, info.best_val_accuracy) == ("accuracy", None)
+    assert info.best_accuracy == pytest.approx(max(accuracies))
+    status = json.loads((job.run_dir / "status.json").read_text())
+    assert status["best_metric"] == "accuracy" and "best_val_accuracy" not in status
+    best_epoch = accuracies.index(max(accuracies)) + 1
+    best = runs.load_checkpoint(job.run_dir, "best").get_weights()
+    chosen = runs.load_checkpoint(job.run_dir, f"epoch_{best_epoch:03d}").get_weights()
+    for a, b in zip(best, chosen, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_reloaded_best_checkpoint_reproduces_the_recorded_test_accuracy(finished_run, sample):
     # One epoch: best.keras holds the final weights, whose test accuracy the run recorded.
     model = runs.load_checkpoint(finished_run.run_dir, "best")
