@@ -39,6 +39,16 @@ PENULTIMATE = "drop7"
 # the mirror image; "ten" is the paper's test (section 4.1): the centre patch and the four
 # corner patches, each also mirrored.
 TEST_VIEWS = ("single", "flip", "ten")
+# What each view of view_batches is, in its order.
+VIEW_NAMES = {
+    "single": ("the image",),
+    "flip": ("the image", "mirrored"),
+    "ten": tuple(
+        name
+        for place in ("centre", "top left", "top right", "bottom left", "bottom right")
+        for name in (place, f"{place}, mirrored")
+    ),
+}
 
 # Anchor colours of the "jet" colour map (cold blue to hot red) for heat map overlays.
 _JET_STOPS = np.array([0.0, 0.125, 0.375, 0.625, 0.875, 1.0])
@@ -67,6 +77,8 @@ class FileResult:
     image: np.ndarray | None  # decoded uint8 (S, S, 3) at the model's image size
     prediction: Prediction | None  # None when the file could not be read
     error: str | None = None  # why the file could not be read
+    # float (V, C): each test view's probabilities (VIEW_NAMES order); the prediction is their mean
+    view_probabilities: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -116,9 +128,29 @@ def view_batches(images: np.ndarray, views: str = "single") -> list[np.ndarray]:
     edge = (shift, shift)
     padded = np.pad(images, ((0, 0), edge, edge, (0, 0)), mode="symmetric")
     far = 2 * shift
-    offsets = [(shift, shift), (0, 0), (0, far), (far, 0), (far, far)]  # centre, then corners
+    # centre, then the top-left, top-right, bottom-left and bottom-right patches
+    offsets = [(shift, shift), (0, 0), (0, far), (far, 0), (far, far)]
     patches = [padded[:, r : r + side, c : c + side] for r, c in offsets]
     return [view for patch in patches for view in (patch, patch[:, :, ::-1])]
+
+
+def view_probabilities(
+    model, images: np.ndarray, views: str = "single", batch_size: int = 256, progress=None
+) -> np.ndarray:
+    """Softmax outputs (V, N, C) of each test view of the images (see `view_batches`).
+
+    progress(done, total) is called after each batch, counting every view's images.
+    """
+    seen = view_batches(images, views)
+    total = len(seen) * len(seen[0])
+    return np.stack(
+        [
+            predict_probabilities(
+                model, view, batch_size, _counting_on(progress, i * len(view), total)
+            )
+            for i, view in enumerate(seen)
+        ]
+    )
 
 
 def make_prediction(probabilities: np.ndarray, class_names, top_k: int = 5) -> Prediction:
@@ -135,9 +167,10 @@ def classify(model, image: np.ndarray, class_names, top_k: int = 5) -> Predictio
 
 
 def classify_files(
-    model, files: list[tuple[str, bytes]], class_names, top_k: int = 5
+    model, files: list[tuple[str, bytes]], class_names, top_k: int = 5, views: str = "single"
 ) -> list[FileResult]:
-    """Decode and classify uploaded files; an unreadable file gets an error, not an exception."""
+    """Decode and classify uploaded files, averaging the probabilities over the test views;
+    an unreadable file gets an error, not an exception."""
     _check_class_names(model, class_names)
     size = image_size(model)
     decoded: list[tuple[str, np.ndarray | None, str | None]] = []
@@ -147,13 +180,18 @@ def classify_files(
         except ValueError as error:
             decoded.append((name, None, str(error)))
     good = [image for _, image, _ in decoded if image is not None]
-    probabilities = iter(predict_probabilities(model, np.stack(good)) if good else [])
-    return [
-        FileResult(name, image, None, error)
-        if image is None
-        else FileResult(name, image, make_prediction(next(probabilities), class_names, top_k))
-        for name, image, error in decoded
-    ]
+    each_view = iter(
+        view_probabilities(model, np.stack(good), views).swapaxes(0, 1) if good else []
+    )
+    results = []
+    for name, image, error in decoded:
+        if image is None:
+            results.append(FileResult(name, None, None, error))
+            continue
+        seen = next(each_view)  # (V, C)
+        prediction = make_prediction(seen.mean(axis=0), class_names, top_k)
+        results.append(FileResult(name, image, prediction, view_probabilities=seen))
+    return results
 
 
 def results_csv(results: list[FileResult]) -> str:
@@ -236,12 +274,7 @@ def evaluate(
             f"expected as many labels as images (at least one), got {len(x)} images "
             f"and {len(y)} labels"
         )
-    seen = view_batches(x, views)
-    total = len(seen) * len(x)
-    probabilities = sum(
-        predict_probabilities(model, view, batch_size, _counting_on(progress, i * len(x), total))
-        for i, view in enumerate(seen)
-    ) / len(seen)
+    probabilities = view_probabilities(model, x, views, batch_size, progress).mean(axis=0)
     classes = len(class_names)
     rows = np.arange(len(y))
     predicted = probabilities.argmax(axis=1)

@@ -7,13 +7,16 @@ from alexnet_core import classify, introspect, vision_charts
 from pages import common
 
 SHOWN_SIDE = 192  # small images are enlarged by pixel repetition to about this many pixels
+VIEW_SIDE = 128  # the same for the test views
 
 
 @st.cache_data(max_entries=8, show_spinner="Classifying…")
-def classify_uploads(run_dir: str, which: str, version: float, names: tuple, files: tuple, k: int):
-    """classify_files once per (checkpoint version, files, k); files: ((name, bytes), ...)."""
+def classify_uploads(
+    run_dir: str, which: str, version: float, names: tuple, files: tuple, k: int, views: str
+):
+    """classify_files once per (checkpoint version, files, k, views); files: ((name, bytes),)."""
     model = common.load_model_cached(run_dir, which)
-    return classify.classify_files(model, list(files), names, k)
+    return classify.classify_files(model, list(files), names, k, views)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -51,7 +54,10 @@ top_k = st.slider(
     "Classes shown per image", 1, min(10, classes), min(5, classes), key="classify_top_k"
 )
 
-results = classify_uploads(str(run.path), which, version, run.class_names, tuple(files), top_k)
+views = common.views_radio("classify_views", "Each view is one more pass through the network.")
+results = classify_uploads(
+    str(run.path), which, version, run.class_names, tuple(files), top_k, views
+)
 for result in results:
     if result.prediction is None:
         st.error(result.error, icon=":material/block:")
@@ -105,8 +111,22 @@ other = st.selectbox(
 seen, top_overlay = explain(str(run.path), which, version, result.image, top_index)
 _, other_overlay = explain(str(run.path), which, version, result.image, int(other))
 chart, picture, top_cam, other_cam = st.columns([3, 2, 2, 2])
-chart.plotly_chart(vision_charts.top_k(prediction.top, "Top classes"), key="classify_chart")
+title = "Top classes" + (
+    "" if views == "single" else f", mean of {len(result.view_probabilities)} views"
+)
+chart.plotly_chart(vision_charts.top_k(prediction.top, title), key="classify_chart")
 seen_caption = f"What the network saw ({seen.shape[0]}x{seen.shape[1]})"
 picture.image(common.enlarged(seen, SHOWN_SIDE), caption=seen_caption)
 top_cam.image(top_overlay, caption=f"Grad-CAM: {prediction.label}")
 other_cam.image(other_overlay, caption=f"Grad-CAM: {run.class_names[int(other)]}")
+if views != "single":
+    st.markdown(f"**The {len(result.view_probabilities)} views** and what the network said of each")
+    shown = classify.view_batches(result.image[None], views)
+    said = zip(classify.VIEW_NAMES[views], shown, result.view_probabilities, strict=True)
+    places = st.columns(5)  # a patch above its mirror image
+    for i, (name, view, p) in enumerate(said):
+        places[i // 2].image(
+            common.enlarged(view[0], VIEW_SIDE),
+            caption=f"{name}: {run.class_names[p.argmax()]} {p.max():.0%}",
+            width=VIEW_SIDE,
+        )

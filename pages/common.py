@@ -10,7 +10,7 @@ import os
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from alexnet_core import data, introspect, runs, training
+from alexnet_core import classify, data, introspect, runs, training
 
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
 
@@ -106,6 +106,28 @@ def pick_checkpoint(prefix: str):
         show_error(exc)
         st.stop()
     return run, which, version, model
+
+
+VIEW_LABELS = {
+    "single": "none",
+    "flip": "with its mirror image",
+    "ten": "the paper's ten patches",
+}
+
+
+def views_radio(key: str, cost: str) -> str:
+    """The test-time augmentation choice, a classify.TEST_VIEWS name; `cost` says what each
+    view costs on this page."""
+    return st.radio(
+        "Test-time augmentation",
+        classify.TEST_VIEWS,
+        format_func=VIEW_LABELS.get,
+        horizontal=True,
+        key=key,
+        help="Average the network's probabilities over several views of each image: the image "
+        "and its mirror image, or the paper's ten patches (the centre and the four corners, "
+        f"each also mirrored). {cost}",
+    )
 
 
 def enlarged(image, side: int):

@@ -7,11 +7,6 @@ from alexnet_core import classify, vision_charts
 from pages import common
 
 KEPT_EVALUATIONS = 8  # finished evaluations kept for the whole server, newest last
-VIEW_LABELS = {
-    "single": "none",
-    "flip": "with its mirror image",
-    "ten": "the paper's ten patches",
-}
 SHOWN_SIDE = 96  # mistakes are enlarged by pixel repetition to about this many pixels
 
 
@@ -43,16 +38,7 @@ except Exception as exc:  # data that moved since training
     st.stop()
 st.caption(f"Test split: {len(dataset.y_test):,} images of {dataset.name}.")
 
-views = st.radio(
-    "Test-time augmentation",
-    classify.TEST_VIEWS,
-    format_func=VIEW_LABELS.get,
-    horizontal=True,
-    key="evaluate_views",
-    help="Average the network's probabilities over several views of each image: the image and "
-    "its mirror image, or the paper's ten patches (the centre and the four corners, each also "
-    "mirrored). Every view is one more pass over the test split.",
-)
+views = common.views_radio("evaluate_views", "Every view is one more pass over the test split.")
 store = finished_evaluations()
 key = (str(run.path), which, version, run.dataset, views)
 if st.button("Evaluate on the test split", key="evaluate_start", type="primary"):

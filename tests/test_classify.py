@@ -94,6 +94,22 @@ def test_upload_path_equals_model_predict(corner_model, test_set):
         np.testing.assert_allclose(result.prediction.probabilities, row, rtol=1e-5, atol=1e-6)
 
 
+def test_uploads_over_the_ten_views_average_what_each_view_says(corner_model, test_set):
+    images = test_set[0][:2]
+    files = [("a.png", png(images[0])), ("broken.png", b"not an image"), ("b.png", png(images[1]))]
+    results = classify.classify_files(corner_model, files, CORNERS, top_k=4, views="ten")
+    assert [r.error is None for r in results] == [True, False, True]
+    assert results[1].view_probabilities is None
+    for result, image in zip([results[0], results[2]], images, strict=True):
+        views = classify.view_batches(image[None], "ten")
+        expected = np.stack([corner_model.predict(view, verbose=0)[0] for view in views])
+        assert result.view_probabilities.shape == (10, 4)
+        np.testing.assert_allclose(result.view_probabilities, expected, atol=1e-6)
+        np.testing.assert_allclose(result.prediction.probabilities, expected.mean(0), atol=1e-6)
+    single = classify.classify_files(corner_model, files[:1], CORNERS)[0]
+    assert single.view_probabilities.shape == (1, 4)
+
+
 def bad_uploads(image: np.ndarray) -> dict:
     """name -> (file bytes, expected: 'error' or a function checking the decoded image)."""
     rgb = Image.fromarray(image)
@@ -245,6 +261,10 @@ def test_the_ten_test_views_are_the_shifts_and_flips_training_made():
         expected = np.asarray(shift(images.astype("float32"), training=True))
         np.testing.assert_array_equal(view, expected.astype(np.uint8))
     assert [len(classify.view_batches(images, v)) for v in ("single", "flip")] == [1, 2]
+    for name in classify.TEST_VIEWS:  # the names shown for the views, in their order
+        assert len(classify.VIEW_NAMES[name]) == len(classify.view_batches(images, name))
+    assert classify.VIEW_NAMES["ten"][2::2] == CORNERS
+    assert classify.VIEW_NAMES["ten"][3] == "top left, mirrored"
     with pytest.raises(ValueError, match="'five'"):
         classify.view_batches(images, "five")
 

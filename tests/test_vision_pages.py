@@ -152,6 +152,25 @@ def test_classify_one_photo_from_the_camera(app, test_images):
     assert at.subheader[-1].value == "camera photo" and not at.dataframe
 
 
+def test_classify_shows_the_ten_views_and_averages_them(app, trained_run, test_images):
+    at = open_page(app, "classify")
+    photo = ("photo.png", encoded(test_images[0][7]), "image/png")
+    at.file_uploader(key="classify_upload").set_value([photo]).run()
+    at.radio(key="classify_views").set_value("ten").run()
+    no_problems(at)
+    model = runs.load_checkpoint(trained_run.path, "best")
+    (expected,) = classify.classify_files(model, [photo[:2]], trained_run.class_names, views="ten")
+    shown = captions(at)
+    assert len(shown) == 3 + 10
+    for name, caption, p in zip(
+        classify.VIEW_NAMES["ten"], shown[3:], expected.view_probabilities, strict=True
+    ):
+        assert caption == f"{name}: {trained_run.class_names[p.argmax()]} {p.max():.0%}"
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "mean of 10 views" in spec
+    assert f"{expected.prediction.confidence:.4f}"[:5] in spec
+
+
 def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_images):
     at = open_page(app, "evaluate")
     assert at.info and "Press the button" in at.info[0].value
