@@ -23,6 +23,12 @@ CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 
+# The paper's two GPUs (section 3.2) as filter groups: conv2, conv4 and conv5 see only the
+# feature maps on their own GPU; conv1 (whose input both GPUs share), conv3 and the fully
+# connected layers see all of them.
+TWO_GPU_GROUPS = (1, 2, 1, 2, 2)
+
+
 class ConvStage(NamedTuple):
     index: int  # 1..5: the layers are named conv{index}, norm{index}, pool{index}
     filters: int  # after the width multiplier
@@ -31,10 +37,11 @@ class ConvStage(NamedTuple):
     padding: str
     pool: int  # max-pool window after the conv, 0 = none
     norm: bool  # a normalisation layer follows the conv
+    groups: int  # filter groups: each filter sees only 1/groups of the input channels
 
 
 PER_CONV_FIELDS = ("conv_filters", "conv_kernels", "conv_strides", "conv_padding", "pool_sizes",
-                   "norm_after")  # fmt: skip
+                   "norm_after", "conv_groups")  # fmt: skip
 
 
 def _check(config, *rules: tuple[str, bool, str]) -> None:
@@ -70,6 +77,7 @@ class ModelConfig:
     augment_shift: int = 0  # random translation by up to this many pixels while training
     mean: tuple[float, ...] = CIFAR10_MEAN  # per-channel mean subtracted (0..1 scale)
     std: tuple[float, ...] = CIFAR10_STD  # per-channel standard deviation divided by
+    conv_groups: tuple[int, ...] = (1, 1, 1, 1, 1)  # filter groups of conv1..5; paper: 1 2 1 2 2
 
     def __post_init__(self):
         one_per_conv = "five entries, one per convolution"
@@ -94,7 +102,18 @@ class ModelConfig:
              "less than the image size"),
             ("mean", len(self.mean) == 3, "three values, one per channel"),
             ("std", len(self.std) == 3 and min(self.std) > 0, "three positive values"),
+            ("conv_groups", min(self.conv_groups) >= 1, "1 or more groups per convolution"),
         )  # fmt: skip
+        widths = self.conv_widths()
+        for i, (inputs, filters, groups) in enumerate(
+            zip((3, *widths[:-1]), widths, self.conv_groups, strict=True), start=1
+        ):
+            if inputs % groups or filters % groups:
+                raise ValueError(
+                    f"conv_groups: conv{i} is split into {groups} groups, so its {inputs} input "
+                    f"and {filters} output channels must both divide by {groups}. Change the "
+                    "width multiplier or the groups (the split over two GPUs)."
+                )
 
     def conv_stages(self) -> list[ConvStage]:
         """conv1..conv5 with what follows each, in the order the model builds them."""
@@ -108,6 +127,7 @@ class ModelConfig:
                     self.conv_padding,
                     self.pool_sizes,
                     [n and self.normalization != "none" for n in self.norm_after],
+                    self.conv_groups,
                     strict=True,
                 ),
                 start=1,
@@ -125,6 +145,17 @@ class ModelConfig:
         window = 3 if pooling == "overlapping" else 2
         sizes = tuple(window if s else 0 for s in self.pool_sizes)
         return dataclasses.replace(self, pool_sizes=sizes, pool_stride=2)
+
+    def with_gpus(self, gpus: int) -> ModelConfig:
+        """The same network on one GPU, or split over two as in the paper (TWO_GPU_GROUPS)."""
+        if gpus not in (1, 2):
+            raise ValueError(f"gpus must be 1 or 2, got {gpus!r}")
+        return dataclasses.replace(self, conv_groups=TWO_GPU_GROUPS if gpus == 2 else (1,) * 5)
+
+    @property
+    def two_gpus(self) -> bool:
+        """Whether the convolutions are grouped as the paper's two GPUs split them."""
+        return self.conv_groups == TWO_GPU_GROUPS
 
     @property
     def pooling(self) -> str:
@@ -193,7 +224,8 @@ class TrainConfig:
 # Presets are starting points a user can change. The CIFAR ones were sized by measurement on
 # the 2-core CPU (see bench/ and the README's results table).
 PRESETS: dict[str, ModelConfig] = {
-    # Krizhevsky et al. (2012) on one tower: 62,378,344 parameters for 1000 classes.
+    # Krizhevsky et al. (2012), split over two GPUs as in the paper: 60,965,224 parameters
+    # for 1000 classes (62,378,344 on one GPU, as most re-implementations build it).
     "paper": ModelConfig(
         preset="paper",
         image_size=227,
@@ -204,6 +236,7 @@ PRESETS: dict[str, ModelConfig] = {
         conv_padding=("valid", "same", "same", "same", "same"),
         mean=(0.485, 0.456, 0.406),  # ImageNet statistics for ImageNet-sized inputs
         std=(0.229, 0.224, 0.225),
+        conv_groups=TWO_GPU_GROUPS,
     ),
     # The Keras model of the tutorial this project grew from: CIFAR-10 upsampled to 227x227,
     # batch norm after pools, 58,324,746 parameters.

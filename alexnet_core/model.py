@@ -79,6 +79,7 @@ def build_alexnet(config: ModelConfig) -> keras.Model:
             stage.kernel,
             strides=stage.stride,
             padding=stage.padding,
+            groups=stage.groups,
             activation=config.activation,
             name=f"conv{i}",
         )(x)

@@ -123,10 +123,13 @@ def plan_layers(config: ModelConfig) -> Report:
         if stage.padding == "valid" and size < kernel:
             _refuse(f"conv{i}", size, kernel, "kernel", config)
         out = _conv_output(size, kernel, stage.stride, stage.padding)
-        params = kernel * kernel * channels * stage.filters + stage.filters
-        macs = out * out * stage.filters * kernel * kernel * channels
+        seen = channels // stage.groups  # input channels each filter sees
+        params = kernel * kernel * seen * stage.filters + stage.filters
+        macs = out * out * stage.filters * kernel * kernel * seen
         size, channels = out, stage.filters
         geometry = f"{kernel}x{kernel}/{stage.stride} {stage.padding}"
+        if stage.groups > 1:
+            geometry += f", {stage.groups} groups"
         add(f"conv{i}", "conv", geometry, (size, size, channels), params, macs=macs)
         if stage.norm and config.norm_before_pool:
             add_norm(i)

@@ -17,6 +17,7 @@ KNOBS = {
     "arch_normalization": "normalization",
     "arch_activation": "activation",
     "arch_pooling": "pooling",
+    "arch_two_gpus": "two_gpus",
     "arch_flip": "augment_flip",
     "arch_shift": "augment_shift",
 }
@@ -51,10 +52,19 @@ row[3].selectbox("Normalisation", config.NORMALISATIONS, key="arch_normalization
 row = st.columns(4)
 row[0].selectbox("Activation", config.ACTIVATIONS, key="arch_activation", **keep)
 row[1].selectbox("Pooling", config.POOLINGS, key="arch_pooling", **keep)
-row[2].toggle("Random flips (augment)", key="arch_flip", **keep)
-row[3].number_input("Random shift (pixels)", 0, 64, key="arch_shift", **keep)
+row[2].number_input("Random shift (pixels)", 0, 64, key="arch_shift", **keep)
+row[3].toggle("Random flips (augment)", key="arch_flip", **keep)
+row[3].toggle(
+    "Split over two GPUs",
+    key="arch_two_gpus",
+    help="As in the paper, whose network did not fit on one 3 GB GPU: each GPU holds half of "
+    "every layer's filters, and conv2, conv4 and conv5 see only the feature maps on their own "
+    "GPU (grouped convolutions), which halves their weights and multiply-adds.",
+    **keep,
+)
 st.caption(
-    "**paper**: the 2012 ImageNet network. **tutorial**: the Keras tutorial's CIFAR-10 model, "
+    "**paper**: the 2012 ImageNet network, split over two GPUs as it was. **tutorial**: the "
+    "Keras tutorial's CIFAR-10 model, "
     "images upsampled to 227. **cifar_gpu**, **cifar_small**: AlexNet reshaped for 32x32 images. "
     "**tiny**: for tests. *Image size* is what the dataset provides, *input size* what conv1 sees "
     "after resizing inside the model. *Width* multiplies every convolution's filters. Pooling "
@@ -63,9 +73,12 @@ st.caption(
 )
 
 values = {field: st.session_state[key] for key, field in KNOBS.items()}
-pooling = values.pop("pooling")
+pooling, two_gpus = values.pop("pooling"), values.pop("two_gpus")
 try:
-    model_config = config.preset(name).replace(**values)  # refuses values out of range
+    model_config = config.preset(name)
+    if two_gpus != model_config.two_gpus:  # split first: the knobs' widths must suit it
+        model_config = model_config.with_gpus(2 if two_gpus else 1)
+    model_config = model_config.replace(**values)  # refuses values out of range
     if pooling != "custom":
         model_config = model_config.with_pooling(pooling)
     plan = report.plan_layers(model_config)  # refuses shapes that shrink to nothing

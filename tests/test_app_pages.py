@@ -115,8 +115,17 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     app.run().switch_page("pages/architecture.py").run()
     app.selectbox(key="arch_preset").select("paper").run()
     no_problems(app)
-    assert metric(app, "Total parameters") == "62,378,344"
+    assert metric(app, "Total parameters") == "60,965,224"
     assert len(app.get("plotly_chart")) == 2
+    assert app.toggle(key="arch_two_gpus").value
+    app.toggle(key="arch_two_gpus").set_value(False).run()
+    assert metric(app, "Total parameters") == "62,378,344"  # on one GPU
+    app.number_input(key="arch_width").set_value(0.3).run()
+    assert "conv2 is split into 2 groups" not in " ".join(e.value for e in app.error)
+    app.toggle(key="arch_two_gpus").set_value(True).run()
+    assert "conv2 is split into 2 groups" in app.error[0].value
+    app.number_input(key="arch_width").set_value(1.0).run()
+    assert metric(app, "Total parameters") == "60,965,224"
 
     app.number_input(key="arch_input_size").set_value(32).run()
     assert not app.exception

@@ -158,7 +158,7 @@ def test_2_architecture_counts_and_refuses(page, server):
     with Step(page, server, "2-architecture"):
         open_page(page, "Architecture")
         choose(page, "arch_preset", "paper")
-        page.get_by_text("62,378,344").first.wait_for()
+        page.get_by_text("60,965,224").first.wait_for()
         no_errors(page)
         type_number(page, "arch_input_size", 32)
         type_number(page, "arch_image_size", 32)

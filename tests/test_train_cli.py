@@ -28,7 +28,7 @@ def test_options_override_the_preset():
         ["--preset", "tiny", "--epochs", "3", "--learning-rate", "0.2", "--no-nesterov",
          "--schedule", "cosine", "--width", "0.5", "--pooling", "non_overlapping",
          "--augment-flip", "--conv-filters", "8", "16", "32", "32", "24", "--conv-kernels", "5",
-         "3", "3", "3", "3"]
+         "3", "3", "3", "3", "--conv-groups", "1", "2", "1", "2", "2"]
     )  # fmt: skip
     model_config, train_config = train.configs_from_args(args)
     assert (train_config.epochs, train_config.learning_rate, train_config.nesterov) == (
@@ -43,6 +43,7 @@ def test_options_override_the_preset():
     assert model_config.fc_units == PRESETS["tiny"].fc_units
     assert model_config.conv_widths() == (4, 8, 16, 16, 12)  # filters at width 0.5
     assert model_config.conv_kernels == (5, 3, 3, 3, 3)
+    assert model_config.two_gpus
 
 
 @pytest.mark.parametrize(
@@ -57,6 +58,7 @@ def test_options_override_the_preset():
         (["--conv-filters", "8", "16", "32"], "expected 5 arguments"),
         (["--conv-kernels", "5", "3", "3", "3", "0"], "conv_kernels: got (5, 3, 3, 3, 0)"),
         (["--dataset", "/no/such/cifar.zip", "--epochs", "1"], "/no/such/cifar.zip"),
+        (["--preset", "paper", "--width", "0.3"], "conv2 is split into 2 groups"),
     ],
 )
 def test_bad_options_exit_2_with_a_message(args, message):
