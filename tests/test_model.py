@@ -195,12 +195,15 @@ def test_local_response_normalisation_matches_the_paper_formula():
 
 
 def test_saved_model_reloads_in_safe_mode_with_identical_predictions(tmp_path):
-    config = PRESETS["tiny"].replace(normalization="lrn", input_size=40)
+    config = PRESETS["tiny"].replace(normalization="lrn", input_size=40).with_gpus(2)
     model = build_alexnet(config)
     images = np.random.default_rng(2).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    model.fit(images, np.array([0, 1, 2]), epochs=1, verbose=0)  # grouped convolutions train
     path = tmp_path / "m.keras"
     model.save(path)
     reloaded = keras.saving.load_model(path, safe_mode=True)
+    assert reloaded.get_layer("conv2").kernel.shape == (3, 3, 4, 16)  # 8 input maps, 2 groups
     np.testing.assert_array_equal(
         model.predict(images, verbose=0), reloaded.predict(images, verbose=0)
     )
@@ -254,6 +257,10 @@ def test_bad_training_fields_name_the_field(changes, field):
 def test_configs_round_trip_through_json():
     data = json.loads(dumps(PRESETS["tutorial"], TrainConfig(epochs=3)))
     assert model_config_from_dict(data["model"]) == PRESETS["tutorial"]
+    paper = json.loads(dumps(PRESETS["paper"]))["model"]
+    assert model_config_from_dict(paper) == PRESETS["paper"]
+    del paper["conv_groups"]  # a run folder written before the field existed: one GPU
+    assert model_config_from_dict(paper) == PRESETS["paper"].with_gpus(1)
     assert train_config_from_dict(data["training"]) == TrainConfig(epochs=3)
     with pytest.raises(ValueError, match="unknown"):
         model_config_from_dict({"colour": "red"})
