@@ -1,8 +1,8 @@
 """Classifying images with a trained network, explaining the answer, and grading the network.
 
-`classify` and `classify_files` answer "what is this?", `grad_cam` "where did it look?",
-`evaluate` "how good is it?" over a whole test split. Images are raw uint8 RGB: the model does
-its own preprocessing.
+`classify` and `classify_files` answer "what is this?", `grad_cam` and `occlusion` "where did it
+look?", `evaluate` "how good is it?" over a whole test split. Images are raw uint8 RGB: the
+model does its own preprocessing.
 """
 
 from __future__ import annotations
@@ -233,6 +233,41 @@ def grad_cam(model, image: np.ndarray, class_index: int | None = None, layer_nam
     # Scaled to [0, 1] after resizing, so the hottest displayed pixel is exactly 1.
     cam = resize_heatmap(cam, image.shape[:2])
     return cam / cam.max() if cam.max() > 0 else cam
+
+
+def occlusion(model, image: np.ndarray, class_index: int | None = None, patch=None, stride=None):
+    """Occlusion map (H, W) in [0, 1] at the size of `image`: how far the class probability
+    falls when a square of the image's mean colour covers each place (Zeiler and Fergus, 2014,
+    who looked inside AlexNet this way). Each pixel gets the mean fall over the squares that
+    cover it; places whose cover raises the probability get 0.
+
+    class_index defaults to the predicted class; the square is a quarter of the model's image
+    side and moves by half of itself, unless patch and stride say otherwise.
+    """
+    x = prepare_image(model, image)[0]
+    side = x.shape[0]
+    patch = patch or max(1, side // 4)
+    stride = stride or max(1, patch // 2)
+    starts = list(range(0, side - patch + 1, stride))
+    if starts[-1] != side - patch:
+        starts.append(side - patch)  # the last square reaches the edge
+    corners = [(r, c) for r in starts for c in starts]
+    fill = x.reshape(-1, 3).mean(axis=0).round().astype(np.uint8)
+    covered = np.repeat(x[None], len(corners) + 1, axis=0)
+    for copy, (r, c) in zip(covered[1:], corners, strict=True):
+        copy[r : r + patch, c : c + patch] = fill
+    probabilities = predict_probabilities(model, covered)
+    if class_index is None:
+        class_index = int(probabilities[0].argmax())
+    if not 0 <= class_index < probabilities.shape[1]:
+        raise ValueError(f"class_index {class_index} is outside 0..{probabilities.shape[1] - 1}")
+    falls = probabilities[0, class_index] - probabilities[1:, class_index]
+    total, count = np.zeros((side, side)), np.zeros((side, side))
+    for fall, (r, c) in zip(falls, corners, strict=True):
+        total[r : r + patch, c : c + patch] += fall
+        count[r : r + patch, c : c + patch] += 1
+    heat = resize_heatmap(np.maximum(total / count, 0), image.shape[:2])
+    return heat / heat.max() if heat.max() > 0 else heat
 
 
 def resize_heatmap(heatmap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Classify: your own images through a trained network, with Grad-CAM showing where it looked."""
+"""Classify: your own images through a trained network, with Grad-CAM or occlusion showing where
+it looked."""
 
 import numpy as np
 import streamlit as st
@@ -19,11 +20,16 @@ def classify_uploads(
     return classify.classify_files(model, list(files), names, k, views)
 
 
+EXPLANATIONS = {"grad_cam": "Grad-CAM", "occlusion": "Occlusion"}
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
-def explain(run_dir: str, which: str, version: float, image: np.ndarray, class_index: int):
-    """The input conv1 saw and the Grad-CAM overlay for one class."""
+def explain(run_dir: str, which: str, version: float, image: np.ndarray, class_index: int,
+            method: str):  # fmt: skip
+    """The input conv1 saw and the overlay of `method` (an EXPLANATIONS key) for one class."""
     model = common.load_model_cached(run_dir, which)
-    heatmap = classify.grad_cam(model, image, class_index)
+    explainer = classify.occlusion if method == "occlusion" else classify.grad_cam
+    heatmap = explainer(model, image, class_index)
     return introspect.network_input(model, image), classify.overlay_heatmap(
         common.enlarged(image, SHOWN_SIDE), heatmap
     )
@@ -33,7 +39,8 @@ st.title("Classify")
 st.write(
     "Upload photos (PNG, JPEG, WebP, BMP, GIF or TIFF) or take one with the camera. The network "
     "sees each one the way it saw its training images — shrunk to its input size — and says "
-    "what it thinks it shows. Grad-CAM colours the places that pushed it towards a class."
+    "what it thinks it shows. Grad-CAM colours the places whose features pushed it towards a "
+    "class; occlusion, the places whose cover lowers the class's probability most."
 )
 run, which, version, _ = common.pick_checkpoint("classify")
 classes = len(run.class_names)
@@ -101,15 +108,26 @@ else:
 st.subheader(result.name)
 prediction = result.prediction
 top_index = prediction.top[0][0]
+method = st.radio(
+    "Where did it look?",
+    list(EXPLANATIONS),
+    format_func=EXPLANATIONS.get,
+    horizontal=True,
+    key="classify_explain",
+    help="Grad-CAM: the last convolution's feature maps, weighted by how much each one raises "
+    "the class's score. Occlusion (Zeiler and Fergus, 2014): cover one place at a time with a "
+    "square of the image's mean colour and see how far the class's probability falls.",
+)
+name = EXPLANATIONS[method]
 other = st.selectbox(
-    "Grad-CAM for another class",
+    f"{name} for another class",
     range(classes),
     key="classify_cam_class",
     index=prediction.top[min(1, len(prediction.top) - 1)][0],
     format_func=lambda i: f"{run.class_names[i]} ({prediction.probabilities[i]:.1%})",
 )
-seen, top_overlay = explain(str(run.path), which, version, result.image, top_index)
-_, other_overlay = explain(str(run.path), which, version, result.image, int(other))
+seen, top_overlay = explain(str(run.path), which, version, result.image, top_index, method)
+_, other_overlay = explain(str(run.path), which, version, result.image, int(other), method)
 chart, picture, top_cam, other_cam = st.columns([3, 2, 2, 2])
 title = "Top classes" + (
     "" if views == "single" else f", mean of {len(result.view_probabilities)} views"
@@ -117,8 +135,8 @@ title = "Top classes" + (
 chart.plotly_chart(vision_charts.top_k(prediction.top, title), key="classify_chart")
 seen_caption = f"What the network saw ({seen.shape[0]}x{seen.shape[1]})"
 picture.image(common.enlarged(seen, SHOWN_SIDE), caption=seen_caption)
-top_cam.image(top_overlay, caption=f"Grad-CAM: {prediction.label}")
-other_cam.image(other_overlay, caption=f"Grad-CAM: {run.class_names[int(other)]}")
+top_cam.image(top_overlay, caption=f"{name}: {prediction.label}")
+other_cam.image(other_overlay, caption=f"{name}: {run.class_names[int(other)]}")
 if views != "single":
     st.markdown(f"**The {len(result.view_probabilities)} views** and what the network said of each")
     shown = classify.view_batches(result.image[None], views)

@@ -195,6 +195,36 @@ def test_grad_cam_follows_the_planted_square(corner_model, test_set):
     assert hits >= 11
 
 
+def test_occlusion_follows_the_planted_square(corner_model, test_set):
+    images, labels = test_set
+    hits = 0
+    for image, label in zip(images[:12], labels[:12], strict=True):
+        heatmap = classify.occlusion(corner_model, image)
+        assert heatmap.shape == (32, 32) and 0 <= heatmap.min() and heatmap.max() == 1
+        hits += int(np.argmax(quadrant_means(heatmap)) == label)
+    assert hits >= 11
+
+
+def test_occlusion_is_the_fall_in_probability_under_each_square(corner_model, test_set):
+    image, label = test_set[0][0], int(test_set[1][0])
+    heatmap = classify.occlusion(corner_model, image, label, patch=16, stride=16)
+    # Four squares that do not overlap: each one's heat is its own fall, scaled to the largest.
+    fill = image.reshape(-1, 3).mean(axis=0).round().astype(np.uint8)
+    covered = []
+    for r in (0, 16):
+        for c in (0, 16):
+            copy = image.copy()
+            copy[r : r + 16, c : c + 16] = fill
+            covered.append(copy)
+    p = corner_model.predict(np.stack([image, *covered]), verbose=0)[:, label]
+    falls = np.maximum(p[0] - p[1:], 0)
+    np.testing.assert_allclose(quadrant_means(heatmap), falls / falls.max(), atol=1e-5)
+    big = np.repeat(np.repeat(image, 2, axis=0), 2, axis=1)  # any size: the map follows it
+    assert classify.occlusion(corner_model, big, label).shape == (64, 64)
+    with pytest.raises(ValueError, match="outside 0..3"):
+        classify.occlusion(corner_model, image, 4)
+
+
 def test_grad_cam_for_a_chosen_class_and_image_size(corner_model, test_set):
     big = np.repeat(np.repeat(test_set[0][0], 3, axis=0), 3, axis=1)  # 96x96
     label = int(test_set[1][0])

@@ -141,6 +141,10 @@ def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images)
     assert at.subheader[-1].value == "second.bmp"
     assert len(at.get("plotly_chart")) == 1 and len(at.image) == 3
     assert captions(at)[-1] == f"Grad-CAM: {trained_run.class_names[3]}"
+    at.radio(key="classify_explain").set_value("occlusion").run()
+    assert not at.exception
+    top = at.dataframe[0].value["top class"][2]  # second.bmp's
+    assert captions(at)[-2:] == [f"Occlusion: {top}", f"Occlusion: {trained_run.class_names[3]}"]
 
 
 def test_classify_one_photo_from_the_camera(app, test_images):
