@@ -270,6 +270,17 @@ def occlusion(model, image: np.ndarray, class_index: int | None = None, patch=No
     return heat / heat.max() if heat.max() > 0 else heat
 
 
+EXPLANATIONS = ("grad_cam", "occlusion")  # the ways `explain` answers "where did it look?"
+
+
+def explain(model, image: np.ndarray, class_index: int, method: str = "grad_cam") -> np.ndarray:
+    """The heat map (H, W) in [0, 1] of `method`, one of EXPLANATIONS, for one class."""
+    if method not in EXPLANATIONS:
+        raise ValueError(f"method must be one of {EXPLANATIONS}, got {method!r}")
+    explainer = occlusion if method == "occlusion" else grad_cam
+    return explainer(model, image, class_index)
+
+
 def resize_heatmap(heatmap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Bilinear resize of a float (h, w) map to `shape` (H, W); values stay within its range."""
     if heatmap.shape == tuple(shape):

@@ -20,16 +20,12 @@ def classify_uploads(
     return classify.classify_files(model, list(files), names, k, views)
 
 
-EXPLANATIONS = {"grad_cam": "Grad-CAM", "occlusion": "Occlusion"}
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def explain(run_dir: str, which: str, version: float, image: np.ndarray, class_index: int,
             method: str):  # fmt: skip
-    """The input conv1 saw and the overlay of `method` (an EXPLANATIONS key) for one class."""
+    """The input conv1 saw and the overlay of `method` (classify.EXPLANATIONS) for one class."""
     model = common.load_model_cached(run_dir, which)
-    explainer = classify.occlusion if method == "occlusion" else classify.grad_cam
-    heatmap = explainer(model, image, class_index)
+    heatmap = classify.explain(model, image, class_index, method)
     return introspect.network_input(model, image), classify.overlay_heatmap(
         common.enlarged(image, SHOWN_SIDE), heatmap
     )
@@ -108,17 +104,8 @@ else:
 st.subheader(result.name)
 prediction = result.prediction
 top_index = prediction.top[0][0]
-method = st.radio(
-    "Where did it look?",
-    list(EXPLANATIONS),
-    format_func=EXPLANATIONS.get,
-    horizontal=True,
-    key="classify_explain",
-    help="Grad-CAM: the last convolution's feature maps, weighted by how much each one raises "
-    "the class's score. Occlusion (Zeiler and Fergus, 2014): cover one place at a time with a "
-    "square of the image's mean colour and see how far the class's probability falls.",
-)
-name = EXPLANATIONS[method]
+method = common.explanation_radio("classify_explain", "Where did it look?")
+name = common.EXPLANATION_LABELS[method]
 other = st.selectbox(
     f"{name} for another class",
     range(classes),

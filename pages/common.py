@@ -130,6 +130,24 @@ def views_radio(key: str, cost: str) -> str:
     )
 
 
+EXPLANATION_LABELS = {"grad_cam": "Grad-CAM", "occlusion": "Occlusion"}
+
+
+def explanation_radio(key: str, label: str) -> str:
+    """The choice of heat map, a classify.EXPLANATIONS name."""
+    return st.radio(
+        label,
+        classify.EXPLANATIONS,
+        format_func=EXPLANATION_LABELS.get,
+        horizontal=True,
+        key=key,
+        help="Grad-CAM: the last convolution's feature maps, weighted by how much each one "
+        "raises the class's score. Occlusion (Zeiler and Fergus, 2014): cover one place at a "
+        "time with a square of the image's mean colour and see how far the class's probability "
+        "falls.",
+    )
+
+
 def enlarged(image, side: int):
     """A small image repeated pixel by pixel to about `side` pixels, for display."""
     return introspect.enlarge(image, max(1, side // image.shape[0]))

@@ -18,17 +18,19 @@ def finished_evaluations() -> dict:
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def grad_cam_overlay(run_dir: str, which: str, version: float, image: np.ndarray, index: int):
+def explained(run_dir: str, which: str, version: float, image: np.ndarray, index: int,
+              method: str):  # fmt: skip
+    """The enlarged image and the overlay of `method` (classify.EXPLANATIONS) for class index."""
     model = common.load_model_cached(run_dir, which)
     big = common.enlarged(image, SHOWN_SIDE)
-    return big, classify.overlay_heatmap(big, classify.grad_cam(model, image, index))
+    return big, classify.overlay_heatmap(big, classify.explain(model, image, index, method))
 
 
 st.title("Evaluate")
 st.write(
     "How good is a trained network on images it never saw while training? Run the test split "
     "through it: the loss, top-1 and top-5 accuracy, which classes it confuses, and the "
-    "mistakes it made with the most confidence — with Grad-CAM showing what misled it."
+    "mistakes it made with the most confidence — with Grad-CAM or occlusion showing what misled it."
 )
 run, which, version, model = common.pick_checkpoint("evaluate")
 try:
@@ -85,15 +87,16 @@ if not result.mistakes:
 shown = len(result.mistakes)
 if shown > 1:  # a slider needs two ends
     shown = st.slider("Mistakes shown", 1, min(48, shown), min(8, shown), key="evaluate_mistakes")
+method = common.explanation_radio("evaluate_explain", "What misled it?")
 pictures, captions = [], []
 names = result.class_names
 for mistake in result.mistakes[:shown]:
     image = dataset.x_test[mistake.index]
-    big, overlay = grad_cam_overlay(str(run.path), which, version, image, mistake.predicted_class)
+    big, overlay = explained(str(run.path), which, version, image, mistake.predicted_class, method)
     pictures += [big, overlay]
     captions += [
         f"#{mistake.index}: {names[mistake.true_class]}, taken for "
         f"{names[mistake.predicted_class]} ({mistake.confidence:.0%})",
-        f"Grad-CAM: {names[mistake.predicted_class]}",
+        f"{common.EXPLANATION_LABELS[method]}: {names[mistake.predicted_class]}",
     ]
 common.image_grid(pictures, captions, columns=8)

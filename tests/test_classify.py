@@ -223,6 +223,12 @@ def test_occlusion_is_the_fall_in_probability_under_each_square(corner_model, te
     assert classify.occlusion(corner_model, big, label).shape == (64, 64)
     with pytest.raises(ValueError, match="outside 0..3"):
         classify.occlusion(corner_model, image, 4)
+    np.testing.assert_array_equal(
+        classify.explain(corner_model, image, label, "occlusion"),
+        classify.occlusion(corner_model, image, label),
+    )
+    with pytest.raises(ValueError, match="'saliency'"):
+        classify.explain(corner_model, image, label, "saliency")
 
 
 def test_grad_cam_for_a_chosen_class_and_image_size(corner_model, test_set):

@@ -195,6 +195,10 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
     at.slider(key="evaluate_mistakes").set_value(3).run()
     no_problems(at)
     assert len(at.image) == 6  # each mistake with its Grad-CAM
+    at.radio(key="evaluate_explain").set_value("occlusion").run()
+    no_problems(at)
+    worst = expected.mistakes[0]
+    assert captions(at)[1] == f"Occlusion: {trained_run.class_names[worst.predicted_class]}"
 
     fresh = open_page(AppTest.from_file("../app.py", default_timeout=90), "evaluate")
     assert fresh.metric, "results are kept per checkpoint across sessions"
