@@ -5,10 +5,10 @@
 
 Times, as the median of --repeats runs after a warm-up: classifying one uploaded image as the
 Classify page does (decode at the model's size, predict) for a 32x32 CIFAR JPEG and for a
-1600x1200 photo; Grad-CAM; every feature map from one forward pass; and for each feature
-layer, its whole-layer grid as the page draws it (the layer's maps, the Plotly figure and its
-JSON for the browser). Speed does not depend on what the weights learned, so untrained
-weights give the same times.
+1600x1200 photo, and the JPEG over the ten patches; Grad-CAM and occlusion; every feature map
+from one forward pass; and for each feature layer, its whole-layer grid as the page draws it
+(the layer's maps, the Plotly figure and its JSON for the browser). Speed does not depend on
+what the weights learned, so untrained weights give the same times.
 """
 
 from __future__ import annotations
@@ -72,9 +72,14 @@ def main(argv: list[str] | None = None) -> None:
         work = lambda data=data: classify.classify_files(model, [("upload", data)], CLASS_NAMES)  # noqa: E731
         rows.append({"what": f"classify one upload ({label})",
                      "ms": median_ms(work, args.repeats)})  # fmt: skip
-    image = decode_image(uploads()["CIFAR JPEG 32x32"])
-    rows.append({"what": "Grad-CAM", "ms": median_ms(lambda: classify.grad_cam(model, image),
-                                                     args.repeats)})  # fmt: skip
+    jpeg = uploads()["CIFAR JPEG 32x32"]
+    ten = lambda: classify.classify_files(model, [("upload", jpeg)], CLASS_NAMES, views="ten")  # noqa: E731
+    rows.append({"what": "classify one upload (CIFAR JPEG 32x32), ten patches",
+                 "ms": median_ms(ten, args.repeats)})  # fmt: skip
+    image = decode_image(jpeg)
+    for what, method in (("Grad-CAM", "grad_cam"), ("occlusion", "occlusion")):
+        explain = lambda method=method: classify.explain(model, image, 0, method)  # noqa: E731
+        rows.append({"what": what, "ms": median_ms(explain, args.repeats)})
     rows.append({"what": "all feature maps, one pass",
                  "ms": median_ms(lambda: introspect.all_feature_maps(model, image),
                                  args.repeats)})  # fmt: skip
