@@ -316,6 +316,15 @@ def preset(name: str) -> ModelConfig:
     return PRESETS[name]
 
 
+def customised(name: str, two_gpus: bool, **changes) -> ModelConfig:
+    """The named preset split over two GPUs or not, with `changes` to its fields. The split
+    comes first, so the changed widths are checked against the groups they will have."""
+    model_config = preset(name)
+    if two_gpus != model_config.two_gpus:
+        model_config = model_config.with_gpus(2 if two_gpus else 1)
+    return model_config.replace(**changes)
+
+
 def train_preset(name: str) -> TrainConfig:
     """Training settings that suit the named preset (defaults for an unknown name)."""
     return TRAIN_PRESETS.get(name, TrainConfig())

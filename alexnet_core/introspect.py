@@ -133,6 +133,14 @@ def conv_layer_names(model) -> list[str]:
     return [layer.name for layer in model.layers if type(layer).__name__ == "Conv2D"]
 
 
+def feeds_groups(model, layer_name: str) -> int:
+    """Into how many groups the next convolution splits this conv layer's filters (1 for the
+    last one): 2 for conv1 of a network split over two GPUs, whose halves fed one GPU each."""
+    names = conv_layer_names(model)
+    after = names[names.index(layer_name) + 1 :]
+    return model.get_layer(after[0]).groups if after else 1
+
+
 def conv_kernels(model, layer_name: str = "conv1") -> np.ndarray:
     """The layer's kernel weights, (k, k, c_in, c_out)."""
     layer = _layer(model, layer_name)

@@ -75,10 +75,7 @@ st.caption(
 values = {field: st.session_state[key] for key, field in KNOBS.items()}
 pooling, two_gpus = values.pop("pooling"), values.pop("two_gpus")
 try:
-    model_config = config.preset(name)
-    if two_gpus != model_config.two_gpus:  # split first: the knobs' widths must suit it
-        model_config = model_config.with_gpus(2 if two_gpus else 1)
-    model_config = model_config.replace(**values)  # refuses values out of range
+    model_config = config.customised(name, two_gpus, **values)  # refuses values out of range
     if pooling != "custom":
         model_config = model_config.with_pooling(pooling)
     plan = report.plan_layers(model_config)  # refuses shapes that shrink to nothing

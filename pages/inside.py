@@ -154,8 +154,15 @@ with filters_tab:
     kernels = introspect.conv_kernels(model, filter_layer)
     k, inputs, outputs = kernels.shape[0], kernels.shape[2], kernels.shape[3]
     factor = max(1, 64 // k)  # about 64 pixels a kernel on screen
+    # conv1 of a network split over two GPUs: the halves of its filters fed one GPU each
+    towers = introspect.feeds_groups(model, filter_layer) if inputs == 3 else 1
     if inputs == 3:
-        st.caption(f"{outputs} filters of {k}x{k} pixels, each stretched to its own colour range.")
+        st.caption(
+            f"{outputs} filters of {k}x{k} pixels, each stretched to its own colour range."
+            + (f" In the {towers} halves that fed one GPU each: in every run of the paper "
+               "(figure 3), one GPU's kernels came out largely colour-agnostic and the "
+               "other's colour-specific." if towers > 1 else "")
+        )  # fmt: skip
         tiles = introspect.enlarge(introspect.kernel_images(kernels), factor)
     else:
         out = st.number_input(f"Filter (0-{outputs - 1})", 0, outputs - 1, key="inside_filter")
@@ -164,7 +171,9 @@ with filters_tab:
             "(one gray scale for the filter: bright = large positive weight)."
         )
         tiles = introspect.enlarge(introspect.kernel_slices(kernels, int(out)), factor)
-    st.image(introspect.tile_images(tiles[:384], columns=16, gap=2))
+    for tower, part in enumerate(np.split(tiles, towers), start=1):
+        label = f"GPU {tower}" if towers > 1 else None
+        st.image(introspect.tile_images(part[: 384 // towers], columns=16, gap=2), caption=label)
 
     epochs = sorted(c for c in run.checkpoints if c.startswith("epoch_"))
     if not epochs:

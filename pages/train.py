@@ -27,6 +27,7 @@ def load_preset() -> None:
     name = st.session_state.train_preset
     for field in MODEL_FIELDS:
         st.session_state[key(field)] = getattr(config.preset(name), field)
+    st.session_state.train_two_gpus = config.preset(name).two_gpus
     for field in TRAIN_FIELDS:
         st.session_state[key(field)] = getattr(config.train_preset(name), field)
 
@@ -133,6 +134,13 @@ with st.expander("Settings for a new run", expanded=job is None):
         c[3].number_input("Dropout", 0.0, 0.95, step=0.05, key="train_dropout")
         c[4].number_input("Random shift (px)", 0, 64, key="train_augment_shift")
         c[5].checkbox("Random flips", key="train_augment_flip")
+        c[5].checkbox(
+            "Split over two GPUs",
+            key="train_two_gpus",
+            help="The paper's split (see Architecture) as grouped convolutions, trained on one "
+            "device all the same. On a CPU, TensorFlow runs grouped convolutions through a much "
+            "slower path.",
+        )
         st.markdown("**Optimisation**")
         c = st.columns(6)
         c[0].number_input("Epochs", 1, 1000, key="train_epochs")
@@ -167,8 +175,10 @@ with st.expander("Settings for a new run", expanded=job is None):
         timing = buttons.form_submit_button("Estimate time per epoch", key="train_estimate")
     if start or timing:
         try:  # the configs refuse bad values, the core a network that does not fit the data
-            model_config = config.preset(st.session_state.train_preset).replace(
-                **{field: st.session_state[key(field)] for field in MODEL_FIELDS}
+            model_config = config.customised(
+                st.session_state.train_preset,
+                st.session_state.train_two_gpus,
+                **{field: st.session_state[key(field)] for field in MODEL_FIELDS},
             )
             settings = {field: st.session_state[key(field)] for field in TRAIN_FIELDS}
             train_config = config.TrainConfig(dataset=source, **settings)

@@ -158,6 +158,28 @@ def fill_in_a_tiny_run(app) -> None:
     app.number_input(key="train_epochs").set_value(1)
 
 
+def test_train_splits_a_network_over_two_gpus_as_the_paper_did(app):
+    fill_in_a_tiny_run(app)
+    assert not app.checkbox(key="train_two_gpus").value
+    app.selectbox(key="train_preset").select("paper").run()
+    assert app.checkbox(key="train_two_gpus").value, "the paper preset is split"
+    app.selectbox(key="train_preset").select("tiny").run()
+    app.number_input(key="train_subset").set_value(256)
+    app.number_input(key="train_epochs").set_value(1)
+    app.checkbox(key="train_two_gpus").check()
+    app.number_input(key="train_width").set_value(0.6)  # conv1: 5 filters, which 2 do not divide
+    app.button(key="train_start").click().run()
+    assert "conv2 is split into 2 groups, so its 5 input" in app.error[0].value
+    assert runs.list_runs() == []
+    app.number_input(key="train_width").set_value(1.0)
+    app.button(key="train_start").click().run()
+    no_problems(app)
+    assert training.current_job().wait(timeout=120)
+    (run,) = runs.list_runs()
+    assert run.status == "finished" and run.model_config.two_gpus
+    assert runs.load_checkpoint(run.path, "best").get_layer("conv4").kernel.shape == (3, 3, 8, 16)
+
+
 def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     fill_in_a_tiny_run(app)
     app.button(key="train_start").click().run()

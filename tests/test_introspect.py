@@ -74,6 +74,14 @@ def test_conv_kernels_are_the_layer_weights(model):
         introspect.conv_kernels(model, "pool1")
 
 
+def test_which_groups_a_conv_layers_filters_feed():
+    split = build_alexnet(PRESETS["tiny"].with_gpus(2))  # conv2, conv4 and conv5 grouped
+    feeds = [introspect.feeds_groups(split, f"conv{i}") for i in range(1, 6)]
+    assert feeds == [2, 1, 2, 2, 1]
+    one = build_alexnet(PRESETS["tiny"])
+    assert [introspect.feeds_groups(one, f"conv{i}") for i in range(1, 6)] == [1] * 5
+
+
 @pytest.mark.parametrize(
     "layer_name, channel", [("conv2", 3), ("pool2", 0), ("norm5", 7), ("fc7", 2)]
 )

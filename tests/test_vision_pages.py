@@ -96,6 +96,22 @@ def test_inside_shows_layers_filters_and_units(app, trained_run):
     assert len(at.image) == images_before + 18  # nine images with boxes, nine patches
 
 
+def test_inside_shows_conv1_of_a_split_network_in_the_two_gpus_halves(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path))
+    settings = config.TrainConfig(dataset="sample", epochs=1, train_subset=64, batch_size=32)
+    job = training.start_training(config.PRESETS["tiny"].with_gpus(2), settings)
+    assert job.wait(timeout=120)
+    at = open_page(AppTest.from_file("../app.py", default_timeout=90), "inside")
+    at.selectbox(key="inside_filter_layer").select("conv1").run()
+    no_problems(at)
+    halves = [image for image in at.image if image.captions in (["GPU 1"], ["GPU 2"])]
+    assert len(halves) == 2
+    assert any("fed one GPU each" in c.value for c in at.caption)
+    at.selectbox(key="inside_filter_layer").select("conv3").run()
+    no_problems(at)
+    assert not any(image.captions == ["GPU 1"] for image in at.image)
+
+
 def test_inside_takes_an_upload_and_refuses_a_broken_one(app):
     at = open_page(app, "inside")
     at.radio(key="inside_source").set_value("Upload").run()
