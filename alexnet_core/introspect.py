@@ -159,6 +159,20 @@ def kernel_images(kernels: np.ndarray) -> np.ndarray:
     return _to_uint8(np.moveaxis(kernels, 3, 0), axes=(1, 2, 3))
 
 
+def colour_share(kernels: np.ndarray) -> np.ndarray:
+    """For RGB kernels (k, k, 3, c_out): the share of each filter's weight energy that is colour,
+    0..1. A filter splits into a grey part (at each pixel, the mean of its three channels) and a
+    colour part (the rest), whose squares add up: 0 is a filter that sees brightness alone,
+    1 one whose channels cancel out, which sees colour alone."""
+    if kernels.ndim != 4 or kernels.shape[2] != 3:
+        raise ValueError(f"expected (k, k, 3, c_out) kernels, got {kernels.shape}")
+    kernels = kernels.astype(np.float64)
+    colour = kernels - kernels.mean(axis=2, keepdims=True)
+    total = np.square(kernels).sum(axis=(0, 1, 2))
+    share = np.square(colour).sum(axis=(0, 1, 2)) / np.where(total > 0, total, 1)
+    return share.astype(np.float32)
+
+
 def kernel_slices(kernels: np.ndarray, out_channel: int) -> np.ndarray:
     """One filter of (k, k, c_in, c_out) kernels as uint8 (c_in, k, k, 3) grayscale images.
 

@@ -161,7 +161,8 @@ with filters_tab:
             f"{outputs} filters of {k}x{k} pixels, each stretched to its own colour range."
             + (f" In the {towers} halves that fed one GPU each: in every run of the paper "
                "(figure 3), one GPU's kernels came out largely colour-agnostic and the "
-               "other's colour-specific." if towers > 1 else "")
+               "other's colour-specific. Colour share: the part of a filter's weights that "
+               "tells colours apart rather than brightness, 0 to 1." if towers > 1 else "")
         )  # fmt: skip
         tiles = introspect.enlarge(introspect.kernel_images(kernels), factor)
     else:
@@ -171,9 +172,13 @@ with filters_tab:
             "(one gray scale for the filter: bright = large positive weight)."
         )
         tiles = introspect.enlarge(introspect.kernel_slices(kernels, int(out)), factor)
-    for tower, part in enumerate(np.split(tiles, towers), start=1):
-        label = f"GPU {tower}" if towers > 1 else None
-        st.image(introspect.tile_images(part[: 384 // towers], columns=16, gap=2), caption=label)
+    if towers > 1:
+        shares = np.split(introspect.colour_share(kernels), towers)
+        for tower, (part, share) in enumerate(zip(np.split(tiles, towers), shares, strict=True)):
+            st.image(introspect.tile_images(part[:192], columns=16, gap=2),
+                     caption=f"GPU {tower + 1} · mean colour share {share.mean():.2f}")  # fmt: skip
+    else:
+        st.image(introspect.tile_images(tiles[:384], columns=16, gap=2))
 
     epochs = sorted(c for c in run.checkpoints if c.startswith("epoch_"))
     if not epochs:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import accuracy, latency
+from alexnet_core import config, introspect, runs, training
+from bench import accuracy, latency, towers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,3 +66,24 @@ def test_latency_bench_times_every_feature_layer(capsys):
     assert number(r"classify one upload \(photo JPEG 1600x1200\)\s+([\d.]+)", out) > 0
     grids = re.findall(r"whole-layer grid (\w+)", out)
     assert grids[:3] == ["conv1", "norm1", "pool1"] and "pool5" in grids
+
+
+def test_towers_bench_reports_each_gpus_colour_share_per_checkpoint(tmp_path, capsys):
+    settings = config.TrainConfig(dataset="sample", epochs=2, train_subset=64, batch_size=32,
+                                  save_every_epoch=True)  # fmt: skip
+    split = config.PRESETS["tiny"].with_gpus(2)
+    job = training.start_training(split, settings, runs_dir=tmp_path / "split")
+    assert job.wait(timeout=120)
+    towers.main([str(job.run_dir), "--no-save"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["run", "checkpoint", "GPU", "1", "GPU", "2", "gap"]
+    assert [line.split()[1] for line in lines[2:]] == ["epoch_001", "epoch_002", "last"]
+    kernels = runs.load_checkpoint(job.run_dir, "last").get_layer("conv1").kernel.numpy()
+    shares = introspect.colour_share(kernels)  # tiny's conv1: 8 filters, 4 per GPU
+    assert [float(v) for v in lines[-1].split()[2:4]] == pytest.approx(
+        [shares[:4].mean(), shares[4:].mean()], abs=1e-3
+    )
+    one = training.start_training(config.PRESETS["tiny"], settings, runs_dir=tmp_path / "one")
+    assert one.wait(timeout=120)
+    with pytest.raises(ValueError, match="not a run split over two GPUs"):
+        towers.main([str(one.run_dir), "--no-save"])

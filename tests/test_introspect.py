@@ -74,6 +74,19 @@ def test_conv_kernels_are_the_layer_weights(model):
         introspect.conv_kernels(model, "pool1")
 
 
+def test_colour_share_is_the_energy_outside_the_grey_part():
+    edge = np.zeros((3, 3, 3, 1))
+    edge[:, 0], edge[:, 2] = 1.0, -1.0  # the same vertical edge in every channel: grey
+    opponent = np.zeros((3, 3, 3, 1))
+    opponent[..., 0, 0], opponent[..., 1, 0] = 1.0, -1.0  # red against green: colour alone
+    red = np.zeros((3, 3, 3, 1))
+    red[..., 0, 0] = 1.0  # red alone: grey part 1/3 per pixel, colour part (2/3, -1/3, -1/3)
+    kernels = np.concatenate([edge, opponent, red, np.zeros((3, 3, 3, 1))], axis=3)
+    np.testing.assert_allclose(introspect.colour_share(kernels), [0, 1, 2 / 3, 0], atol=1e-6)
+    with pytest.raises(ValueError, match="expected"):
+        introspect.colour_share(np.zeros((3, 3, 8, 4)))
+
+
 def test_which_groups_a_conv_layers_filters_feed():
     split = build_alexnet(PRESETS["tiny"].with_gpus(2))  # conv2, conv4 and conv5 grouped
     feeds = [introspect.feeds_groups(split, f"conv{i}") for i in range(1, 6)]

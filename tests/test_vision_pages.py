@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from alexnet_core import classify, config, data, runs, training
+from alexnet_core import classify, config, data, introspect, runs, training
 
 pytestmark = pytest.mark.slow
 
@@ -104,12 +104,17 @@ def test_inside_shows_conv1_of_a_split_network_in_the_two_gpus_halves(tmp_path, 
     at = open_page(AppTest.from_file("../app.py", default_timeout=90), "inside")
     at.selectbox(key="inside_filter_layer").select("conv1").run()
     no_problems(at)
-    halves = [image for image in at.image if image.captions in (["GPU 1"], ["GPU 2"])]
-    assert len(halves) == 2
+    halves = [c for image in at.image for c in image.captions if c.startswith("GPU ")]
+    kernels = runs.load_checkpoint(job.run_dir, "best").get_layer("conv1").kernel.numpy()
+    first, second = np.split(introspect.colour_share(kernels), 2)
+    assert halves == [
+        f"GPU 1 · mean colour share {first.mean():.2f}",
+        f"GPU 2 · mean colour share {second.mean():.2f}",
+    ]
     assert any("fed one GPU each" in c.value for c in at.caption)
     at.selectbox(key="inside_filter_layer").select("conv3").run()
     no_problems(at)
-    assert not any(image.captions == ["GPU 1"] for image in at.image)
+    assert not any(c.startswith("GPU ") for c in captions(at))
 
 
 def test_inside_takes_an_upload_and_refuses_a_broken_one(app):
