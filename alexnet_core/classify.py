@@ -238,15 +238,15 @@ def grad_cam(model, image: np.ndarray, class_index: int | None = None, layer_nam
 def occlusion(model, image: np.ndarray, class_index: int | None = None, patch=None, stride=None):
     """Occlusion map (H, W) in [0, 1] at the size of `image`: how far the class probability
     falls when a square of the image's mean colour covers each place (Zeiler and Fergus, 2014,
-    who looked inside AlexNet this way). Each pixel gets the mean fall over the squares that
-    cover it; places whose cover raises the probability get 0.
+    who probed their AlexNet-style network this way). Each pixel gets the mean fall over the
+    squares that cover it; places whose cover raises the probability get 0.
 
     class_index defaults to the predicted class; the square is a quarter of the model's image
     side and moves by half of itself, unless patch and stride say otherwise.
     """
     x = prepare_image(model, image)[0]
     side = x.shape[0]
-    patch = patch or max(1, side // 4)
+    patch = min(patch or max(1, side // 4), side)
     stride = stride or max(1, patch // 2)
     starts = list(range(0, side - patch + 1, stride))
     if starts[-1] != side - patch:
