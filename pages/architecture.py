@@ -64,12 +64,11 @@ row[3].toggle(
 )
 st.caption(
     "**paper**: the 2012 ImageNet network, split over two GPUs as it was. **tutorial**: the "
-    "Keras tutorial's CIFAR-10 model, "
-    "images upsampled to 227. **cifar_gpu**, **cifar_small**: AlexNet reshaped for 32x32 images. "
-    "**tiny**: for tests. *Image size* is what the dataset provides, *input size* what conv1 sees "
-    "after resizing inside the model. *Width* multiplies every convolution's filters. Pooling "
-    "*overlapping*: 3x3 windows, stride 2 (paper); *non_overlapping*: 2x2; *custom*: the "
-    "preset's own mix."
+    "Keras tutorial's CIFAR-10 model, images upsampled to 227. **cifar_gpu**, **cifar_small**: "
+    "AlexNet reshaped for 32x32 images. **tiny**: for tests. *Image size* is what the dataset "
+    "provides, *input size* what conv1 sees after resizing inside the model. *Width* multiplies "
+    "every convolution's filters. Pooling *overlapping*: 3x3 windows, stride 2 (paper); "
+    "*non_overlapping*: 2x2; *custom*: the preset's own mix."
 )
 
 values = {field: st.session_state[key] for key, field in KNOBS.items()}

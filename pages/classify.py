@@ -129,9 +129,9 @@ if views != "single":
     shown = classify.view_batches(result.image[None], views)
     said = zip(classify.VIEW_NAMES[views], shown, result.view_probabilities, strict=True)
     places = st.columns(5)  # a patch above its mirror image
-    for i, (name, view, p) in enumerate(said):
+    for i, (place, view, p) in enumerate(said):
         places[i // 2].image(
             common.enlarged(view[0], VIEW_SIDE),
-            caption=f"{name}: {run.class_names[p.argmax()]} {p.max():.0%}",
+            caption=f"{place}: {run.class_names[p.argmax()]} {p.max():.0%}",
             width=VIEW_SIDE,
         )
