@@ -68,22 +68,40 @@ def test_latency_bench_times_every_feature_layer(capsys):
     assert grids[:3] == ["conv1", "norm1", "pool1"] and "pool5" in grids
 
 
-def test_towers_bench_reports_each_gpus_colour_share_per_checkpoint(tmp_path, capsys):
+def test_towers_bench_reports_each_gpus_colour_filters_per_checkpoint(tmp_path, capsys):
     settings = config.TrainConfig(dataset="sample", epochs=2, train_subset=64, batch_size=32,
                                   save_every_epoch=True)  # fmt: skip
     split = config.PRESETS["tiny"].with_gpus(2)
     job = training.start_training(split, settings, runs_dir=tmp_path / "split")
     assert job.wait(timeout=120)
-    towers.main([str(job.run_dir), "--no-save"])
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split() == ["run", "checkpoint", "GPU", "1", "GPU", "2", "gap"]
-    assert [line.split()[1] for line in lines[2:]] == ["epoch_001", "epoch_002", "last"]
-    kernels = runs.load_checkpoint(job.run_dir, "last").get_layer("conv1").kernel.numpy()
-    shares = introspect.colour_share(kernels)  # tiny's conv1: 8 filters, 4 per GPU
-    assert [float(v) for v in lines[-1].split()[2:4]] == pytest.approx(
-        [shares[:4].mean(), shares[4:].mean()], abs=1e-3
-    )
     one = training.start_training(config.PRESETS["tiny"], settings, runs_dir=tmp_path / "one")
     assert one.wait(timeout=120)
-    with pytest.raises(ValueError, match="not a run split over two GPUs"):
-        towers.main([str(one.run_dir), "--no-save"])
+    towers.main([str(job.run_dir), str(one.run_dir), "--no-save"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[:4] == ["run", "two", "GPUs", "checkpoint"]
+    rows = [line.split() for line in lines[2:]]
+    assert [(row[1], row[2]) for row in rows] == [
+        ("yes", "epoch_001"), ("yes", "epoch_002"), ("yes", "last"),
+        ("no", "epoch_001"), ("no", "epoch_002"), ("no", "last"),
+    ]  # fmt: skip
+    kernels = runs.load_checkpoint(job.run_dir, "last").get_layer("conv1").kernel.numpy()
+    shares = introspect.colour_share(kernels)  # tiny's conv1: 8 filters, 4 per GPU
+    first, second = shares[:4], shares[4:]
+    assert [float(v) for v in rows[2][3:5]] == pytest.approx(
+        [first.mean(), second.mean()], abs=1e-3
+    )
+    counts = [int((first > 0.5).sum()), int((second > 0.5).sum())]
+    assert [int(v) for v in rows[2][5:7]] == counts
+    assert float(rows[2][7]) == pytest.approx(
+        towers.chance_of_a_split(sum(counts), 8, counts[0]), abs=1e-3
+    )
+
+
+def test_the_chance_of_a_split_counts_the_ways_to_halve():
+    # Four filters, two of them colour, halved: 6 ways; 2 put both colour filters together.
+    assert towers.chance_of_a_split(2, 4, 1) == 1.0  # an even share: any split is as uneven
+    assert towers.chance_of_a_split(2, 4, 2) == towers.chance_of_a_split(2, 4, 0) == 2 / 6
+    assert towers.chance_of_a_split(0, 24, 0) == 1.0
+    assert towers.chance_of_a_split(7, 8, 4) == 1.0  # 7 colour filters of 8: 3 or 4 per GPU
+    # 24 filters, 8 colour: all 8 on one GPU happens in 2 * C(16, 4) of C(24, 12) splits.
+    assert towers.chance_of_a_split(8, 24, 8) == pytest.approx(2 * 1820 / 2704156)
