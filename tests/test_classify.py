@@ -184,23 +184,14 @@ def quadrant_means(heatmap):
     return [heatmap[r * h : r * h + h, c * w : c * w + w].mean() for r in (0, 1) for c in (0, 1)]
 
 
-def test_grad_cam_follows_the_planted_square(corner_model, test_set):
+@pytest.mark.parametrize("explain", [classify.grad_cam, classify.occlusion])
+def test_heat_maps_follow_the_planted_square(corner_model, test_set, explain):
     images, labels = test_set
     hits = 0
     for image, label in zip(images[:12], labels[:12], strict=True):
-        heatmap = classify.grad_cam(corner_model, image)
+        heatmap = explain(corner_model, image)
         assert heatmap.shape == (32, 32) and 0 <= heatmap.min() and heatmap.max() == 1
         assert heatmap.std() > 0.05  # not constant
-        hits += int(np.argmax(quadrant_means(heatmap)) == label)
-    assert hits >= 11
-
-
-def test_occlusion_follows_the_planted_square(corner_model, test_set):
-    images, labels = test_set
-    hits = 0
-    for image, label in zip(images[:12], labels[:12], strict=True):
-        heatmap = classify.occlusion(corner_model, image)
-        assert heatmap.shape == (32, 32) and 0 <= heatmap.min() and heatmap.max() == 1
         hits += int(np.argmax(quadrant_means(heatmap)) == label)
     assert hits >= 11
 
