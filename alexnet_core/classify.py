@@ -116,8 +116,7 @@ def view_batches(images: np.ndarray, views: str = "single") -> list[np.ndarray]:
     the edge it uncovers as training's random shifts do ('reflect' in Keras, 'symmetric' in
     numpy), so a 32-pixel CIFAR image moves 2 pixels.
     """
-    if views not in TEST_VIEWS:
-        raise ValueError(f"views must be one of {TEST_VIEWS}, got {views!r}")
+    _view_count(views)  # refuses an unknown name
     images = np.asarray(images)
     if views == "single":
         return [images]
@@ -139,18 +138,21 @@ def view_probabilities(
 ) -> np.ndarray:
     """Softmax outputs (V, N, C) of each test view of the images (see `view_batches`).
 
-    progress(done, total) is called after each batch, counting every view's images.
+    All views of a group of images go through the network as one batch of at most batch_size
+    (one image's ten patches are one call). progress(done, total) is called after each batch,
+    counting every view's images.
     """
-    seen = view_batches(images, views)
-    total = len(seen) * len(seen[0])
-    return np.stack(
-        [
-            predict_probabilities(
-                model, view, batch_size, _counting_on(progress, i * len(view), total)
-            )
-            for i, view in enumerate(seen)
-        ]
-    )
+    images = np.asarray(images)
+    count = _view_count(views)
+    group = max(1, batch_size // count)  # images per batch
+    parts = []
+    for start in range(0, len(images), group):
+        seen = np.concatenate(view_batches(images[start : start + group], views))
+        out = predict_probabilities(model, seen, len(seen))
+        parts.append(out.reshape(count, -1, out.shape[-1]))  # views come one after another
+        if progress is not None:
+            progress(count * min(start + group, len(images)), count * len(images))
+    return np.concatenate(parts, axis=1) if parts else np.zeros((count, 0, 0))
 
 
 def make_prediction(probabilities: np.ndarray, class_names, top_k: int = 5) -> Prediction:
@@ -350,11 +352,11 @@ def evaluate(
     )
 
 
-def _counting_on(progress, before: int, total: int):
-    """progress for one view's pass: its images come after `before` of `total` in all."""
-    if progress is None:
-        return None
-    return lambda done, _: progress(before + done, total)
+def _view_count(views: str) -> int:
+    """How many views a test over `views` makes; ValueError for an unknown name."""
+    if views not in TEST_VIEWS:
+        raise ValueError(f"views must be one of {TEST_VIEWS}, got {views!r}")
+    return len(VIEW_NAMES[views])
 
 
 def _check_class_names(model, class_names) -> None:

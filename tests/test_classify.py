@@ -108,6 +108,11 @@ def test_uploads_over_the_ten_views_average_what_each_view_says(corner_model, te
         np.testing.assert_allclose(result.prediction.probabilities, expected.mean(0), atol=1e-6)
     single = classify.classify_files(corner_model, files[:1], CORNERS)[0]
     assert single.view_probabilities.shape == (1, 4)
+    calls = []  # one image's ten views are one batch: one pass through the network
+    classify.view_probabilities(
+        corner_model, images[:1], "ten", progress=lambda *c: calls.append(c)
+    )
+    assert calls == [(10, 10)]
 
 
 def bad_uploads(image: np.ndarray) -> dict:
@@ -303,7 +308,7 @@ def test_evaluate_over_views_averages_their_probabilities(corner_model, test_set
         corner_model, x, y, CORNERS, batch_size=16, views="flip",
         progress=lambda d, t: calls.append((d, t)),
     )  # fmt: skip
-    assert calls == [(16, 48), (24, 48), (40, 48), (48, 48)]
+    assert calls == [(16, 48), (32, 48), (48, 48)]  # 8 images and their mirror images a batch
     expected = corner_model.predict(x, verbose=0) + corner_model.predict(x[:, :, ::-1], verbose=0)
     np.testing.assert_allclose(result.probabilities, expected / 2, atol=1e-6)
     single = classify.evaluate(corner_model, x, y, CORNERS)
