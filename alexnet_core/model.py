@@ -9,6 +9,7 @@ the JAX backend.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from alexnet_core.config import ModelConfig
@@ -55,17 +56,45 @@ def _normalization(config: ModelConfig, index: int) -> layers.Layer:
     return layers.BatchNormalization(momentum=0.9, name=f"norm{index}")
 
 
+def augmentation_layers(config: ModelConfig, seed: int | None = None) -> list[layers.Layer]:
+    """The training-time augmentation of `config` in the model's order (none, flips, shifts);
+    they act only when called with training=True."""
+    # One seed each: the same seed would make flips and shifts draw the same random numbers.
+    flip_seed, shift_seed = (None, None) if seed is None else (seed, seed + 1)
+    found = []
+    if config.augment_flip:
+        found.append(layers.RandomFlip("horizontal", seed=flip_seed, name="augment_flip"))
+    if config.augment_shift:
+        share = config.augment_shift / config.image_size
+        found.append(
+            layers.RandomTranslation(
+                share, share, fill_mode="reflect", seed=shift_seed, name="augment_shift"
+            )
+        )
+    return found
+
+
+def augment_examples(
+    config: ModelConfig, images: np.ndarray, copies: int, seed: int | None = None
+) -> np.ndarray:
+    """`copies` random training views of each uint8 image (N, S, S, 3), made by the model's
+    own augmentation layers: uint8 (N, copies, S, S, 3). A seed makes them reproducible."""
+    images = np.asarray(images)
+    batch = np.repeat(images.astype("float32"), copies, axis=0)  # each image `copies` times
+    for layer in augmentation_layers(config, seed):
+        batch = layer(batch, training=True)
+    views = np.clip(np.round(ops.convert_to_numpy(batch)), 0, 255).astype(np.uint8)
+    return views.reshape(len(images), copies, *images.shape[1:])
+
+
 def build_alexnet(config: ModelConfig) -> keras.Model:
     """The network described by `config`; ValueError if it cannot work (see plan_layers)."""
     plan_layers(config)  # refuses impossible shapes with a clear message before building
 
     inputs = keras.Input((config.image_size, config.image_size, 3), dtype="uint8", name="image")
     x = layers.Rescaling(1 / 255, name="rescale")(inputs)
-    if config.augment_flip:
-        x = layers.RandomFlip("horizontal", name="augment_flip")(x)
-    if config.augment_shift:
-        share = config.augment_shift / config.image_size
-        x = layers.RandomTranslation(share, share, fill_mode="reflect", name="augment_shift")(x)
+    for layer in augmentation_layers(config):
+        x = layer(x)
     variance = [s * s for s in config.std]
     x = layers.Normalization(mean=list(config.mean), variance=variance, name="normalize")(x)
     if config.input_size != config.image_size:

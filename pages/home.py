@@ -37,7 +37,7 @@ started the deep-learning era in computer vision. Its ingredients:
 - **Local response normalisation**, a competition between neighbouring channels (today
   batch normalisation does this job better).
 - **Dropout (0.5) and data augmentation** (random crops, flips, colour changes) against
-  overfitting.
+  overfitting: the Train page previews what flips and shifts make of training images.
 - **Training on two GPUs** (GTX 580, 3 GB each) for five to six days. Each GPU held half of
   every layer's filters, and conv2, conv4 and conv5 saw only their own GPU's feature maps:
   the Architecture page shows what that split saves.

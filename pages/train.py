@@ -4,7 +4,7 @@ import dataclasses
 
 import streamlit as st
 
-from alexnet_core import charts, config, data, distribute, system, training
+from alexnet_core import charts, config, data, distribute, images, model, system, training
 from pages import common
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift")
@@ -15,6 +15,7 @@ NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
     ("inside", "See its feature maps", ":material/grid_view:"),
     ("classify", "Classify images with it", ":material/label:"),
 ]
+PREVIEW_IMAGES, PREVIEW_COPIES = 4, 5  # augmentation preview: training images, views of each
 
 
 def key(field: str) -> str:
@@ -35,10 +36,39 @@ def load_preset() -> None:
 def estimate(model_config, train_config) -> str:
     dataset = common.load_dataset_cached(train_config.dataset)
     fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
-    images = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
-    seconds = training.estimate_epoch_seconds(fitted, train_config.batch_size, images)
+    count = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
+    seconds = training.estimate_epoch_seconds(fitted, train_config.batch_size, count)
     total = train_config.epochs * seconds / 60
-    return f"About **{seconds:,.0f} s per epoch** here for {images:,} images ({total:,.1f} min)."
+    return f"About **{seconds:,.0f} s per epoch** here for {count:,} images ({total:,.1f} min)."
+
+
+def show_augmentation(model_config, train_config) -> None:
+    """A few training images, each beside random views of it as the model's flips and shifts
+    make them in training (new ones at every click)."""
+    dataset = common.load_dataset_cached(train_config.dataset)
+    size = train_config.image_size  # training loads its images at this size
+    fitted = model_config.for_dataset(size, dataset.num_classes)
+    if not (fitted.augment_flip or fitted.augment_shift):
+        st.info("No augmentation: this network trains on its images exactly as they are. "
+                "Switch on random flips or a random shift to see what they do.")  # fmt: skip
+        return
+    changes = ["mirrored at random"] if fitted.augment_flip else []
+    if fitted.augment_shift:
+        changes.append(f"shifted by up to {fitted.augment_shift} px (the edge that comes in is "
+                       "mirrored)")  # fmt: skip
+    st.markdown(
+        f"**What training sees**: each image, then {PREVIEW_COPIES} random versions of it, "
+        f"{' and '.join(changes)}. Every epoch draws new ones, so the network rarely sees the "
+        "same picture twice. The paper did the same with random 224x224 crops of its 256x256 "
+        "images and their mirror images, and by altering the colours' intensity."
+    )
+    originals = [images.resize_image(x, size) for x in dataset.x_train[:PREVIEW_IMAGES]]
+    views = model.augment_examples(fitted, originals, PREVIEW_COPIES)
+    shown, captions = [], []
+    for original, label, copies in zip(originals, dataset.y_train, views, strict=False):
+        shown += [common.enlarged(image, 96) for image in (original, *copies)]
+        captions += [dataset.class_names[label]] + [f"view {i + 1}" for i in range(PREVIEW_COPIES)]
+    common.image_grid(shown, captions, columns=PREVIEW_COPIES + 1)
 
 
 st.title("Train")
@@ -173,7 +203,8 @@ with st.expander("Settings for a new run", expanded=job is None):
         buttons = st.container(horizontal=True)
         start = buttons.form_submit_button("Start training", type="primary", key="train_start")
         timing = buttons.form_submit_button("Estimate time per epoch", key="train_estimate")
-    if start or timing:
+        preview = buttons.form_submit_button("Preview augmentation", key="train_preview")
+    if start or timing or preview:
         try:  # the configs refuse bad values, the core a network that does not fit the data
             model_config = config.customised(
                 st.session_state.train_preset,
@@ -185,6 +216,8 @@ with st.expander("Settings for a new run", expanded=job is None):
             if timing:
                 with st.spinner("Timing a few training steps…"):
                     st.info(estimate(model_config, train_config))
+            elif preview:
+                show_augmentation(model_config, train_config)
             else:
                 training.start_training(model_config, train_config)
                 st.rerun()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from alexnet_core import config, runs, training
+from alexnet_core import config, data, runs, training
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -156,6 +156,25 @@ def fill_in_a_tiny_run(app) -> None:
     app.selectbox(key="train_preset").select("tiny").run()
     app.number_input(key="train_subset").set_value(256)
     app.number_input(key="train_epochs").set_value(1)
+
+
+def test_train_previews_what_flips_and_shifts_do_to_training_images(app):
+    fill_in_a_tiny_run(app)
+    app.button(key="train_preview").click().run()
+    assert "No augmentation" in app.info[0].value and not app.image  # the tiny preset has none
+    app.checkbox(key="train_augment_flip").check()
+    app.number_input(key="train_augment_shift").set_value(3)
+    app.button(key="train_preview").click().run()
+    no_problems(app)
+    sample = data.load_dataset("sample")
+    views = [f"view {i}" for i in range(1, 6)]
+    expected = [c for y in sample.y_train[:4] for c in (sample.class_names[y], *views)]
+    assert [caption for image in app.image for caption in image.captions] == expected
+    assert "mirrored at random and shifted by up to 3 px" in app.markdown[-1].value
+    assert runs.list_runs() == []  # nothing was started
+    app.number_input(key="train_augment_shift").set_value(32)  # as wide as the images
+    app.button(key="train_preview").click().run()
+    assert not app.exception and "augment_shift" in app.error[0].value
 
 
 def test_train_splits_a_network_over_two_gpus_as_the_paper_did(app):

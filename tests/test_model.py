@@ -20,7 +20,12 @@ from alexnet_core.config import (
     preset,
     train_config_from_dict,
 )
-from alexnet_core.model import LocalResponseNormalization, build_alexnet, feature_layer_names
+from alexnet_core.model import (
+    LocalResponseNormalization,
+    augment_examples,
+    build_alexnet,
+    feature_layer_names,
+)
 from alexnet_core.report import plan_layers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,6 +169,38 @@ def test_layer_names_are_stable():
     assert tutorial.index("pool1") < tutorial.index("norm1")  # tutorial: pool, then batch norm
     assert "resize" in tutorial
     assert feature_layer_names(built("paper"))[:3] == ["conv1", "norm1", "pool1"]
+
+
+def ramps(count: int) -> np.ndarray:
+    """uint8 (count, 32, 32, 3) images whose red grows 4 a column and green 4 a row: bilinear
+    resampling keeps a linear ramp exact, so a shift shows as a constant difference."""
+    y, x = np.mgrid[0:32, 0:32]
+    image = np.stack([60 + 4 * x, 60 + 4 * y, np.full_like(x, 128)], axis=-1)
+    return np.repeat(image[None].astype(np.uint8), count, axis=0)
+
+
+def test_augment_examples_are_the_models_flips_and_shifts():
+    images = ramps(2)
+    flips = augment_examples(PRESETS["tiny"].replace(augment_flip=True), images, 16, seed=1)
+    assert flips.shape == (2, 16, 32, 32, 3) and flips.dtype == np.uint8
+    mirrored = [np.array_equal(view, images[0][:, ::-1]) for view in flips.reshape(-1, 32, 32, 3)]
+    unchanged = [np.array_equal(view, images[0]) for view in flips.reshape(-1, 32, 32, 3)]
+    assert all(m != u for m, u in zip(mirrored, unchanged, strict=True)) and 0 < sum(mirrored) < 32
+
+    shifted = augment_examples(PRESETS["tiny"].replace(augment_shift=2), images, 8, seed=1)
+    moves = []
+    for view in shifted.reshape(-1, 32, 32, 3):
+        inside = (view.astype(int) - images[0])[3:-3, 3:-3]  # away from the mirrored edges
+        right, down = -inside[..., 0] / 4, -inside[..., 1] / 4  # red and green ramps
+        assert np.ptp(right) <= 0.5 and np.ptp(down) <= 0.5, "a shift moves every pixel alike"
+        moves.append((right.mean(), down.mean()))
+        np.testing.assert_array_equal(inside[..., 2], 0)
+    assert np.abs(moves).max() <= 2 + 0.25  # up to 2 pixels (and rounding) either way
+    assert np.abs(moves).max() > 0.5 and len({m for m in moves}) > 4  # random, not one shift
+    again = augment_examples(PRESETS["tiny"].replace(augment_shift=2), images, 8, seed=1)
+    np.testing.assert_array_equal(again, shifted)  # a seed makes them reproducible
+    plain = augment_examples(PRESETS["tiny"], images, 3)
+    np.testing.assert_array_equal(plain, np.repeat(images[:, None], 3, axis=1))
 
 
 def test_model_takes_raw_uint8_and_outputs_probabilities():
