@@ -90,19 +90,27 @@ def fit(job, data) -> str:
 
 
 def _job_model(job):
+    import keras
+
     from alexnet_core.model import build_alexnet
 
     if not job.continuing:
         model = build_alexnet(job.model_config)
         compile_model(model, job.train_config)
         return model
-    model = runs.load_checkpoint(job.run_dir, "last")
+    saved = runs.load_checkpoint(job.run_dir, "last")
+    model = saved
+    if saved.get_layer("conv1").compute_dtype != keras.config.dtype_policy().compute_dtype:
+        # Saved under the other precision (a GPU's mixed float16 run continued on a CPU, say):
+        # the same weights in a model that computes as this device does.
+        model = build_alexnet(job.model_config)
+        model.set_weights(saved.get_weights())
     # A fresh optimizer (the weight-decay exclusions are not saved with the model) that
     # carries on the saved one's step count and momentum.
     optimizer = make_optimizer(job.train_config)
     optimizer.build(model.trainable_variables)
-    saved = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # mixed precision
-    for new, old in zip(optimizer.variables, saved.variables, strict=True):
+    state = getattr(saved.optimizer, "inner_optimizer", saved.optimizer)  # mixed precision
+    for new, old in zip(optimizer.variables, state.variables, strict=True):
         new.assign(old)
     compile_model(model, job.train_config, optimizer)
     return model

@@ -252,6 +252,17 @@ def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, m
     heat = classify.grad_cam(resumed, sample.x_test[0])
     assert maps.dtype == heat.dtype == np.float32 and np.isfinite(heat).all()
     assert 0 <= heat.min() and heat.max() <= 1
+    # The same run continued on a CPU computes in float32 and still carries on the optimizer.
+    monkeypatch.undo()
+    steps = int(resumed.optimizer.inner_optimizer.iterations)
+    on_cpu = training.continue_training(job.run_dir, 1, dataset=sample)
+    assert on_cpu.wait(120)
+    assert on_cpu.snapshot().device == "CPU" and on_cpu.snapshot().status == "finished"
+    model = runs.load_checkpoint(job.run_dir, "last")
+    assert model.get_layer("conv1").compute_dtype == "float32"
+    assert not isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert int(model.optimizer.iterations) == steps + 8  # no step skipped in float32
+    assert on_cpu.snapshot().test_accuracy is not None
 
 
 def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
