@@ -203,10 +203,13 @@ def throughput(batch_history: Sequence[Mapping]) -> go.Figure:
 
 
 def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.Figure:
-    """One line per run of a per-epoch metric (e.g. 'val_accuracy'), runs overlaid."""
+    """One line per run of a per-epoch metric (e.g. 'val_accuracy'), runs overlaid; a run
+    without that metric gets no line (and no legend entry)."""
     fig = go.Figure()
     for run_id, history in histories.items():
         rows = [r for r in history if r.get(metric) is not None]
+        if not rows:
+            continue
         fig.add_trace(
             go.Scatter(
                 x=[r["epoch"] for r in rows],

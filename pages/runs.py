@@ -67,11 +67,15 @@ curves = ["val_accuracy", "val_loss", "accuracy", "loss"]
 metric = st.segmented_control("Curve", curves, default=curves[0], key="runs_metric") or curves[0]
 if chosen:
     histories = {run_id: runs.load_history(by_id[run_id].path) for run_id in chosen}
-    if any(row.get(metric) is not None for rows in histories.values() for row in rows):
+    name = metric.replace("_", " ")
+    why = "no finished epoch" + (" or no validation split" if metric.startswith("val_") else "")
+    missing = [i for i, rows in histories.items() if all(r.get(metric) is None for r in rows)]
+    if len(missing) < len(histories):
         st.plotly_chart(charts.compare_runs(histories, metric), key="runs_chart")
+        if missing:
+            st.caption(f"No {name} curve for {', '.join(missing)} ({why}).")
     else:
-        st.info(f"None of these runs has a {metric.replace('_', ' ')} curve: runs trained "
-                "without a validation split have no val_ curves.")  # fmt: skip
+        st.info(f"None of these runs has a {name} curve ({why}).")
     table = pd.DataFrame({run_id: settings(by_id[run_id]) for run_id in chosen})
     differ = table[table.astype(str).nunique(axis=1) > 1]
     if len(chosen) < 2:

@@ -268,7 +268,9 @@ def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     assert any("No runs yet" in i.value for i in app.info)
 
 
-def test_runs_never_calls_training_accuracy_validation_accuracy(app, tmp_path, cache_dir):
+def test_runs_never_calls_training_accuracy_validation_accuracy(
+    app, tmp_path, cache_dir, finished_run
+):
     unsplit = train_tiny(tmp_path / "runs", cache_dir, **{**TINY_RUN, "validation_fraction": 0})
     info = runs.read_run(unsplit)
     app.run().switch_page("pages/runs.py").run()
@@ -277,9 +279,16 @@ def test_runs_never_calls_training_accuracy_validation_accuracy(app, tmp_path, c
     label = "Best training accuracy"
     assert metric(app, label) == f"{info.best_accuracy:.1%}"
     assert not app.get("plotly_chart"), "an empty val_accuracy chart is drawn"
-    assert any("no val_ curves" in i.value for i in app.info)
+    assert any("no validation split" in i.value for i in app.info)
     app.segmented_control(key="runs_metric").set_value("accuracy").run()
     assert info.run_id in app.get("plotly_chart")[0].proto.spec
+    split = copy_of(finished_run)  # beside a run with validation, the chart says who is missing
+    app.segmented_control(key="runs_metric").set_value("val_accuracy").run()
+    app.multiselect(key="runs_compare").set_value([info.run_id, split.run_id]).run()
+    no_problems(app)
+    spec = app.get("plotly_chart")[0].proto.spec
+    assert split.run_id in spec and info.run_id not in spec
+    assert any(f"No val accuracy curve for {info.run_id}" in c.value for c in app.caption)
     app.switch_page("pages/classify.py").run()
     described = app.selectbox(key="classify_run").options[0]
     assert described.endswith(f"train acc {info.best_accuracy:.1%}"), described

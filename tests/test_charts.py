@@ -83,6 +83,9 @@ def test_throughput_and_run_comparison():
             {"step": 20, "images_per_second": 260.0}]  # fmt: skip
     fig = charts.throughput(rows)
     assert list(fig.data[0].x) == [10, 20] and list(fig.data[0].y) == [250.0, 260.0]
-    fig = charts.compare_runs({"run-a": EPOCHS, "run-b": EPOCHS[:1]}, "val_accuracy")
-    assert [t.name for t in fig.data] == ["run-a", "run-b"]
+    unsplit = [{k: v for k, v in row.items() if not k.startswith("val_")} for row in EPOCHS]
+    fig = charts.compare_runs(
+        {"run-a": EPOCHS, "run-b": EPOCHS[:1], "unsplit": unsplit}, "val_accuracy"
+    )
+    assert [t.name for t in fig.data] == ["run-a", "run-b"]  # no empty line for "unsplit"
     assert list(trace(fig, "run-a").y) == [0.25, 0.35] and list(trace(fig, "run-b").x) == [1]
