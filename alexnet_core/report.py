@@ -25,6 +25,9 @@ class LayerRow:
     trainable_params: int
     macs: int  # multiply-accumulates per image
     memory_bytes: int  # size of the layer's output per image
+    # Side of the square of network-input pixels one unit sees (padding included); None for
+    # layers without a spatial map (flatten, dense), whose units see the whole image.
+    receptive_field: int | None
 
 
 @dataclass(frozen=True)
@@ -61,25 +64,15 @@ class Report:
                 "kind": r.kind,
                 "kernel/stride": r.geometry,
                 "output shape": " x ".join(str(d) for d in r.output_shape),
+                "receptive field": f"{r.receptive_field}x{r.receptive_field}"
+                if r.receptive_field
+                else "",
                 "parameters": r.params,
                 "MACs": r.macs,
                 "memory (KiB)": round(r.memory_bytes / 1024, 1),
             }
             for r in self.rows
         ]
-
-    def markdown(self) -> str:
-        lines = [
-            "| layer | kind | kernel/stride | output | parameters | MACs |",
-            "|---|---|---|---|---:|---:|",
-        ]
-        for r in self.rows:
-            shape = "x".join(str(d) for d in r.output_shape)
-            lines.append(
-                f"| {r.name} | {r.kind} | {r.geometry} | {shape} | {r.params:,} | {r.macs:,} |"
-            )
-        lines.append(f"| **total** | | | | **{self.total_params:,}** | **{self.total_macs:,}** |")
-        return "\n".join(lines)
 
 
 def _conv_output(size: int, kernel: int, stride: int, padding: str) -> int:
@@ -100,11 +93,15 @@ def _refuse(layer: str, size: int, window: int, what: str, config: ModelConfig) 
 def plan_layers(config: ModelConfig) -> Report:
     """The report for `config`; raises ValueError if a feature map would vanish."""
     rows: list[LayerRow] = []
+    # The receptive field so far and the distance between neighbouring units, in input pixels.
+    field, jump = 1, 1
 
     def add(name, kind, geometry, shape, params=0, trainable=None, macs=0):
         trainable = params if trainable is None else trainable
         memory = math.prod(shape) * BYTES_PER_VALUE
-        rows.append(LayerRow(name, kind, geometry, tuple(shape), params, trainable, macs, memory))
+        seen = field if len(shape) == 3 else None
+        row = LayerRow(name, kind, geometry, tuple(shape), params, trainable, macs, memory, seen)
+        rows.append(row)
 
     size, channels = config.image_size, 3
     add("image", "input (uint8 RGB)", "", (size, size, channels))
@@ -127,6 +124,7 @@ def plan_layers(config: ModelConfig) -> Report:
         params = kernel * kernel * seen * stage.filters + stage.filters
         macs = out * out * stage.filters * kernel * kernel * seen
         size, channels = out, stage.filters
+        field, jump = field + (kernel - 1) * jump, jump * stage.stride
         geometry = f"{kernel}x{kernel}/{stage.stride} {stage.padding}"
         if stage.groups > 1:
             geometry += f", {stage.groups} groups"
@@ -137,6 +135,7 @@ def plan_layers(config: ModelConfig) -> Report:
             if size < pool:
                 _refuse(f"pool{i}", size, pool, "pooling window", config)
             size = (size - pool) // config.pool_stride + 1
+            field, jump = field + (pool - 1) * jump, jump * config.pool_stride
             geometry = f"{pool}x{pool}/{config.pool_stride}"
             add(f"pool{i}", "maxpool", geometry, (size, size, channels))
         if stage.norm and not config.norm_before_pool:

@@ -101,6 +101,14 @@ right.plotly_chart(charts.parameter_share(plan), key="arch_params_chart")
 fc_share = sum(r.params for r in plan.rows if r.name in ("fc6", "fc7")) / plan.total_params
 st.write(f"fc6 and fc7 hold **{fc_share:.0%}** of the parameters; the convolutions do most of "
          "the computing.")  # fmt: skip
+deepest = [r for r in plan.rows if r.receptive_field][-1]  # the last layer with a map
+field, side = deepest.receptive_field, model_config.input_size
+beyond = ", more than the whole image: the rest is padding" if field > side else ""
+st.write(
+    f"Each convolution and pooling widens what one unit sees (the *receptive field* in the "
+    f"table): a unit of {deepest.name} sees **{field}x{field}** pixels of conv1's "
+    f"{side}x{side} input{beyond}."
+)
 
 st.dataframe(
     pd.DataFrame(plan.as_records()),

@@ -117,6 +117,9 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     no_problems(app)
     assert metric(app, "Total parameters") == "60,965,224"
     assert len(app.get("plotly_chart")) == 2
+    text = " ".join(m.value for m in app.markdown)
+    assert "a unit of pool5 sees **195x195** pixels of conv1's 227x227 input." in text
+    assert app.dataframe[0].value.set_index("layer")["receptive field"]["conv2"] == "51x51"
     assert app.toggle(key="arch_two_gpus").value
     app.toggle(key="arch_two_gpus").set_value(False).run()
     assert metric(app, "Total parameters") == "62,378,344"  # on one GPU
@@ -135,6 +138,8 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     app.selectbox(key="arch_preset").select("tiny").run()  # a preset resets the knobs
     no_problems(app)
     assert metric(app, "Total parameters") == "14,666"
+    text = " ".join(m.value for m in app.markdown)
+    assert "sees **45x45** pixels of conv1's 32x32 input, more than the whole image" in text
 
 
 def test_train_refuses_a_model_that_does_not_fit_and_starts_nothing(app):

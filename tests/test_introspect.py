@@ -7,6 +7,7 @@ import pytest
 from alexnet_core import introspect, vision_charts
 from alexnet_core.config import PRESETS
 from alexnet_core.model import build_alexnet
+from alexnet_core.report import plan_layers
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
@@ -129,6 +130,18 @@ def test_receptive_box_of_the_paper_conv1():
     assert introspect.receptive_box(paper, "conv1", 2, 3) == (8, 12, 19, 23)
     # After the 3x3 stride-2 pool: 3 conv1 units = 11 + 2 * 4 = 19 pixels, from 2 * 2 * 4.
     assert introspect.receptive_box(paper, "pool1", 2, 0) == (16, 0, 35, 19)
+    # The architecture report's receptive fields, from the config alone, are the sides of the
+    # central unit's box (which the image's edges do not cut), and the widths usually quoted
+    # for AlexNet.
+    plan = plan_layers(PRESETS["paper"])
+    quoted = {"conv1": 11, "pool1": 19, "conv2": 51, "pool2": 67, "conv3": 99, "conv4": 131,
+              "conv5": 163, "pool5": 195}  # fmt: skip
+    for name in introspect.feature_layer_names(paper):
+        centre = plan.row(name).output_shape[0] // 2
+        top, left, bottom, right = introspect.receptive_box(paper, name, centre, centre)
+        assert bottom - top == right - left == plan.row(name).receptive_field
+        assert plan.row(name).receptive_field == quoted.get(name, quoted.get(f"conv{name[-1]}"))
+    assert plan.row("fc6").receptive_field is None
 
 
 def test_network_input_without_and_with_resizing(model):
