@@ -127,11 +127,11 @@ other_cam.image(other_overlay, caption=f"{name}: {run.class_names[int(other)]}")
 if views != "single":
     st.markdown(f"**The {len(result.view_probabilities)} views** and what the network said of each")
     shown = classify.view_batches(result.image[None], views)
-    said = zip(classify.VIEW_NAMES[views], shown, result.view_probabilities, strict=True)
-    places = st.columns(5)  # a patch above its mirror image
-    for i, (place, view, p) in enumerate(said):
-        places[i // 2].image(
-            common.enlarged(view[0], VIEW_SIDE),
-            caption=f"{place}: {run.class_names[p.argmax()]} {p.max():.0%}",
-            width=VIEW_SIDE,
-        )
+    said = list(zip(classify.VIEW_NAMES[views], shown, result.view_probabilities, strict=True))
+    for mirrored in (False, True):  # a row of patches, then a row of their mirror images
+        for cell, (place, view, p) in zip(st.columns(5), said[mirrored::2], strict=False):
+            cell.image(
+                common.enlarged(view[0], VIEW_SIDE),
+                caption=f"{place}: {run.class_names[p.argmax()]} {p.max():.0%}",
+                width=VIEW_SIDE,
+            )
