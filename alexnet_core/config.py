@@ -316,13 +316,17 @@ def preset(name: str) -> ModelConfig:
     return PRESETS[name]
 
 
-def customised(name: str, two_gpus: bool, **changes) -> ModelConfig:
-    """The named preset split over two GPUs or not, with `changes` to its fields. The split
-    comes first, so the changed widths are checked against the groups they will have."""
+def customised(name: str, two_gpus: bool, pooling: str = "custom", **changes) -> ModelConfig:
+    """The named preset split over two GPUs or not, with `changes` to its fields and every pool
+    made `pooling` (see with_pooling; 'custom' keeps the preset's own). The split comes first,
+    so the changed widths are checked against the groups they will have."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     model_config = preset(name)
     if two_gpus != model_config.two_gpus:
         model_config = model_config.with_gpus(2 if two_gpus else 1)
-    return model_config.replace(**changes)
+    model_config = model_config.replace(**changes)
+    return model_config if pooling == "custom" else model_config.with_pooling(pooling)
 
 
 def train_preset(name: str) -> TrainConfig:

@@ -74,9 +74,7 @@ st.caption(
 values = {field: st.session_state[key] for key, field in KNOBS.items()}
 pooling, two_gpus = values.pop("pooling"), values.pop("two_gpus")
 try:
-    model_config = config.customised(name, two_gpus, **values)  # refuses values out of range
-    if pooling != "custom":
-        model_config = model_config.with_pooling(pooling)
+    model_config = config.customised(name, two_gpus, pooling, **values)  # refuses bad values
     plan = report.plan_layers(model_config)  # refuses shapes that shrink to nothing
 except ValueError as exc:
     common.show_error(exc)

@@ -204,6 +204,31 @@ def test_train_splits_a_network_over_two_gpus_as_the_paper_did(app):
     assert runs.load_checkpoint(run.path, "best").get_layer("conv4").kernel.shape == (3, 3, 8, 16)
 
 
+def test_train_makes_the_papers_comparisons_tanh_lrn_and_pooling(app):
+    fill_in_a_tiny_run(app)
+    app.selectbox(key="train_preset").select("paper").run()  # a preset fills these in
+    assert [app.selectbox(key=f"train_{k}").value for k in ("normalization", "pooling")] == [
+        "lrn",
+        "overlapping",
+    ]
+    app.selectbox(key="train_preset").select("tiny").run()
+    assert app.selectbox(key="train_pooling").value == "overlapping"  # tiny pools 3x3/2
+    app.number_input(key="train_subset").set_value(256)
+    app.number_input(key="train_epochs").set_value(1)
+    app.selectbox(key="train_activation").select("tanh")
+    app.selectbox(key="train_normalization").select("lrn")
+    app.selectbox(key="train_pooling").select("non_overlapping")
+    app.button(key="train_start").click().run()
+    no_problems(app)
+    assert training.current_job().wait(timeout=120)
+    (run,) = runs.list_runs()
+    assert run.status == "finished"
+    built = runs.load_checkpoint(run.path, "best")
+    assert built.get_layer("conv1").activation.__name__ == "tanh"
+    assert type(built.get_layer("norm1")).__name__ == "LocalResponseNormalization"
+    assert built.get_layer("pool1").pool_size == (2, 2) and run.model_config.pool_stride == 2
+
+
 def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     fill_in_a_tiny_run(app)
     app.button(key="train_start").click().run()

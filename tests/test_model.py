@@ -15,6 +15,7 @@ from alexnet_core.config import (
     PRESETS,
     ModelConfig,
     TrainConfig,
+    customised,
     dumps,
     model_config_from_dict,
     preset,
@@ -312,6 +313,13 @@ def test_pooling_knob_switches_between_overlapping_and_not():
     assert flat.pool_sizes == (2, 2, 0, 0, 2) and flat.pooling == "non_overlapping"
     assert PRESETS["tutorial"].pooling == "custom"
     assert plan_layers(flat).row("pool1").output_shape == (27, 27, 96)  # (55 - 2) // 2 + 1
+    # What the Architecture and Train pages build from their knobs.
+    tutorial = PRESETS["tutorial"]
+    assert customised("tutorial", False, "custom") == tutorial
+    mixed = customised("tutorial", True, "overlapping", activation="tanh")
+    assert mixed == tutorial.with_gpus(2).with_pooling("overlapping").replace(activation="tanh")
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        customised("paper", True, "average")
 
 
 JAX_SCRIPT = """
