@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from alexnet_core import config, introspect, runs, training
-from bench import accuracy, latency, towers
+from bench import accuracy, latency, time_to_error, towers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,3 +105,30 @@ def test_the_chance_of_a_split_counts_the_ways_to_halve():
     assert towers.chance_of_a_split(7, 8, 4) == 1.0  # 7 colour filters of 8: 3 or 4 per GPU
     # 24 filters, 8 colour: all 8 on one GPU happens in 2 * C(16, 4) of C(24, 12) splits.
     assert towers.chance_of_a_split(8, 24, 8) == pytest.approx(2 * 1820 / 2704156)
+
+
+def test_time_to_error_bench_finds_when_each_run_reached_the_error(tmp_path, capsys):
+    """Two real tiny runs (ReLU, tanh); the tanh run's history is then set to known numbers."""
+    settings = config.TrainConfig(dataset="sample", epochs=1, train_subset=64, batch_size=32)
+    relu = training.start_training(config.PRESETS["tiny"], settings, runs_dir=tmp_path / "a")
+    assert relu.wait(timeout=120)
+    tanh_config = config.PRESETS["tiny"].replace(activation="tanh")
+    tanh = training.start_training(tanh_config, settings, runs_dir=tmp_path / "b")
+    assert tanh.wait(timeout=120)
+    history = runs.load_history(relu.run_dir)
+    (tanh.run_dir / "history.csv").write_text(
+        "epoch,loss,accuracy,seconds\n1,2.0,0.50,10\n2,1.5,0.70,12\n3,1.0,0.80,11\n"
+    )
+    time_to_error.main([str(relu.run_dir), str(tanh.run_dir), "--error", "0.25", "--no-save"])
+    out = capsys.readouterr().out
+    tanh_row = next(line.split() for line in out.splitlines() if line.startswith(tanh.run_id))
+    # tanh, batch, overlapping, 3 epochs, reached in epoch 3 after 10 + 12 + 11 s, error 0.2
+    assert tanh_row[1:8] == ["tanh", "batch", "overlapping", "3", "3", "33", "0.2"]
+    rows = time_to_error.compare(
+        [time_to_error.time_to_error(str(d), 1.0) for d in (relu.run_dir, tanh.run_dir)]
+    )
+    assert rows[0]["activation"] == "relu" and rows[0]["epoch reached"] == 1
+    assert rows[0]["seconds"] == pytest.approx(history[0]["seconds"])
+    assert rows[1]["x seconds"] == pytest.approx(10 / history[0]["seconds"])
+    never = time_to_error.time_to_error(str(tanh.run_dir), 0.1)
+    assert never["epoch reached"] is None and never["seconds"] is None

@@ -1,0 +1,76 @@
+"""How fast does each run's training error fall? The paper's figure 1, for any runs.
+
+    python -m bench.time_to_error checkpoints/RUN [RUN ...] [--error 0.25]
+
+The paper's figure 1: a four-layer network with ReLUs reached 25% training error on CIFAR-10
+six times faster than the same network with tanh units. Train the runs to compare with the
+command-line trainer (same data and settings but the one compared, e.g. --activation tanh),
+then give their folders here. For each run: the first epoch whose training error (1 - the
+epoch's training accuracy, as Keras reports it while training) is at or below --error, the
+training seconds up to the end of that epoch, and how many times as many epochs and seconds
+that took as the first run given.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from alexnet_core import runs
+from bench.common import describe, save, table
+
+
+def time_to_error(run_dir: str, error: float) -> dict:
+    """The run's settings that a comparison varies, and when its training error reached
+    `error` (epoch and seconds None if it never did)."""
+    info = runs.read_run(run_dir)
+    if info.model_config is None:
+        raise ValueError(f"{run_dir} is not a readable run folder: {info.error}")
+    history = runs.load_history(run_dir)
+    model = info.model_config
+    row = {
+        "run": info.run_id, "activation": model.activation,
+        "normalization": model.normalization, "pooling": model.pooling,
+        "epochs": len(history), "epoch reached": None, "seconds": None,
+        "final error": 1 - history[-1]["accuracy"] if history else None,
+    }  # fmt: skip
+    elapsed = 0.0
+    for epoch in history:
+        elapsed += epoch["seconds"]
+        if 1 - epoch["accuracy"] <= error:
+            row["epoch reached"], row["seconds"] = int(epoch["epoch"]), elapsed
+            break
+    return row
+
+
+def compare(rows: list[dict]) -> list[dict]:
+    """Each row with its epochs and seconds as a multiple of the first run's."""
+    first = rows[0]
+    for row in rows:
+        for key, ratio in (("epoch reached", "x epochs"), ("seconds", "x seconds")):
+            reached = row[key] is not None and first[key] is not None
+            row[ratio] = row[key] / first[key] if reached else None
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.time_to_error",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    parser.add_argument("--error", type=float, default=0.25, help="training error to reach")
+    parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
+    args = parser.parse_args(argv)
+    if not 0 < args.error < 1:
+        parser.error(f"--error must be between 0 and 1, got {args.error}")
+    print(describe(), flush=True)
+    rows = compare([time_to_error(run, args.error) for run in args.runs])
+    print(f"training error {args.error:.0%}:")
+    print(table(rows))
+    if not args.no_save:
+        print(f"\nwritten to {save('time_to_error', {'error': args.error, 'rows': rows})}")
+
+
+if __name__ == "__main__":
+    main()
