@@ -30,6 +30,7 @@ def time_to_error(run_dir: str, error: float) -> dict:
     row = {
         "run": info.run_id, "activation": model.activation,
         "normalization": model.normalization, "pooling": model.pooling,
+        "learning rate": info.train_config.learning_rate,
         "epochs": len(history), "epoch reached": None, "seconds": None,
         "final error": 1 - history[-1]["accuracy"] if history else None,
     }  # fmt: skip
@@ -65,7 +66,10 @@ def main(argv: list[str] | None = None) -> None:
     if not 0 < args.error < 1:
         parser.error(f"--error must be between 0 and 1, got {args.error}")
     print(describe(), flush=True)
-    rows = compare([time_to_error(run, args.error) for run in args.runs])
+    try:
+        rows = compare([time_to_error(run, args.error) for run in args.runs])
+    except ValueError as error:  # a folder that is not a run
+        parser.error(str(error))
     print(f"training error {args.error:.0%}:")
     print(table(rows))
     if not args.no_save:

@@ -122,8 +122,8 @@ def test_time_to_error_bench_finds_when_each_run_reached_the_error(tmp_path, cap
     time_to_error.main([str(relu.run_dir), str(tanh.run_dir), "--error", "0.25", "--no-save"])
     out = capsys.readouterr().out
     tanh_row = next(line.split() for line in out.splitlines() if line.startswith(tanh.run_id))
-    # tanh, batch, overlapping, 3 epochs, reached in epoch 3 after 10 + 12 + 11 s, error 0.2
-    assert tanh_row[1:8] == ["tanh", "batch", "overlapping", "3", "3", "33", "0.2"]
+    # tanh, batch, overlapping, rate 0.01, 3 epochs, reached in epoch 3 after 10 + 12 + 11 s
+    assert tanh_row[1:9] == ["tanh", "batch", "overlapping", "0.01", "3", "3", "33", "0.2"]
     rows = time_to_error.compare(
         [time_to_error.time_to_error(str(d), 1.0) for d in (relu.run_dir, tanh.run_dir)]
     )
@@ -132,3 +132,6 @@ def test_time_to_error_bench_finds_when_each_run_reached_the_error(tmp_path, cap
     assert rows[1]["x seconds"] == pytest.approx(10 / history[0]["seconds"])
     never = time_to_error.time_to_error(str(tanh.run_dir), 0.1)
     assert never["epoch reached"] is None and never["seconds"] is None
+    with pytest.raises(SystemExit):  # a folder that is not a run: a message, no traceback
+        time_to_error.main([str(tmp_path), "--no-save"])
+    assert "not a readable run folder" in capsys.readouterr().err
