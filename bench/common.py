@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -9,6 +10,19 @@ from pathlib import Path
 from alexnet_core import system
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def runs_parser(module: str, doc: str) -> argparse.ArgumentParser:
+    """The command line of a benchmark that reads run folders: `python -m <module> RUN_DIR ...
+    [--no-save]`, with the module's docstring as its help."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {module}",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
+    return parser
 
 
 def machine() -> dict:

@@ -13,10 +13,8 @@ that took as the first run given.
 
 from __future__ import annotations
 
-import argparse
-
 from alexnet_core import runs
-from bench.common import describe, save, table
+from bench.common import describe, runs_parser, save, table
 
 
 def time_to_error(run_dir: str, error: float) -> dict:
@@ -54,14 +52,8 @@ def compare(rows: list[dict]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.time_to_error",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    parser = runs_parser("bench.time_to_error", __doc__)
     parser.add_argument("--error", type=float, default=0.25, help="training error to reach")
-    parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
     args = parser.parse_args(argv)
     if not 0 < args.error < 1:
         parser.error(f"--error must be between 0 and 1, got {args.error}")

@@ -13,11 +13,10 @@ is what chance alone gives there.
 
 from __future__ import annotations
 
-import argparse
 from math import comb
 
 from alexnet_core import introspect, runs
-from bench.common import describe, save, table
+from bench.common import describe, runs_parser, save, table
 
 COLOUR = 0.5  # a filter with a larger colour share counts as a colour filter
 
@@ -56,13 +55,7 @@ def tower_rows(run_dir: str) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.towers",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR")
-    parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
+    parser = runs_parser("bench.towers", __doc__)
     args = parser.parse_args(argv)
     print(describe(), flush=True)
     rows = [row for run in args.runs for row in tower_rows(run)]
