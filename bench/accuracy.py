@@ -27,10 +27,9 @@ from alexnet_core.config import config_to_dict
 from alexnet_core.data import load_dataset
 from alexnet_core.fitting import estimate_epoch_seconds
 from alexnet_core.train import build_parser, configs_from_args
-from bench.common import describe, save, table
+from bench.common import describe, real_cifar10, save, table
 
 EPOCH_MARGIN = 1.15  # measured epochs (with validation) took 1.11x the estimate on the CPU
-SHARED_ZIP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-jpeg.zip"
 
 
 # Where each test-time view's results go in the JSON (see alexnet_core.classify.view_batches).
@@ -183,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     model_config, train_config = configs_from_args(args)
 
-    source = args.dataset or (str(SHARED_ZIP) if SHARED_ZIP.exists() else "keras")
+    source = real_cifar10(args.dataset)
     dataset = load_dataset(source, validation_fraction=train_config.validation_fraction)
     print(dataset.summary(), flush=True)
     model_config = model_config.for_dataset(dataset.image_size, dataset.num_classes)

@@ -10,6 +10,13 @@ from pathlib import Path
 from alexnet_core import system
 
 RESULTS = Path(__file__).resolve().parent / "results"
+SHARED_ZIP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-jpeg.zip"
+
+
+def real_cifar10(given: str | None) -> str:
+    """The dataset a benchmark trains on: the one given, else the shared JPEG copy of CIFAR-10
+    beside the checkout, else Keras' cached CIFAR-10."""
+    return given or (str(SHARED_ZIP) if SHARED_ZIP.exists() else "keras")
 
 
 def runs_parser(module: str, doc: str) -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from alexnet_core import config, introspect, runs, training
-from bench import accuracy, latency, time_to_error, towers
+from bench import accuracy, epoch_start, latency, time_to_error, towers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,6 +57,20 @@ def test_accuracy_bench_scores_a_finished_run_again_with_the_same_numbers(tmp_pa
     row = trained[-1].split()[:7]
     assert scored[-1].split()[:7] == row and row[:3] == ["tiny", "0", "1"]
     assert all(0 <= float(value) <= 1 for value in row[3:4] + row[5:7])
+
+
+def test_epoch_start_bench_times_each_feed_and_epoch(capsys):
+    epoch_start.main(["--preset", "tiny", "--dataset", "sample", "--images", "64",
+                      "--epochs", "2", "--batch-size", "32", "--no-save"])  # fmt: skip
+    out = capsys.readouterr().out
+    rows = re.findall(r"^(Keras arrays|fitting\.batches)\s+(\d)\s+([\d.e-]+)\s+([\d.e-]+)\s*$",
+                      out, re.MULTILINE)  # fmt: skip
+    assert [(feed, epoch) for feed, epoch, _, _ in rows] == [
+        ("Keras arrays", "1"), ("Keras arrays", "2"),
+        ("fitting.batches", "1"), ("fitting.batches", "2"),
+    ]  # fmt: skip
+    assert all(0 <= float(wait) <= float(epoch) for _, _, wait, epoch in rows)
+    assert "waits after the first epoch s" in out
 
 
 def test_latency_bench_times_every_feature_layer(capsys):

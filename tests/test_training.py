@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet_core import runs, system, training
+from alexnet_core import fitting, runs, system, training
 from alexnet_core.callbacks import learning_rate_at
 from alexnet_core.config import PRESETS, TrainConfig
 from alexnet_core.data import load_dataset
@@ -336,6 +336,31 @@ def test_weight_decay_skips_biases_and_batch_norm():
     np.testing.assert_array_equal(norm.beta.numpy(), np.ones(3))
     assert training.make_optimizer(dataclasses.replace(config, optimizer="adam")).weight_decay \
         is None  # fmt: skip
+
+
+def test_batches_feed_every_image_once_an_epoch_in_a_new_seeded_order_without_autotuning():
+    x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1).repeat(3, axis=-1)
+    y = keras.utils.to_categorical(np.arange(10) % 3, 3)
+
+    def epochs(feed, count):
+        return [
+            [tuple(b[0][:, 0, 0, 0]) for b in feed["x"].as_numpy_iterator()] for _ in range(count)
+        ]
+
+    feed = fitting.batches(x, y, 4, shuffle_seed=7)
+    first, second = epochs(feed, 2)
+    assert [len(batch) for batch in first] == [4, 4, 2]  # the last, partial batch is kept
+    assert sorted(sum(first, ())) == sorted(sum(second, ())) == list(range(10))
+    assert first != second  # reshuffled every epoch
+    assert epochs(fitting.batches(x, y, 4, shuffle_seed=7), 2) == [first, second]
+    assert feed["shuffle"] is False  # the dataset shuffles; Keras' own shuffle stays off
+    # Dropping an autotuned iterator waits out the tuner's sleep: seconds at each epoch start.
+    assert feed["x"].options().autotune.enabled is False
+    images, labels = next(feed["x"].as_numpy_iterator())
+    assert np.array_equal(labels, y[images[:, 0, 0, 0]])  # each image keeps its label
+
+    in_order = fitting.batches(x, y, 4)
+    assert sum(epochs(in_order, 1)[0], ()) == tuple(range(10)) and "shuffle" not in in_order
 
 
 def test_estimate_epoch_seconds_times_real_steps():
