@@ -76,8 +76,7 @@ def fit(job, data) -> str:
     ]
     validation = None
     if len(data.y_val):
-        feed = batches(data.x_val, one_hot(data.y_val), config.batch_size)
-        validation = (feed["x"], feed["y"]) if "y" in feed else feed["x"]
+        validation = validation_data(data.x_val, one_hot(data.y_val), config.batch_size)
     if not job.stop_requested():
         # A new order every epoch; a continued run does not replay the first epochs' orders.
         train = batches(data.x_train, one_hot(data.y_train), config.batch_size,
@@ -125,6 +124,12 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | N
     feed = {"x": dataset.prefetch(2).with_options(options)}
     # For fit: the dataset shuffles itself (Keras would warn that its own shuffle is ignored).
     return feed | ({"shuffle": False} if shuffle_seed is not None else {})
+
+
+def validation_data(x: np.ndarray, y: np.ndarray, batch_size: int):
+    """model.fit's validation_data for (x, y), fed as batches() feeds it."""
+    feed = batches(x, y, batch_size)
+    return feed["x"] if "y" not in feed else (feed["x"], feed["y"])
 
 
 def _job_model(job):

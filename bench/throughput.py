@@ -118,12 +118,12 @@ def job_overhead(
     preset: str, batch_size: int, images: int, epochs: int = 3, repeats: int = 2
 ) -> dict:
     """Wall time of a whole run through our live job against the same run as plain Keras:
-    the same model, compile, data, epochs, validation and final test pass. The job adds its
+    the same model, compile, data feed, epochs, validation and final test pass. The job adds its
     callbacks (progress, control, learning rate), run-folder writes and checkpoints. Runs
     alternate, and each side's fastest run counts: other load only ever slows a run down."""
     from alexnet_core import training
     from alexnet_core.data import load_dataset
-    from alexnet_core.fitting import compile_model
+    from alexnet_core.fitting import batches, compile_model, validation_data
 
     dataset = load_dataset("sample", validation_fraction=0.1)
     config = PRESETS[preset].for_dataset(dataset.image_size, dataset.num_classes)
@@ -146,9 +146,12 @@ def job_overhead(
         keras.utils.set_random_seed(train.seed)
         model = build_alexnet(config)
         compile_model(model, train)
-        model.fit(x, one_hot(y), batch_size=batch_size, epochs=epochs, verbose=0, shuffle=True,
-                  validation_data=(dataset.x_val, one_hot(dataset.y_val)))  # fmt: skip
-        model.evaluate(dataset.x_test, one_hot(dataset.y_test), batch_size=batch_size, verbose=0)
+        # Fed as the engine feeds it (bench.epoch_start compares that with Keras' own feed), so
+        # the difference is the job's callbacks and writes.
+        validation = validation_data(dataset.x_val, one_hot(dataset.y_val), batch_size)
+        model.fit(**batches(x, one_hot(y), batch_size, shuffle_seed=train.seed), epochs=epochs,
+                  verbose=0, validation_data=validation)  # fmt: skip
+        model.evaluate(**batches(dataset.x_test, one_hot(dataset.y_test), batch_size), verbose=0)
         return time.perf_counter() - start
 
     times = {"plain": [], "job": []}

@@ -104,7 +104,7 @@ else:
 st.subheader(result.name)
 prediction = result.prediction
 top_index = prediction.top[0][0]
-method = common.explanation_radio("classify_explain", "Where did it look?")
+method = common.explanation_radio("classify_explain", "Where did it look?", views)
 name = common.EXPLANATION_LABELS[method]
 other = st.selectbox(
     f"{name} for another class",

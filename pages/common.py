@@ -133,8 +133,13 @@ def views_radio(key: str, cost: str) -> str:
 EXPLANATION_LABELS = {"grad_cam": "Grad-CAM", "occlusion": "Occlusion"}
 
 
-def explanation_radio(key: str, label: str) -> str:
-    """The choice of heat map, a classify.EXPLANATIONS name."""
+def explanation_radio(key: str, label: str, views: str = "single") -> str:
+    """The choice of heat map, a classify.EXPLANATIONS name; under test-time augmentation
+    (`views`), a caption that the maps are of the image itself."""
+    if views != "single":
+        averaged = {"flip": "the image and its mirror image", "ten": "the ten patches"}[views]
+        st.caption(f"The probabilities are the mean over {averaged}; the heat maps explain the "
+                   "image itself.")  # fmt: skip
     return st.radio(
         label,
         classify.EXPLANATIONS,

@@ -87,7 +87,7 @@ if not result.mistakes:
 shown = len(result.mistakes)
 if shown > 1:  # a slider needs two ends
     shown = st.slider("Mistakes shown", 1, min(48, shown), min(8, shown), key="evaluate_mistakes")
-method = common.explanation_radio("evaluate_explain", "What misled it?")
+method = common.explanation_radio("evaluate_explain", "What misled it?", views)
 pictures, captions = [], []
 names = result.class_names
 for mistake in result.mistakes[:shown]:

@@ -162,6 +162,7 @@ def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images)
     assert at.subheader[-1].value == "second.bmp"
     assert len(at.get("plotly_chart")) == 1 and len(at.image) == 3
     assert captions(at)[-1] == f"Grad-CAM: {trained_run.class_names[3]}"
+    assert not any("heat maps explain" in c.value for c in at.caption)  # one view: no caveat
     at.radio(key="classify_explain").set_value("occlusion").run()
     assert not at.exception
     top = at.dataframe[0].value["top class"][2]  # second.bmp's
@@ -193,6 +194,7 @@ def test_classify_shows_the_ten_views_and_averages_them(app, trained_run, test_i
         assert caption == f"{name}: {trained_run.class_names[p.argmax()]} {p.max():.0%}"
     spec = at.get("plotly_chart")[0].proto.spec
     assert "mean of 10 views" in spec
+    assert any("heat maps explain the image itself" in c.value for c in at.caption)
     assert f"{expected.prediction.confidence:.4f}"[:5] in spec
 
 
