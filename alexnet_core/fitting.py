@@ -98,8 +98,8 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | N
     Under TensorFlow this is a tf.data pipeline with autotuning off. Keras' own pipeline for
     arrays autotunes, and dropping an autotuned iterator waits for the tuner's sleep to end:
     at the start of every epoch, when Keras replaces the last epoch's iterator, both cores sat
-    idle for up to half a minute (15-45 s measured here). Picking 128 images out of an array
-    needs no tuning. Other backends get the arrays, which Keras feeds without tf.data.
+    idle for up to half a minute (17 and 30 s in bench.epoch_start). Picking 128 images out of
+    an array needs no tuning. Other backends get the arrays, which Keras feeds without tf.data.
     """
     import keras
 
