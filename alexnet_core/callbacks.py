@@ -75,15 +75,40 @@ class LearningRateControl(keras.callbacks.Callback):
         self.model.optimizer.learning_rate = rate
 
 
+class BatchValues:
+    """Each batch's own loss and accuracy, from the means Keras logs.
+
+    Keras logs a metric as its mean over the epoch so far, weighted by images, so a chart of
+    the logs lags behind the network and jumps when the mean restarts at each epoch. Two
+    successive means give the batch's own value: the growth of the running total, divided by
+    the batch's images. One per epoch.
+    """
+
+    def __init__(self):
+        self.images = 0
+        self.totals: dict[str, float] = {}
+
+    def add(self, images: int, means: dict[str, float]) -> dict[str, float]:
+        self.images += images
+        values = {}
+        for name, mean in means.items():
+            total = mean * self.images
+            values[f"batch_{name}"] = (total - self.totals.get(name, 0.0)) / images
+            self.totals[name] = total
+        return values
+
+
 class Progress(keras.callbacks.Callback):
     """Feeds the job's metrics; stops the run as failed when the loss stops being finite."""
 
     def __init__(self, job):
         super().__init__()
         self.job = job
+        self.batch_values = BatchValues()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.job.start_epoch(epoch + 1)
+        self.batch_values = BatchValues()
 
     def on_train_batch_end(self, batch, logs=None):
         loss = float(logs["loss"])
@@ -95,8 +120,9 @@ class Progress(keras.callbacks.Callback):
                 f"{self.job.epoch}, batch {batch + 1}); training stopped and the last good "
                 "checkpoint was kept. Try a lower learning rate."
             )
-        self.job.record_batch(batch + 1, loss, float(logs["accuracy"]),
-                              current_learning_rate(self.model))  # fmt: skip
+        means = {"loss": loss, "accuracy": float(logs["accuracy"])}
+        own = self.batch_values.add(self.job.images_in_batch(batch + 1), means)
+        self.job.record_batch(batch + 1, means | own, current_learning_rate(self.model))
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

@@ -18,6 +18,7 @@ SPATIAL_KINDS = ("input (uint8 RGB)", "resize (bilinear)", "conv", "lrn", "batch
 TRAIN_COLOUR = "#1f77b4"
 VAL_COLOUR = "#d62728"
 MARKER_COLOUR = "#7f7f7f"
+SMOOTHING_BATCHES = 10  # the training curves' moving average spans about this many batches
 LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
 
 
@@ -92,6 +93,23 @@ def _epoch_end_steps(batch_history: Sequence[Mapping]) -> dict[int, float]:
     return ends
 
 
+def _batch_value(row: Mapping, metric: str) -> float:
+    own = row.get(f"batch_{metric}")
+    return row[metric] if own is None else own
+
+
+def smoothed(values: Sequence[float], batches: int = SMOOTHING_BATCHES) -> list[float]:
+    """An exponential moving average over about `batches` values, without the start's pull
+    towards zero (each point divides by the weight its average has gathered so far)."""
+    keep = 1 - 1 / batches
+    averages, average, weight = [], 0.0, 0.0
+    for value in values:
+        average = keep * average + (1 - keep) * value
+        weight = keep * weight + (1 - keep)
+        averages.append(average / weight)
+    return averages
+
+
 def _mark_lr_changes(fig: go.Figure, lr_events: Sequence[Mapping], **where) -> None:
     for event in lr_events:
         fig.add_vline(
@@ -110,10 +128,12 @@ def training_curves(
     *,
     batches_per_epoch: int | None = None,
 ) -> go.Figure:
-    """Loss and accuracy: a line per training batch, a point per epoch's validation.
+    """Loss and accuracy: each training batch's own value (faint), their moving average
+    (smoothed), and a point per epoch's validation.
 
     The x axis is the global step; a validation point sits at the last step of its epoch
     (from the batch history, else epoch * batches_per_epoch). Dashed lines mark lr changes.
+    Rows from runs made before batch values were recorded give their running means instead.
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
     steps = [row["step"] for row in batch_history]
@@ -128,11 +148,26 @@ def training_curves(
     val_rows = [r for r in val_rows if epoch_step(int(r["epoch"])) is not None]
     val_steps = [epoch_step(int(r["epoch"])) for r in val_rows]
     for col, metric in ((1, "loss"), (2, "accuracy")):
+        values = [_batch_value(row, metric) for row in batch_history]
         fig.add_trace(
             go.Scatter(
                 x=steps,
-                y=[row[metric] for row in batch_history],
-                name=f"training {metric}",
+                y=values,
+                name="each training batch",
+                mode="lines",
+                line=dict(color=TRAIN_COLOUR, width=1),
+                opacity=0.3,
+                legendgroup="batch",
+                showlegend=col == 1,
+            ),
+            row=1,
+            col=col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=smoothed(values),
+                name=f"training (moving average, {SMOOTHING_BATCHES} batches)",
                 mode="lines",
                 line=dict(color=TRAIN_COLOUR),
                 legendgroup="train",

@@ -38,7 +38,7 @@ class Snapshot:
     batch: int  # batches done in the current epoch
     batches_per_epoch: int
     step: int  # batches done in the whole run
-    batch_history: tuple[dict, ...]  # step, epoch, loss, accuracy, learning_rate, images/s
+    batch_history: tuple[dict, ...]  # rows as runs.load_batch_history describes them
     epoch_history: tuple[dict, ...]  # epoch, loss, accuracy, val_loss, val_accuracy, ...
     lr_events: tuple[dict, ...]  # step, epoch, old, new: manual learning-rate changes
     learning_rate: float  # the optimizer's rate at the last batch
@@ -197,18 +197,23 @@ class TrainingJob:
             self.epoch, self.batch, self._epoch_started = epoch, 0, time.monotonic()
             self._speed.clear()  # validation time between epochs is not training speed
 
-    def record_batch(self, batch: int, loss: float, accuracy: float, rate: float) -> None:
-        images = min(self.train_config.batch_size,
-                     self._num_train - (batch - 1) * self.train_config.batch_size)  # fmt: skip
+    def images_in_batch(self, batch: int) -> int:
+        """How many images batch `batch` (from 1) of an epoch trains on: the last may hold fewer."""
+        size = self.train_config.batch_size
+        return min(size, self._num_train - (batch - 1) * size)
+
+    def record_batch(self, batch: int, metrics: dict[str, float], rate: float) -> None:
+        """metrics: loss and accuracy as Keras logs them (means over the epoch so far), and
+        batch_loss and batch_accuracy, the batch's own values."""
+        images = self.images_in_batch(batch)
         with self._lock:
             self.step += 1
             self.batch, self._rate = batch, rate
             self._images_seen += images
             self._speed.append((time.monotonic(), self._images_seen))
             speed = self._images_per_second()
-            self._batch_history.append({"step": self.step, "epoch": self.epoch, "loss": loss,
-                                        "accuracy": accuracy, "learning_rate": rate,
-                                        "images_per_second": speed})  # fmt: skip
+            row = {"step": self.step, "epoch": self.epoch, **metrics, "learning_rate": rate}
+            self._batch_history.append(row | {"images_per_second": speed})
 
     def record_epoch(self, epoch: int, metrics: dict) -> None:
         with self._lock:

@@ -207,8 +207,10 @@ def load_history(path: str | os.PathLike) -> list[dict]:
 
 
 def load_batch_history(path: str | os.PathLike) -> list[dict]:
-    """Per-batch rows: step, epoch, loss, accuracy (running means per epoch), learning_rate,
-    images_per_second (over the last batches; empty for the first of each epoch)."""
+    """Per-batch rows: step, epoch, loss, accuracy (running means per epoch, as Keras logs
+    them), batch_loss, batch_accuracy (the batch's own; empty in runs made before they were
+    recorded), learning_rate, images_per_second (over the last batches; empty for the first of
+    each epoch)."""
     return _read_csv(Path(path) / "batches.csv")
 
 

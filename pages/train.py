@@ -100,8 +100,9 @@ def live(drawn_status: str) -> None:
     last = snap.batch_history[-1] if snap.batch_history else {}
     tested = [e for e in snap.epoch_history if e.get("val_accuracy") is not None]
     m = st.columns(5)
-    m[0].metric("Loss", f"{last['loss']:.3f}" if last else "—")
-    m[1].metric("Accuracy", f"{last['accuracy']:.1%}" if last else "—")
+    so_far = "Over this epoch's batches so far, as Keras reports it; the chart shows each batch."
+    m[0].metric("Loss", f"{last['loss']:.3f}" if last else "—", help=so_far)
+    m[1].metric("Accuracy", f"{last['accuracy']:.1%}" if last else "—", help=so_far)
     m[2].metric("Val accuracy", f"{tested[-1]['val_accuracy']:.1%}" if tested else "—")
     speed = last.get("images_per_second")  # as the speed chart's last point
     m[3].metric("Images/s", f"{speed:,.0f}" if speed else "—")

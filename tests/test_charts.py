@@ -5,12 +5,16 @@ import pytest
 
 from alexnet_core import charts, config, report
 
-BATCHES = [
-    {"step": 1, "epoch": 1, "loss": 2.3, "accuracy": 0.10, "learning_rate": 0.01},
-    {"step": 2, "epoch": 1, "loss": 2.1, "accuracy": 0.20, "learning_rate": 0.01},
-    {"step": 3, "epoch": 2, "loss": 1.9, "accuracy": 0.30, "learning_rate": 0.005},
-    {"step": 4, "epoch": 2, "loss": 1.7, "accuracy": 0.40, "learning_rate": 0.005},
-]
+BATCHES = [  # loss and accuracy: the epoch's running means; batch_*: each batch's own
+    {"step": 1, "epoch": 1, "loss": 2.3, "accuracy": 0.10, "batch_loss": 2.3,
+     "batch_accuracy": 0.10, "learning_rate": 0.01},
+    {"step": 2, "epoch": 1, "loss": 2.1, "accuracy": 0.20, "batch_loss": 1.9,
+     "batch_accuracy": 0.30, "learning_rate": 0.01},
+    {"step": 3, "epoch": 2, "loss": 1.9, "accuracy": 0.30, "batch_loss": 1.9,
+     "batch_accuracy": 0.30, "learning_rate": 0.005},
+    {"step": 4, "epoch": 2, "loss": 1.7, "accuracy": 0.40, "batch_loss": 1.5,
+     "batch_accuracy": 0.50, "learning_rate": 0.005},
+]  # fmt: skip
 EPOCHS = [
     {"epoch": 1, "loss": 2.1, "accuracy": 0.2, "val_loss": 2.0, "val_accuracy": 0.25},
     {"epoch": 2, "loss": 1.7, "accuracy": 0.4, "val_loss": 1.8, "val_accuracy": 0.35},
@@ -18,8 +22,9 @@ EPOCHS = [
 LR_EVENTS = [{"step": 3, "epoch": 2, "old": 0.01, "new": 0.005}]
 
 
-def trace(fig: go.Figure, name: str):
-    return next(t for t in fig.data if t.name == name)
+def trace(fig: go.Figure, name: str, xaxis: str | None = None):
+    """The first trace of that name (in that subplot: 'x' is the first, 'x2' the second)."""
+    return next(t for t in fig.data if t.name == name and xaxis in (None, t.xaxis))
 
 
 def test_feature_map_shapes_follow_the_report():
@@ -45,12 +50,34 @@ def test_parameter_share_puts_fc6_first_by_size():
 
 def test_training_curves_place_validation_at_the_end_of_each_epoch():
     fig = charts.training_curves(BATCHES, EPOCHS, LR_EVENTS)
-    losses = [t for t in fig.data if t.name == "training loss"][0]
-    assert list(losses.x) == [1, 2, 3, 4] and list(losses.y) == [2.3, 2.1, 1.9, 1.7]
     val_acc = trace(fig, "validation accuracy")
     assert list(val_acc.x) == [2, 4] and list(val_acc.y) == [0.25, 0.35]
     markers = [s for s in fig.layout.shapes if s.type == "line"]
     assert len(markers) == 2 and all(s.x0 == 3 for s in markers)  # one per subplot
+
+
+def test_training_curves_draw_each_batch_and_their_moving_average():
+    fig = charts.training_curves(BATCHES, EPOCHS)
+    average = "training (moving average, 10 batches)"
+    losses, accuracies = trace(fig, "each training batch", "x"), trace(fig, average, "x2")
+    assert list(losses.x) == [1, 2, 3, 4] and list(losses.y) == [2.3, 1.9, 1.9, 1.5]
+    # By hand, keeping 0.9 of the average at each batch: (0.9 * 0.1 * 0.1 + 0.1 * 0.3) / 0.19
+    by_hand = [0.1, 0.039 / 0.19, 0.0651 / 0.271, 0.10859 / 0.3439]
+    assert list(accuracies.y) == pytest.approx(by_hand)
+    assert list(trace(fig, "each training batch", "x2").y) == [0.1, 0.3, 0.3, 0.5]
+
+
+def test_training_curves_of_an_older_run_draw_its_running_means():
+    older = [{k: v for k, v in row.items() if not k.startswith("batch_")} for row in BATCHES]
+    fig = charts.training_curves(older + [{**BATCHES[-1], "step": 5, "batch_loss": None}])
+    assert list(trace(fig, "each training batch", "x").y) == [2.3, 2.1, 1.9, 1.7, 1.7]
+
+
+def test_the_moving_average_starts_at_the_first_value_and_follows_a_step_by_a_tenth():
+    assert charts.smoothed([3.0, 3.0, 3.0]) == pytest.approx([3.0, 3.0, 3.0])
+    step = charts.smoothed([0.0] * 200 + [1.0] * 10)
+    assert step[199] == 0.0 and step[200] == pytest.approx(0.1)
+    assert step[209] == pytest.approx(1 - 0.9**10)
 
 
 def test_training_curves_without_batches_use_batches_per_epoch():

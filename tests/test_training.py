@@ -107,6 +107,27 @@ def test_without_a_validation_split_best_is_the_best_training_epoch_and_not_call
         np.testing.assert_array_equal(a, b)
 
 
+def test_each_batch_records_its_own_loss_and_accuracy_beside_the_running_means(sample, runs_dir):
+    # 200 images in batches of 64: the last batch of each epoch holds 8.
+    short = dataclasses.replace(sample, x_train=sample.x_train[:200], y_train=sample.y_train[:200])
+    job = training.start_training(TINY, dataclasses.replace(FAST, epochs=2, batch_size=64),
+                                  dataset=short)  # fmt: skip
+    assert job.wait(120)
+    batches, epochs = runs.load_batch_history(job.run_dir), runs.load_history(job.run_dir)
+    images = np.array([64, 64, 64, 8])
+    for epoch, logged in zip((1, 2), epochs, strict=True):
+        rows = [row for row in batches if row["epoch"] == epoch]
+        own = {m: np.array([row[f"batch_{m}"] for row in rows]) for m in ("loss", "accuracy")}
+        # A batch's accuracy counts its own images: a whole number of them were right.
+        correct = own["accuracy"] * images
+        np.testing.assert_allclose(correct, np.round(correct), atol=1e-3)
+        for metric in ("loss", "accuracy"):
+            running = np.cumsum(own[metric] * images) / np.cumsum(images)
+            np.testing.assert_allclose(running, [row[metric] for row in rows], rtol=1e-5)
+            assert running[-1] == pytest.approx(logged[metric], rel=1e-5)  # Keras' epoch log
+        assert not np.allclose(own["loss"], [row["loss"] for row in rows])
+
+
 def test_reloaded_best_checkpoint_reproduces_the_recorded_test_accuracy(finished_run, sample):
     # One epoch: best.keras holds the final weights, whose test accuracy the run recorded.
     model = runs.load_checkpoint(finished_run.run_dir, "best")
