@@ -1,8 +1,8 @@
 """Classifying images with a trained network, explaining the answer, and grading the network.
 
-`classify` and `classify_files` answer "what is this?", `grad_cam` and `occlusion` "where did it
-look?", `evaluate` "how good is it?" over a whole test split. Images are raw uint8 RGB: the
-model does its own preprocessing.
+`classify`, `classify_files` and `classify_images` answer "what is this?", `grad_cam` and
+`occlusion` "where did it look?", `evaluate` "how good is it?" over a whole test split. Images
+are raw uint8 RGB: the model does its own preprocessing.
 """
 
 from __future__ import annotations
@@ -173,7 +173,6 @@ def classify_files(
 ) -> list[FileResult]:
     """Decode and classify uploaded files, averaging the probabilities over the test views;
     an unreadable file gets an error, not an exception."""
-    _check_class_names(model, class_names)
     size = image_size(model)
     decoded: list[tuple[str, np.ndarray | None, str | None]] = []
     for name, data in files:
@@ -181,6 +180,21 @@ def classify_files(
             decoded.append((name, decode_image(data, size=size, name=name), None))
         except ValueError as error:
             decoded.append((name, None, str(error)))
+    return _classify_decoded(model, decoded, class_names, top_k, views)
+
+
+def classify_images(
+    model, images: list[tuple[str, np.ndarray]], class_names, top_k: int = 5, views="single"
+) -> list[FileResult]:
+    """classify_files for images already decoded (uint8 RGB, e.g. from a test split), each
+    with its name; they are resized to the model's image size."""
+    decoded = [(name, prepare_image(model, image)[0], None) for name, image in images]
+    return _classify_decoded(model, decoded, class_names, top_k, views)
+
+
+def _classify_decoded(model, decoded, class_names, top_k: int, views: str) -> list[FileResult]:
+    """Results for (name, image or None, error) triples: one network pass for all the images."""
+    _check_class_names(model, class_names)
     good = [image for _, image, _ in decoded if image is not None]
     each_view = iter(
         view_probabilities(model, np.stack(good), views).swapaxes(0, 1) if good else []

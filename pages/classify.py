@@ -9,15 +9,32 @@ from pages import common
 
 SHOWN_SIDE = 192  # small images are enlarged by pixel repetition to about this many pixels
 VIEW_SIDE = 128  # the same for the test views
+MOST_TEST_IMAGES = 32
 
 
 @st.cache_data(max_entries=8, show_spinner="Classifying…")
-def classify_uploads(
-    run_dir: str, which: str, version: float, names: tuple, files: tuple, k: int, views: str
-):
-    """classify_files once per (checkpoint version, files, k, views); files: ((name, bytes),)."""
+def classify_all(run_dir: str, which: str, version: float, names: tuple, files: tuple,
+                 tests: tuple, k: int, views: str):  # fmt: skip
+    """The files' results, then the test images', once per (checkpoint version, images, k,
+    views); files: ((name, bytes),), tests: ((name, uint8 image),)."""
     model = common.load_model_cached(run_dir, which)
-    return classify.classify_files(model, list(files), names, k, views)
+    return classify.classify_files(model, list(files), names, k, views) + classify.classify_images(
+        model, list(tests), names, k, views
+    )
+
+
+def drawn_test_images(run) -> list[tuple[str, np.ndarray]]:
+    """Images drawn at random from the run's test split, named with their number and class;
+    the same ones until "Draw others" is pressed."""
+    dataset = common.run_dataset(run)
+    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    count = left.number_input("Test images", 1, MOST_TEST_IMAGES, 4, key="classify_test_count")
+    if right.button("Draw others", key="classify_test_draw", icon=":material/casino:"):
+        st.session_state.classify_test_draws = st.session_state.get("classify_test_draws", 0) + 1
+    rng = np.random.default_rng(st.session_state.get("classify_test_draws", 0))
+    chosen = rng.choice(len(dataset.y_test), min(count, len(dataset.y_test)), replace=False)
+    return [(f"test #{i} ({dataset.class_names[dataset.y_test[i]]})", dataset.x_test[i])
+            for i in chosen]  # fmt: skip
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -33,10 +50,10 @@ def explain(run_dir: str, which: str, version: float, image: np.ndarray, class_i
 
 st.title("Classify")
 st.write(
-    "Upload photos (PNG, JPEG, WebP, BMP, GIF or TIFF) or take one with the camera. The network "
-    "sees each one the way it saw its training images — shrunk to its input size — and says "
-    "what it thinks it shows. Grad-CAM colours the places whose features pushed it towards a "
-    "class; occlusion, the places whose cover lowers the class's probability most."
+    "Upload photos (PNG, JPEG, WebP, BMP, GIF or TIFF), take one with the camera or add test "
+    "images. The network sees each one the way it saw its training images — shrunk to its input "
+    "size — and says what it thinks it shows. Grad-CAM colours the places whose features pushed "
+    "it towards a class; occlusion, the places whose cover lowers the class's probability most."
 )
 run, which, version, _ = common.pick_checkpoint("classify")
 classes = len(run.class_names)
@@ -50,16 +67,21 @@ if st.toggle("Use the camera", key="classify_use_camera"):
     photo = st.camera_input("Take a photo", key="classify_camera")
     if photo is not None:
         files.append(("camera photo", photo.getvalue()))
-if not files:
-    st.info("Upload one or more images to classify them.")
+tests = []
+if st.toggle("Add test images", key="classify_use_test",
+             help="Images of the test split the run's network never trained on, drawn at random; "
+             "each name says its true class."):  # fmt: skip
+    tests = drawn_test_images(run)
+if not files and not tests:
+    st.info("Upload one or more images to classify them, or add test images.")
     st.stop()
 top_k = st.slider(
     "Classes shown per image", 1, min(10, classes), min(5, classes), key="classify_top_k"
 )
 
 views = common.views_radio("classify_views", "Each view is one more pass through the network.")
-results = classify_uploads(
-    str(run.path), which, version, run.class_names, tuple(files), top_k, views
+results = classify_all(
+    str(run.path), which, version, run.class_names, tuple(files), tuple(tests), top_k, views
 )
 for result in results:
     if result.prediction is None:

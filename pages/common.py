@@ -175,6 +175,16 @@ def load_dataset_cached(source: str):
     return data.load_dataset(source)
 
 
+def run_dataset(run: runs.RunInfo):
+    """The dataset a run trained on; if it cannot be loaded (moved since, say), the page says
+    why and stops."""
+    try:
+        return load_dataset_cached(run.dataset)
+    except Exception as exc:  # any reason the data cannot be read is the user's to fix
+        show_error(exc)
+        st.stop()
+
+
 def show_error(exc: Exception) -> None:
     """The exception's message as an error box; never a traceback."""
     st.error(str(exc) or type(exc).__name__, icon=":material/error:")

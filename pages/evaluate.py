@@ -33,11 +33,7 @@ st.write(
     "mistakes it made with the most confidence — with Grad-CAM or occlusion showing what misled it."
 )
 run, which, version, model = common.pick_checkpoint("evaluate")
-try:
-    dataset = common.load_dataset_cached(run.dataset)
-except Exception as exc:  # data that moved since training
-    common.show_error(exc)
-    st.stop()
+dataset = common.run_dataset(run)
 st.caption(f"Test split: {len(dataset.y_test):,} images of {dataset.name}.")
 
 views = common.views_radio("evaluate_views", "Every view is one more pass over the test split.")

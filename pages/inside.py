@@ -54,11 +54,7 @@ size = run.model_config.image_size
 source = st.radio("Image", ["Test image", "Upload", "Camera"], horizontal=True, key="inside_source")
 image, label = None, ""
 if source == "Test image":
-    try:
-        dataset = common.load_dataset_cached(run.dataset)
-    except Exception as exc:  # the run's data may have moved since it was trained
-        common.show_error(exc)
-        st.stop()
+    dataset = common.run_dataset(run)
     left, right = st.columns(2)
     chosen = left.selectbox("Class", ["any class", *dataset.class_names], key="inside_class")
     pool = np.arange(len(dataset.y_test))
@@ -211,12 +207,8 @@ with unit_tab:
     if st.button("Search the test split", key="inside_unit_find"):
         st.session_state["inside_unit_ready"] = True
     if st.session_state.get("inside_unit_ready"):
-        try:
-            dataset = common.load_dataset_cached(run.dataset)
-            maxima = maxima_over_test_split(str(run.path), which, version, run.dataset, unit_layer)
-        except Exception as exc:  # the run's data may have moved since it was trained
-            common.show_error(exc)
-            st.stop()
+        dataset = common.run_dataset(run)
+        maxima = maxima_over_test_split(str(run.path), which, version, run.dataset, unit_layer)
         found = introspect.strongest_images(model, maxima, int(channel), k=9)
         factor = max(1, 96 // dataset.image_size)
         captions = [f"#{i} {dataset.class_names[dataset.y_test[i]]} · {v:.2f}" for i, v, _ in found]

@@ -168,11 +168,11 @@ with st.expander("Settings for a new run", expanded=job is None):
         c[4].number_input("Random shift (px)", 0, 64, key="train_augment_shift")
         c[5].checkbox("Random flips", key="train_augment_flip")
         c[5].checkbox(
-            "Split over two GPUs",
+            "Two-GPU split",
             key="train_two_gpus",
-            help="The paper's split (see Architecture) as grouped convolutions, trained on one "
-            "device all the same. On a CPU, TensorFlow runs grouped convolutions through a much "
-            "slower path.",
+            help="The paper's split over two GPUs (see Architecture) as grouped convolutions, "
+            "trained on one device all the same. On a CPU, TensorFlow runs grouped convolutions "
+            "through a much slower path.",
         )
         c = st.columns(6)
         c[0].selectbox("Activation", config.ACTIVATIONS, key="train_activation")

@@ -94,6 +94,21 @@ def test_upload_path_equals_model_predict(corner_model, test_set):
         np.testing.assert_allclose(result.prediction.probabilities, row, rtol=1e-5, atol=1e-6)
 
 
+def test_decoded_images_are_resized_then_classified_as_their_files_are(corner_model, test_set):
+    images = test_set[0][:2]
+    large = [np.asarray(Image.fromarray(image).resize((64, 64), Image.NEAREST)) for image in images]
+    named = [("test #0", images[0]), ("test #1 at 64x64", large[1])]
+    results = classify.classify_images(corner_model, named, CORNERS, top_k=2, views="flip")
+    files = [("a.png", png(images[0])), ("b.png", png(large[1]))]
+    expected = classify.classify_files(corner_model, files, CORNERS, top_k=2, views="flip")
+    assert [r.name for r in results] == ["test #0", "test #1 at 64x64"]
+    for result, wanted in zip(results, expected, strict=True):
+        assert result.image.shape == (32, 32, 3)
+        np.testing.assert_array_equal(result.image, wanted.image)
+        np.testing.assert_allclose(result.view_probabilities, wanted.view_probabilities, atol=1e-6)
+    np.testing.assert_array_equal(results[0].image, images[0])  # already the model's size
+
+
 def test_uploads_over_the_ten_views_average_what_each_view_says(corner_model, test_set):
     images = test_set[0][:2]
     files = [("a.png", png(images[0])), ("broken.png", b"not an image"), ("b.png", png(images[1]))]

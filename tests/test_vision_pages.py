@@ -1,6 +1,7 @@
 """The Feature maps, Classify and Evaluate pages through AppTest, over a real tiny trained run."""
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -167,6 +168,32 @@ def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images)
     assert not at.exception
     top = at.dataframe[0].value["top class"][2]  # second.bmp's
     assert captions(at)[-2:] == [f"Occlusion: {top}", f"Occlusion: {trained_run.class_names[3]}"]
+
+
+def test_classify_adds_test_images_named_with_their_true_class(app, trained_run, test_images):
+    at = open_page(app, "classify")
+    x_test, y_test = test_images
+    upload = ("mine.png", encoded(x_test[9]), "image/png")
+    at.file_uploader(key="classify_upload").set_value([upload]).run()
+    at.toggle(key="classify_use_test").set_value(True).run()
+    no_problems(at)
+    names = list(at.dataframe[0].value["file"])
+    assert names[0] == "mine.png" and len(names) == 1 + 4
+    numbers = [int(re.fullmatch(r"test #(\d+) \((\w+)\)", name)[1]) for name in names[1:]]
+    assert len(set(numbers)) == 4
+    assert names[1:] == [f"test #{i} ({trained_run.class_names[y_test[i]]})" for i in numbers]
+    model = runs.load_checkpoint(trained_run.path, "best")
+    tests = [(name, x_test[i]) for name, i in zip(names[1:], numbers, strict=True)]
+    expected = classify.classify_images(model, tests, trained_run.class_names)
+    assert list(at.dataframe[0].value["top class"])[1:] == [r.prediction.label for r in expected]
+
+    at.button(key="classify_test_draw").click().run()
+    others = list(at.dataframe[0].value["file"])[1:]
+    assert len(others) == 4 and others != names[1:]
+    at.number_input(key="classify_test_count").set_value(2).run()
+    at.file_uploader(key="classify_upload").set_value([]).run()
+    no_problems(at)
+    assert len(at.dataframe[0].value) == 2 and not at.info
 
 
 def test_classify_one_photo_from_the_camera(app, test_images):
