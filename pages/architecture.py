@@ -27,6 +27,7 @@ def load_preset() -> None:
     chosen = config.preset(st.session_state.arch_preset)
     for key, field in KNOBS.items():
         st.session_state[key] = getattr(chosen, field)
+    common.fill_conv_settings("arch", chosen)
 
 
 st.title("Architecture")
@@ -62,6 +63,13 @@ row[3].toggle(
     "GPU (grouped convolutions), which halves their weights and multiply-adds.",
     **keep,
 )
+with st.expander("Each convolution", expanded=True):
+    convs = common.conv_settings("arch", **keep)
+    st.caption(
+        "The paper's conv1 has 96 filters of 11x11 pixels with stride 4; conv2, 256 of 5x5; "
+        "conv3 to conv5, 3x3. A larger stride or kernel shrinks the maps faster; more filters "
+        "cost parameters and multiply-adds in this layer and the next."
+    )
 st.caption(
     "**paper**: the 2012 ImageNet network, split over two GPUs as it was. **tutorial**: the "
     "Keras tutorial's CIFAR-10 model, images upsampled to 227. **cifar_gpu**, **cifar_small**: "
@@ -74,7 +82,7 @@ st.caption(
 values = {field: st.session_state[key] for key, field in KNOBS.items()}
 pooling, two_gpus = values.pop("pooling"), values.pop("two_gpus")
 try:
-    model_config = config.customised(name, two_gpus, pooling, **values)  # refuses bad values
+    model_config = config.customised(name, two_gpus, pooling, **values, **convs)  # refuses bad
     plan = report.plan_layers(model_config)  # refuses shapes that shrink to nothing
 except ValueError as exc:
     common.show_error(exc)

@@ -1,5 +1,6 @@
 """Shared Streamlit glue for the pages: the sidebar job status, run and checkpoint pickers,
-cached model and dataset loading, error display and an image grid. Logic stays in
+the per-convolution settings, cached model and dataset loading, error display and an image
+grid. Logic stays in
 alexnet_core; this module only turns its objects into widgets.
 """
 
@@ -13,6 +14,12 @@ from streamlit.runtime.pages_manager import PagesManager
 from alexnet_core import classify, data, introspect, runs, training
 
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
+# The per-convolution fields a user sets in a grid, with each row's name and largest value.
+CONV_SETTINGS = (
+    ("conv_filters", "filters (before width)", 8192),
+    ("conv_kernels", "kernel (pixels)", 64),
+    ("conv_strides", "stride", 32),
+)
 
 
 def _hand_over_to_app_py() -> None:
@@ -183,6 +190,31 @@ def run_dataset(run: runs.RunInfo):
     except Exception as exc:  # any reason the data cannot be read is the user's to fix
         show_error(exc)
         st.stop()
+
+
+def fill_conv_settings(prefix: str, model_config) -> None:
+    """Set conv_settings' widgets to `model_config`'s values (when a preset is chosen)."""
+    for field, _, _ in CONV_SETTINGS:
+        for i, value in enumerate(getattr(model_config, field), start=1):
+            st.session_state[f"{prefix}_{field}_{i}"] = value
+
+
+def conv_settings(prefix: str, **widget_options) -> dict[str, tuple[int, ...]]:
+    """A grid of number inputs, conv1..conv5 across and CONV_SETTINGS down (filled in by
+    fill_conv_settings), and the ModelConfig fields it sets."""
+    widths = [1.4, 1, 1, 1, 1, 1]
+    for i, cell in enumerate(st.columns(widths)[1:], start=1):
+        cell.markdown(f"**conv{i}**")
+    values = {}
+    for field, name, largest in CONV_SETTINGS:
+        row = st.columns(widths, vertical_alignment="center")
+        row[0].markdown(name)
+        values[field] = tuple(
+            int(row[i].number_input(f"conv{i} {name}", 1, largest, key=f"{prefix}_{field}_{i}",
+                                    label_visibility="collapsed", **widget_options))
+            for i in range(1, 6)
+        )  # fmt: skip
+    return values
 
 
 def show_error(exc: Exception) -> None:

@@ -31,6 +31,7 @@ def load_preset() -> None:
         st.session_state[key(field)] = getattr(config.preset(name), field)
     st.session_state.train_two_gpus = config.preset(name).two_gpus
     st.session_state.train_pooling = config.preset(name).pooling
+    common.fill_conv_settings("train", config.preset(name))
     for field in TRAIN_FIELDS:
         st.session_state[key(field)] = getattr(config.train_preset(name), field)
 
@@ -180,6 +181,8 @@ with st.expander("Settings for a new run", expanded=job is None):
         c[2].selectbox("Pooling", config.POOLINGS, key="train_pooling",
                        help="overlapping: 3x3 windows, stride 2 (the paper); non_overlapping: "
                        "2x2, stride 2; custom: the preset's own.")  # fmt: skip
+        with st.expander("Each convolution: filters, kernel, stride"):
+            convs = common.conv_settings("train")
         st.caption(
             "The paper's own comparisons, to try here: with tanh instead of ReLU its CIFAR-10 "
             "network took six times as long to reach 25% training error; response "
@@ -226,6 +229,7 @@ with st.expander("Settings for a new run", expanded=job is None):
                 st.session_state.train_two_gpus,
                 st.session_state.train_pooling,
                 **{field: st.session_state[key(field)] for field in MODEL_FIELDS},
+                **convs,
             )
             settings = {field: st.session_state[key(field)] for field in TRAIN_FIELDS}
             train_config = config.TrainConfig(dataset=source, **settings)

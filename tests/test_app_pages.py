@@ -130,6 +130,18 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     app.number_input(key="arch_width").set_value(1.0).run()
     assert metric(app, "Total parameters") == "60,965,224"
 
+    # 64 filters in conv1 instead of 96: conv1 loses 11*11*3*32 + 32 weights and grouped conv2,
+    # which sees 32 instead of 48 channels on each GPU, 5*5*16*256.
+    app.number_input(key="arch_conv_filters_1").set_value(64).run()
+    assert metric(app, "Total parameters") == f"{60_965_224 - 11_648 - 102_400:,}"
+    assert app.dataframe[0].value.set_index("layer")["output shape"]["conv1"] == "55 x 55 x 64"
+    app.number_input(key="arch_conv_filters_1").set_value(63).run()
+    assert "conv2 is split into 2 groups, so its 63 input" in app.error[0].value
+    app.number_input(key="arch_conv_filters_1").set_value(96).run()
+    app.number_input(key="arch_conv_strides_1").set_value(2).run()
+    assert app.dataframe[0].value.set_index("layer")["output shape"]["conv1"] == "109 x 109 x 96"
+    app.number_input(key="arch_conv_strides_1").set_value(4).run()
+
     app.number_input(key="arch_input_size").set_value(32).run()
     assert not app.exception
     assert "input_size" in app.error[0].value and "pool2" in app.error[0].value
@@ -138,6 +150,7 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     app.selectbox(key="arch_preset").select("tiny").run()  # a preset resets the knobs
     no_problems(app)
     assert metric(app, "Total parameters") == "14,666"
+    assert app.number_input(key="arch_conv_strides_1").value == 1
     text = " ".join(m.value for m in app.markdown)
     assert "sees **45x45** pixels of conv1's 32x32 input, more than the whole image" in text
 
@@ -204,7 +217,7 @@ def test_train_splits_a_network_over_two_gpus_as_the_paper_did(app):
     assert runs.load_checkpoint(run.path, "best").get_layer("conv4").kernel.shape == (3, 3, 8, 16)
 
 
-def test_train_makes_the_papers_comparisons_tanh_lrn_and_pooling(app):
+def test_train_makes_the_papers_comparisons_and_sets_each_convolution(app):
     fill_in_a_tiny_run(app)
     app.selectbox(key="train_preset").select("paper").run()  # a preset fills these in
     assert [app.selectbox(key=f"train_{k}").value for k in ("normalization", "pooling")] == [
@@ -218,6 +231,8 @@ def test_train_makes_the_papers_comparisons_tanh_lrn_and_pooling(app):
     app.selectbox(key="train_activation").select("tanh")
     app.selectbox(key="train_normalization").select("lrn")
     app.selectbox(key="train_pooling").select("non_overlapping")
+    app.number_input(key="train_conv_kernels_1").set_value(5)
+    app.number_input(key="train_conv_filters_2").set_value(12)
     app.button(key="train_start").click().run()
     no_problems(app)
     assert training.current_job().wait(timeout=120)
@@ -227,6 +242,8 @@ def test_train_makes_the_papers_comparisons_tanh_lrn_and_pooling(app):
     assert built.get_layer("conv1").activation.__name__ == "tanh"
     assert type(built.get_layer("norm1")).__name__ == "LocalResponseNormalization"
     assert built.get_layer("pool1").pool_size == (2, 2) and run.model_config.pool_stride == 2
+    assert built.get_layer("conv1").kernel.shape == (5, 5, 3, 8)
+    assert built.get_layer("conv2").kernel.shape == (3, 3, 8, 12)
 
 
 def test_train_a_tiny_run_live_then_find_it_in_runs(app):
