@@ -24,7 +24,7 @@ from alexnet_core import config as cfg
 # The ModelConfig fields worth changing from the command line (help: their comments).
 MODEL_OPTIONS = ("width", "fc_units", "dropout", "normalization", "norm_before_pool", "activation",
                  "augment_flip", "augment_shift", "input_size")  # fmt: skip
-PER_CONV_OPTIONS = ("conv_filters", "conv_kernels", "conv_groups")  # five numbers, conv1..conv5
+PER_CONV_OPTIONS = ("conv_filters", "conv_kernels", "conv_strides", "conv_groups")  # 5 numbers
 CLEAR_LINE = "\r\033[K"  # back to the start of the terminal line and erase it
 CHOICES = {
     "optimizer": cfg.OPTIMIZERS,

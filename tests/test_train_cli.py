@@ -28,7 +28,8 @@ def test_options_override_the_preset():
         ["--preset", "tiny", "--epochs", "3", "--learning-rate", "0.2", "--no-nesterov",
          "--schedule", "cosine", "--width", "0.5", "--pooling", "non_overlapping",
          "--augment-flip", "--conv-filters", "8", "16", "32", "32", "24", "--conv-kernels", "5",
-         "3", "3", "3", "3", "--conv-groups", "1", "2", "1", "2", "2"]
+         "3", "3", "3", "3", "--conv-groups", "1", "2", "1", "2", "2", "--conv-strides", "2", "1",
+         "1", "1", "1"]
     )  # fmt: skip
     model_config, train_config = train.configs_from_args(args)
     assert (train_config.epochs, train_config.learning_rate, train_config.nesterov) == (
@@ -43,6 +44,7 @@ def test_options_override_the_preset():
     assert model_config.fc_units == PRESETS["tiny"].fc_units
     assert model_config.conv_widths() == (4, 8, 16, 16, 12)  # filters at width 0.5
     assert model_config.conv_kernels == (5, 3, 3, 3, 3)
+    assert model_config.conv_strides == (2, 1, 1, 1, 1)
     assert model_config.two_gpus
 
 
