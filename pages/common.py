@@ -192,6 +192,25 @@ def run_dataset(run: runs.RunInfo):
         st.stop()
 
 
+def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
+    """'More epochs' and a Continue button in two cells (columns); True once the run goes on
+    (training.continue_training started its job), else a message says why it could not."""
+    extra = cells[0].number_input("More epochs", 1, 1000, value=5, key=f"{prefix}_continue_epochs")
+    label = f"Continue {extra} more epochs"
+    if not cells[1].button(
+        label, key=f"{prefix}_continue", disabled=disabled, icon=":material/fast_forward:"
+    ):
+        return False
+    try:
+        training.continue_training(run_dir, int(extra))
+        return True
+    except training.JobBusy as exc:
+        st.warning(f"A job is already running; wait for it or stop it first. {exc}")
+    except ValueError as exc:
+        show_error(exc)
+    return False
+
+
 def fill_conv_settings(prefix: str, model_config) -> None:
     """Set conv_settings' widgets to `model_config`'s values (when a preset is chosen)."""
     for field, _, _ in CONV_SETTINGS:

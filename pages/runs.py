@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import charts, config, runs, training
+from alexnet_core import charts, config, runs
 from pages import common
 
 
@@ -119,19 +119,9 @@ if run.status != "damaged":
         file_name=f"{run.run_id}-history.csv",
         key="runs_download_history",
     )
-extra = cols[2].number_input("More epochs", 1, 1000, value=5, key="runs_continue_epochs")
-if cols[3].button(
-    f"Continue {extra} more epochs",
-    key="runs_continue",
-    disabled=run.status in (*runs.ACTIVE_STATUSES, "damaged"),
-):
-    try:
-        training.continue_training(run.path, int(extra))
-        st.switch_page("pages/train.py")
-    except training.JobBusy as exc:
-        st.warning(f"A job is already running; wait for it or stop it first. {exc}")
-    except ValueError as exc:
-        common.show_error(exc)
+busy = run.status in (*runs.ACTIVE_STATUSES, "damaged")
+if common.continue_run(run.path, "runs", cols[2:], disabled=busy):
+    st.switch_page("pages/train.py")
 
 with st.expander("Delete this run"):
     sure = st.checkbox(

@@ -77,7 +77,8 @@ def show_augmentation(model_config, train_config) -> None:
 st.title("Train")
 st.write(
     "Train a network on this machine and watch it learn: loss and accuracy per batch, "
-    "validation after every epoch. Pause, stop or change the learning rate at any time."
+    "validation after every epoch. Pause, stop or change the learning rate at any time, and "
+    "continue a run that ended for more epochs."
 )
 job = training.current_job()
 snap = job.snapshot() if job else None  # the page is drawn from this one snapshot
@@ -151,6 +152,10 @@ if job is not None:  # the current (or last) run first, then the settings for a 
                 st.toast(f"Learning rate set to {rate:g} from the next batch")
             except ValueError as exc:
                 common.show_error(exc)
+    elif snap.epochs_done:  # ended with a checkpoint: it can go on where it stopped
+        c = st.columns([1, 1, 2], vertical_alignment="bottom")
+        if common.continue_run(job.run_dir, "train", c[:2]):
+            st.rerun()
     live(snap.status)
 
 with st.expander("Settings for a new run", expanded=job is None):

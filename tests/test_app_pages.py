@@ -287,6 +287,13 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     assert table["status"][0] == "finished"
     assert table["test acc %"][0] == pytest.approx(100 * snap.test_accuracy)
 
+    app.switch_page("pages/train.py").run()  # the run that ended goes on from the Train page
+    app.number_input(key="train_continue_epochs").set_value(1).run()
+    app.button(key="train_continue").click().run()
+    no_problems(app)
+    assert training.current_job() is not job and training.current_job().wait(timeout=120)
+    assert runs.read_run(job.run_dir).epochs_done == 2
+
 
 def test_a_failed_run_shows_its_message_not_a_traceback(app):
     fill_in_a_tiny_run(app)
