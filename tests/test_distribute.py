@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from alexnet_core import distribute
@@ -76,7 +77,8 @@ TWO_DEVICES = textwrap.dedent(
                             "replicas": snap.replicas, "saved_replicas": status["replicas"],
                             "steps": int(model.optimizer.iterations.numpy()),
                             "val_accuracy": snap.epoch_history[-1]["val_accuracy"],
-                            "device": snap.device}
+                            "device": snap.device,
+                            "batch_correct": [r["batch_accuracy"] * 32 for r in snap.batch_history]}
     print(json.dumps(results))
     """
 )
@@ -99,6 +101,9 @@ def test_mirrored_strategy_over_two_cpu_devices(tmp_path):
     assert one["steps"] == two["steps"] == 2 * (512 // 32)
     assert abs(one["val_accuracy"] - two["val_accuracy"]) < 0.1
     assert two["val_accuracy"] > 0.15  # it learned something (chance is 0.10)
+    # Each batch's own accuracy counts the whole global batch, split over replicas or not.
+    for correct in (one["batch_correct"], two["batch_correct"]):
+        assert len(correct) == 32 and np.allclose(correct, np.round(correct), atol=1e-3)
 
 
 def test_two_workers_on_loopback_write_one_run_folder(tmp_path):
