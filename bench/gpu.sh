@@ -12,6 +12,9 @@
 #   bash bench/gpu.sh tutorial     # the tutorial's network with our training, $MINUTES (4)
 #
 # Each part prints its table and copies its JSON result to $OUT (commit it to bench/results/).
+# A session has 15 minutes of device time in all, the machine's start included: run cifar_gpu,
+# then tutorial at once (each $MINUTES of training plus compiling and the test views, not yet
+# measured there: give each timeout_s 540), and speed only if time is left.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKED=.device-data/cifar10-jpeg-packed.npz
@@ -77,6 +80,6 @@ tutorial)  # the tutorial's network (227x227 inputs) with flips, shifts and one-
     results_out "$stamp"
     ;;
 *)
-    sed -n '2,16p' "$0"; exit 2
+    sed -n '2,17p' "$0"; exit 2
     ;;
 esac
