@@ -1,7 +1,9 @@
 """The Feature maps, Classify and Evaluate pages through AppTest, over a real tiny trained run."""
 
 import io
+import json
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -260,3 +262,30 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
     ten = classify.evaluate(model, x_test, y_test, trained_run.class_names, views="ten")
     shown = {m.label: m.value for m in at.metric}
     assert shown["Test loss"] == f"{ten.loss:.3f}" and shown["Top-1 accuracy"] == f"{ten.top1:.1%}"
+
+
+def test_a_run_whose_data_moved_says_so_on_every_page_that_needs_its_test_split(
+    trained_run, tmp_path, monkeypatch
+):
+    moved = tmp_path / trained_run.run_id
+    shutil.copytree(trained_run.path, moved)
+    config_file = moved / "config.json"
+    saved = json.loads(config_file.read_text())
+    saved["dataset"]["source"] = str(tmp_path / "gone" / "cifar10.zip")
+    config_file.write_text(json.dumps(saved))
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path))
+    gone = f"{tmp_path / 'gone' / 'cifar10.zip'}: no such file or folder"
+    for page, reach_the_test_split in (
+        ("evaluate", lambda at: at),
+        ("inside", lambda at: at),  # its test image picker is the first choice
+        ("classify", lambda at: at.toggle(key="classify_use_test").set_value(True).run()),
+    ):
+        at = reach_the_test_split(open_page_allowing_errors(page))
+        assert not at.exception, page
+        assert [e.value for e in at.error] == [gone], page
+        assert not at.get("plotly_chart") and not at.image, page
+
+
+def open_page_allowing_errors(page: str) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=90)
+    return at.run().switch_page(f"pages/{page}.py").run()
