@@ -6,6 +6,7 @@ figure, and the tests read the numbers back out of the traces.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
@@ -256,4 +257,28 @@ def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.
     fig.update_xaxes(title_text="epoch", dtick=1)
     fig.update_yaxes(title_text=metric.replace("_", " "))
     fig.update_layout(title=metric.replace("_", " "), **LAYOUT)
+    return fig
+
+
+def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> go.Figure:
+    """One line per run: the training error of its batches (moving average) against epochs,
+    as the paper's figure 1 compared ReLU with tanh. A batch sits at its share of the epoch."""
+    fig = go.Figure()
+    for run_id, rows in batch_histories.items():
+        if not rows:
+            continue
+        counts = Counter(int(row["epoch"]) for row in rows)
+        per_epoch = max(counts.values())  # an unfinished last epoch has fewer rows
+        seen: Counter[int] = Counter()
+        positions = []
+        for row in rows:
+            epoch = int(row["epoch"])
+            seen[epoch] += 1
+            positions.append(epoch - 1 + seen[epoch] / per_epoch)
+        errors = [1 - value for value in smoothed([_batch_value(r, "accuracy") for r in rows])]
+        fig.add_trace(go.Scatter(x=positions, y=errors, mode="lines", name=run_id))
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text="training error", rangemode="tozero")
+    title = f"training error (moving average over {SMOOTHING_BATCHES} batches)"
+    fig.update_layout(title=title, **LAYOUT)
     return fig

@@ -6,6 +6,10 @@ import streamlit as st
 from alexnet_core import charts, config, runs
 from pages import common
 
+# The Compare chart's curves: per-epoch metrics as Keras logged them, and the batches' error.
+CURVES = {"val_accuracy": "val accuracy", "val_loss": "val loss", "accuracy": "accuracy",
+          "loss": "loss", "batch_error": "training error, batch by batch"}  # fmt: skip
+
 
 def settings(run: runs.RunInfo) -> dict:
     """The run's model and training settings as one flat dict ('model.width', ...)."""
@@ -63,11 +67,21 @@ for run in [r for r in found if r.status == "damaged"]:
 st.subheader("Compare")
 by_id = {r.run_id: r for r in found if r.status != "damaged"}
 chosen = st.multiselect("Runs to compare", list(by_id), default=list(by_id)[:2], key="runs_compare")
-curves = ["val_accuracy", "val_loss", "accuracy", "loss"]
-metric = st.segmented_control("Curve", curves, default=curves[0], key="runs_metric") or curves[0]
-if chosen:
+metric = st.segmented_control(
+    "Curve", list(CURVES), default="val_accuracy", key="runs_metric", format_func=CURVES.get
+) or "val_accuracy"  # fmt: skip
+if chosen and metric == "batch_error":
+    batches = {run_id: runs.load_batch_history(by_id[run_id].path) for run_id in chosen}
+    if any(batches.values()):
+        st.plotly_chart(charts.compare_training_error(batches), key="runs_batch_chart")
+        st.caption("Each run's training error batch by batch, smoothed, against epochs: the "
+                   "paper's figure 1 compared ReLU with tanh this way (train both with the "
+                   "Activation setting).")  # fmt: skip
+    else:
+        st.info("None of these runs has trained a batch yet.")
+elif chosen:
     histories = {run_id: runs.load_history(by_id[run_id].path) for run_id in chosen}
-    name = metric.replace("_", " ")
+    name = CURVES[metric]
     why = "no finished epoch" + (" or no validation split" if metric.startswith("val_") else "")
     missing = [i for i, rows in histories.items() if all(r.get(metric) is None for r in rows)]
     if len(missing) < len(histories):
@@ -76,6 +90,7 @@ if chosen:
             st.caption(f"No {name} curve for {', '.join(missing)} ({why}).")
     else:
         st.info(f"None of these runs has a {name} curve ({why}).")
+if chosen:
     table = pd.DataFrame({run_id: settings(by_id[run_id]) for run_id in chosen})
     differ = table[table.astype(str).nunique(axis=1) > 1]
     if len(chosen) < 2:

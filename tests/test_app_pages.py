@@ -343,6 +343,10 @@ def test_runs_never_calls_training_accuracy_validation_accuracy(
     spec = app.get("plotly_chart")[0].proto.spec
     assert split.run_id in spec and info.run_id not in spec
     assert any(f"No val accuracy curve for {info.run_id}" in c.value for c in app.caption)
+    app.segmented_control(key="runs_metric").set_value("batch_error").run()
+    no_problems(app)
+    spec = app.get("plotly_chart")[0].proto.spec
+    assert split.run_id in spec and info.run_id in spec and "training error" in spec
     app.switch_page("pages/classify.py").run()
     described = app.selectbox(key="classify_run").options[0]
     assert described.endswith(f"train acc {info.best_accuracy:.1%}"), described

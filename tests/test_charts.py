@@ -116,3 +116,13 @@ def test_throughput_and_run_comparison():
     )
     assert [t.name for t in fig.data] == ["run-a", "run-b"]  # no empty line for "unsplit"
     assert list(trace(fig, "run-a").y) == [0.25, 0.35] and list(trace(fig, "run-b").x) == [1]
+
+
+def test_training_error_comparison_places_each_batch_at_its_share_of_the_epoch():
+    unfinished = BATCHES[:3]  # its second epoch has one batch of two so far
+    fig = charts.compare_training_error({"run-a": BATCHES, "run-b": unfinished, "none": []})
+    assert [t.name for t in fig.data] == ["run-a", "run-b"]
+    assert list(trace(fig, "run-a").x) == [0.5, 1.0, 1.5, 2.0]
+    assert list(trace(fig, "run-b").x) == [0.5, 1.0, 1.5]
+    moving = charts.smoothed([0.1, 0.3, 0.3, 0.5])  # the batches' own accuracies
+    assert list(trace(fig, "run-a").y) == pytest.approx([1 - a for a in moving])
