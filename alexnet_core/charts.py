@@ -150,47 +150,18 @@ def training_curves(
     val_steps = [epoch_step(int(r["epoch"])) for r in val_rows]
     for col, metric in ((1, "loss"), (2, "accuracy")):
         values = [_batch_value(row, metric) for row in batch_history]
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=values,
-                name="each training batch",
-                mode="lines",
-                line=dict(color=TRAIN_COLOUR, width=1),
-                opacity=0.3,
-                legendgroup="batch",
-                showlegend=col == 1,
-            ),
-            row=1,
-            col=col,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=smoothed(values),
-                name=f"training (moving average, {SMOOTHING_BATCHES} batches)",
-                mode="lines",
-                line=dict(color=TRAIN_COLOUR),
-                legendgroup="train",
-                showlegend=col == 1,
-            ),
-            row=1,
-            col=col,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=val_steps,
-                y=[r[f"val_{metric}"] for r in val_rows],
-                name=f"validation {metric}",
-                mode="lines+markers",
-                marker=dict(size=9, color=VAL_COLOUR),
-                line=dict(color=VAL_COLOUR, dash="dot"),
-                legendgroup="val",
-                showlegend=col == 1,
-            ),
-            row=1,
-            col=col,
-        )
+        traces = (  # x, y, legend name and group, style
+            (steps, values, "each training batch", "batch",
+             dict(mode="lines", line=dict(color=TRAIN_COLOUR, width=1), opacity=0.3)),
+            (steps, smoothed(values), f"training (moving average, {SMOOTHING_BATCHES} batches)",
+             "train", dict(mode="lines", line=dict(color=TRAIN_COLOUR))),
+            (val_steps, [r[f"val_{metric}"] for r in val_rows], f"validation {metric}", "val",
+             dict(mode="lines+markers", marker=dict(size=9, color=VAL_COLOUR),
+                  line=dict(color=VAL_COLOUR, dash="dot"))),
+        )  # fmt: skip
+        for x, y, name, group, style in traces:
+            trace = go.Scatter(x=x, y=y, name=name, legendgroup=group, showlegend=col == 1, **style)
+            fig.add_trace(trace, row=1, col=col)
     fig.update_layout(showlegend=True, **LAYOUT)
     fig.update_xaxes(title_text="step (batches)")
     _mark_lr_changes(fig, lr_events, row="all", col="all")
