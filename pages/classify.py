@@ -18,9 +18,8 @@ def classify_all(run_dir: str, which: str, version: float, names: tuple, files: 
     """The files' results, then the test images', once per (checkpoint version, images, k,
     views); files: ((name, bytes),), tests: ((name, uint8 image),)."""
     model = common.load_model_cached(run_dir, which)
-    return classify.classify_files(model, list(files), names, k, views) + classify.classify_images(
-        model, list(tests), names, k, views
-    )
+    uploaded = classify.classify_files(model, list(files), names, k, views)
+    return uploaded + classify.classify_images(model, list(tests), names, k, views)
 
 
 def drawn_test_images(run) -> list[tuple[str, np.ndarray]]:
