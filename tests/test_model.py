@@ -338,7 +338,10 @@ print(json.dumps(out))
 
 def test_model_builds_with_the_same_shapes_under_jax():
     pytest.importorskip("jax")
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    # Optimisation level 0: XLA's CPU compiler then builds each weight initialiser about seven
+    # times faster (as bench/gpu.sh check does); the shapes are the same at any level.
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
+           "XLA_FLAGS": "--xla_backend_optimization_level=0"}  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-c", JAX_SCRIPT],
         cwd=ROOT,
