@@ -1,7 +1,6 @@
 """Shared Streamlit glue for the pages: the sidebar job status, run and checkpoint pickers,
-the per-convolution settings, cached model and dataset loading, error display and an image
-grid. Logic stays in
-alexnet_core; this module only turns its objects into widgets.
+the per-convolution settings, continuing a run, cached model and dataset loading, error display
+and an image grid. Logic stays in alexnet_core; this module only turns its objects into widgets.
 """
 
 from __future__ import annotations
