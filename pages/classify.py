@@ -1,5 +1,5 @@
-"""Classify: your own images through a trained network, with Grad-CAM or occlusion showing where
-it looked."""
+"""Classify: your own images or test images through a trained network, with Grad-CAM or
+occlusion showing where it looked."""
 
 import numpy as np
 import streamlit as st

@@ -6,10 +6,10 @@ from alexnet_core import data, runs, system
 
 PAGE_GUIDE = [
     ("architecture", "Architecture", "every layer's shape, parameters and cost", "account_tree"),
-    ("train", "Train", "train live; pause, stop, change the learning rate", "monitoring"),
+    ("train", "Train", "train live; pause, stop, change the learning rate, continue", "monitoring"),
     ("runs", "Runs", "compare, download, continue or delete runs", "folder_open"),
     ("inside", "Feature maps & filters", "what each layer sees and has learned", "grid_view"),
-    ("classify", "Classify", "your own images, and where the network looked", "label"),
+    ("classify", "Classify", "your images or test images: where the network looked", "label"),
     ("evaluate", "Evaluate", "test accuracy, confusion matrix, worst mistakes", "analytics"),
 ]
 

@@ -1,4 +1,5 @@
-"""Train: set up a run, start it, and watch it learn live; pause, stop or change its rate."""
+"""Train: set up a run, start it, and watch it learn live; pause, stop, change its rate or
+continue it."""
 
 import dataclasses
 
