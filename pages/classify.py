@@ -22,9 +22,9 @@ def classify_all(run_dir: str, which: str, version: float, names: tuple, files: 
     return uploaded + classify.classify_images(model, list(tests), names, k, views)
 
 
-def drawn_test_images(run) -> list[tuple[str, np.ndarray]]:
-    """Images drawn at random from the run's test split, named with their number and class;
-    the same ones until "Draw others" is pressed."""
+def drawn_test_images(run) -> list[tuple[str, np.ndarray, str]]:
+    """Images drawn at random from the run's test split: (name, image, true class), named with
+    their number and class; the same ones until "Draw others" is pressed."""
     dataset = common.run_dataset(run)
     left, right = st.columns([2, 1], vertical_alignment="bottom")
     count = left.number_input("Test images", 1, MOST_TEST_IMAGES, 4, key="classify_test_count")
@@ -32,8 +32,9 @@ def drawn_test_images(run) -> list[tuple[str, np.ndarray]]:
         st.session_state.classify_test_draws = st.session_state.get("classify_test_draws", 0) + 1
     rng = np.random.default_rng(st.session_state.get("classify_test_draws", 0))
     chosen = rng.choice(len(dataset.y_test), min(count, len(dataset.y_test)), replace=False)
-    return [(f"test #{i} ({dataset.class_names[dataset.y_test[i]]})", dataset.x_test[i])
-            for i in chosen]  # fmt: skip
+    truths = [dataset.class_names[dataset.y_test[i]] for i in chosen]
+    return [(f"test #{i} ({truth})", dataset.x_test[i], truth)
+            for i, truth in zip(chosen, truths, strict=True)]  # fmt: skip
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -79,9 +80,11 @@ top_k = st.slider(
 )
 
 views = common.views_radio("classify_views", "Each view is one more pass through the network.")
+named = tuple((name, image) for name, image, _ in tests)
 results = classify_all(
-    str(run.path), which, version, run.class_names, tuple(files), tuple(tests), top_k, views
+    str(run.path), which, version, run.class_names, tuple(files), named, top_k, views
 )
+truth = {name: true_class for name, _, true_class in tests}
 for result in results:
     if result.prediction is None:
         st.error(result.error, icon=":material/block:")
@@ -93,6 +96,7 @@ if len(results) > 1:
     st.subheader("All images")
     table = {
         "file": [r.name for r in results],
+        **({"true class": [truth.get(r.name, "") for r in results]} if truth else {}),
         "top class": [r.prediction.label if r.prediction else "" for r in results],
         "confidence": [r.prediction.confidence if r.prediction else None for r in results],
         "problem": [r.error or "" for r in results],

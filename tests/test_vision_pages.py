@@ -188,6 +188,8 @@ def test_classify_adds_test_images_named_with_their_true_class(app, trained_run,
     tests = [(name, x_test[i]) for name, i in zip(names[1:], numbers, strict=True)]
     expected = classify.classify_images(model, tests, trained_run.class_names)
     assert list(at.dataframe[0].value["top class"])[1:] == [r.prediction.label for r in expected]
+    truths = [trained_run.class_names[y_test[i]] for i in numbers]
+    assert list(at.dataframe[0].value["true class"]) == ["", *truths]  # none for an upload
 
     at.button(key="classify_test_draw").click().run()
     others = list(at.dataframe[0].value["file"])[1:]
