@@ -21,6 +21,9 @@ VAL_COLOUR = "#d62728"
 MARKER_COLOUR = "#7f7f7f"
 SMOOTHING_BATCHES = 10  # the training curves' moving average spans about this many batches
 LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
+# Accuracy and error are shares: in percent, and never zoomed out past 0% or 100% (Plotly pads
+# a lone point's range by +-1, drawing an accuracy of -50%), yet free to zoom in between.
+SHARE_AXIS = dict(tickformat=".0%", autorangeoptions=dict(minallowed=0, maxallowed=1))
 
 
 def feature_map_shapes(report: Report) -> go.Figure:
@@ -164,6 +167,7 @@ def training_curves(
             fig.add_trace(trace, row=1, col=col)
     fig.update_layout(showlegend=True, **LAYOUT)
     fig.update_xaxes(title_text="step (batches)")
+    fig.update_yaxes(SHARE_AXIS, row=1, col=2)
     _mark_lr_changes(fig, lr_events, row="all", col="all")
     return fig
 
@@ -227,6 +231,8 @@ def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.
         )
     fig.update_xaxes(title_text="epoch", dtick=1)
     fig.update_yaxes(title_text=metric.replace("_", " "))
+    if "accuracy" in metric:
+        fig.update_yaxes(SHARE_AXIS)
     fig.update_layout(title=metric.replace("_", " "), **LAYOUT)
     return fig
 
@@ -249,7 +255,7 @@ def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> 
         errors = [1 - value for value in smoothed([_batch_value(r, "accuracy") for r in rows])]
         fig.add_trace(go.Scatter(x=positions, y=errors, mode="lines", name=run_id))
     fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(title_text="training error", rangemode="tozero")
+    fig.update_yaxes(title_text="training error", **SHARE_AXIS)
     title = f"training error (moving average over {SMOOTHING_BATCHES} batches)"
     fig.update_layout(title=title, **LAYOUT)
     return fig

@@ -116,7 +116,8 @@ numbers[2].metric(
     f"{run.best_accuracy:.1%}" if run.best_accuracy is not None else "—",
     help=None if validated else "No validation split: best.keras is the best training epoch.",
 )
-numbers[3].metric("Test accuracy", f"{run.test_accuracy:.1%}" if run.test_accuracy else "—")
+tested = run.test_accuracy is not None  # 0% is a result, not a blank
+numbers[3].metric("Test accuracy", f"{run.test_accuracy:.1%}" if tested else "—")
 cols = st.columns(4, vertical_alignment="bottom")
 if "best" in run.checkpoints:
     best = runs.checkpoint_path(run.path, "best")

@@ -126,3 +126,17 @@ def test_training_error_comparison_places_each_batch_at_its_share_of_the_epoch()
     assert list(trace(fig, "run-b").x) == [0.5, 1.0, 1.5]
     moving = charts.smoothed([0.1, 0.3, 0.3, 0.5])  # the batches' own accuracies
     assert list(trace(fig, "run-a").y) == pytest.approx([1 - a for a in moving])
+
+
+def test_accuracy_and_error_axes_are_percent_and_stay_between_0_and_100():
+    bounds = {"minallowed": 0, "maxallowed": 1}
+    shares = [
+        charts.training_curves(BATCHES, EPOCHS).layout.yaxis2,  # accuracy, beside the loss
+        charts.compare_runs({"run-a": EPOCHS[:1]}, "val_accuracy").layout.yaxis,  # one point
+        charts.compare_training_error({"run-a": BATCHES}).layout.yaxis,
+    ]
+    for axis in shares:
+        assert axis.tickformat == ".0%" and axis.autorangeoptions.to_plotly_json() == bounds
+    losses = [charts.training_curves(BATCHES, EPOCHS).layout.yaxis,
+              charts.compare_runs({"run-a": EPOCHS}, "val_loss").layout.yaxis]  # fmt: skip
+    assert all(axis.tickformat is None for axis in losses)  # a loss is no share
