@@ -41,7 +41,9 @@ if "arch_image_size" not in st.session_state:
     load_preset()
 keep = dict(persist_state="session")  # the knobs keep their values while you visit other pages
 row = st.columns(4)
-name = row[0].selectbox("Preset", list(config.PRESETS), key="arch_preset", on_change=load_preset)
+name = row[0].selectbox(
+    "Preset", list(config.PRESETS), key="arch_preset", on_change=load_preset, **keep
+)
 row[1].number_input("Image size (pixels)", 8, 512, key="arch_image_size", **keep)
 row[2].number_input("Input size (pixels)", 8, 512, key="arch_input_size", **keep)
 row[3].number_input("Classes", 2, 100_000, key="arch_classes", **keep)

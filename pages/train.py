@@ -18,6 +18,7 @@ NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
     ("classify", "Classify images with it", ":material/label:"),
 ]
 PREVIEW_IMAGES, PREVIEW_COPIES = 4, 5  # augmentation preview: training images, views of each
+KEEP = dict(persist_state="session")  # the settings keep their values while you visit other pages
 
 
 def key(field: str) -> str:
@@ -163,32 +164,35 @@ with st.expander("Settings for a new run", expanded=job is None):
     sources = [s["name"] for s in data.available_sources() if s["available"]]
     first = sources.index(data.default_source()) if data.default_source() in sources else 0
     c = st.columns(2)
-    source = c[0].selectbox("Dataset", sources, index=first, key="train_source")
-    c[1].selectbox("Preset", list(config.PRESETS), key="train_preset", on_change=load_preset)
+    source = c[0].selectbox("Dataset", sources, index=first, key="train_source", **KEEP)
+    c[1].selectbox(
+        "Preset", list(config.PRESETS), key="train_preset", **KEEP, on_change=load_preset
+    )
     with st.form("train_form", border=False):
         st.markdown("**Model** (augmentation is part of the model; it acts on training batches)")
         c = st.columns(6)
-        c[0].number_input("Input size", 8, 512, key="train_input_size")
-        c[1].number_input("Width multiplier", 0.05, 4.0, step=0.05, key="train_width")
-        c[2].number_input("FC units", 1, 16384, key="train_fc_units")
-        c[3].number_input("Dropout", 0.0, 0.95, step=0.05, key="train_dropout")
-        c[4].number_input("Random shift (px)", 0, 64, key="train_augment_shift")
-        c[5].checkbox("Random flips", key="train_augment_flip")
+        c[0].number_input("Input size", 8, 512, key="train_input_size", **KEEP)
+        c[1].number_input("Width multiplier", 0.05, 4.0, step=0.05, key="train_width", **KEEP)
+        c[2].number_input("FC units", 1, 16384, key="train_fc_units", **KEEP)
+        c[3].number_input("Dropout", 0.0, 0.95, step=0.05, key="train_dropout", **KEEP)
+        c[4].number_input("Random shift (px)", 0, 64, key="train_augment_shift", **KEEP)
+        c[5].checkbox("Random flips", key="train_augment_flip", **KEEP)
         c[5].checkbox(
             "Two-GPU split",
             key="train_two_gpus",
+            **KEEP,
             help="The paper's split over two GPUs (see Architecture) as grouped convolutions, "
             "trained on one device all the same. On a CPU, TensorFlow runs grouped convolutions "
             "through a much slower path.",
         )
         c = st.columns(6)
-        c[0].selectbox("Activation", config.ACTIVATIONS, key="train_activation")
-        c[1].selectbox("Normalisation", config.NORMALISATIONS, key="train_normalization")
-        c[2].selectbox("Pooling", config.POOLINGS, key="train_pooling",
+        c[0].selectbox("Activation", config.ACTIVATIONS, key="train_activation", **KEEP)
+        c[1].selectbox("Normalisation", config.NORMALISATIONS, key="train_normalization", **KEEP)
+        c[2].selectbox("Pooling", config.POOLINGS, key="train_pooling", **KEEP,
                        help="overlapping: 3x3 windows, stride 2 (the paper); non_overlapping: "
                        "2x2, stride 2; custom: the preset's own.")  # fmt: skip
         with st.expander("Each convolution: filters, kernel, stride"):
-            convs = common.conv_settings("train")
+            convs = common.conv_settings("train", **KEEP)
         st.caption(
             "The paper's own comparisons, to try here: with tanh instead of ReLU its CIFAR-10 "
             "network took six times as long to reach 25% training error; response "
@@ -197,31 +201,35 @@ with st.expander("Settings for a new run", expanded=job is None):
         )
         st.markdown("**Optimisation**")
         c = st.columns(6)
-        c[0].number_input("Epochs", 1, 1000, key="train_epochs")
-        c[1].number_input("Batch size", 1, 4096, key="train_batch_size")
-        c[2].selectbox("Optimizer", config.OPTIMIZERS, key="train_optimizer")
-        c[3].number_input("Learning rate", 1e-6, 10.0, format="%.5f", key="train_learning_rate")
-        c[4].number_input("Momentum (SGD)", 0.0, 0.999, step=0.05, key="train_momentum")
-        c[5].checkbox("Nesterov", key="train_nesterov")
+        c[0].number_input("Epochs", 1, 1000, key="train_epochs", **KEEP)
+        c[1].number_input("Batch size", 1, 4096, key="train_batch_size", **KEEP)
+        c[2].selectbox("Optimizer", config.OPTIMIZERS, key="train_optimizer", **KEEP)
+        c[3].number_input(
+            "Learning rate", 1e-6, 10.0, format="%.5f", key="train_learning_rate", **KEEP
+        )
+        c[4].number_input("Momentum (SGD)", 0.0, 0.999, step=0.05, key="train_momentum", **KEEP)
+        c[5].checkbox("Nesterov", key="train_nesterov", **KEEP)
         c = st.columns(6)
-        c[0].selectbox("Schedule", config.SCHEDULES, key="train_schedule")
-        c[1].number_input("one_cycle warm-up", 0.01, 0.99, key="train_warmup_fraction")
-        c[2].number_input("step: every (epochs)", 1, 1000, key="train_step_epochs")
-        c[3].number_input("step: divide by", 1.0, 1000.0, key="train_step_factor")
-        c[4].number_input("Weight decay", 0.0, 0.1, format="%.5f", key="train_weight_decay")
-        c[5].number_input("Label smoothing", 0.0, 0.9, step=0.05, key="train_label_smoothing")
+        c[0].selectbox("Schedule", config.SCHEDULES, key="train_schedule", **KEEP)
+        c[1].number_input("one_cycle warm-up", 0.01, 0.99, key="train_warmup_fraction", **KEEP)
+        c[2].number_input("step: every (epochs)", 1, 1000, key="train_step_epochs", **KEEP)
+        c[3].number_input("step: divide by", 1.0, 1000.0, key="train_step_factor", **KEEP)
+        c[4].number_input("Weight decay", 0.0, 0.1, format="%.5f", key="train_weight_decay", **KEEP)
+        c[5].number_input(
+            "Label smoothing", 0.0, 0.9, step=0.05, key="train_label_smoothing", **KEEP
+        )
         st.markdown("**Data and run**")
         c = st.columns([1, 1, 1, 1.5, 1.5], vertical_alignment="center")
-        c[0].number_input("Validation share", 0.0, 0.9, key="train_validation_fraction")
-        c[1].number_input("Train subset (0 = all)", 0, 10**7, step=256, key="train_subset")
-        c[2].number_input("Seed", 0, 2**31 - 1, key="train_seed")
-        c[3].checkbox("Mixed precision (GPU)", key="train_mixed_precision")
-        c[4].checkbox("Keep every epoch's checkpoint", key="train_save_every_epoch")
+        c[0].number_input("Validation share", 0.0, 0.9, key="train_validation_fraction", **KEEP)
+        c[1].number_input("Train subset (0 = all)", 0, 10**7, step=256, key="train_subset", **KEEP)
+        c[2].number_input("Seed", 0, 2**31 - 1, key="train_seed", **KEEP)
+        c[3].checkbox("Mixed precision (GPU)", key="train_mixed_precision", **KEEP)
+        c[4].checkbox("Keep every epoch's checkpoint", key="train_save_every_epoch", **KEEP)
         c = st.columns(6)
-        c[0].number_input("Image size (data)", 8, 512, key="train_image_size",
+        c[0].number_input("Image size (data)", 8, 512, key="train_image_size", **KEEP,
                           help="Images are resized to this when loaded; the model resizes "
                           "them to its input size per batch.")  # fmt: skip
-        c[1].selectbox("Devices", distribute.DEVICE_SETTINGS, key="train_devices",
+        c[1].selectbox("Devices", distribute.DEVICE_SETTINGS, key="train_devices", **KEEP,
                        help="auto: every GPU, else the CPU. all: every device, as replicas "
                        "that share each batch (tf.distribute).")  # fmt: skip
         buttons = st.container(horizontal=True)

@@ -176,6 +176,24 @@ def fill_in_a_tiny_run(app) -> None:
     app.number_input(key="train_epochs").set_value(1)
 
 
+def test_train_and_architecture_keep_their_settings_while_you_visit_another_page(app):
+    fill_in_a_tiny_run(app)
+    app.number_input(key="train_conv_filters_2").set_value(12)
+    app.button(key="train_preview").click().run()  # any of the form's buttons commits it
+    app.switch_page("pages/architecture.py").run()
+    app.selectbox(key="arch_preset").select("cifar_small").run()
+    app.number_input(key="arch_width").set_value(0.5).run()
+    app.switch_page("pages/runs.py").run()  # Streamlit forgets the widgets of pages not shown
+    app.switch_page("pages/train.py").run()
+    kept = {k: app.session_state[f"train_{k}"] for k in ("source", "preset", "subset", "epochs")}
+    assert kept == {"source": "sample", "preset": "tiny", "subset": 256, "epochs": 1}
+    assert app.number_input(key="train_conv_filters_2").value == 12
+    app.switch_page("pages/architecture.py").run()
+    no_problems(app)
+    assert app.selectbox(key="arch_preset").value == "cifar_small"
+    assert app.number_input(key="arch_width").value == 0.5
+
+
 def test_train_previews_what_flips_and_shifts_do_to_training_images(app):
     fill_in_a_tiny_run(app)
     app.button(key="train_preview").click().run()
