@@ -99,7 +99,8 @@ def live(drawn_status: str) -> None:
         st.rerun()  # paused, resumed or ended: redraw the buttons (and stop the timer at the end)
     eta = f" · about {snap.eta_s:,.0f} s left" if snap.active and snap.eta_s else ""
     where = f"epoch {snap.epoch}/{snap.epochs} · batch {snap.batch}/{snap.batches_per_epoch}"
-    text = f"**{snap.status}** · {where} · {snap.elapsed_s:,.0f} s elapsed{eta}"
+    rate = f" · learning rate {snap.learning_rate:.3g}" if snap.active else ""
+    text = f"**{snap.status}** · {where}{rate} · {snap.elapsed_s:,.0f} s elapsed{eta}"
     st.progress(min(max(snap.progress, 0.0), 1.0), text=text)
     last = snap.batch_history[-1] if snap.batch_history else {}
     tested = [e for e in snap.epoch_history if e.get("val_accuracy") is not None]
@@ -146,8 +147,10 @@ if job is not None:  # the current (or last) run first, then the settings for a 
         else:
             c[0].button("Pause", key="train_pause", on_click=job.pause, icon=ICONS["pause"])
         c[1].button("Stop", key="train_stop", on_click=job.stop, icon=ICONS["stop"])
-        rate = c[2].number_input("Learning rate from now on", 1e-6, 10.0, value=snap.learning_rate,
-                                 format="%.6f", key="train_lr")  # fmt: skip
+        # From 0, not 1e-6: a schedule ends far below that, and a default under the minimum
+        # would stop the page (a rate of 0 is refused with a message when applied).
+        rate = c[2].number_input("Learning rate from now on", 0.0, 10.0, value=snap.learning_rate,
+                                 format="%.2e", key="train_lr")  # fmt: skip
         if c[3].button("Apply", key="train_lr_apply"):
             try:
                 job.set_learning_rate(rate)

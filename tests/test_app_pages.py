@@ -313,6 +313,29 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     assert runs.read_run(job.run_dir).epochs_done == 2
 
 
+def test_train_shows_a_running_rate_below_the_forms_minimum(app):
+    """One cycle starts at a 25th of its peak: 4e-7 here, under the form's 1e-6."""
+    fill_in_a_tiny_run(app)
+    app.selectbox(key="train_schedule").select("one_cycle")
+    app.number_input(key="train_learning_rate").set_value(1e-5)
+    app.button(key="train_start").click().run()
+    job = training.current_job()
+    job.pause()  # honoured after the first batch, which sets the scheduled rate
+    poll(app, lambda at: job.snapshot().status == "paused" and job.snapshot().batch_history)
+    rate = job.snapshot().learning_rate
+    assert rate == pytest.approx(1e-5 / 25, rel=0.1)
+
+    reloaded = AppTest.from_file(str(APP), default_timeout=60)  # a new tab draws it first
+    reloaded.run().switch_page("pages/train.py").run()
+    no_problems(reloaded)
+    assert reloaded.number_input(key="train_lr").value == pytest.approx(rate)
+    assert f"learning rate {rate:.3g}" in reloaded.get("progress")[0].proto.text
+    reloaded.number_input(key="train_lr").set_value(0.0)
+    reloaded.button(key="train_lr_apply").click().run()
+    assert not reloaded.exception and "expected a positive rate" in reloaded.error[0].value
+    job.stop()
+
+
 def test_a_failed_run_shows_its_message_not_a_traceback(app):
     fill_in_a_tiny_run(app)
     app.number_input(key="train_learning_rate").set_value(10.0)  # SGD at 10 diverges in steps
