@@ -69,8 +69,9 @@ BEST_NAMES = {"val_accuracy": "val acc", "accuracy": "train acc"}
 
 
 def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None:
-    """A selectbox of runs, newest first; None (after an info box) when there are none."""
-    found = runs.list_runs()
+    """A selectbox of runs, newest first; None (after an info box) when there are none.
+    Damaged folders (listed on the Runs page) are left out: nothing says what they hold."""
+    found = [r for r in runs.list_runs() if r.status != "damaged"]
     if with_checkpoint:
         found = [r for r in found if r.checkpoints]
     if not found:
@@ -176,16 +177,31 @@ def _load_model(run_dir: str, which: str, mtime: float):
 
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=2)
-def load_dataset_cached(source: str):
-    """data.load_dataset(source), once per source for the whole server."""
-    return data.load_dataset(source)
+def load_dataset_cached(source: str, image_size: int = 32, validation_fraction: float = 0.1,
+                        seed: int = 0):  # fmt: skip
+    """data.load_dataset with these settings, once per setting for the whole server."""
+    return data.load_dataset(
+        source, image_size=image_size, validation_fraction=validation_fraction, seed=seed
+    )
+
+
+def data_settings(train_config, source: str | None = None) -> tuple:
+    """load_dataset_cached's arguments for the data `train_config` trains on: its source (or
+    `source`, what it resolved to), image size, validation share and seed. The seed draws the
+    splits of a folder without a test split, so the same seed finds the same test images."""
+    return (
+        source or train_config.dataset,
+        train_config.image_size,
+        train_config.validation_fraction,
+        train_config.seed,
+    )
 
 
 def run_dataset(run: runs.RunInfo):
-    """The dataset a run trained on; if it cannot be loaded (moved since, say), the page says
-    why and stops."""
+    """The dataset a run trained on, split and sized as in its training; if it cannot be
+    loaded (moved since, say), the page says why and stops."""
     try:
-        return load_dataset_cached(run.dataset)
+        return load_dataset_cached(*data_settings(run.train_config, run.dataset))
     except Exception as exc:  # any reason the data cannot be read is the user's to fix
         show_error(exc)
         st.stop()

@@ -27,9 +27,10 @@ def look_inside(run_dir: str, which: str, version: float, image: np.ndarray):
 
 
 @st.cache_data(max_entries=8, show_spinner="Running the test split through the network…")
-def maxima_over_test_split(run_dir: str, which: str, version: float, source: str, layer: str):
+def maxima_over_test_split(run_dir: str, which: str, version: float, data: tuple, layer: str):
+    """The layer's unit maxima over the test split loaded with `data` (common.data_settings)."""
     model = common.load_model_cached(run_dir, which)
-    return introspect.unit_maxima(model, common.load_dataset_cached(source).x_test, layer)
+    return introspect.unit_maxima(model, common.load_dataset_cached(*data).x_test, layer)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -208,7 +209,8 @@ with unit_tab:
         st.session_state["inside_unit_ready"] = True
     if st.session_state.get("inside_unit_ready"):
         dataset = common.run_dataset(run)
-        maxima = maxima_over_test_split(str(run.path), which, version, run.dataset, unit_layer)
+        settings = common.data_settings(run.train_config, run.dataset)
+        maxima = maxima_over_test_split(str(run.path), which, version, settings, unit_layer)
         found = introspect.strongest_images(model, maxima, int(channel), k=9)
         factor = max(1, 96 // dataset.image_size)
         captions = [f"#{i} {dataset.class_names[dataset.y_test[i]]} · {v:.2f}" for i, v, _ in found]

@@ -5,7 +5,7 @@ import dataclasses
 
 import streamlit as st
 
-from alexnet_core import charts, config, data, distribute, images, model, system, training
+from alexnet_core import charts, config, data, distribute, model, system, training
 from pages import common
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
@@ -39,7 +39,7 @@ def load_preset() -> None:
 
 
 def estimate(model_config, train_config) -> str:
-    dataset = common.load_dataset_cached(train_config.dataset)
+    dataset = common.load_dataset_cached(*common.data_settings(train_config))
     fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
     count = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
     seconds = training.estimate_epoch_seconds(fitted, train_config.batch_size, count)
@@ -50,9 +50,8 @@ def estimate(model_config, train_config) -> str:
 def show_augmentation(model_config, train_config) -> None:
     """A few training images, each beside random views of it as the model's flips and shifts
     make them in training (new ones at every click)."""
-    dataset = common.load_dataset_cached(train_config.dataset)
-    size = train_config.image_size  # training loads its images at this size
-    fitted = model_config.for_dataset(size, dataset.num_classes)
+    dataset = common.load_dataset_cached(*common.data_settings(train_config))
+    fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
     if not (fitted.augment_flip or fitted.augment_shift):
         st.info("No augmentation: this network trains on its images exactly as they are. "
                 "Switch on random flips or a random shift to see what they do.")  # fmt: skip
@@ -67,7 +66,7 @@ def show_augmentation(model_config, train_config) -> None:
         "same picture twice. The paper did the same with random 224x224 crops of its 256x256 "
         "images and their mirror images, and by altering the colours' intensity."
     )
-    originals = [images.resize_image(x, size) for x in dataset.x_train[:PREVIEW_IMAGES]]
+    originals = list(dataset.x_train[:PREVIEW_IMAGES])  # at the size training loads them
     views = model.augment_examples(fitted, originals, PREVIEW_COPIES)
     shown, captions = [], []
     for original, label, copies in zip(originals, dataset.y_train, views, strict=False):

@@ -291,3 +291,30 @@ def test_a_run_whose_data_moved_says_so_on_every_page_that_needs_its_test_split(
 def open_page_allowing_errors(page: str) -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=90)
     return at.run().switch_page(f"pages/{page}.py").run()
+
+
+def test_pages_draw_test_images_as_the_run_split_them_and_skip_damaged_folders(
+    trained_run, tmp_path, monkeypatch
+):
+    seeded = tmp_path / trained_run.run_id
+    shutil.copytree(trained_run.path, seeded)
+    saved = json.loads((seeded / "config.json").read_text())
+    saved["training"]["seed"] = 7  # the seed orders the test split (and draws a folder's)
+    (seeded / "config.json").write_text(json.dumps(saved))
+    damaged = tmp_path / "20300101-000000-tiny"  # the newest folder, but without config.json
+    damaged.mkdir()
+    shutil.copy(seeded / "best.keras", damaged / "best.keras")
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path))
+    assert runs.read_run(damaged).status == "damaged"
+
+    at = open_page(AppTest.from_file("../app.py", default_timeout=90), "classify")
+    (listed,) = at.selectbox(key="classify_run").options  # damaged folders are left out
+    assert listed.startswith(trained_run.run_id)
+    at.toggle(key="classify_use_test").set_value(True).run()
+    no_problems(at)
+    split = data.load_dataset("sample", seed=7)
+    names = list(at.dataframe[0].value["file"])
+    numbers = [int(re.fullmatch(r"test #(\d+) \((\w+)\)", name)[1]) for name in names]
+    assert names == [f"test #{i} ({split.class_names[split.y_test[i]]})" for i in numbers]
+    other = data.load_dataset("sample", seed=0)
+    assert [other.y_test[i] for i in numbers] != [split.y_test[i] for i in numbers]
