@@ -187,4 +187,5 @@ class Control(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         self.job.hold_if_paused()
         if self.job.stop_requested():
+            self.job.begin_stopping()
             self.model.stop_training = True

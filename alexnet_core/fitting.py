@@ -88,7 +88,7 @@ def fit(job, data) -> str:
         test = batches(data.x_test, one_hot(data.y_test), config.batch_size)
         result = model.evaluate(**test, verbose=0, return_dict=True)
         job.record_test(float(result["loss"]), float(result["accuracy"]))
-    return "stopped" if job.epochs_done < config.epochs else "finished"
+    return "finished" if job.completed() else "stopped"
 
 
 def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None):

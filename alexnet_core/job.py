@@ -32,7 +32,7 @@ class Snapshot:
 
     run_id: str
     run_dir: Path
-    status: str  # queued, running, paused, finished, stopped or failed
+    status: str  # queued, running, paused, stopping, finished, stopped or failed
     epoch: int  # current epoch, 1-based (0 before the first starts)
     epochs: int  # epochs the run will have when it ends
     batch: int  # batches done in the current epoch
@@ -58,6 +58,16 @@ class Snapshot:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def cut_short(self) -> tuple[int, int] | None:
+        """(epoch, batches) when a stop ended the last recorded epoch before its last batch:
+        its metrics and checkpoint cover those batches, and a continue starts the next one."""
+        last = self.epoch_history[-1] if self.epoch_history else {}
+        batches = last.get("batches")
+        if batches is None or batches >= self.batches_per_epoch:
+            return None
+        return int(last["epoch"]), int(batches)
 
     @property
     def progress(self) -> float:
@@ -158,7 +168,8 @@ class TrainingJob:
         self._unpaused.set()
 
     def stop(self) -> None:
-        """Stop after the current batch; the epoch's checkpoint and test metrics are saved."""
+        """Stop after the current batch; the epoch's checkpoint and test metrics are saved
+        (status 'stopping' meanwhile)."""
         self._stop.set()
         self._unpaused.set()  # a paused job must wake up to stop
 
@@ -216,9 +227,12 @@ class TrainingJob:
             self._batch_history.append(row | {"images_per_second": speed})
 
     def record_epoch(self, epoch: int, metrics: dict) -> None:
+        """metrics as Keras logs them at the epoch's end; the row also says how many batches
+        it trained on (fewer than batches_per_epoch when a stop cut it short)."""
         with self._lock:
             seconds = time.monotonic() - self._epoch_started
-            self._epoch_history.append({"epoch": epoch, **metrics, "seconds": seconds})
+            row = {"epoch": epoch, **metrics, "seconds": seconds, "batches": self.batch}
+            self._epoch_history.append(row)
 
     def record_checkpoint(self, epoch: int, best: float | None) -> None:
         """The epoch's checkpoints are on disk: count it as done and write the histories."""
@@ -238,6 +252,18 @@ class TrainingJob:
 
     def stop_requested(self) -> bool:
         return self._stop.is_set()
+
+    def begin_stopping(self) -> None:
+        """The worker honours a stop: what is left is the epoch's validation, checkpoint and
+        the test pass."""
+        self._set_status("stopping")
+
+    def completed(self) -> bool:
+        """Every epoch trained to its last batch (a stop may have cut the last one short)."""
+        with self._lock:
+            last = self._epoch_history[-1] if self._epoch_history else {}
+            whole = last.get("batches", self.batches_per_epoch) >= self.batches_per_epoch
+            return self.epochs_done >= self.train_config.epochs and whole
 
     def begin(self, device: str) -> None:
         with self._lock:

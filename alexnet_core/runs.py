@@ -37,7 +37,7 @@ from alexnet_core.config import (
 )
 
 RUNS_VARIABLE = "ALEXNET_RUNS_DIR"  # environment variable naming the runs root
-ACTIVE_STATUSES = ("queued", "running", "paused")
+ACTIVE_STATUSES = ("queued", "running", "paused", "stopping")
 CHECKPOINT_NAME = re.compile(r"^(best|last|epoch_\d{3,})$")
 
 

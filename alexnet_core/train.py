@@ -187,6 +187,9 @@ def _epoch_line(snap, row: dict) -> str:
 def _summary(snap) -> str:
     text = f"{snap.status} after {snap.epochs_done} epoch(s) in {snap.elapsed_s:.0f} s on " \
         f"{snap.device or 'CPU'}"  # fmt: skip
+    if snap.cut_short:
+        epoch, batches = snap.cut_short
+        text += f" (epoch {epoch} after {batches} of {snap.batches_per_epoch} batches)"
     if snap.test_accuracy is not None:
         text += f"; test accuracy {snap.test_accuracy:.4f} (loss {snap.test_loss:.4f})"
     if snap.error:

@@ -120,6 +120,11 @@ def live(drawn_status: str) -> None:
                    f"{snap.test_loss:.3f}) on images it never saw in training.")  # fmt: skip
     elif not snap.active:
         st.info(f"Run {snap.status} before it was tested.")
+    if snap.cut_short and not snap.active:
+        epoch, batches = snap.cut_short
+        st.caption(f"The stop came {batches} of {snap.batches_per_epoch} batches into epoch "
+                   f"{epoch}: its row and checkpoint cover those batches, and a continue starts "
+                   f"at epoch {epoch + 1}.")  # fmt: skip
     if not snap.active:
         for column, (page, label, icon) in zip(st.columns(3), NEXT_PAGES, strict=True):
             column.page_link(f"pages/{page}.py", label=label, icon=icon)
@@ -139,7 +144,9 @@ def live(drawn_status: str) -> None:
 
 if job is not None:  # the current (or last) run first, then the settings for a new one
     st.subheader(f"Run {snap.run_id}")
-    if active:  # controls stay outside the live fragment: a click reruns the whole page
+    if snap.status == "stopping":
+        st.caption("Stopping: the epoch's validation, checkpoint and the test pass come first.")
+    elif active:  # controls stay outside the live fragment: a click reruns the whole page
         c = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
         if snap.status == "paused":
             c[0].button("Resume", key="train_resume", on_click=job.resume, icon=ICONS["resume"])

@@ -139,7 +139,8 @@ def test_reloaded_best_checkpoint_reproduces_the_recorded_test_accuracy(finished
 
 
 def test_stop_ends_within_a_few_batches_keeps_last_and_refuses_a_second_start(sample, runs_dir):
-    job = training.start_training(TINY, SLOW, dataset=sample)
+    one_epoch = dataclasses.replace(SLOW, epochs=1)  # so the stop cuts the last epoch short
+    job = training.start_training(TINY, one_epoch, dataset=sample)
     wait_until(lambda: job.snapshot().step >= 3)
     assert training.current_job() is job
     with pytest.raises(training.JobBusy, match="already running"):
@@ -148,11 +149,26 @@ def test_stop_ends_within_a_few_batches_keeps_last_and_refuses_a_second_start(sa
     job.stop()
     assert job.wait(60)
     snap = job.snapshot()
-    assert snap.status == "stopped", snap.error
+    assert snap.status == "stopped", snap.error  # not 'finished': epoch 1 of 1 was cut short
     assert snap.step - stopped_at <= 3
     assert snap.epochs_done == 1 and snap.test_accuracy is not None
+    assert snap.cut_short == (1, snap.step) and snap.step < snap.batches_per_epoch == 32
+    assert runs.load_history(job.run_dir)[0]["batches"] == snap.step
     assert runs.load_checkpoint(job.run_dir, "last") is not None
     assert runs.read_run(job.run_dir).status == "stopped"
+
+
+def test_a_stop_while_paused_reads_stopping_until_the_run_has_ended(sample, runs_dir):
+    job = training.start_training(TINY, SLOW, dataset=sample)
+    wait_until(lambda: job.snapshot().step >= 2)
+    job.pause()
+    wait_until(lambda: job.snapshot().status == "paused", timeout=30)
+    job.stop()
+    seen = []  # validation, the checkpoint and 1,000 test images take a good part of a second
+    while not job.wait(0.005):
+        seen.append(job.snapshot().status)
+    assert "stopping" in seen and "paused" not in seen[seen.index("stopping") :], seen
+    assert job.snapshot().status == "stopped"
 
 
 def test_pause_holds_the_batch_counter_then_a_learning_rate_change_takes_effect(sample, runs_dir):
