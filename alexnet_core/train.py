@@ -25,6 +25,8 @@ from alexnet_core import config as cfg
 MODEL_OPTIONS = ("width", "fc_units", "dropout", "normalization", "norm_before_pool", "activation",
                  "augment_flip", "augment_shift", "input_size")  # fmt: skip
 PER_CONV_OPTIONS = ("conv_filters", "conv_kernels", "conv_strides", "conv_groups")  # 5 numbers
+# What --continue takes besides the run folder: the run keeps every other setting it had.
+CONTINUE_OPTIONS = ("continue_run", "epochs", "devices", "quiet")
 CLEAR_LINE = "\r\033[K"  # back to the start of the terminal line and erase it
 CHOICES = {
     "optimizer": cfg.OPTIMIZERS,
@@ -56,7 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--preset",
-        default="cifar_small",
         choices=list(cfg.PRESETS),
         help="model and training settings to start from (default cifar_small)",
     )
@@ -64,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--continue",
         dest="continue_run",
         metavar="RUN_DIR",
-        help="train this run folder --epochs more epochs (default 1)",
+        help="train this run folder --epochs more epochs (default 1) with its own settings; "
+        "--devices may change where",
     )
     parser.add_argument("--runs-dir", help="where run folders go (default $ALEXNET_RUNS_DIR "
                         "or checkpoints/)")  # fmt: skip
@@ -91,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
 def configs_from_args(args) -> tuple[cfg.ModelConfig, cfg.TrainConfig]:
     """The preset's configs with the options given on the command line applied (ValueError
     from the configs for a bad value)."""
-    model_config = cfg.preset(args.preset)
+    preset = args.preset or "cifar_small"
+    model_config = cfg.preset(preset)
     given = {k: v for k, v in vars(args).items() if v is not None}
     model_changes = {k: given[k] for k in MODEL_OPTIONS if k in given}
     model_changes.update({k: tuple(given[k]) for k in PER_CONV_OPTIONS if k in given})
@@ -101,7 +104,7 @@ def configs_from_args(args) -> tuple[cfg.ModelConfig, cfg.TrainConfig]:
         model_config = model_config.with_pooling(given["pooling"])
     fields = {f.name for f in dataclasses.fields(cfg.TrainConfig)}
     train_changes = {k: v for k, v in given.items() if k in fields}
-    train_config = dataclasses.replace(cfg.train_preset(args.preset), **train_changes)
+    train_config = dataclasses.replace(cfg.train_preset(preset), **train_changes)
     return model_config, train_config
 
 
@@ -112,7 +115,15 @@ def main(argv: list[str] | None = None) -> int:
         from alexnet_core import training  # imports Keras here, in the main thread
 
         if args.continue_run:
-            job = training.continue_training(args.continue_run, args.epochs or 1)
+            others = [
+                k for k, v in vars(args).items() if v is not None and k not in CONTINUE_OPTIONS
+            ]
+            if others:
+                flags = ", ".join("--" + k.replace("_", "-") for k in others)
+                raise ValueError(f"--continue goes on with the run's own settings; only --epochs "
+                                 f"and --devices apply, not {flags}")  # fmt: skip
+            job = training.continue_training(args.continue_run, args.epochs or 1,
+                                             devices=args.devices)  # fmt: skip
         else:
             job = training.start_training(model_config, train_config, runs_dir=args.runs_dir)
     except (ValueError, OSError) as error:  # bad settings, unreadable data, unwritable folder

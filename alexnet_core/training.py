@@ -164,12 +164,16 @@ def start_training(
         return _launch(job)
 
 
-def continue_training(run_dir, extra_epochs: int, *, dataset=None) -> TrainingJob:
+def continue_training(
+    run_dir, extra_epochs: int, *, dataset=None, devices: str | None = None
+) -> TrainingJob:
     """Train a run `extra_epochs` more epochs from its last.keras (weights and optimizer
     state), in the same folder: the epoch count, histories and duration carry on.
 
     The schedule is recomputed over the new total of epochs; a manual learning rate set
-    earlier stays in force.
+    earlier stays in force. `devices` replaces the run's device setting; without it, a setting
+    this machine cannot place (a GPU run brought to a laptop) becomes 'auto'. Nothing in the
+    folder changes unless the job starts.
     """
     if not isinstance(extra_epochs, int) or extra_epochs < 1:
         raise ValueError(f"extra_epochs: got {extra_epochs!r}, expected at least 1")
@@ -181,9 +185,19 @@ def continue_training(run_dir, extra_epochs: int, *, dataset=None) -> TrainingJo
     if "last" not in info.checkpoints or info.epochs_done < 1:
         raise ValueError(f"{info.run_id} has no last.keras checkpoint to continue from")
     train_config = dataclasses.replace(
-        info.train_config, epochs=info.epochs_done + extra_epochs, dataset=info.dataset
+        info.train_config,
+        epochs=info.epochs_done + extra_epochs,
+        dataset=info.dataset,
+        devices=devices or info.train_config.devices,
     )
     with _reserve():
+        try:
+            placement = distribute.place(train_config.devices)
+        except ValueError:
+            if devices:  # asked for by name: say why it cannot be
+                raise
+            train_config = dataclasses.replace(train_config, devices="auto")
+            placement = distribute.place("auto")
         data, model_config, train_config = _prepare(info.model_config, train_config, dataset)
         if data.class_names != info.class_names:
             raise ValueError(
@@ -204,7 +218,6 @@ def continue_training(run_dir, extra_epochs: int, *, dataset=None) -> TrainingJo
             "duration_s": info.duration_s,
             "created": info.created,
         }
-        placement = distribute.place(train_config.devices)
         job = TrainingJob(path, model_config, train_config, data, previous=previous,
                           placement=placement)  # fmt: skip
         return _launch(job)

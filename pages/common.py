@@ -221,7 +221,7 @@ def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
         return True
     except training.JobBusy as exc:
         st.warning(f"A job is already running; wait for it or stop it first. {exc}")
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:  # OSError: the folder deleted meanwhile, say
         show_error(exc)
     return False
 

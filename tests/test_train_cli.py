@@ -61,6 +61,10 @@ def test_options_override_the_preset():
         (["--conv-kernels", "5", "3", "3", "3", "0"], "conv_kernels: got (5, 3, 3, 3, 0)"),
         (["--dataset", "/no/such/cifar.zip", "--epochs", "1"], "/no/such/cifar.zip"),
         (["--preset", "paper", "--width", "0.3"], "conv2 is split into 2 groups"),
+        (
+            ["--continue", "some-run", "--learning-rate", "0.1", "--preset", "tiny"],
+            "only --epochs and --devices apply, not --preset, --learning-rate",
+        ),  # fmt: skip
     ],
 )
 def test_bad_options_exit_2_with_a_message(args, message):

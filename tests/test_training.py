@@ -224,10 +224,18 @@ def test_a_diverging_loss_fails_the_run_and_keeps_the_last_good_checkpoint(sampl
 def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, sample, tmp_path):
     path = tmp_path / finished_run.run_id
     shutil.copytree(finished_run.run_dir, path)
-    job = training.continue_training(path, 1, dataset=sample)
+    saved = json.loads((path / "config.json").read_text())
+    saved["training"]["devices"] = "gpu"  # as if trained on another machine's GPU
+    (path / "config.json").write_text(json.dumps(saved))
+    before = (path / "config.json").read_bytes()
+    with pytest.raises(ValueError, match="sees no GPU here"):
+        training.continue_training(path, 1, dataset=sample, devices="gpu")  # asked for
+    assert (path / "config.json").read_bytes() == before, "a refused continue changes nothing"
+    job = training.continue_training(path, 1, dataset=sample)  # the run's own: 'auto' here
     assert job.wait(120)
     snap = job.snapshot()
     assert snap.status == "finished", snap.error
+    assert snap.device == "CPU" and snap.train_config.devices == "auto"
     assert (snap.epochs_done, snap.epochs) == (2, 2)
     assert [row["epoch"] for row in runs.load_history(path)] == [1, 2]
     steps = [row["step"] for row in runs.load_batch_history(path)]
