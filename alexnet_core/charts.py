@@ -6,6 +6,7 @@ figure, and the tests read the numbers back out of the traces.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -20,6 +21,9 @@ TRAIN_COLOUR = "#1f77b4"
 VAL_COLOUR = "#d62728"
 MARKER_COLOUR = "#7f7f7f"
 SMOOTHING_BATCHES = 10  # the training curves' moving average spans about this many batches
+# Batch lines keep at most about this many points: a chart a few hundred pixels wide shows no
+# more, and the live view sends its charts every second (a 40-epoch run has 7,000 batches).
+MOST_POINTS = 800
 LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
 # Accuracy and error are shares: in percent, and never zoomed out past 0% or 100% (Plotly pads
 # a lone point's range by +-1, drawing an accuracy of -50%), yet free to zoom in between.
@@ -102,6 +106,16 @@ def _batch_value(row: Mapping, metric: str) -> float:
     return row[metric] if own is None else own
 
 
+def thinned(values: Sequence, most: int = MOST_POINTS) -> list:
+    """Every k-th value, k the smallest stride that keeps at most `most` of them, and the last
+    value always (the newest batch of a live run)."""
+    stride = max(1, math.ceil(len(values) / most))
+    kept = list(values[::stride])
+    if values and (len(values) - 1) % stride:
+        kept.append(values[-1])
+    return kept
+
+
 def smoothed(values: Sequence[float], batches: int = SMOOTHING_BATCHES) -> list[float]:
     """An exponential moving average over about `batches` values, without the start's pull
     towards zero (each point divides by the weight its average has gathered so far)."""
@@ -140,7 +154,9 @@ def training_curves(
     Rows from runs made before batch values were recorded give their running means instead.
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
-    steps = [row["step"] for row in batch_history]
+    steps = thinned([row["step"] for row in batch_history])
+    stride = math.ceil(len(batch_history) / MOST_POINTS)
+    each = "each training batch" if stride <= 1 else f"training batches (one in {stride})"
     ends = _epoch_end_steps(batch_history)
 
     def epoch_step(epoch: int) -> float | None:
@@ -154,9 +170,10 @@ def training_curves(
     for col, metric in ((1, "loss"), (2, "accuracy")):
         values = [_batch_value(row, metric) for row in batch_history]
         traces = (  # x, y, legend name and group, style
-            (steps, values, "each training batch", "batch",
+            (steps, thinned(values), each, "batch",
              dict(mode="lines", line=dict(color=TRAIN_COLOUR, width=1), opacity=0.3)),
-            (steps, smoothed(values), f"training (moving average, {SMOOTHING_BATCHES} batches)",
+            (steps, thinned(smoothed(values)),
+             f"training (moving average, {SMOOTHING_BATCHES} batches)",
              "train", dict(mode="lines", line=dict(color=TRAIN_COLOUR))),
             (val_steps, [r[f"val_{metric}"] for r in val_rows], f"validation {metric}", "val",
              dict(mode="lines+markers", marker=dict(size=9, color=VAL_COLOUR),
@@ -179,8 +196,8 @@ def learning_rate_curve(
     rates = [row["learning_rate"] for row in batch_history]
     fig = go.Figure(
         go.Scatter(
-            x=[row["step"] for row in batch_history],
-            y=rates,
+            x=thinned([row["step"] for row in batch_history]),
+            y=thinned(rates),
             mode="lines",
             name="learning rate",
             line=dict(color="#2ca02c"),
@@ -200,8 +217,8 @@ def throughput(batch_history: Sequence[Mapping]) -> go.Figure:
     rows = [r for r in batch_history if r.get("images_per_second") is not None]
     fig = go.Figure(
         go.Scatter(
-            x=[r["step"] for r in rows],
-            y=[r["images_per_second"] for r in rows],
+            x=thinned([r["step"] for r in rows]),
+            y=thinned([r["images_per_second"] for r in rows]),
             mode="lines",
             name="images/s",
             line=dict(color="#9467bd"),
@@ -253,7 +270,9 @@ def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> 
             seen[epoch] += 1
             positions.append(epoch - 1 + seen[epoch] / per_epoch)
         errors = [1 - value for value in smoothed([_batch_value(r, "accuracy") for r in rows])]
-        fig.add_trace(go.Scatter(x=positions, y=errors, mode="lines", name=run_id))
+        fig.add_trace(
+            go.Scatter(x=thinned(positions), y=thinned(errors), mode="lines", name=run_id)
+        )
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="training error", **SHARE_AXIS)
     title = f"training error (moving average over {SMOOTHING_BATCHES} batches)"

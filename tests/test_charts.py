@@ -140,3 +140,21 @@ def test_accuracy_and_error_axes_are_percent_and_stay_between_0_and_100():
     losses = [charts.training_curves(BATCHES, EPOCHS).layout.yaxis,
               charts.compare_runs({"run-a": EPOCHS}, "val_loss").layout.yaxis]  # fmt: skip
     assert all(axis.tickformat is None for axis in losses)  # a loss is no share
+
+
+def test_long_runs_draw_at_most_about_800_points_per_line_ending_at_the_newest_batch():
+    assert charts.thinned(list(range(10))) == list(range(10))
+    assert charts.thinned(list(range(10)), most=4) == [0, 3, 6, 9]
+    assert charts.thinned(list(range(11)), most=4) == [0, 3, 6, 9, 10]  # the newest stays
+    rows = [{"step": s, "epoch": 1 + (s - 1) // 350, "loss": 2.0, "accuracy": 0.5,
+             "batch_loss": 2.0 + s % 3, "batch_accuracy": 0.5, "learning_rate": 0.01,
+             "images_per_second": 300.0} for s in range(1, 3501)]  # fmt: skip
+    curves = charts.training_curves(rows, EPOCHS)
+    every = trace(curves, "training batches (one in 5)")
+    assert len(every.x) == 701 and every.x[-1] == 3500 and list(every.y[:3]) == [3.0, 2.0, 4.0]
+    full = charts.smoothed([2.0 + s % 3 for s in range(1, 3501)])
+    average = trace(curves, "training (moving average, 10 batches)")
+    assert list(average.y) == pytest.approx([*full[::5], full[-1]])  # averaged, then thinned
+    for fig in (charts.learning_rate_curve(rows), charts.throughput(rows),
+                charts.compare_training_error({"run": rows})):  # fmt: skip
+        assert len(fig.data[0].x) == 701
