@@ -56,6 +56,18 @@ class Report:
                 return r
         raise KeyError(name)
 
+    def markdown(self) -> str:
+        """The report as a Markdown table (layer, kind, kernel/stride, output, parameters,
+        MACs) with a total row, as the README shows the paper's network."""
+        lines = ["| layer | kind | kernel/stride | output | parameters | MACs |",
+                 "|---|---|---|---|---:|---:|"]  # fmt: skip
+        for r in self.rows:
+            shape = "x".join(str(d) for d in r.output_shape)
+            lines.append(f"| {r.name} | {r.kind} | {r.geometry} | {shape} | {r.params:,} | "
+                         f"{r.macs:,} |")  # fmt: skip
+        lines.append(f"| **total** | | | | **{self.total_params:,}** | **{self.total_macs:,}** |")
+        return "\n".join(lines)
+
     def as_records(self) -> list[dict]:
         """One plain dict per layer, for tables."""
         return [

@@ -71,6 +71,13 @@ def test_paper_parameter_count_by_formula_and_by_keras():
     assert one_gpu.with_gpus(2) == PRESETS["paper"]
 
 
+def test_the_readmes_table_of_the_paper_is_the_reports_markdown():
+    table = plan_layers(PRESETS["paper"]).markdown()
+    assert table.splitlines()[-1] == "| **total** | | | | **60,965,224** | **724,406,816** |"
+    assert "| conv1 | conv | 11x11/4 valid | 55x55x96 | 34,944 | 105,415,200 |" in table
+    assert table in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
 def test_grouped_convolutions_need_channels_that_divide():
     with pytest.raises(ValueError, match="conv2 is split into 2 groups, so its 29 input and 77"):
         PRESETS["paper"].replace(width=0.3)  # 96 and 256 filters at 0.3: 29 and 77
