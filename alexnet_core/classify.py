@@ -27,7 +27,7 @@ from alexnet_core.introspect import (
 UPLOAD_TYPES = ("png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff")
 
 # Keras clips probabilities to [EPSILON, 1 - EPSILON] in its cross-entropy; so do we, so the
-# loss here matches the one training reported.
+# loss here matches the one training reported (without label smoothing).
 EPSILON = 1e-7
 
 # The layer feeding the softmax (a contract name from model.py); Grad-CAM differentiates the
@@ -153,6 +153,13 @@ def view_probabilities(
         if progress is not None:
             progress(count * min(start + group, len(images)), count * len(images))
     return np.concatenate(parts, axis=1) if parts else np.zeros((count, 0, 0))
+
+
+def cross_entropy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Mean cross-entropy of (N, C) probabilities against N class indices: the test loss as
+    the tutorial reported it, without the label smoothing a run may train with."""
+    picked = probabilities[np.arange(len(labels)), labels]
+    return float(-np.log(np.clip(picked, EPSILON, 1 - EPSILON)).mean())
 
 
 def make_prediction(probabilities: np.ndarray, class_names, top_k: int = 5) -> Prediction:
@@ -338,9 +345,8 @@ def evaluate(
         )
     probabilities = view_probabilities(model, x, views, batch_size, progress).mean(axis=0)
     classes = len(class_names)
-    rows = np.arange(len(y))
     predicted = probabilities.argmax(axis=1)
-    loss = float(-np.log(np.clip(probabilities[rows, y], EPSILON, 1 - EPSILON)).mean())
+    loss = cross_entropy(probabilities, y)
     k = min(5, classes)
     top_k = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
     confusion = np.zeros((classes, classes), dtype=np.int64)

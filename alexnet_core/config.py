@@ -190,8 +190,8 @@ class TrainConfig:
     schedule: str = "constant"  # 'constant', 'step', 'cosine' or 'one_cycle'
     warmup_fraction: float = 0.2  # one_cycle: share of the steps spent rising to the peak
     step_epochs: int = 30  # step: divide the rate by step_factor every this many epochs
-    step_factor: float = 10.0  # step: the paper divided by 10 when validation error stalled
-    weight_decay: float = 5e-4  # L2 penalty on weights (paper: 0.0005); decoupled for AdamW
+    step_factor: float = 10.0  # step: divide by this (the paper: by 10, when val error stalled)
+    weight_decay: float = 5e-4  # decoupled: w -= lr * this * w each step (SGD, AdamW; not Adam)
     label_smoothing: float = 0.0  # share of the target spread evenly over the classes
     validation_fraction: float = 0.1  # share of the training split held out for validation
     train_subset: int = 0  # train on only this many images (0 = all), for quick looks

@@ -51,9 +51,10 @@ def explain(run_dir: str, which: str, version: float, image: np.ndarray, class_i
 st.title("Classify")
 st.write(
     "Upload photos (PNG, JPEG, WebP, BMP, GIF or TIFF), take one with the camera or add test "
-    "images. The network sees each one the way it saw its training images — shrunk to its input "
-    "size — and says what it thinks it shows. Grad-CAM colours the places whose features pushed "
-    "it towards a class; occlusion, the places whose cover lowers the class's probability most."
+    "images. The network sees each one the way it saw its training images — resized to their "
+    "size, then to its input size inside the model — and says what it thinks it shows. "
+    "Grad-CAM colours the places whose features pushed it towards a class; occlusion, the "
+    "places whose cover lowers the class's probability most."
 )
 run, which, version, _ = common.pick_checkpoint("classify")
 classes = len(run.class_names)

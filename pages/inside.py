@@ -180,8 +180,8 @@ with filters_tab:
     epochs = sorted(c for c in run.checkpoints if c.startswith("epoch_"))
     if not epochs:
         st.caption(
-            "This run kept no epoch checkpoints; train with 'save every epoch' to watch "
-            "conv1 change from noise to edges and colour blobs."
+            'This run kept no epoch checkpoints; train with "Keep every epoch\'s checkpoint" '
+            "to watch conv1 change from noise to edges and colour blobs."
         )
     elif st.toggle("Show conv1 at each epoch checkpoint", key="inside_filter_epochs"):
         picks = [epochs[round(i)] for i in np.linspace(0, len(epochs) - 1, EPOCHS_SHOWN)]

@@ -116,8 +116,9 @@ def live(drawn_status: str) -> None:
     if snap.status == "failed":
         st.error(f"Training failed: {snap.error}", icon=":material/error:")
     elif not snap.active and snap.test_accuracy is not None:
-        st.success(f"Run {snap.status}. Test accuracy **{snap.test_accuracy:.1%}** (loss "
-                   f"{snap.test_loss:.3f}) on images it never saw in training.")  # fmt: skip
+        st.success(f"Run {snap.status}. Test accuracy **{snap.test_accuracy:.1%}** (cross-"
+                   f"entropy {snap.test_loss:.3f}, without label smoothing) on images it never "
+                   "saw in training.")  # fmt: skip
     elif not snap.active:
         st.info(f"Run {snap.status} before it was tested.")
     if snap.cut_short and not snap.active:
@@ -223,7 +224,18 @@ with st.expander("Settings for a new run", expanded=job is None):
         c[1].number_input("one_cycle warm-up", 0.01, 0.99, key="train_warmup_fraction", **KEEP)
         c[2].number_input("step: every (epochs)", 1, 1000, key="train_step_epochs", **KEEP)
         c[3].number_input("step: divide by", 1.0, 1000.0, key="train_step_factor", **KEEP)
-        c[4].number_input("Weight decay", 0.0, 0.1, format="%.5f", key="train_weight_decay", **KEEP)
+        c[4].number_input(
+            "Weight decay",
+            0.0,
+            0.1,
+            format="%.5f",
+            key="train_weight_decay",
+            **KEEP,
+            help="Decoupled, as Keras does it: each step shrinks the weights (not biases or "
+            "batch-norm scales) by learning rate x this; plain Adam ignores it. The paper's "
+            "0.0005 went through its momentum of 0.9, which makes it about ten times stronger: "
+            "0.005 here.",
+        )
         c[5].number_input(
             "Label smoothing", 0.0, 0.9, step=0.05, key="train_label_smoothing", **KEEP
         )

@@ -37,8 +37,10 @@ def sample():
 
 @pytest.fixture(scope="module")
 def finished_run(sample, tmp_path_factory):
-    """One finished 1-epoch run, shared by the tests that only read it (or copy it)."""
-    job = training.start_training(TINY, FAST, dataset=sample,
+    """One finished 1-epoch run (with label smoothing), shared by the tests that only read it
+    (or copy it)."""
+    smoothed = dataclasses.replace(FAST, label_smoothing=0.2)
+    job = training.start_training(TINY, smoothed, dataset=sample,
                                   runs_dir=tmp_path_factory.mktemp("runs"))  # fmt: skip
     assert job.wait(120)
     return job
@@ -128,12 +130,19 @@ def test_each_batch_records_its_own_loss_and_accuracy_beside_the_running_means(s
         assert not np.allclose(own["loss"], [row["loss"] for row in rows])
 
 
-def test_reloaded_best_checkpoint_reproduces_the_recorded_test_accuracy(finished_run, sample):
-    # One epoch: best.keras holds the final weights, whose test accuracy the run recorded.
+def test_reloaded_best_checkpoint_reproduces_the_recorded_test_metrics(finished_run, sample):
+    # One epoch: best.keras holds the final weights, whose test metrics the run recorded.
     model = runs.load_checkpoint(finished_run.run_dir, "best")
     predicted = model.predict(sample.x_test, verbose=0)
     accuracy = float(np.mean(predicted.argmax(axis=1) == sample.y_test))
-    assert accuracy == pytest.approx(finished_run.snapshot().test_accuracy, abs=1e-6)
+    snap = finished_run.snapshot()
+    assert accuracy == pytest.approx(snap.test_accuracy, abs=1e-6)
+    # The test loss is the plain cross-entropy, as Evaluate gives it, not the smoothed loss.
+    picked = predicted[np.arange(len(sample.y_test)), sample.y_test]
+    assert snap.test_loss == pytest.approx(float(-np.log(picked).mean()), rel=1e-4)
+    smoothed = keras.losses.CategoricalCrossentropy(label_smoothing=0.2)
+    labels = keras.utils.to_categorical(sample.y_test, 10)
+    assert float(smoothed(labels, predicted)) != pytest.approx(snap.test_loss, rel=1e-4)
     again = runs.load_checkpoint(finished_run.run_dir, "best").predict(sample.x_test, verbose=0)
     np.testing.assert_array_equal(predicted, again)
 
