@@ -92,7 +92,7 @@ def place(setting: str = "auto") -> Placement:
     elif setting == "all":
         devices = gpus or cpus
     else:
-        matches = [name for name in gpus + cpus if _short(name) == _short(setting)]
+        matches = [name for name in gpus + cpus if short_name(name) == short_name(setting)]
         if not matches:
             raise ValueError(
                 f"devices: no device {setting!r} here; choose one of {DEVICE_SETTINGS} or "
@@ -106,7 +106,7 @@ def place(setting: str = "auto") -> Placement:
     return Placement(strategy, len(devices), tuple(devices), 1, True)
 
 
-def _short(device: str) -> str:
+def short_name(device: str) -> str:
     """'/job:localhost/replica:0/task:0/device:GPU:1', '/gpu:1' and 'GPU:1' all read 'gpu:1'."""
     return device.lower().rsplit("device:", 1)[-1].lstrip("/")
 

@@ -55,10 +55,10 @@ def fit(job, data) -> str:
 
     config = job.train_config
     placement = job.placement
-    device = system.training_device() if placement.replicas == 1 else placement.describe()
+    device = _device_label(placement)
     # Both settings are per thread in Keras, so they are made here, in the worker.
     keras.utils.set_random_seed(config.seed)
-    mixed = config.mixed_precision and device != "CPU"
+    mixed = config.mixed_precision and "GPU" in device
     keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
     job.begin(device)
     # Variables made inside the strategy's scope are mirrored on every replica; Keras then
@@ -92,6 +92,16 @@ def fit(job, data) -> str:
         accuracy = float(np.mean(probabilities.argmax(axis=1) == data.y_test))
         job.record_test(classify.cross_entropy(probabilities, data.y_test), accuracy)
     return "finished" if job.completed() else "stopped"
+
+
+def _device_label(placement) -> str:
+    """Where a job trains, for people: 'CPU', 'GPU:0 (NVIDIA H200)', 'GPU:1' or the replicas."""
+    if placement.strategy is None:  # Keras' own placement: the first GPU, else the CPU
+        return system.training_device()
+    if placement.replicas > 1:
+        return placement.describe()
+    name = distribute.short_name(placement.devices[0]).upper()  # a device asked for by setting
+    return "CPU" if name.startswith("CPU") else name
 
 
 def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None):

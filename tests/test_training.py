@@ -319,6 +319,19 @@ def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, m
     assert on_cpu.snapshot().test_accuracy is not None
 
 
+def test_a_run_put_on_the_cpu_of_a_gpu_machine_says_so_and_computes_in_float32(
+    sample, runs_dir, monkeypatch
+):
+    from alexnet_core import fitting
+
+    monkeypatch.setattr(fitting.system, "training_device", lambda: "GPU:0 (stand-in)")
+    on_cpu = dataclasses.replace(FAST, devices="cpu", mixed_precision=True)
+    job = training.start_training(TINY, on_cpu, dataset=sample)
+    assert job.wait(120)
+    assert job.snapshot().status == "finished" and job.snapshot().device == "CPU"
+    assert runs.load_checkpoint(job.run_dir, "last").get_layer("conv1").compute_dtype == "float32"
+
+
 def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     finished_run, sample, tmp_path, monkeypatch
 ):
