@@ -115,7 +115,7 @@ def train_once(model_config, train_config, dataset, runs_dir=None) -> dict:
         # None for every epoch when trained with --validation-fraction 0
         "val_accuracy": [_rounded(r["val_accuracy"]) for r in snapshot.epoch_history],
         "train_accuracy": [_rounded(r["accuracy"]) for r in snapshot.epoch_history],
-        "test_loss": snapshot.test_loss,  # the training loss: with label smoothing, if any
+        "test_loss": snapshot.test_loss,  # cross-entropy, without label smoothing
         "test_accuracy": snapshot.test_accuracy,
         "wall_s": wall,
         "train_images": images,
@@ -134,7 +134,10 @@ def score_run(run_dir: str, source: str | None = None) -> tuple[dict, str]:
         raise SystemExit(f"{run_dir}: only a finished run can be scored (it is {run.status})")
     train_config = run.train_config
     dataset = load_dataset(
-        source or run.dataset, validation_fraction=train_config.validation_fraction
+        source or run.dataset,
+        image_size=train_config.image_size,
+        validation_fraction=train_config.validation_fraction,
+        seed=train_config.seed,
     )
     images = train_images(dataset, train_config)
     result = {
@@ -166,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
     # point is one command line.
     parser = build_parser()
     parser.prog, parser.description = "python -m bench.accuracy", __doc__.split("\n\n")[0]
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    seeds = "train once per seed (each splits off its own validation images); default --seed"
+    parser.add_argument("--seeds", nargs="+", type=int, help=seeds)
     minutes = "train as many epochs as fit here in this many minutes (overrides --epochs)"
     parser.add_argument("--minutes", type=float, help=minutes)
     parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
@@ -182,8 +186,15 @@ def main(argv: list[str] | None = None) -> None:
         return
     model_config, train_config = configs_from_args(args)
 
+    seeds = args.seeds or [train_config.seed]
     source = real_cifar10(args.dataset)
-    dataset = load_dataset(source, validation_fraction=train_config.validation_fraction)
+
+    def data_for(seed: int):
+        fraction = train_config.validation_fraction
+        return load_dataset(source, image_size=train_config.image_size,
+                            validation_fraction=fraction, seed=seed)  # fmt: skip
+
+    dataset = data_for(seeds[0])
     print(dataset.summary(), flush=True)
     model_config = model_config.for_dataset(dataset.image_size, dataset.num_classes)
     train_config = dataclasses.replace(train_config, dataset=dataset.source)
@@ -192,9 +203,12 @@ def main(argv: list[str] | None = None) -> None:
         train_config = dataclasses.replace(train_config, epochs=epochs)
     results = [
         train_once(
-            model_config, dataclasses.replace(train_config, seed=seed), dataset, args.runs_dir
+            model_config,
+            dataclasses.replace(train_config, seed=seed),
+            dataset if seed == seeds[0] else data_for(seed),
+            args.runs_dir,
         )
-        for seed in args.seeds
+        for seed in seeds
     ]
     report(results, dataset.name, model_config.preset, args.no_save)
 
