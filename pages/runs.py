@@ -97,7 +97,7 @@ if chosen:
         st.caption("Pick two or more runs to see how their settings differ.")
     elif differ.empty:
         st.caption("These runs started with the same settings. Learning-rate changes made while "
-                   "they trained are not settings: see them on the Train page.")  # fmt: skip
+                   "they trained are not settings: One run lists them.")  # fmt: skip
     else:
         st.markdown("**Settings that differ**")
         st.dataframe(differ.astype(str), key="runs_diff")
@@ -118,6 +118,11 @@ numbers[2].metric(
 )
 tested = run.test_accuracy is not None  # 0% is a result, not a blank
 numbers[3].metric("Test accuracy", f"{run.test_accuracy:.1%}" if tested else "—")
+changes = runs.load_lr_events(run.path) if run.status != "damaged" else []
+if changes:
+    listed = "; ".join(f"at step {e['step']} (epoch {e['epoch']}) from {e['old']:.3g} to "
+                       f"{e['new']:.3g}" for e in changes)  # fmt: skip
+    st.caption(f"Learning rate changed by hand {listed}; the schedule gave way to it.")
 cols = st.columns(4, vertical_alignment="bottom")
 if "best" in run.checkpoints:
     best = runs.checkpoint_path(run.path, "best")

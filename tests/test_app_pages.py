@@ -304,6 +304,9 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     assert list(table["run"]) == [snap.run_id]
     assert table["status"][0] == "finished"
     assert table["test acc %"][0] == pytest.approx(100 * snap.test_accuracy)
+    (event,) = snap.lr_events
+    changed = f"at step {event['step']} (epoch 1) from {event['old']:.3g} to 0.02;"
+    assert any(changed in caption.value for caption in app.caption), "One run lists it"
 
     app.switch_page("pages/train.py").run()  # the run that ended goes on from the Train page
     app.number_input(key="train_continue_epochs").set_value(1).run()
