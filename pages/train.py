@@ -9,7 +9,7 @@ from alexnet_core import charts, config, data, distribute, model, system, traini
 from pages import common
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
-                "activation", "normalization")  # fmt: skip
+                "activation", "normalization", "norm_before_pool")  # fmt: skip
 TRAIN_FIELDS = [f.name for f in dataclasses.fields(config.TrainConfig) if f.name != "dataset"]
 ICONS = {"resume": ":material/play_arrow:", "pause": ":material/pause:", "stop": ":material/stop:"}
 NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
@@ -201,6 +201,9 @@ with st.expander("Settings for a new run", expanded=job is None):
         c[2].selectbox("Pooling", config.POOLINGS, key="train_pooling", **KEEP,
                        help="overlapping: 3x3 windows, stride 2 (the paper); non_overlapping: "
                        "2x2, stride 2; custom: the preset's own.")  # fmt: skip
+        c[3].checkbox("Normalise, then pool", key="train_norm_before_pool", **KEEP,
+                      help="The paper: convolution, ReLU, response normalisation, then "
+                      "pooling. The tutorial pools first, then batch-normalises.")  # fmt: skip
         with st.expander("Each convolution: filters, kernel, stride"):
             convs = common.conv_settings("train", **KEEP)
         st.caption(

@@ -242,6 +242,7 @@ def test_train_makes_the_papers_comparisons_and_sets_each_convolution(app):
         "lrn",
         "overlapping",
     ]
+    assert app.checkbox(key="train_norm_before_pool").value  # the paper: LRN, then pool
     app.selectbox(key="train_preset").select("tiny").run()
     assert app.selectbox(key="train_pooling").value == "overlapping"  # tiny pools 3x3/2
     app.number_input(key="train_subset").set_value(256)
@@ -249,6 +250,7 @@ def test_train_makes_the_papers_comparisons_and_sets_each_convolution(app):
     app.selectbox(key="train_activation").select("tanh")
     app.selectbox(key="train_normalization").select("lrn")
     app.selectbox(key="train_pooling").select("non_overlapping")
+    app.checkbox(key="train_norm_before_pool").uncheck()  # pool, then normalise
     app.number_input(key="train_conv_kernels_1").set_value(5)
     app.number_input(key="train_conv_filters_2").set_value(12)
     app.button(key="train_start").click().run()
@@ -260,6 +262,8 @@ def test_train_makes_the_papers_comparisons_and_sets_each_convolution(app):
     assert built.get_layer("conv1").activation.__name__ == "tanh"
     assert type(built.get_layer("norm1")).__name__ == "LocalResponseNormalization"
     assert built.get_layer("pool1").pool_size == (2, 2) and run.model_config.pool_stride == 2
+    order = [layer.name for layer in built.layers]
+    assert order.index("pool1") < order.index("norm1") and not run.model_config.norm_before_pool
     assert built.get_layer("conv1").kernel.shape == (5, 5, 3, 8)
     assert built.get_layer("conv2").kernel.shape == (3, 3, 8, 12)
 
