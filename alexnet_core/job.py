@@ -260,10 +260,8 @@ class TrainingJob:
 
     def completed(self) -> bool:
         """Every epoch trained to its last batch (a stop may have cut the last one short)."""
-        with self._lock:
-            last = self._epoch_history[-1] if self._epoch_history else {}
-            whole = last.get("batches", self.batches_per_epoch) >= self.batches_per_epoch
-            return self.epochs_done >= self.train_config.epochs and whole
+        snap = self.snapshot()
+        return snap.epochs_done >= snap.epochs and snap.cut_short is None
 
     def begin(self, device: str) -> None:
         with self._lock:
