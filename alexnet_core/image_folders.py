@@ -18,6 +18,8 @@ import numpy as np
 from alexnet_core.images import decode_image
 
 Parts = tuple[str, ...]  # A file or folder's path inside the source, split at "/".
+# Folder names that hold a split rather than a class, in any case (Train/, Testing/...).
+SPLIT_FOLDERS = {"train": ("train", "training"), "test": ("test", "testing")}
 
 
 class FolderImages(NamedTuple):
@@ -42,6 +44,11 @@ def read_image_folder(path: Path, image_size: int) -> FolderImages:
         raise ValueError(f"{path}: cannot read this zip file ({error})") from error
 
 
+def _split_folder(names, split: str) -> str | None:
+    """The folder among `names` that holds `split` ('train' or 'test'), if any."""
+    return next((name for name in names if name.lower() in SPLIT_FOLDERS[split]), None)
+
+
 def _is_hidden(name: str) -> bool:
     # .DS_Store, ._name (macOS resource forks), .git, __MACOSX: never images of the dataset.
     return name.startswith(".") or name == "__MACOSX"
@@ -63,7 +70,9 @@ def _folder_listing(root: Path) -> tuple[dict[Parts, Path], set[Parts]]:
 def _zip_listing(archive: zipfile.ZipFile) -> tuple[dict[Parts, zipfile.ZipInfo], set[Parts]]:
     files, folders = {}, set()
     for info in archive.infolist():
-        parts = tuple(part for part in info.filename.replace("\\", "/").split("/") if part)
+        # "./cat/1.png": bsdtar (macOS, Windows' tar -a) writes names from the current folder.
+        names = info.filename.replace("\\", "/").split("/")
+        parts = tuple(part for part in names if part not in ("", "."))
         if not parts or any(_is_hidden(part) for part in parts):
             continue
         if info.is_dir():
@@ -87,8 +96,9 @@ class _Tree:
     def decode(self, image_size: int) -> FolderImages:
         root = self.unwrap()
         top = self.children(root)
-        train_root = (*root, "train") if "train" in top else root
-        test_root = (*root, "test") if "train" in top and "test" in top else None
+        train, test = _split_folder(top, "train"), _split_folder(top, "test")
+        train_root = (*root, train) if train else root
+        test_root = (*root, test) if train and test else None
         class_names = tuple(self.children(train_root))
         if not class_names:
             raise ValueError(
@@ -112,17 +122,18 @@ class _Tree:
         return FolderImages(class_names, x_train, y_train, x_test, y_test, tuple(skipped))
 
     def unwrap(self) -> Parts:
-        """Step into a single folder that wraps everything (mydata/train/cat/1.jpg), unless
-        it is train/ itself or a class folder (one with no sub-folders)."""
+        """Step into a single folder that wraps everything (mydata/train/cat/1.jpg; a README
+        beside it does not count), unless it is a split folder itself or a class folder (one
+        with no sub-folders)."""
         root = ()
         while True:
-            depth = len(root)
-            top = set(self.children(root))
-            top |= {p[depth] for p in self.files if len(p) == depth + 1 and p[:depth] == root}
+            top = self.children(root)
             if len(top) != 1:
                 return root
-            inner = (*root, top.pop())
-            if inner[-1] in ("train", "test") or inner in self.files or not self.children(inner):
+            inner = (*root, top[0])
+            if _split_folder(top, "train") or _split_folder(top, "test"):
+                return root
+            if not self.children(inner):
                 return root
             root = inner
 

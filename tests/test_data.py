@@ -182,6 +182,29 @@ def test_zip_with_or_without_a_wrapping_folder(tmp_path, cache, wrapper):
     assert_well_formed(dataset)
 
 
+@pytest.mark.parametrize(("train", "test"), [("Train", "Test"), ("training", "Testing")])
+def test_split_folders_in_any_case_or_spelled_out(tmp_path, cache, train, test):
+    root = make_folder(tmp_path / "scans", {"glioma": 4, "normal": 4}, train)
+    make_folder(root, {"glioma": 2, "normal": 2}, test)
+    dataset = load_dataset(root, validation_fraction=0, cache_dir=cache)
+    assert dataset.class_names == ("glioma", "normal")  # not ("Test", "Train")
+    assert (len(dataset.y_train), len(dataset.y_test)) == (8, 4)
+
+
+def test_zip_of_dot_slash_names_and_a_wrapper_beside_a_readme(tmp_path, cache):
+    folder = make_folder(tmp_path / "f", {"cat": 3, "dog": 3})
+    dotted = tmp_path / "dotted.zip"  # as bsdtar writes `tar -a -cf dotted.zip .`
+    with zipfile.ZipFile(dotted, "w") as archive:
+        for file in sorted(folder.rglob("*.png")):
+            archive.write(file, f"./{file.relative_to(folder).as_posix()}")
+    wrapped = zip_folder(folder, tmp_path / "wrapped.zip", "pets")
+    with zipfile.ZipFile(wrapped, "a") as archive:
+        archive.writestr("README.txt", b"about the pets")
+    for path in (dotted, wrapped):
+        dataset = load_dataset(path, test_fraction=0, validation_fraction=0, cache_dir=cache)
+        assert dataset.class_names == ("cat", "dog") and len(dataset.y_train) == 6, path
+
+
 def test_zip_junk_is_ignored(tmp_path, cache):
     zip_path = zip_folder(make_folder(tmp_path / "f", {"cat": 3, "dog": 3}), tmp_path / "p.zip")
     with zipfile.ZipFile(zip_path, "a") as archive:
