@@ -12,10 +12,11 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
-# Refuse images above this many pixels before decoding them. 40 M pixels is a 7,000 x 5,700
-# photo, larger than any phone camera, and decodes to 120 MB of RGB. We check it ourselves
-# rather than lowering Pillow's global Image.MAX_IMAGE_PIXELS, which other code shares.
-MAX_PIXELS = 40_000_000
+# Refuse images that would decode to more than this many pixels (240 MB of RGB). A JPEG that
+# will be shrunk is measured at the reduced scale it decodes at: a 48 MP phone photo decodes at
+# 1/8 for 32x32. We check it ourselves rather than lowering Pillow's global
+# Image.MAX_IMAGE_PIXELS (89 M, which still applies), which other code shares.
+MAX_PIXELS = 80_000_000
 
 # Transparent pixels are composited onto this colour. Their hidden RGB values are often
 # black or garbage, so dropping alpha would show that; white is what icons and product
@@ -37,15 +38,15 @@ def decode_image(data: bytes, size: int | None = None, *, name: str = "image") -
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise Image.DecompressionBombError(
-                    f"{width}x{height} pixels is more than the {MAX_PIXELS:,} allowed"
-                )
             if size is not None:
                 # JPEG can decode at 1/2, 1/4 or 1/8 scale directly: much faster for big
                 # photos that end up as 32x32. It only shrinks while the result stays >= size.
                 image.draft(None, (size, size))
+            width, height = image.size  # as it will decode
+            if width * height > MAX_PIXELS:
+                raise Image.DecompressionBombError(
+                    f"{width}x{height} pixels is more than the {MAX_PIXELS:,} allowed"
+                )
             image.load()  # An animated GIF or APNG stays on its first frame.
         ImageOps.exif_transpose(image, in_place=True)  # Phone photos: upright, as viewers show.
         image = to_rgb(image)

@@ -162,7 +162,7 @@ def test_truncated_file(format):
 
 @pytest.mark.parametrize(
     "width, height",
-    [(8_000, 8_000), (100_000, 100_000)],  # Over our limit only; over Pillow's too.
+    [(9_200, 9_200), (100_000, 100_000)],  # Over our limit only; over Pillow's too.
 )
 def test_decompression_bomb_is_refused_before_decoding(width, height):
     assert width * height > MAX_PIXELS
@@ -170,6 +170,14 @@ def test_decompression_bomb_is_refused_before_decoding(width, height):
     with pytest.raises(ValueError, match=r"bomb\.png: .*decompression bomb"):
         decode_image(png_declaring(width, height), size=32, name="bomb.png")
     assert Image.MAX_IMAGE_PIXELS == limit_before  # Pillow's global setting is untouched.
+
+
+def test_a_48_megapixel_phone_photo_is_no_bomb():
+    photo = Image.new("RGB", (8064, 6048), (200, 120, 40))
+    data = encode(photo, "JPEG")
+    assert 8064 * 6048 < MAX_PIXELS
+    small = decode_image(data, size=32, name="IMG_0001.jpg")
+    assert small.shape == (32, 32, 3) and abs(int(small[16, 16, 0]) - 200) <= 4
 
 
 def test_crafted_bomb_header_is_otherwise_valid():
