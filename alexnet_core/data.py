@@ -107,6 +107,8 @@ def load_dataset(
         decoded = _resized(decoded, image_size)
     else:
         path = SAMPLE_PATH if source == "sample" else Path(source).expanduser().absolute()
+        if source != "sample":
+            source = str(path)  # what a run records: found again from any working folder
         decoded, from_cache = _load_cached(path, image_size, cache_dir)
         if source == "sample":
             name = f"CIFAR-10 sample bundled with the app ({path})"

@@ -205,6 +205,15 @@ def test_zip_of_dot_slash_names_and_a_wrapper_beside_a_readme(tmp_path, cache):
         assert dataset.class_names == ("cat", "dog") and len(dataset.y_train) == 6, path
 
 
+def test_a_relative_path_is_recorded_as_an_absolute_one(tmp_path, cache, monkeypatch):
+    make_folder(tmp_path / "pets", {"cat": 3, "dog": 3})
+    monkeypatch.chdir(tmp_path)
+    dataset = load_dataset("pets", test_fraction=0, cache_dir=cache)
+    assert dataset.source == str(tmp_path / "pets")  # what a run's config.json keeps
+    monkeypatch.chdir("/")
+    assert load_dataset(dataset.source, test_fraction=0, cache_dir=cache).from_cache
+
+
 def test_zip_junk_is_ignored(tmp_path, cache):
     zip_path = zip_folder(make_folder(tmp_path / "f", {"cat": 3, "dog": 3}), tmp_path / "p.zip")
     with zipfile.ZipFile(zip_path, "a") as archive:
