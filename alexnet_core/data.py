@@ -116,6 +116,25 @@ def load_dataset(
     return _split(decoded, source, validation_fraction, test_fraction, seed, from_cache)
 
 
+def source_stamp(source: str | os.PathLike = "auto") -> str:
+    """A short text that changes when the source's files do, for caches of loaded datasets:
+    a file's size and modification time, or those of a folder and every folder inside it
+    (adding or removing an image changes its folder's). Empty for a source that is not there."""
+    source = default_source() if source == "auto" else str(source)
+    if source == "keras":
+        path = cifar.keras_cache_folder()
+    else:
+        path = SAMPLE_PATH if source == "sample" else Path(source).expanduser().absolute()
+    try:
+        stat = path.stat()
+        stamps = [(str(path), stat.st_size, stat.st_mtime_ns)]
+        if path.is_dir():
+            stamps += [(folder, os.stat(folder).st_mtime_ns) for folder, _, _ in os.walk(path)]
+    except OSError:
+        return ""
+    return hashlib.sha256(json.dumps(stamps).encode()).hexdigest()[:16]
+
+
 def default_source() -> str:
     """What "auto" means: $ALEXNET_CIFAR10, else Keras' cached CIFAR-10, else the sample."""
     if os.environ.get(SOURCE_VARIABLE):

@@ -178,8 +178,9 @@ def _load_model(run_dir: str, which: str, mtime: float):
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=2)
 def load_dataset_cached(source: str, image_size: int = 32, validation_fraction: float = 0.1,
-                        seed: int = 0):  # fmt: skip
-    """data.load_dataset with these settings, once per setting for the whole server."""
+                        seed: int = 0, stamp: str = ""):  # fmt: skip
+    """data.load_dataset with these settings, once per setting and per version of the files
+    (`stamp`, data.source_stamp) for the whole server."""
     return data.load_dataset(
         source, image_size=image_size, validation_fraction=validation_fraction, seed=seed
     )
@@ -187,13 +188,16 @@ def load_dataset_cached(source: str, image_size: int = 32, validation_fraction: 
 
 def data_settings(train_config, source: str | None = None) -> tuple:
     """load_dataset_cached's arguments for the data `train_config` trains on: its source (or
-    `source`, what it resolved to), image size, validation share and seed. The seed draws the
-    splits of a folder without a test split, so the same seed finds the same test images."""
+    `source`, what it resolved to), image size, validation share, seed and the files' stamp.
+    The seed draws the splits of a folder without a test split, so the same seed finds the
+    same test images; the stamp changes when the files do."""
+    source = source or train_config.dataset
     return (
-        source or train_config.dataset,
+        source,
         train_config.image_size,
         train_config.validation_fraction,
         train_config.seed,
+        data.source_stamp(source),
     )
 
 
@@ -201,10 +205,19 @@ def run_dataset(run: runs.RunInfo):
     """The dataset a run trained on, split and sized as in its training; if it cannot be
     loaded (moved since, say), the page says why and stops."""
     try:
-        return load_dataset_cached(*data_settings(run.train_config, run.dataset))
+        dataset = load_dataset_cached(*data_settings(run.train_config, run.dataset))
     except Exception as exc:  # any reason the data cannot be read is the user's to fix
         show_error(exc)
         st.stop()
+    if run.class_names and dataset.class_names != run.class_names:
+        st.error(
+            f"{run.dataset} now holds the classes {', '.join(dataset.class_names)}, but run "
+            f"{run.run_id} learned {', '.join(run.class_names)}: its labels would not match. "
+            "Put the data back as it was, or train a new run on it.",
+            icon=":material/error:",
+        )
+        st.stop()
+    return dataset
 
 
 def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:

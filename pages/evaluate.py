@@ -38,7 +38,7 @@ st.caption(f"Test split: {len(dataset.y_test):,} images of {dataset.name}.")
 
 views = common.views_radio("evaluate_views", "Every view is one more pass over the test split.")
 store = finished_evaluations()
-key = (str(run.path), which, version, run.dataset, views)
+key = (str(run.path), which, version, common.data_settings(run.train_config, run.dataset), views)
 if st.button("Evaluate on the test split", key="evaluate_start", type="primary"):
     bar = st.progress(0.0, text="Evaluating…")
 

@@ -318,3 +318,31 @@ def test_pages_draw_test_images_as_the_run_split_them_and_skip_damaged_folders(
     assert names == [f"test #{i} ({split.class_names[split.y_test[i]]})" for i in numbers]
     other = data.load_dataset("sample", seed=0)
     assert [other.y_test[i] for i in numbers] != [split.y_test[i] for i in numbers]
+
+
+def test_pages_see_a_dataset_folder_change_and_refuse_classes_the_run_did_not_learn(
+    trained_run, test_images, tmp_path, monkeypatch
+):
+    folder = tmp_path / "data"
+    x_test, y_test = test_images
+    for name in trained_run.class_names:  # three test images of each class the run learned
+        (folder / name).mkdir(parents=True)
+        label = trained_run.class_names.index(name)
+        for n, i in enumerate(np.flatnonzero(y_test == label)[:3]):
+            (folder / name / f"{n}.png").write_bytes(encoded(x_test[i]))
+    moved = tmp_path / "runs" / trained_run.run_id
+    shutil.copytree(trained_run.path, moved)
+    saved = json.loads((moved / "config.json").read_text())
+    saved["dataset"]["source"] = str(folder)
+    (moved / "config.json").write_text(json.dumps(saved))
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path / "runs"))
+
+    at = open_page(AppTest.from_file("../app.py", default_timeout=90), "evaluate")
+    assert at.caption[0].value.startswith("Test split: 10 images")  # one per class
+    (folder / "zebra").mkdir()  # a class the run never learned
+    for n in range(3):
+        (folder / "zebra" / f"{n}.png").write_bytes(encoded(x_test[n]))
+    at.run()
+    assert not at.exception and len(at.error) == 1
+    assert "now holds the classes airplane" in at.error[0].value and "zebra" in at.error[0].value
+    assert not at.button, "nothing to evaluate against labels that do not match"
