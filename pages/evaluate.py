@@ -62,10 +62,12 @@ if result is None:
 loss, top1, top5 = st.columns(3)
 loss.metric("Test loss", f"{result.loss:.3f}", help="mean categorical cross-entropy")
 top1.metric("Top-1 accuracy", f"{result.top1:.1%}")
+few = len(result.class_names) <= 5  # then the five most probable are every class
 top5.metric(
     "Top-5 accuracy",
-    f"{result.top5:.1%}",
-    help="the right class among the five most probable (the paper's ImageNet measure)",
+    "—" if few else f"{result.top5:.1%}",
+    help="the right class among the five most probable (the paper's ImageNet measure)"
+    + ("; with five classes or fewer, that is always so" if few else ""),
 )
 left, right = st.columns(2)
 left.plotly_chart(

@@ -209,6 +209,9 @@ with unit_tab:
         st.session_state["inside_unit_ready"] = True
     if st.session_state.get("inside_unit_ready"):
         dataset = common.run_dataset(run)
+        if not len(dataset.y_test):  # the last thing on the page: stopping skips nothing
+            st.info("This run's data has no test images to search (each class holds too few).")
+            st.stop()
         settings = common.data_settings(run.train_config, run.dataset)
         maxima = maxima_over_test_split(str(run.path), which, version, settings, unit_layer)
         found = introspect.strongest_images(model, maxima, int(channel), k=9)

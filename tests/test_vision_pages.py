@@ -346,3 +346,35 @@ def test_pages_see_a_dataset_folder_change_and_refuse_classes_the_run_did_not_le
     assert not at.exception and len(at.error) == 1
     assert "now holds the classes airplane" in at.error[0].value and "zebra" in at.error[0].value
     assert not at.button, "nothing to evaluate against labels that do not match"
+
+
+def test_a_three_class_run_shows_no_top_5_and_says_when_its_test_split_is_empty(
+    test_images, tmp_path, monkeypatch
+):
+    x_test, y_test = test_images
+    folder = tmp_path / "three"
+    for label, name in enumerate(("airplane", "automobile", "bird")):  # CIFAR-10's first three
+        (folder / name).mkdir(parents=True)
+        for n, i in enumerate(np.flatnonzero(y_test == label)[:5]):
+            (folder / name / f"{n}.png").write_bytes(encoded(x_test[i]))
+    settings = config.TrainConfig(dataset=str(folder), epochs=1, batch_size=8,
+                                  validation_fraction=0)  # fmt: skip
+    job = training.start_training(config.PRESETS["tiny"], settings, runs_dir=tmp_path / "runs")
+    assert job.wait(timeout=120) and job.snapshot().status == "finished"
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path / "runs"))
+
+    at = open_page(AppTest.from_file("../app.py", default_timeout=90), "evaluate")
+    at.button(key="evaluate_start").click().run()
+    no_problems(at)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Top-5 accuracy"] == "—" and shown["Top-1 accuracy"].endswith("%")
+
+    for name in ("airplane", "automobile", "bird"):  # two images a class: none left to test
+        for n in (2, 3, 4):
+            (folder / name / f"{n}.png").unlink()
+    at = open_page(AppTest.from_file("../app.py", default_timeout=90), "inside")
+    at.radio(key="inside_source").set_value("Upload").run()
+    at.file_uploader(key="inside_upload").set_value(("a.png", encoded(x_test[0]), "image/png"))
+    at.run()
+    at.button(key="inside_unit_find").click().run()
+    assert not at.exception and "no test images to search" in at.info[-1].value
