@@ -116,6 +116,12 @@ def thinned(values: Sequence, most: int = MOST_POINTS) -> list:
     return kept
 
 
+def _lines(points: int) -> str:
+    """Plotly's mode for a line of `points` points: markers for one, which a line cannot show
+    (a run stopped after its first batch)."""
+    return "lines" if points > 1 else "markers"
+
+
 def smoothed(values: Sequence[float], batches: int = SMOOTHING_BATCHES) -> list[float]:
     """An exponential moving average over about `batches` values, without the start's pull
     towards zero (each point divides by the weight its average has gathered so far)."""
@@ -171,10 +177,11 @@ def training_curves(
         values = [_batch_value(row, metric) for row in batch_history]
         traces = (  # x, y, legend name and group, style
             (steps, thinned(values), each, "batch",
-             dict(mode="lines", line=dict(color=TRAIN_COLOUR, width=1), opacity=0.3)),
+             dict(mode=_lines(len(steps)), line=dict(color=TRAIN_COLOUR, width=1),
+                  opacity=0.3)),
             (steps, thinned(smoothed(values)),
              f"training (moving average, {SMOOTHING_BATCHES} batches)",
-             "train", dict(mode="lines", line=dict(color=TRAIN_COLOUR))),
+             "train", dict(mode=_lines(len(steps)), line=dict(color=TRAIN_COLOUR))),
             (val_steps, [r[f"val_{metric}"] for r in val_rows], f"validation {metric}", "val",
              dict(mode="lines+markers", marker=dict(size=9, color=VAL_COLOUR),
                   line=dict(color=VAL_COLOUR, dash="dot"))),
@@ -198,7 +205,7 @@ def learning_rate_curve(
         go.Scatter(
             x=thinned([row["step"] for row in batch_history]),
             y=thinned(rates),
-            mode="lines",
+            mode=_lines(len(rates)),
             name="learning rate",
             line=dict(color="#2ca02c"),
         )
@@ -219,7 +226,7 @@ def throughput(batch_history: Sequence[Mapping]) -> go.Figure:
         go.Scatter(
             x=thinned([r["step"] for r in rows]),
             y=thinned([r["images_per_second"] for r in rows]),
-            mode="lines",
+            mode=_lines(len(rows)),
             name="images/s",
             line=dict(color="#9467bd"),
         )
@@ -271,7 +278,7 @@ def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> 
             positions.append(epoch - 1 + seen[epoch] / per_epoch)
         errors = [1 - value for value in smoothed([_batch_value(r, "accuracy") for r in rows])]
         fig.add_trace(
-            go.Scatter(x=thinned(positions), y=thinned(errors), mode="lines", name=run_id)
+            go.Scatter(x=thinned(positions), y=thinned(errors), mode=_lines(len(rows)), name=run_id)
         )
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="training error", **SHARE_AXIS)

@@ -201,7 +201,7 @@ with st.expander("Settings for a new run", expanded=job is None):
         c[2].selectbox("Pooling", config.POOLINGS, key="train_pooling", **KEEP,
                        help="overlapping: 3x3 windows, stride 2 (the paper); non_overlapping: "
                        "2x2, stride 2; custom: the preset's own.")  # fmt: skip
-        c[3].checkbox("Normalise, then pool", key="train_norm_before_pool", **KEEP,
+        c[3].checkbox("Norm, then pool", key="train_norm_before_pool", **KEEP,
                       help="The paper: convolution, ReLU, response normalisation, then "
                       "pooling. The tutorial pools first, then batch-normalises.")  # fmt: skip
         with st.expander("Each convolution: filters, kernel, stride"):

@@ -158,3 +158,11 @@ def test_long_runs_draw_at_most_about_800_points_per_line_ending_at_the_newest_b
     for fig in (charts.learning_rate_curve(rows), charts.throughput(rows),
                 charts.compare_training_error({"run": rows})):  # fmt: skip
         assert len(fig.data[0].x) == 701
+
+
+def test_a_run_of_one_batch_draws_its_points_as_markers():
+    one = BATCHES[:1]
+    for fig in (charts.training_curves(one), charts.learning_rate_curve(one),
+                charts.compare_training_error({"run": one})):  # fmt: skip
+        assert fig.data[0].mode == "markers" and len(fig.data[0].x) == 1
+    assert charts.training_curves(BATCHES).data[0].mode == "lines"
