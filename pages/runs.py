@@ -141,7 +141,8 @@ if run.status != "damaged":
         key="runs_download_history",
     )
 busy = run.status in (*runs.ACTIVE_STATUSES, "damaged")
-if common.continue_run(run.path, "runs", cols[2:], disabled=busy):
+nothing_saved = "last" not in run.checkpoints or run.epochs_done < 1  # no epoch to go on from
+if common.continue_run(run.path, "runs", cols[2:], disabled=busy or nothing_saved):
     st.switch_page("pages/train.py")
 
 with st.expander("Delete this run"):

@@ -195,13 +195,13 @@ with st.expander("Settings for a new run", expanded=job is None):
             "trained on one device all the same. On a CPU, TensorFlow runs grouped convolutions "
             "through a much slower path.",
         )
-        c = st.columns(6)
+        c = st.columns([1, 1, 1, 3], vertical_alignment="bottom")  # room for the switch's label
         c[0].selectbox("Activation", config.ACTIVATIONS, key="train_activation", **KEEP)
         c[1].selectbox("Normalisation", config.NORMALISATIONS, key="train_normalization", **KEEP)
         c[2].selectbox("Pooling", config.POOLINGS, key="train_pooling", **KEEP,
                        help="overlapping: 3x3 windows, stride 2 (the paper); non_overlapping: "
                        "2x2, stride 2; custom: the preset's own.")  # fmt: skip
-        c[3].checkbox("Norm, then pool", key="train_norm_before_pool", **KEEP,
+        c[3].checkbox("Normalise, then pool", key="train_norm_before_pool", **KEEP,
                       help="The paper: convolution, ReLU, response normalisation, then "
                       "pooling. The tutorial pools first, then batch-normalises.")  # fmt: skip
         with st.expander("Each convolution: filters, kernel, stride"):

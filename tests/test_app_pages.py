@@ -352,6 +352,8 @@ def test_a_failed_run_shows_its_message_not_a_traceback(app):
     assert app.error[0].value.startswith("Training failed: The loss diverged")
     assert "Traceback" not in app.error[0].value
     assert training.current_job().snapshot().status == "failed"
+    app.switch_page("pages/runs.py").run()
+    assert app.button(key="runs_continue").disabled, "no epoch was saved to go on from"
 
 
 def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
