@@ -22,6 +22,12 @@ class Diverged(RuntimeError):
     """The loss or the weights stopped being finite numbers."""
 
 
+def _what_was_kept(job) -> str:
+    if job.epochs_done:
+        return "the last good checkpoint was kept"
+    return "no checkpoint was saved (no epoch had finished)"
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint could not be written (the previous one is kept)."""
 
@@ -117,8 +123,8 @@ class Progress(keras.callbacks.Callback):
             # on the broken weights, so last.keras and best.keras stay the last good ones.
             raise Diverged(
                 f"The loss diverged to {loss} at step {self.job.step + 1} (epoch "
-                f"{self.job.epoch}, batch {batch + 1}); training stopped and the last good "
-                "checkpoint was kept. Try a lower learning rate."
+                f"{self.job.epoch}, batch {batch + 1}); training stopped and "
+                f"{_what_was_kept(self.job)}. Try a lower learning rate."
             )
         means = {"loss": loss, "accuracy": float(logs["accuracy"])}
         own = self.batch_values.add(self.job.images_in_batch(batch + 1), means)
@@ -151,7 +157,7 @@ class Checkpoints(keras.callbacks.Callback):
         if not all(np.isfinite(w).all() for w in self.model.get_weights()):
             raise Diverged(
                 f"The weights became NaN or infinite in epoch {epoch + 1}; training stopped "
-                "and the last good checkpoint was kept. Try a lower learning rate."
+                f"and {_what_was_kept(self.job)}. Try a lower learning rate."
             )
         # The model is serialised once, to last.keras; the other checkpoints are copies of it.
         last = self._save("last", runs.save_model_atomic, self.model)

@@ -15,6 +15,7 @@ import json
 import tempfile
 import threading
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,6 +178,8 @@ def continue_training(
     """
     if not isinstance(extra_epochs, int) or extra_epochs < 1:
         raise ValueError(f"extra_epochs: got {extra_epochs!r}, expected at least 1")
+    if not Path(run_dir).is_dir():
+        raise ValueError(f"{run_dir}: no such run folder")
     info = runs.read_run(run_dir)
     if info.status == "damaged":
         raise ValueError(f"{info.run_id} cannot be continued: {info.error}")
@@ -184,6 +187,8 @@ def continue_training(
         raise ValueError(f"{info.run_id} is still {info.status}: it cannot be continued now")
     if "last" not in info.checkpoints or info.epochs_done < 1:
         raise ValueError(f"{info.run_id} has no last.keras checkpoint to continue from")
+    if not zipfile.is_zipfile(runs.checkpoint_path(run_dir, "last")):  # cut short, say
+        raise ValueError(f"{info.run_id}: last.keras is damaged (not a whole .keras file)")
     train_config = dataclasses.replace(
         info.train_config,
         epochs=info.epochs_done + extra_epochs,

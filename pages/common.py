@@ -224,7 +224,7 @@ def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
     """'More epochs' and a Continue button in two cells (columns); True once the run goes on
     (training.continue_training started its job), else a message says why it could not."""
     extra = cells[0].number_input("More epochs", 1, 1000, value=5, key=f"{prefix}_continue_epochs")
-    label = f"Continue {extra} more epochs"
+    label = f"Continue {extra} more epoch{'s' if extra > 1 else ''}"
     if not cells[1].button(
         label, key=f"{prefix}_continue", disabled=disabled, icon=":material/fast_forward:"
     ):

@@ -118,7 +118,8 @@ def live(drawn_status: str) -> None:
     elif not snap.active and snap.test_accuracy is not None:
         st.success(f"Run {snap.status}. Test accuracy **{snap.test_accuracy:.1%}** (cross-"
                    f"entropy {snap.test_loss:.3f}, without label smoothing) on images it never "
-                   "saw in training.")  # fmt: skip
+                   "saw in training, with its final weights (last.keras; the other pages pick "
+                   "best.keras first).")  # fmt: skip
     elif not snap.active:
         st.info(f"Run {snap.status} before it was tested.")
     if snap.cut_short and not snap.active:
@@ -178,7 +179,8 @@ with st.expander("Settings for a new run", expanded=job is None):
     c[1].selectbox(
         "Preset", list(config.PRESETS), key="train_preset", **KEEP, on_change=load_preset
     )
-    with st.form("train_form", border=False):
+    # Enter in a number box must not start a run: only the buttons submit.
+    with st.form("train_form", border=False, enter_to_submit=False):
         st.markdown("**Model** (augmentation is part of the model; it acts on training batches)")
         c = st.columns(6)
         c[0].number_input("Input size", 8, 512, key="train_input_size", **KEEP)

@@ -92,6 +92,15 @@ def test_every_page_renders_without_runs(app, page):
     assert app.title, "every page has a title"
 
 
+def test_the_server_skips_streamlits_full_collection_after_every_rerun():
+    """With it, the live view's rerun each second starved a training thread on two cores
+    (measured in the README); AppTest does not read the server's config, so it is read here."""
+    import tomllib
+
+    settings = tomllib.loads((APP.parent / ".streamlit" / "config.toml").read_text())
+    assert settings["runner"]["postScriptGC"] is False
+
+
 def test_reruns_leave_the_training_threads_keras_state_alone(app):
     """Streamlit calls keras.backend.clear_session() after every run (it replaces Keras' state
     for all threads and empties TensorFlow's kernel cache); app.py turns that off."""
@@ -351,6 +360,7 @@ def test_a_failed_run_shows_its_message_not_a_traceback(app):
     assert not app.exception
     assert app.error[0].value.startswith("Training failed: The loss diverged")
     assert "Traceback" not in app.error[0].value
+    assert "no checkpoint was saved (no epoch had finished)" in app.error[0].value
     assert training.current_job().snapshot().status == "failed"
     app.switch_page("pages/runs.py").run()
     assert app.button(key="runs_continue").disabled, "no epoch was saved to go on from"

@@ -356,6 +356,14 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     assert runs.load_checkpoint(path, "last") is not None
     assert runs.read_run(path).epochs_done == 1
 
+    (path / "last.keras").write_bytes(before[: len(before) // 2])  # cut short, outside the app
+    status = (path / "status.json").read_bytes()
+    with pytest.raises(ValueError, match="last.keras is damaged"):
+        training.continue_training(path, 1, dataset=sample)
+    assert (path / "status.json").read_bytes() == status, "the refused continue changed nothing"
+    with pytest.raises(ValueError, match="no such run folder"):
+        training.continue_training(tmp_path / "no-such-run", 1, dataset=sample)
+
 
 def test_bad_settings_are_refused_before_a_thread_starts(sample, runs_dir):
     with pytest.raises(ValueError, match="batch_size"):
