@@ -119,6 +119,8 @@ numbers[2].metric(
 tested = run.test_accuracy is not None  # 0% is a result, not a blank
 numbers[3].metric("Test accuracy", f"{run.test_accuracy:.1%}" if tested else "—",
                   help="of the final weights, last.keras")  # fmt: skip
+if run.status == "failed" and run.error:
+    st.error(run.error, icon=":material/error:")
 changes = runs.load_lr_events(run.path) if run.status != "damaged" else []
 if changes:
     listed = "; ".join(f"at step {e['step']} (epoch {e['epoch']}) from {e['old']:.3g} to "

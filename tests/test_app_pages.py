@@ -364,6 +364,7 @@ def test_a_failed_run_shows_its_message_not_a_traceback(app):
     assert training.current_job().snapshot().status == "failed"
     app.switch_page("pages/runs.py").run()
     assert app.button(key="runs_continue").disabled, "no epoch was saved to go on from"
+    assert app.error[0].value.startswith("The loss diverged"), "One run says why it failed"
 
 
 def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
