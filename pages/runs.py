@@ -66,7 +66,8 @@ for run in [r for r in found if r.status == "damaged"]:
 
 st.subheader("Compare")
 by_id = {r.run_id: r for r in found if r.status != "damaged"}
-chosen = st.multiselect("Runs to compare", list(by_id), default=list(by_id)[:2], key="runs_compare")
+trained = [run_id for run_id, run in by_id.items() if run.epochs_done]  # ones with a curve
+chosen = st.multiselect("Runs to compare", list(by_id), default=trained[:2], key="runs_compare")
 metric = st.segmented_control(
     "Curve", list(CURVES), default="val_accuracy", key="runs_metric", format_func=CURVES.get
 ) or "val_accuracy"  # fmt: skip
@@ -103,7 +104,7 @@ if chosen:
         st.dataframe(differ.astype(str), key="runs_diff")
 
 st.subheader("One run")
-every = {r.run_id: r for r in found}
+every = {r.run_id: r for r in sorted(found, key=lambda r: r.status == "damaged")}  # readable first
 run = every[st.selectbox("Run", list(every), key="runs_selected")]
 numbers = st.columns(4)
 numbers[0].metric("Status", run.status)

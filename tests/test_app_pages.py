@@ -426,6 +426,7 @@ def test_runs_continues_a_run_and_lists_a_damaged_folder(app, finished_run):
         "broken-run": "damaged",
     }
     assert any("broken-run is damaged" in w.value for w in app.warning)
+    assert app.selectbox(key="runs_selected").value == run.run_id, "a readable run comes first"
 
     app.selectbox(key="runs_selected").select(run.run_id)
     app.number_input(key="runs_continue_epochs").set_value(1).run()
