@@ -122,8 +122,11 @@ st.dataframe(
     pd.DataFrame(plan.as_records()),
     hide_index=True,
     column_config={
+        "kind": st.column_config.TextColumn(width="medium"),
+        "kernel/stride": st.column_config.TextColumn(width="medium"),  # "5x5/1 same, 2 groups"
         "parameters": st.column_config.NumberColumn(format="localized"),
         "MACs": st.column_config.NumberColumn(format="localized"),
+        "memory (KiB)": st.column_config.NumberColumn(format="%.1f"),
     },
     key="arch_table",
 )

@@ -25,7 +25,7 @@ def classify_all(run_dir: str, which: str, version: float, names: tuple, files: 
 def drawn_test_images(run) -> list[tuple[str, np.ndarray, str]]:
     """Images drawn at random from the run's test split: (name, image, true class), named with
     their number and class; the same ones until "Draw others" is pressed."""
-    dataset = common.run_dataset(run)
+    dataset, _ = common.run_dataset(run)
     left, right = st.columns([2, 1], vertical_alignment="bottom")
     count = left.number_input("Test images", 1, MOST_TEST_IMAGES, 4, key="classify_test_count")
     if right.button("Draw others", key="classify_test_draw", icon=":material/casino:"):

@@ -202,10 +202,13 @@ def data_settings(train_config, source: str | None = None) -> tuple:
 
 
 def run_dataset(run: runs.RunInfo):
-    """The dataset a run trained on, split and sized as in its training; if it cannot be
-    loaded (moved since, say), the page says why and stops."""
+    """(dataset, settings): the dataset a run trained on, split and sized as in its training,
+    and the data_settings that loaded it, a cache key for results computed from it (taken
+    once: the files' stamp walks the folder). If the data cannot be loaded (moved since, say),
+    the page says why and stops."""
+    settings = data_settings(run.train_config, run.dataset)
     try:
-        dataset = load_dataset_cached(*data_settings(run.train_config, run.dataset))
+        dataset = load_dataset_cached(*settings)
     except Exception as exc:  # any reason the data cannot be read is the user's to fix
         show_error(exc)
         st.stop()
@@ -217,7 +220,7 @@ def run_dataset(run: runs.RunInfo):
             icon=":material/error:",
         )
         st.stop()
-    return dataset
+    return dataset, settings
 
 
 def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:

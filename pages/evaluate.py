@@ -33,12 +33,12 @@ st.write(
     "mistakes it made with the most confidence — with Grad-CAM or occlusion showing what misled it."
 )
 run, which, version, model = common.pick_checkpoint("evaluate")
-dataset = common.run_dataset(run)
+dataset, settings = common.run_dataset(run)
 st.caption(f"Test split: {len(dataset.y_test):,} images of {dataset.name}.")
 
 views = common.views_radio("evaluate_views", "Every view is one more pass over the test split.")
 store = finished_evaluations()
-key = (str(run.path), which, version, common.data_settings(run.train_config, run.dataset), views)
+key = (str(run.path), which, version, settings, views)
 if st.button("Evaluate on the test split", key="evaluate_start", type="primary"):
     bar = st.progress(0.0, text="Evaluating…")
 

@@ -55,7 +55,7 @@ size = run.model_config.image_size
 source = st.radio("Image", ["Test image", "Upload", "Camera"], horizontal=True, key="inside_source")
 image, label = None, ""
 if source == "Test image":
-    dataset = common.run_dataset(run)
+    dataset, _ = common.run_dataset(run)
     left, right = st.columns(2)
     chosen = left.selectbox("Class", ["any class", *dataset.class_names], key="inside_class")
     pool = np.arange(len(dataset.y_test))
@@ -208,11 +208,10 @@ with unit_tab:
     if st.button("Search the test split", key="inside_unit_find"):
         st.session_state["inside_unit_ready"] = True
     if st.session_state.get("inside_unit_ready"):
-        dataset = common.run_dataset(run)
+        dataset, settings = common.run_dataset(run)
         if not len(dataset.y_test):  # the last thing on the page: stopping skips nothing
             st.info("This run's data has no test images to search (each class holds too few).")
             st.stop()
-        settings = common.data_settings(run.train_config, run.dataset)
         maxima = maxima_over_test_split(str(run.path), which, version, settings, unit_layer)
         found = introspect.strongest_images(model, maxima, int(channel), k=9)
         factor = max(1, 96 // dataset.image_size)
