@@ -5,6 +5,7 @@ browser tests cover the timer itself.
 """
 
 import dataclasses
+import json
 import shutil
 import time
 from pathlib import Path
@@ -418,8 +419,17 @@ def test_runs_continues_a_run_and_lists_a_damaged_folder(app, finished_run):
     broken = runs.runs_root() / "broken-run"
     broken.mkdir()
     (broken / "config.json").write_text("{ not json")
+    unfinished = runs.runs_root() / "stopped-in-epoch-1"  # no curve to compare
+    shutil.copytree(run.path, unfinished)
+    status = json.loads((unfinished / "status.json").read_text())
+    (unfinished / "status.json").write_text(
+        json.dumps({**status, "status": "stopped", "epochs_done": 0})
+    )
     app.run().switch_page("pages/runs.py").run()
     no_problems(app)
+    assert app.multiselect(key="runs_compare").value == [run.run_id], "runs with a curve"
+    shutil.rmtree(unfinished)
+    app.run()
     table = app.dataframe[0].value
     assert dict(zip(table["run"], table["status"], strict=True)) == {
         run.run_id: "finished",
