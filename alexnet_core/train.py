@@ -15,7 +15,6 @@ import argparse
 import dataclasses
 import inspect
 import re
-import shutil
 import sys
 import time
 
@@ -133,8 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted before training started", file=sys.stderr)
         return 130
     status = _follow(job, quiet=args.quiet)
-    if not job.placement.is_chief:  # a helper worker's checkpoints were only for itself
-        shutil.rmtree(job.run_dir.parent, ignore_errors=True)
+    training.discard_helper_folder(job)  # a helper worker's checkpoints were only for itself
     return status
 
 

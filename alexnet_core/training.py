@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import shutil
 import tempfile
 import threading
 import time
@@ -28,8 +29,8 @@ from alexnet_core.job import ACTIVE, JobBusy, Snapshot, TrainingJob
 
 __all__ = [
     "ACTIVE", "JobBusy", "Snapshot", "TrainingJob", "start_training", "continue_training",
-    "current_job", "is_training", "stop_all_jobs", "estimate_epoch_seconds", "make_optimizer",
-    "compile_model",
+    "current_job", "is_training", "stop_all_jobs", "discard_helper_folder",
+    "estimate_epoch_seconds", "make_optimizer", "compile_model",
 ]  # fmt: skip
 
 
@@ -75,6 +76,7 @@ class TrainingData:
         }
 
 
+WORKER_FOLDER_PREFIX = "alexnet-worker-"  # the temporary home of a helper worker's run copy
 _LOCK = threading.Lock()
 _JOBS: dict[str, TrainingJob] = {}  # run id -> job, oldest first; finished jobs stay listed
 _starting = False  # a start is loading its data: a second start must wait its turn
@@ -126,6 +128,13 @@ def is_training(run_dir) -> bool:
     return any(job.run_dir.resolve() == target and job.alive for job in jobs)
 
 
+def discard_helper_folder(job: TrainingJob) -> None:
+    """Delete the temporary folder of a helper worker's run (never a chief's run folder)."""
+    folder = job.run_dir.parent
+    if not job.placement.is_chief and folder.name.startswith(WORKER_FOLDER_PREFIX):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def stop_all_jobs(timeout: float = 30.0) -> bool:
     """Stop every job of this process and wait for them; True if all ended within `timeout`."""
     with _LOCK:
@@ -154,7 +163,7 @@ def start_training(
         data, model_config, train_config = _prepare(model_config, train_config, dataset)
         placement = distribute.place(train_config.devices)
         if not placement.is_chief:  # only the chief of several workers keeps a run folder
-            runs_dir = tempfile.mkdtemp(prefix="alexnet-worker-")
+            runs_dir = tempfile.mkdtemp(prefix=WORKER_FOLDER_PREFIX)
         run_dir = runs.create_run_dir(model_config.preset, runs_dir)
         config = json.loads(dumps(model_config, train_config))
         config.update(run_id=run_dir.name, created=runs.now_iso(), dataset=data.describe())
@@ -210,6 +219,9 @@ def continue_training(
                 f"{list(info.class_names)}"
             )
         path = Path(run_dir)
+        if not placement.is_chief:  # a helper worker trains a copy: the chief owns the folder
+            helper_dir = Path(tempfile.mkdtemp(prefix=WORKER_FOLDER_PREFIX)) / path.name
+            path = Path(shutil.copytree(path, helper_dir))
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
         config["training"] = dataclasses.asdict(train_config)
         runs.write_json_atomic(path / "config.json", config)

@@ -106,17 +106,16 @@ def test_mirrored_strategy_over_two_cpu_devices(tmp_path):
         assert len(correct) == 32 and np.allclose(correct, np.round(correct), atol=1e-3)
 
 
-def test_two_workers_on_loopback_write_one_run_folder(tmp_path):
-    runs_dir = tmp_path / "runs"
+def run_two_workers(options: list[str], logs: Path) -> list[str]:
+    """`python -m alexnet_core.train` with `options` as two workers on loopback; their logs'
+    ends, after both exited 0."""
     ports = [free_port(), free_port()]
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
-    command = [sys.executable, "-m", "alexnet_core.train", "--preset", "tiny", "--dataset",
-               "sample", "--epochs", "1", "--train-subset", "256", "--batch-size", "32",
-               "--runs-dir", str(runs_dir), "--quiet"]  # fmt: skip
+    command = [sys.executable, "-m", "alexnet_core.train", *options, "--quiet"]
     workers = []
     for index in range(2):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        log = open(tmp_path / f"worker{index}.log", "w")  # noqa: SIM115 (closed below)
+        log = open(logs / f"worker{index}.log", "w")  # noqa: SIM115 (closed below)
         env = {**os.environ, "TF_CONFIG": tf_config}
         workers.append((subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
                                          stderr=subprocess.STDOUT), log))  # fmt: skip
@@ -127,8 +126,16 @@ def test_two_workers_on_loopback_write_one_run_folder(tmp_path):
         finally:
             process.kill()
             log.close()
-    logs = [(tmp_path / f"worker{i}.log").read_text()[-2000:] for i in range(2)]
-    assert codes == [0, 0], logs
+    texts = [(logs / f"worker{i}.log").read_text()[-2000:] for i in range(2)]
+    assert codes == [0, 0], texts
+    return texts
+
+
+def test_two_workers_on_loopback_write_one_run_folder_and_continue_it(tmp_path):
+    runs_dir = tmp_path / "runs"
+    logs = run_two_workers(["--preset", "tiny", "--dataset", "sample", "--epochs", "1",
+                            "--train-subset", "256", "--batch-size", "32",
+                            "--runs-dir", str(runs_dir)], tmp_path)  # fmt: skip
     folders = list(runs_dir.iterdir())
     assert len(folders) == 1, folders
     status = json.loads((folders[0] / "status.json").read_text())
@@ -136,3 +143,11 @@ def test_two_workers_on_loopback_write_one_run_folder(tmp_path):
     assert status["epochs_done"] == 1 and 0 < status["test_accuracy"] <= 1
     assert (folders[0] / "last.keras").is_file()
     assert "across 2 workers" in logs[0]
+
+    neighbour = runs_dir / "another-run"  # the helper worker once deleted the whole runs folder
+    neighbour.mkdir()
+    run_two_workers(["--continue", str(folders[0]), "--epochs", "1"], tmp_path)
+    assert neighbour.is_dir()
+    status = json.loads((folders[0] / "status.json").read_text())
+    assert status["status"] == "finished" and status["epochs_done"] == 2
+    assert len((folders[0] / "history.csv").read_text().splitlines()) == 3  # header + 2 epochs
