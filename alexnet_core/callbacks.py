@@ -156,28 +156,25 @@ class Checkpoints(keras.callbacks.Callback):
         logs = logs or {}
         if not all(np.isfinite(w).all() for w in self.model.get_weights()):
             raise Diverged(
-                f"The weights became NaN or infinite in epoch {epoch + 1}; training stopped "
+                f"The weights diverged to NaN or infinity in epoch {epoch + 1}; training stopped "
                 f"and {_what_was_kept(self.job)}. Try a lower learning rate."
             )
-        # The model is serialised once, to last.keras; the other checkpoints are copies of it.
-        last = self._save("last", runs.save_model_atomic, self.model)
-        if self.save_every_epoch:
-            self._save(f"epoch_{epoch + 1:03d}", runs.copy_atomic, last)
+        names = ["last"] + [f"epoch_{epoch + 1:03d}"] * self.save_every_epoch
         score = logs.get(self.job.best_metric)
-        if score is not None and (self.best is None or score > self.best):
-            self._save("best", runs.copy_atomic, last)
+        improved = score is not None and (self.best is None or score > self.best)
+        names += ["best"] * improved
+        paths = [runs.checkpoint_path(self.job.run_dir, name) for name in names]
+        try:  # all or nothing: last.keras, best.keras and the counts never disagree
+            runs.save_checkpoints(self.model, paths)
+        except OSError as error:
+            files = ", ".join(path.name for path in paths)
+            raise CheckpointError(
+                f"Could not save epoch {epoch + 1}'s checkpoints ({files}): {error}. The "
+                "previous checkpoints were kept."
+            ) from error
+        if improved:
             self.best = float(score)
         self.job.record_checkpoint(epoch + 1, self.best)
-
-    def _save(self, which: str, write, source):
-        path = runs.checkpoint_path(self.job.run_dir, which)
-        try:
-            write(source, path)
-            return path
-        except OSError as error:
-            raise CheckpointError(
-                f"Could not save {path.name}: {error}. The previous checkpoint was kept."
-            ) from error
 
 
 class Control(keras.callbacks.Callback):

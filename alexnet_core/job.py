@@ -54,6 +54,9 @@ class Snapshot:
     epochs_done: int = 0  # epochs completed (and checkpointed)
     best_accuracy: float | None = None  # validation accuracy (training accuracy without)
     replicas: int = 1  # model copies sharing each batch (tf.distribute), over all workers
+    # Batches of the run's schedule done: every epoch before the current one counts in full
+    # (one a stop cut short too, as a continue starts the next), then the current one's.
+    batches_done: int = 0
 
     @property
     def active(self) -> bool:
@@ -75,7 +78,7 @@ class Snapshot:
         if self.status == "finished":
             return 1.0
         total = self.epochs * self.batches_per_epoch
-        return min(self.step / total, 1.0) if total else 0.0
+        return min(self.batches_done / total, 1.0) if total else 0.0
 
 
 class TrainingJob:
@@ -104,9 +107,12 @@ class TrainingJob:
         self._lr_events = list(previous.get("lr_events", []))
         self._best = previous.get("best")
         self._duration_before = previous.get("duration_s", 0.0)
+        # last.keras's test metrics stand until a new checkpoint replaces it
+        self._test = (previous.get("test_loss"), previous.get("test_accuracy"))
         self._created = previous.get("created") or runs.now_iso()
         self.epochs_done = len(self._epoch_history)
         self.epoch, self.batch = self.epochs_done, 0
+        self._epochs_before = self.epochs_done  # epochs before the current one (batches_done)
         self.step = self._batch_history[-1]["step"] if self._batch_history else 0
         self.batches_per_epoch = math.ceil(len(data.y_train) / train_config.batch_size)
         self._rate = train_config.learning_rate
@@ -118,8 +124,8 @@ class TrainingJob:
         self._epoch_started = time.monotonic()
         self._started = time.monotonic()
         self._ended: float | None = None
+        self._paused_since: float | None = None  # pauses count in no time or speed
         self._device = ""
-        self._test: tuple[float | None, float | None] = (None, None)
         self._thread = threading.Thread(target=self._run, name=f"train-{self.run_id}",
                                         daemon=True)  # fmt: skip
         self._write_status()  # 'queued' is on disk before the thread starts
@@ -140,9 +146,10 @@ class TrainingJob:
 
     def snapshot(self) -> Snapshot:
         with self._lock:
-            now = self._ended or time.monotonic()
+            now = self._ended or self._paused_since or time.monotonic()
             speed = self._images_per_second()
-            left = (self.train_config.epochs * self.batches_per_epoch - self.step) * \
+            done = self._epochs_before * self.batches_per_epoch + self.batch
+            left = (self.train_config.epochs * self.batches_per_epoch - done) * \
                 self.train_config.batch_size  # fmt: skip
             return Snapshot(
                 run_id=self.run_id, run_dir=self.run_dir, status=self._status,
@@ -157,12 +164,14 @@ class TrainingJob:
                 test_loss=self._test[0], test_accuracy=self._test[1],
                 model_config=self.model_config, train_config=self.train_config,
                 epochs_done=self.epochs_done, best_accuracy=self._best,
-                replicas=self.placement.replicas,
+                replicas=self.placement.replicas, batches_done=done,
             )  # fmt: skip
 
     def pause(self) -> None:
-        """Pause after the current batch (status turns 'paused' once it has stopped)."""
-        self._unpaused.clear()
+        """Pause after the current batch (status turns 'paused' once it has stopped); nothing
+        once a stop is asked for."""
+        if not self._stop.is_set():
+            self._unpaused.clear()
 
     def resume(self) -> None:
         self._unpaused.set()
@@ -206,6 +215,7 @@ class TrainingJob:
     def start_epoch(self, epoch: int) -> None:
         with self._lock:
             self.epoch, self.batch, self._epoch_started = epoch, 0, time.monotonic()
+            self._epochs_before = epoch - 1
             self._speed.clear()  # validation time between epochs is not training speed
 
     def images_in_batch(self, batch: int) -> int:
@@ -238,15 +248,24 @@ class TrainingJob:
         """The epoch's checkpoints are on disk: count it as done and write the histories."""
         with self._lock:
             self.epochs_done, self._best = epoch, best
+            self._test = (None, None)  # they were last.keras's before this epoch
         self._write_all()
 
     def hold_if_paused(self) -> None:
-        if self._unpaused.is_set():
+        if self._unpaused.is_set() or self._stop.is_set():  # a stop outranks a later pause
             return
+        with self._lock:
+            self._paused_since = time.monotonic()
         self._set_status("paused")
         self._unpaused.wait()  # stop() sets it too
         with self._lock:
-            self._speed.clear()  # the pause is not training time
+            paused = time.monotonic() - self._paused_since
+            self._paused_since = None
+            # the pause is not training time: not in the epoch's seconds, the run's duration
+            # or its speed
+            self._epoch_started += paused
+            self._started += paused
+            self._speed.clear()
         if not self._stop.is_set():
             self._set_status("running")
 
@@ -326,7 +345,7 @@ class TrainingJob:
     def _write_status(self, final: tuple[str, str] | None = None) -> None:
         """status.json; `final` (status, error) is the run's end, not yet in the snapshot."""
         with self._lock:
-            session = (self._ended or time.monotonic()) - self._started
+            session = (self._ended or self._paused_since or time.monotonic()) - self._started
             state, error = final or (self._status, self._error)
             status = {
                 "status": state,
@@ -350,6 +369,10 @@ class TrainingJob:
     def _write_all(self, final: tuple[str, str] | None = None) -> None:
         with self._lock:
             history, batches = list(self._epoch_history), list(self._batch_history)
+            events = list(self._lr_events)
         runs.write_csv_atomic(self.run_dir / "history.csv", history)
         runs.write_csv_atomic(self.run_dir / "batches.csv", batches)
+        # a continue drops the changes made in epochs it redoes: the file must forget them too
+        if events or (self.run_dir / "lr_events.json").exists():
+            runs.write_json_atomic(self.run_dir / "lr_events.json", events)
         self._write_status(final)

@@ -164,16 +164,31 @@ def _gc_paused():
 def save_model_atomic(model, path: str | os.PathLike) -> None:
     """model.save is not atomic: save beside the target (the name must end in .keras), then
     rename. On any error (disk full...) the old file stays and the partial one is removed."""
-    path = Path(path)
-    with _replacing(path, ".keras") as tmp, _gc_paused():
-        model.save(tmp)
+    save_checkpoints(model, [path])
 
 
-def copy_atomic(source: str | os.PathLike, path: str | os.PathLike) -> None:
-    """Copy a finished file (a checkpoint just saved) over `path`, as atomically as a save."""
-    path = Path(path)
-    with _replacing(path, path.suffix) as tmp:
-        shutil.copyfile(source, tmp)
+def save_checkpoints(model, paths: list[str | os.PathLike]) -> None:
+    """Save `model` as every one of `paths` (.keras files), or as none of them: each is written
+    beside its target first (one save, then copies) and all are renamed into place only when
+    every one is whole. On any error (disk full...) the old files stay, the partial ones go."""
+    staged = []
+    try:
+        for path in map(Path, paths):
+            fd, tmp = tempfile.mkstemp(prefix="tmp-", suffix=".keras", dir=path.parent)
+            os.close(fd)
+            staged.append((Path(tmp), path))
+            if len(staged) == 1:
+                with _gc_paused():
+                    model.save(tmp)
+            else:
+                shutil.copyfile(staged[0][0], tmp)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+        raise
 
 
 # ---- reading ---------------------------------------------------------------------------------

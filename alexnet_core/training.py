@@ -232,6 +232,8 @@ def continue_training(
             "batches": [b for b in runs.load_batch_history(path) if b["epoch"] in done],
             "lr_events": [e for e in runs.load_lr_events(path) if e["epoch"] in done],
             "best": info.best_accuracy,
+            "test_loss": info.test_loss,
+            "test_accuracy": info.test_accuracy,
             "duration_s": info.duration_s,
             "created": info.created,
         }

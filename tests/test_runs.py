@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import keras
@@ -165,12 +166,13 @@ def test_a_full_disk_while_saving_keeps_the_old_checkpoint(tmp_path, monkeypatch
     np.testing.assert_array_equal(reloaded.predict(images, verbose=0), expected)
 
 
-def test_copying_a_checkpoint_is_atomic_too(tmp_path, monkeypatch):
-    last, best = tmp_path / "last.keras", tmp_path / "best.keras"
-    last.write_bytes(b"new weights")
+def test_an_epochs_checkpoints_are_saved_together_or_not_at_all(tmp_path, monkeypatch):
+    model = build_alexnet(TINY)
+    last, epoch, best = (tmp_path / f"{name}.keras" for name in ("last", "epoch_001", "best"))
+    runs.save_checkpoints(model, [last, epoch])
+    assert last.read_bytes() == epoch.read_bytes() and zipfile.is_zipfile(last)
     best.write_bytes(b"old weights")
-    runs.copy_atomic(last, tmp_path / "epoch_001.keras")
-    assert (tmp_path / "epoch_001.keras").read_bytes() == b"new weights"
+    before = last.read_bytes()
 
     def disk_full(source, target):
         Path(target).write_bytes(b"new wei")  # a partial copy, as a real full disk leaves
@@ -178,7 +180,8 @@ def test_copying_a_checkpoint_is_atomic_too(tmp_path, monkeypatch):
 
     monkeypatch.setattr(shutil, "copyfile", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        runs.copy_atomic(last, best)
+        runs.save_checkpoints(build_alexnet(TINY), [last, best])  # the copy to best fails
     assert best.read_bytes() == b"old weights"
+    assert last.read_bytes() == before, "last.keras moved on without best.keras"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "epoch_001.keras",
                                                           "last.keras"]  # fmt: skip

@@ -166,6 +166,17 @@ def test_stop_ends_within_a_few_batches_keeps_last_and_refuses_a_second_start(sa
     assert runs.load_checkpoint(job.run_dir, "last") is not None
     assert runs.read_run(job.run_dir).status == "stopped"
 
+    job = training.continue_training(job.run_dir, 1, dataset=sample)
+    wait_until(lambda: job.snapshot().batch >= 3)
+    job.pause()
+    job.stop()  # a pause after a stop must not hold the run
+    assert job.wait(60), "a pause after a stop held the run"
+    snap = job.snapshot()
+    assert snap.status == "stopped" and snap.epoch == 2
+    # The cut-short epoch 1 counts in full: this is epoch 2 of 2, not batch k+3 of 64.
+    assert snap.batches_done == 32 + snap.batch
+    assert snap.progress == pytest.approx(snap.batches_done / 64)
+
 
 def test_a_stop_while_paused_reads_stopping_until_the_run_has_ended(sample, runs_dir):
     job = training.start_training(TINY, SLOW, dataset=sample)
@@ -182,19 +193,22 @@ def test_a_stop_while_paused_reads_stopping_until_the_run_has_ended(sample, runs
 
 def test_pause_holds_the_batch_counter_then_a_learning_rate_change_takes_effect(sample, runs_dir):
     cosine = dataclasses.replace(SLOW, schedule="cosine")
+    began = time.monotonic()
     job = training.start_training(TINY, cosine, dataset=sample)
     wait_until(lambda: job.snapshot().step >= 2)
     job.pause()
     wait_until(lambda: job.snapshot().status == "paused", timeout=30)
-    held = job.snapshot().step
+    held, elapsed = job.snapshot().step, job.snapshot().elapsed_s
     assert runs.read_run(job.run_dir).status == "paused"  # alive in this process, not lost
     deadline = time.monotonic() + 1.5
     while time.monotonic() < deadline:
         assert job.snapshot().step == held
+        assert job.snapshot().elapsed_s == elapsed, "a pause is not training time"
         time.sleep(0.1)
     job.resume()
     wait_until(lambda: job.snapshot().step > held)
     assert job.snapshot().status == "running"
+    assert job.snapshot().elapsed_s < time.monotonic() - began - 1.5
 
     with pytest.raises(ValueError, match="learning_rate"):
         job.set_learning_rate(-1)
@@ -228,6 +242,12 @@ def test_a_diverging_loss_fails_the_run_and_keeps_the_last_good_checkpoint(sampl
     info = runs.read_run(job.run_dir)
     assert (info.status, info.epochs_done) == ("failed", 1)
     assert "diverged" in info.error
+    assert [e["new"] for e in runs.load_lr_events(job.run_dir)] == [1e6], "the record stays"
+
+    job = training.continue_training(job.run_dir, 1, dataset=sample)  # redoes epoch 2
+    assert job.wait(60) and job.snapshot().status == "finished", job.snapshot().error
+    assert job.manual_rate is None, "the rate set in the discarded epoch came back"
+    assert runs.load_lr_events(job.run_dir) == [], "a later continue would bring it back"
 
 
 def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, sample, tmp_path):
@@ -355,6 +375,8 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     monkeypatch.undo()
     assert runs.load_checkpoint(path, "last") is not None
     assert runs.read_run(path).epochs_done == 1
+    tested = runs.read_run(finished_run.run_dir).test_accuracy
+    assert tested is not None and runs.read_run(path).test_accuracy == tested, "still last.keras's"
 
     (path / "last.keras").write_bytes(before[: len(before) // 2])  # cut short, outside the app
     status = (path / "status.json").read_bytes()
