@@ -198,11 +198,19 @@ def _read_json(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _read_csv(path: Path) -> list[dict]:
+def _read_csv(path: Path, integer_column: str) -> list[dict]:
+    """The rows of a run's CSV file, [] if there is none; ValueError if it is damaged (every
+    row must have a whole number in `integer_column`)."""
     if not path.exists():
         return []
-    with path.open(newline="", encoding="utf-8") as f:
-        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"{path}: damaged, not a CSV file this app wrote ({error})") from error
+    if any(not isinstance(row.get(integer_column), int) for row in rows):
+        raise ValueError(f"{path}: damaged, a row has no whole number for {integer_column}")
+    return rows
 
 
 def _number(text: str):
@@ -218,7 +226,7 @@ def _number(text: str):
 
 def load_history(path: str | os.PathLike) -> list[dict]:
     """Per-epoch rows: epoch, loss, accuracy, val_loss, val_accuracy, learning_rate, seconds."""
-    return _read_csv(Path(path) / "history.csv")
+    return _read_csv(Path(path) / "history.csv", "epoch")
 
 
 def load_batch_history(path: str | os.PathLike) -> list[dict]:
@@ -226,12 +234,25 @@ def load_batch_history(path: str | os.PathLike) -> list[dict]:
     them), batch_loss, batch_accuracy (the batch's own; empty in runs made before they were
     recorded), learning_rate, images_per_second (over the last batches; empty for the first of
     each epoch)."""
-    return _read_csv(Path(path) / "batches.csv")
+    return _read_csv(Path(path) / "batches.csv", "step")
 
 
 def load_lr_events(path: str | os.PathLike) -> list[dict]:
+    """The learning-rate changes made by hand: step, epoch, old and new rate. ValueError if
+    the file is damaged."""
     file = Path(path) / "lr_events.json"
-    return _read_json(file) if file.exists() else []
+    if not file.exists():
+        return []
+    try:
+        events = _read_json(file)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{file}: damaged, not JSON ({error})") from error
+    keys = {"step", "epoch", "old", "new"}
+    if not isinstance(events, list) or not all(
+        isinstance(e, dict) and keys <= e.keys() for e in events
+    ):
+        raise ValueError(f"{file}: damaged, expected a list of step, epoch, old and new rates")
+    return events
 
 
 def checkpoint_path(path: str | os.PathLike, which: str = "best") -> Path:
@@ -250,6 +271,8 @@ def load_checkpoint(path: str | os.PathLike, which: str = "best"):
     file = checkpoint_path(path, which)
     if not file.is_file():
         raise ValueError(f"{file}: no such checkpoint in this run folder")
+    if not zipfile.is_zipfile(file):  # cut short or overwritten outside the app
+        raise ValueError(f"{file}: damaged, not a whole .keras file; pick another checkpoint")
     # Keras wraps the optimizer of a mixed-precision model in a LossScaleOptimizer only when
     # the policy in force while loading says so; otherwise it drops the saved optimizer state.
     # The policy is per thread, and this thread's is put back afterwards.

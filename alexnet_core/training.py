@@ -198,6 +198,7 @@ def continue_training(
         raise ValueError(f"{info.run_id} has no last.keras checkpoint to continue from")
     if not zipfile.is_zipfile(runs.checkpoint_path(run_dir, "last")):  # cut short, say
         raise ValueError(f"{info.run_id}: last.keras is damaged (not a whole .keras file)")
+    previous = _what_went_before(info)  # ValueError for a damaged history
     train_config = dataclasses.replace(
         info.train_config,
         epochs=info.epochs_done + extra_epochs,
@@ -225,21 +226,29 @@ def continue_training(
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
         config["training"] = dataclasses.asdict(train_config)
         runs.write_json_atomic(path / "config.json", config)
-        history = runs.load_history(path)[: info.epochs_done]
-        done = {row["epoch"] for row in history}
-        previous = {
-            "history": history,
-            "batches": [b for b in runs.load_batch_history(path) if b["epoch"] in done],
-            "lr_events": [e for e in runs.load_lr_events(path) if e["epoch"] in done],
-            "best": info.best_accuracy,
-            "test_loss": info.test_loss,
-            "test_accuracy": info.test_accuracy,
-            "duration_s": info.duration_s,
-            "created": info.created,
-        }
         job = TrainingJob(path, model_config, train_config, data, previous=previous,
                           placement=placement)  # fmt: skip
         return _launch(job)
+
+
+def _what_went_before(info: runs.RunInfo) -> dict:
+    """What a continued job carries on from: the histories of the epochs last.keras holds
+    (a failed epoch's rows and rate changes are dropped), the best score, test metrics, time."""
+    history = runs.load_history(info.path)[: info.epochs_done]
+    if len(history) < info.epochs_done:
+        raise ValueError(f"{info.run_id}: history.csv lists {len(history)} epochs, but "
+                         f"last.keras holds {info.epochs_done}")  # fmt: skip
+    done = {row["epoch"] for row in history}
+    return {
+        "history": history,
+        "batches": [b for b in runs.load_batch_history(info.path) if b["epoch"] in done],
+        "lr_events": [e for e in runs.load_lr_events(info.path) if e["epoch"] in done],
+        "best": info.best_accuracy,
+        "test_loss": info.test_loss,
+        "test_accuracy": info.test_accuracy,
+        "duration_s": info.duration_s,
+        "created": info.created,
+    }
 
 
 def _check_types(model_config, train_config) -> None:

@@ -185,3 +185,23 @@ def test_an_epochs_checkpoints_are_saved_together_or_not_at_all(tmp_path, monkey
     assert last.read_bytes() == before, "last.keras moved on without best.keras"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "epoch_001.keras",
                                                           "last.keras"]  # fmt: skip
+
+
+def test_damaged_side_files_and_checkpoints_raise_value_errors_naming_the_file(tmp_path):
+    (tmp_path / "lr_events.json").write_text("[{")
+    with pytest.raises(ValueError, match="lr_events.json: damaged, not JSON"):
+        runs.load_lr_events(tmp_path)
+    (tmp_path / "lr_events.json").write_text('[{"step": 3}]')
+    with pytest.raises(ValueError, match="lr_events.json: damaged, expected a list"):
+        runs.load_lr_events(tmp_path)
+    (tmp_path / "history.csv").write_bytes(b"epoch,loss\n1,\xff\xfe\n")
+    with pytest.raises(ValueError, match="history.csv: damaged, not a CSV"):
+        runs.load_history(tmp_path)
+    (tmp_path / "history.csv").write_text("epoch,loss\n1,0.5\nmany,0.4\n")
+    with pytest.raises(ValueError, match="no whole number for epoch"):
+        runs.load_history(tmp_path)
+    (tmp_path / "history.csv").write_text("epoch,loss\n1,0.5\n2,0.4\n")
+    assert [row["epoch"] for row in runs.load_history(tmp_path)] == [1, 2]
+    (tmp_path / "best.keras").write_bytes(b"not a zip")  # the file is there, but no model
+    with pytest.raises(ValueError, match="best.keras: damaged, not a whole .keras file"):
+        runs.load_checkpoint(tmp_path, "best")

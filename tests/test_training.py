@@ -385,6 +385,11 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     assert (path / "status.json").read_bytes() == status, "the refused continue changed nothing"
     with pytest.raises(ValueError, match="no such run folder"):
         training.continue_training(tmp_path / "no-such-run", 1, dataset=sample)
+    (path / "last.keras").write_bytes(before)
+    (path / "history.csv").write_text("epoch,loss\n")  # the epoch's row lost
+    with pytest.raises(ValueError, match="history.csv lists 0 epochs, but last.keras holds 1"):
+        training.continue_training(path, 1, dataset=sample)
+    assert (path / "status.json").read_bytes() == status
 
 
 def test_bad_settings_are_refused_before_a_thread_starts(sample, runs_dir):
