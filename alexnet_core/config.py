@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -44,12 +46,45 @@ PER_CONV_FIELDS = ("conv_filters", "conv_kernels", "conv_strides", "conv_padding
                    "norm_after", "conv_groups")  # fmt: skip
 
 
+# What a field annotated with each type must hold, for messages.
+KIND_NAMES = {"int": "a whole number", "float": "a finite number", "bool": "True or False",
+              "str": "text"}  # fmt: skip
+
+
+def _check_types(config) -> None:
+    """Raise ValueError for a field of the wrong type (a tuple field takes a tuple) or a number
+    that is not finite, before any rule compares it."""
+    for field in dataclasses.fields(config):
+        value, kind = getattr(config, field.name), str(field.type)
+        many = kind.startswith("tuple[")
+        item_kind = kind.removeprefix("tuple[").split(",")[0]
+        items = value if many and isinstance(value, tuple) else (value,)
+        if (many and not isinstance(value, tuple)) or not all(_is_a(item_kind, v) for v in items):
+            expected = KIND_NAMES[item_kind]
+            if many:
+                expected = f"a tuple, each item {expected}"
+            raise ValueError(f"{field.name}: got {value!r}, expected {expected}")
+
+
 def _check(config, *rules: tuple[str, bool, str]) -> None:
     """Raise ValueError for the first (field, ok, expected) rule that fails, naming the field."""
     for field_name, ok, expected in rules:
         if not ok:
             value = getattr(config, field_name)
             raise ValueError(f"{field_name}: got {value!r}, expected {expected}")
+
+
+def _is_a(kind: str, value) -> bool:
+    """Whether `value` fits a field annotated `kind` ('int', 'float', 'bool' or 'str')."""
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "str":
+        return isinstance(value, str)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    if kind == "int":
+        return isinstance(value, numbers.Integral)
+    return math.isfinite(value)  # float: inf and nan are not settings
 
 
 @dataclass(frozen=True)
@@ -80,6 +115,7 @@ class ModelConfig:
     conv_groups: tuple[int, ...] = (1, 1, 1, 1, 1)  # filter groups of conv1..5; paper: 1 2 1 2 2
 
     def __post_init__(self):
+        _check_types(self)
         one_per_conv = "five entries, one per convolution"
         _check(
             self,
@@ -201,6 +237,7 @@ class TrainConfig:
     save_every_epoch: bool = False  # keep epoch_NNN.keras checkpoints besides best and last
 
     def __post_init__(self):
+        _check_types(self)
         _check(
             self,
             ("image_size", 8 <= self.image_size <= 512, "8 to 512 pixels"),
@@ -217,6 +254,7 @@ class TrainConfig:
             ("label_smoothing", 0 <= self.label_smoothing < 1, "a share in [0, 1)"),
             ("validation_fraction", 0 <= self.validation_fraction < 1, "a share in [0, 1)"),
             ("train_subset", self.train_subset >= 0, "0 (all) or more"),
+            ("seed", 0 <= self.seed < 2**32, "a whole number from 0 to 2**32 - 1"),
             ("devices", bool(self.devices), "'auto', 'cpu', 'gpu', 'all' or a device name"),
         )
 

@@ -277,6 +277,11 @@ def test_impossible_configuration_is_refused_with_a_way_out():
         ({"activation": "gelu"}, "activation"),
         ({"conv_filters": (96, 256)}, "conv_filters"),
         ({"num_classes": 1}, "num_classes"),
+        ({"width": float("inf")}, "width"),  # once an OverflowError from round()
+        ({"dropout": float("nan")}, "dropout"),
+        ({"image_size": 32.5}, "image_size"),
+        ({"conv_kernels": [5, 5, 3, 3, 3]}, "conv_kernels"),  # a list is not a setting
+        ({"augment_flip": "yes"}, "augment_flip"),
     ],
 )
 def test_bad_model_fields_name_the_field(changes, field):
@@ -292,6 +297,11 @@ def test_bad_model_fields_name_the_field(changes, field):
         ({"epochs": 0}, "epochs"),
         ({"optimizer": "rmsprop"}, "optimizer"),
         ({"schedule": "linear"}, "schedule"),
+        ({"learning_rate": float("inf")}, "learning_rate"),
+        ({"epochs": "3"}, "epochs"),  # once a TypeError
+        ({"seed": -1}, "seed"),
+        ({"seed": 2**32}, "seed"),  # once accepted, then a failure in the training thread
+        ({"seed": 1.5}, "seed"),
     ],
 )
 def test_bad_training_fields_name_the_field(changes, field):
