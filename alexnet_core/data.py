@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import numbers
 import os
 import re
 import tarfile
@@ -21,12 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from alexnet_core import cifar, image_folders, packed_jpegs
-from alexnet_core.images import resize_image
+from alexnet_core.images import check_memory, resize_image
 
 SAMPLE_PATH = Path(__file__).parent / "assets" / "cifar10-sample.zip"
 SOURCE_VARIABLE = "ALEXNET_CIFAR10"  # Environment variable naming a local CIFAR-10 copy.
 CACHE_VARIABLE = "ALEXNET_CACHE_DIR"  # Environment variable naming the decode cache folder.
-LOADER_VERSION = 1  # Part of the cache key: bump it when decoding changes.
+# Part of the cache key: bump it when decoding changes. 2: folders left out are listed in
+# skipped, symlinked folders are followed, class names that are not UTF-8 are escaped.
+LOADER_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -43,7 +46,8 @@ class Dataset:
     y_val: np.ndarray
     x_test: np.ndarray  # The source's own test split, or one carved out by the seed.
     y_test: np.ndarray
-    skipped: tuple[str, ...] = ()  # "file: problem" for each unreadable file left out.
+    # "file: problem" for each unreadable file left out, "folder/: why" for each folder.
+    skipped: tuple[str, ...] = ()
     from_cache: bool = False  # True when the decoded arrays came from the disk cache.
 
     @property
@@ -60,7 +64,8 @@ class Dataset:
             f"{len(self.y_test):,} test images, {self.num_classes} classes, "
             f"{self.image_size}x{self.image_size}"
         )
-        return text + (f", {len(self.skipped)} unreadable files skipped" if self.skipped else "")
+        left_out = f", {len(self.skipped)} left out: unreadable files or unused folders"
+        return text + (left_out if self.skipped else "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,12 +97,8 @@ def load_dataset(
 
     Raises ValueError, naming the path and the problem, for a source it cannot use.
     """
-    if not isinstance(image_size, int | np.integer) or not 8 <= image_size <= 512:
-        raise ValueError(f"image_size must be an integer from 8 to 512, got {image_size!r}")
+    _check_options(source, image_size, validation_fraction, test_fraction, seed)
     image_size = int(image_size)
-    for label, fraction in [("validation", validation_fraction), ("test", test_fraction)]:
-        if not 0 <= fraction < 1:
-            raise ValueError(f"{label}_fraction must be in [0, 1), got {fraction!r}")
     source = default_source() if source == "auto" else str(source)
     from_cache = False
     if source == "keras":
@@ -116,10 +117,32 @@ def load_dataset(
     return _split(decoded, source, validation_fraction, test_fraction, seed, from_cache)
 
 
+def _check_options(source, image_size, validation_fraction, test_fraction, seed) -> None:
+    if source is None or not isinstance(source, str | os.PathLike) or not str(source).strip():
+        raise ValueError(f'source must be "auto", "sample", "keras" or a path, got {source!r}')
+    if not _is_integer(image_size) or not 8 <= image_size <= 512:
+        raise ValueError(f"image_size must be an integer from 8 to 512, got {image_size!r}")
+    for name, fraction in [
+        ("validation_fraction", validation_fraction),
+        ("test_fraction", test_fraction),
+    ]:
+        real = isinstance(fraction, numbers.Real) and not isinstance(fraction, bool)
+        if not real or not 0 <= fraction < 1:  # also refuses NaN
+            raise ValueError(f"{name} must be a number in [0, 1), got {fraction!r}")
+    if not _is_integer(seed) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
 def source_stamp(source: str | os.PathLike = "auto") -> str:
     """A short text that changes when the source's files do, for caches of loaded datasets:
     a file's size and modification time, or those of a folder and every folder inside it
     (adding or removing an image changes its folder's). Empty for a source that is not there."""
+    if source is None or not str(source).strip():
+        return ""
     source = default_source() if source == "auto" else str(source)
     if source == "keras":
         path = cifar.keras_cache_folder()
@@ -129,7 +152,8 @@ def source_stamp(source: str | os.PathLike = "auto") -> str:
         stat = path.stat()
         stamps = [(str(path), stat.st_size, stat.st_mtime_ns)]
         if path.is_dir():
-            stamps += [(folder, os.stat(folder).st_mtime_ns) for folder, _, _ in os.walk(path)]
+            walk = image_folders.walk(path)
+            stamps += [(folder, os.stat(folder).st_mtime_ns) for folder, _, _ in walk]
     except OSError:
         return ""
     return hashlib.sha256(json.dumps(stamps).encode()).hexdigest()[:16]
@@ -208,10 +232,17 @@ def _stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Genera
 
 
 def _resized(decoded: _Decoded, image_size: int) -> _Decoded:
+    if decoded.x_train.shape[1] != image_size:
+        count = len(decoded.x_train) + (0 if decoded.x_test is None else len(decoded.x_test))
+        check_memory(decoded.name, count, image_size)
+
     def resize_all(images):
         if images is None or images.shape[1] == image_size:
             return images
-        return np.stack([resize_image(image, image_size) for image in images])
+        resized = np.empty((len(images), image_size, image_size, 3), np.uint8)
+        for i, image in enumerate(images):
+            resized[i] = resize_image(image, image_size)
+        return resized
 
     return dataclasses.replace(
         decoded, x_train=resize_all(decoded.x_train), x_test=resize_all(decoded.x_test)
@@ -277,17 +308,21 @@ def _cache_name(path: Path, image_size: int) -> str:
     if path.is_dir():
         # A folder's own mtime misses edits inside its sub-folders: fingerprint every file.
         stamps = []
-        for folder, _, files in os.walk(path):
+        for folder, _, files in image_folders.walk(path):
             for file in files:
-                stat = os.stat(os.path.join(folder, file))
-                stamps.append((os.path.join(folder, file), stat.st_size, stat.st_mtime_ns))
+                try:
+                    stat = os.stat(os.path.join(folder, file))
+                    stamp = (stat.st_size, stat.st_mtime_ns)
+                except OSError:  # A broken link: decoding lists it as a file it cannot read.
+                    stamp = (None, None)
+                stamps.append((os.path.join(folder, file), *stamp))
         stamps.sort()
     else:
         stat = path.stat()
         stamps = [stat.st_size, stat.st_mtime_ns]
     key = json.dumps([str(path), stamps, image_size, LOADER_VERSION])
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    where = hashlib.sha256(str(path).encode()).hexdigest()[:8]  # same name, other folder
+    where = hashlib.sha256(os.fsencode(path)).hexdigest()[:8]  # same name, other folder
     readable = re.sub(r"[^A-Za-z0-9._-]", "_", path.name)[:40]
     return f"{readable}-{image_size}px-{where}-{digest}.npz"
 

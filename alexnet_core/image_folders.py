@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from alexnet_core.images import decode_image
+from alexnet_core.images import check_memory, decode_image
 
 Parts = tuple[str, ...]  # A file or folder's path inside the source, split at "/".
 # Folder names that hold a split rather than a class, in any case (Train/, Testing/...).
@@ -28,7 +28,8 @@ class FolderImages(NamedTuple):
     y_train: np.ndarray  # int64 (N,).
     x_test: np.ndarray | None  # None when there is no test/ folder.
     y_test: np.ndarray | None
-    skipped: tuple[str, ...]  # "file: problem" for each file that could not be decoded.
+    skipped: tuple[str, ...]  # "file: problem" for each file not decoded, "folder/: why"
+    # for each top-level folder left out.
 
 
 def read_image_folder(path: Path, image_size: int) -> FolderImages:
@@ -36,6 +37,11 @@ def read_image_folder(path: Path, image_size: int) -> FolderImages:
     if path.is_dir():
         return _Tree(path, *_folder_listing(path), read=Path.read_bytes).decode(image_size)
     if not zipfile.is_zipfile(path):
+        if path.suffix.lower() == ".zip" or _starts_with(path, b"PK"):
+            raise ValueError(
+                f"{path}: cannot open this zip file; it looks damaged or truncated (an unfinished "
+                "download or copy?)"
+            )
         raise ValueError(f"{path}: not a zip file, an image folder or a CIFAR-10 .tar.gz")
     try:
         with zipfile.ZipFile(path) as archive:
@@ -44,9 +50,12 @@ def read_image_folder(path: Path, image_size: int) -> FolderImages:
         raise ValueError(f"{path}: cannot read this zip file ({error})") from error
 
 
-def _split_folder(names, split: str) -> str | None:
-    """The folder among `names` that holds `split` ('train' or 'test'), if any."""
-    return next((name for name in names if name.lower() in SPLIT_FOLDERS[split]), None)
+def _starts_with(path: Path, signature: bytes) -> bool:
+    try:
+        with open(path, "rb") as file:
+            return file.read(len(signature)) == signature
+    except OSError:
+        return False
 
 
 def _is_hidden(name: str) -> bool:
@@ -54,16 +63,38 @@ def _is_hidden(name: str) -> bool:
     return name.startswith(".") or name == "__MACOSX"
 
 
+def _text(name: str) -> str:
+    """A file name as valid text: bytes that are not UTF-8 (which os.walk hands over as lone
+    surrogates, and which Streamlit and JSON cannot show) become "\\xe9" escapes."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def walk(root: str | os.PathLike):
+    """os.walk that also enters symlinked folders, but not a link back to a folder it is
+    already inside (which would loop forever)."""
+    inside = {os.fspath(root): {os.path.realpath(root)}}  # folder -> real paths down to it
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        above = inside.pop(folder, set())
+        entered = []
+        for name in subfolders:
+            real = os.path.realpath(os.path.join(folder, name))
+            if real not in above:
+                entered.append(name)
+                inside[os.path.join(folder, name)] = above | {real}
+        subfolders[:] = entered
+        yield folder, subfolders, names
+
+
 def _folder_listing(root: Path) -> tuple[dict[Parts, Path], set[Parts]]:
     files, folders = {}, set()
-    for folder, subfolders, names in os.walk(root):
+    for folder, subfolders, names in walk(root):
         subfolders[:] = [name for name in subfolders if not _is_hidden(name)]
-        parts = Path(folder).relative_to(root).parts
+        parts = tuple(_text(part) for part in Path(folder).relative_to(root).parts)
         if parts:
             folders.add(parts)
         for name in names:
             if not _is_hidden(name):
-                files[(*parts, name)] = Path(folder, name)
+                files[(*parts, _text(name))] = Path(folder, name)
     return files, folders
 
 
@@ -96,10 +127,21 @@ class _Tree:
     def decode(self, image_size: int) -> FolderImages:
         root = self.unwrap()
         top = self.children(root)
-        train, test = _split_folder(top, "train"), _split_folder(top, "test")
+        train, test = self.split_folder(top, "train"), self.split_folder(top, "test")
+        if test and not train:
+            # Without train/, the top folders are the classes, and test/ would become one.
+            raise ValueError(
+                f"{self.path}: found {test}/ but no train/ folder beside it; put the training "
+                f"images in train/<class>/ beside {test}/<class>/, or remove {test}/ to hold out "
+                "test_fraction of each class"
+            )
+        skipped = [
+            f"{'/'.join((*root, name))}/: not a train/ or test/ folder, left out"
+            for name in top
+            if train and name not in (train, test)
+        ]
         train_root = (*root, train) if train else root
-        test_root = (*root, test) if train and test else None
-        class_names = tuple(self.children(train_root))
+        class_names = tuple(self.class_folders(train_root))
         if not class_names:
             raise ValueError(
                 f"{self.path}: no class sub-folders found; expected <class>/<image> files, or "
@@ -109,16 +151,28 @@ class _Tree:
             raise ValueError(
                 f"{self.path}: only one class folder ({class_names[0]}); need two or more"
             )
-        skipped = []
-        x_train, y_train = self.decode_split(train_root, class_names, image_size, skipped)
-        x_test = y_test = None
-        if test_root is not None:
-            unknown = sorted(set(self.children(test_root)) - set(class_names))
+        splits = [train_root]
+        if test:
+            test_root = (*root, test)
+            test_classes = self.class_folders(test_root)
+            if not test_classes:
+                raise ValueError(
+                    f"{self.path}: {test}/ has no class folders; put its images in "
+                    f"{test}/<class>/, or remove {test}/ to hold out test_fraction of each class"
+                )
+            unknown = sorted(set(test_classes) - set(class_names))
             if unknown:
                 raise ValueError(
-                    f"{self.path}: test/ has classes that train/ lacks: {', '.join(unknown)}"
+                    f"{self.path}: {test}/ has classes that {train}/ lacks: {', '.join(unknown)}"
                 )
-            x_test, y_test = self.decode_split(test_root, class_names, image_size, skipped)
+            splits.append(test_root)
+        members = [self.members(split_root) for split_root in splits]
+        count = sum(len(files) for split in members for files in split.values())
+        check_memory(str(self.path), count, image_size)
+        x_train, y_train = self.decode_split(members[0], class_names, image_size, skipped)
+        x_test = y_test = None
+        if test:
+            x_test, y_test = self.decode_split(members[1], class_names, image_size, skipped)
         return FolderImages(class_names, x_train, y_train, x_test, y_test, tuple(skipped))
 
     def unwrap(self) -> Parts:
@@ -131,7 +185,7 @@ class _Tree:
             if len(top) != 1:
                 return root
             inner = (*root, top[0])
-            if _split_folder(top, "train") or _split_folder(top, "test"):
+            if top[0].lower() in SPLIT_FOLDERS["train"] + SPLIT_FOLDERS["test"]:
                 return root
             if not self.children(inner):
                 return root
@@ -142,8 +196,33 @@ class _Tree:
         depth = len(parent)
         return sorted({p[depth] for p in self.folders if len(p) > depth and p[:depth] == parent})
 
-    def decode_split(self, root: Parts, class_names, image_size: int, skipped: list[str]):
-        """Decode root/<class>/ files (at any depth); unreadable ones are added to skipped."""
+    def split_folder(self, names: list[str], split: str) -> str | None:
+        """The folder among `names` that holds `split` ('train' or 'test'), if any."""
+        found = [name for name in names if name.lower() in SPLIT_FOLDERS[split]]
+        if len(found) > 1:
+            raise ValueError(
+                f"{self.path}: {len(found)} {split} folders ({'/, '.join(found)}/); "
+                "merge them into one"
+            )
+        return found[0] if found else None
+
+    def class_folders(self, parent: Parts) -> list[str]:
+        """The class folders inside `parent`; two whose names differ only in case (cat/ and
+        Cat/) would be one class on some systems and two on others, so they are refused."""
+        names = self.children(parent)
+        by_key = defaultdict(list)
+        for name in names:
+            by_key[name.casefold()].append("/".join((*parent, name)))
+        for same in by_key.values():
+            if len(same) > 1:
+                raise ValueError(
+                    f"{self.path}: class folders {' and '.join(same)} differ only in case; "
+                    "merge them or rename one"
+                )
+        return names
+
+    def members(self, root: Parts) -> dict[str, list[Parts]]:
+        """The files of each class folder in root/<class>/ (at any depth), sorted."""
         depth = len(root)
         members = defaultdict(list)
         for parts in sorted(self.files):
@@ -153,12 +232,16 @@ class _Tree:
             if not members[name]:
                 where = "/".join((*root, name))
                 raise ValueError(f"{self.path}: class folder {where} has no images")
+        return members
+
+    def decode_split(self, members, class_names, image_size: int, skipped: list[str]):
+        """Decode root/<class>/ files; unreadable ones are added to skipped."""
         items = [
             (label, parts) for label, name in enumerate(class_names) for parts in members[name]
         ]
         images = np.empty((len(items), image_size, image_size, 3), np.uint8)
         labels = np.empty(len(items), np.int64)
-        count = 0
+        count, problems = 0, len(skipped)
         for label, parts in items:
             where = "/".join(parts)
             try:
@@ -166,15 +249,18 @@ class _Tree:
             except ValueError as error:
                 skipped.append(str(error))
                 continue
-            except Exception as error:  # Reading failed: a zip CRC error, a permission error...
+            except OSError as error:  # A permission error, a broken link...
+                skipped.append(f"{where}: cannot read ({error.strerror or error})")
+                continue
+            except Exception as error:  # A zip CRC error...
                 skipped.append(f"{where}: cannot read ({error})")
                 continue
             labels[count] = label
             count += 1
         if count == 0:
+            last = f" (the last problem: {skipped[-1]})" if len(skipped) > problems else ""
             raise ValueError(
-                f"{self.path}: none of the {len(items)} files could be read as an image "
-                f"(the last problem: {skipped[-1]})"
+                f"{self.path}: none of the {len(items)} files could be read as an image{last}"
             )
         found = np.bincount(labels[:count], minlength=len(class_names))
         for label, name in enumerate(class_names):

@@ -7,6 +7,7 @@ both turn the same file into the same pixels.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 
 import numpy as np
@@ -22,6 +23,8 @@ MAX_PIXELS = 80_000_000
 # black or garbage, so dropping alpha would show that; white is what icons and product
 # photos are drawn against.
 BACKGROUND = (255, 255, 255)
+
+CGROUP_LIMIT = "/sys/fs/cgroup/memory.max"  # A container's memory cap (cgroup v2), if any.
 
 
 def decode_image(data: bytes, size: int | None = None, *, name: str = "image") -> np.ndarray:
@@ -93,3 +96,31 @@ def resize_image(array: np.ndarray, size: int) -> np.ndarray:
     # (no aliasing) and interpolates smoothly when enlarging.
     resized = Image.fromarray(array).resize((size, size), Image.Resampling.BILINEAR)
     return np.array(resized, dtype=np.uint8)
+
+
+def machine_memory() -> int | None:
+    """Bytes of memory this process may use: the machine's physical memory, or a container's
+    lower cap. None where neither can be read."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # Windows has no sysconf
+        total = None
+    try:
+        with open(CGROUP_LIMIT, encoding="ascii") as file:
+            cap = file.read().strip()  # "max" when uncapped
+    except OSError:
+        cap = ""
+    if cap.isdigit():
+        total = min(total, int(cap)) if total else int(cap)
+    return total
+
+
+def check_memory(what: str, count: int, size: int) -> None:
+    """Raise ValueError before allocating `count` RGB images of size x size when they alone
+    would need more memory than the machine has, rather than a MemoryError minutes later."""
+    needed, available = count * size * size * 3, machine_memory()
+    if available and needed > available:
+        raise ValueError(
+            f"{what}: image_size {size} needs {needed / 2**30:.1f} GiB for {count:,} images, "
+            f"more than this machine's {available / 2**30:.1f} GiB; choose a smaller image_size"
+        )

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from alexnet_core.image_folders import FolderImages
-from alexnet_core.images import decode_image
+from alexnet_core.images import check_memory, decode_image
 
 KEYS = {"header", "scans", "offsets", "labels", "split", "class_names"}
 
 
 def is_packed(path: Path) -> bool:
     """Whether `path` is an .npz with the packed layout's arrays."""
-    if not (path.is_file() and path.suffix == ".npz" and zipfile.is_zipfile(path)):
+    if not (path.is_file() and path.suffix.lower() == ".npz" and zipfile.is_zipfile(path)):
         return False
     with zipfile.ZipFile(path) as archive:
         return KEYS <= {name.removesuffix(".npy") for name in archive.namelist()}
@@ -35,9 +35,14 @@ def read_packed(path: Path, image_size: int) -> FolderImages:
         class_names = tuple(str(name) for name in packed["class_names"])
     if not len(labels) == len(split) == len(offsets) - 1:
         raise ValueError(f"{path}: labels, split and offsets disagree on the number of images")
-    images = np.stack([
-        decode_image(header + scans[start:end].tobytes(), image_size, name=f"{path.name}[{i}]")
-        for i, (start, end) in enumerate(zip(offsets[:-1], offsets[1:], strict=True))
-    ])  # fmt: skip
+    if len(labels) and not 0 <= labels.min() <= labels.max() < len(class_names):
+        raise ValueError(f"{path}: labels outside 0..{len(class_names) - 1}")
+    if not np.isin(split, (0, 1)).all():
+        raise ValueError(f"{path}: split values other than 0 (train) and 1 (test)")
+    check_memory(str(path), len(labels), image_size)
+    images = np.empty((len(labels), image_size, image_size, 3), np.uint8)
+    for i, (start, end) in enumerate(zip(offsets[:-1], offsets[1:], strict=True)):
+        data = header + scans[start:end].tobytes()
+        images[i] = decode_image(data, image_size, name=f"{path.name}[{i}]")
     train, test = split == 0, split == 1
     return FolderImages(class_names, images[train], labels[train], images[test], labels[test], ())

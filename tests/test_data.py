@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet_core import cifar, data, image_folders, packed_jpegs
+from alexnet_core import cifar, data, image_folders, images, packed_jpegs
 from alexnet_core.data import load_dataset
-from tests.test_images import png_declaring
+from tests.test_images import noise_jpeg, png_declaring
 
 CIFAR10 = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 SHARED_ZIP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-jpeg.zip"
@@ -224,6 +224,98 @@ def test_zip_junk_is_ignored(tmp_path, cache):
     assert len(dataset.y_train) == 6 and dataset.skipped == ()
 
 
+def zip_of(zip_path: Path, names: list[str]) -> Path:
+    """A zip holding an image of class 0 at each name."""
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for name in names:
+            archive.writestr(name, png(0))
+    return zip_path
+
+
+@pytest.mark.parametrize("beside", [["cat", "dog"], []])
+def test_a_test_folder_without_a_train_folder_is_refused(tmp_path, cache, beside):
+    root = make_folder(tmp_path / "pets", dict.fromkeys(beside, 2))
+    make_folder(root, {"cat": 1, "dog": 1}, "Testing")
+    with pytest.raises(ValueError, match="found Testing/ but no train/ folder") as error:
+        load_dataset(root, cache_dir=cache)  # not a class "Testing" trained on
+    assert str(root) in str(error.value) and "train/<class>/" in str(error.value)
+
+
+@pytest.mark.parametrize("contents", [{}, {"README.txt": "test images go here"}])
+def test_a_test_folder_without_class_folders_is_refused(tmp_path, cache, contents):
+    root = make_folder(tmp_path / "pets", {"cat": 2, "dog": 2}, "train")
+    write_files(root / "test", {name: text.encode() for name, text in contents.items()})
+    with pytest.raises(ValueError, match="test/ has no class folders") as error:
+        load_dataset(root, cache_dir=cache)
+    assert str(root) in str(error.value)
+
+
+def test_folders_beside_train_and_test_are_listed_as_left_out(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 3, "dog": 3}, "train")
+    make_folder(root, {"cat": 1, "dog": 1}, "test")
+    make_folder(root, {"cat": 1, "dog": 1}, "val")
+    dataset = load_dataset(root, validation_fraction=0, cache_dir=cache)
+    assert (len(dataset.y_train), len(dataset.y_test)) == (6, 2)
+    assert dataset.skipped == ("val/: not a train/ or test/ folder, left out",)
+    assert "1 left out: unreadable files or unused folders" in dataset.summary()
+
+
+@pytest.mark.parametrize(
+    "names, problem",
+    [
+        (["Train/cat/1.png", "train/dog/1.png"], r"2 train folders \(Train/, train/\)"),
+        (["training/cat/1.png", "train/dog/1.png"], r"2 train folders \(train/, training/\)"),
+        (["train/cat/1.png", "train/dog/1.png", "test/cat/1.png", "TEST/dog/1.png"], "2 test"),
+        (["Cat/1.png", "cat/1.png", "dog/1.png"], "class folders Cat and cat differ only in case"),
+        (["train/Cat/1.png", "train/cat/1.png", "train/dog/1.png"], "train/Cat and train/cat"),
+    ],
+)
+def test_folders_whose_names_differ_only_in_case_are_refused(tmp_path, cache, names, problem):
+    # A zip, since a case-insensitive file system (macOS, Windows) cannot hold both folders.
+    path = zip_of(tmp_path / "pets.zip", names)
+    with pytest.raises(ValueError, match=problem) as error:
+        load_dataset(path, cache_dir=cache)
+    assert str(path) in str(error.value)
+
+
+def test_symlinked_split_and_class_folders_are_followed(tmp_path, cache):
+    elsewhere = make_folder(tmp_path / "elsewhere", {"cat": 3, "dog": 3})
+    root = make_folder(tmp_path / "pets", {"cat": 1}, "test")
+    (root / "train").symlink_to(elsewhere, target_is_directory=True)
+    (root / "test" / "dog").symlink_to(elsewhere / "dog", target_is_directory=True)
+    (elsewhere / "cat" / "loop").symlink_to(root, target_is_directory=True)  # a cycle
+    stamp = data.source_stamp(root)
+    dataset = load_dataset(root, validation_fraction=0, cache_dir=cache)
+    assert np.bincount(dataset.y_train).tolist() == [3, 3]
+    assert np.bincount(dataset.y_test).tolist() == [1, 3]
+    (elsewhere / "cat" / "extra.png").write_bytes(png(0))  # a change behind a link
+    assert data.source_stamp(root) != stamp
+    again = load_dataset(root, validation_fraction=0, cache_dir=cache)
+    assert not again.from_cache and np.bincount(again.y_train).tolist() == [4, 3]
+
+
+def test_a_broken_link_is_a_file_that_cannot_be_read(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 3, "dog": 3})
+    (root / "cat" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    dataset = load_dataset(root, test_fraction=0, validation_fraction=0, cache_dir=cache)
+    assert len(dataset.y_train) == 6
+    assert dataset.skipped == ("cat/gone.png: cannot read (No such file or directory)",)
+
+
+def test_names_that_are_not_utf8_load_as_valid_text(tmp_path, cache):
+    root = Path(os.fsdecode(bytes(tmp_path) + b"/d\xe9ta"))  # the source's own path, too
+    try:
+        make_folder(root, {os.fsdecode(b"caf\xe9"): 2, "dog": 2})
+    except OSError:  # macOS and Windows accept only valid names
+        pytest.skip("this file system refuses names that are not UTF-8")
+    (root / "dog" / os.fsdecode(b"\xff.png")).write_bytes(png(1))
+    dataset = load_dataset(root, test_fraction=0, validation_fraction=0, cache_dir=cache)
+    assert dataset.class_names == ("caf\\xe9", "dog")
+    assert np.bincount(dataset.y_train).tolist() == [2, 3]
+    "\n".join(dataset.class_names).encode("utf-8")  # what Streamlit and JSON need
+    assert load_dataset(root, test_fraction=0, cache_dir=cache).from_cache
+
+
 # --- CIFAR-10's pickled batches -------------------------------------------------------------
 
 
@@ -387,6 +479,26 @@ def test_a_npz_without_the_packed_arrays_is_refused(tmp_path, cache):
         load_dataset(path, cache_dir=cache)
 
 
+@pytest.mark.parametrize(
+    "field, value, problem",
+    [("labels", 2, "labels outside 0..1"), ("split", 2, "split values other than 0")],
+)
+def test_packed_labels_and_splits_out_of_range(tmp_path, cache, field, value, problem):
+    files = [(noise_jpeg(8, 8), label, split) for label in (0, 1) for split in (0, 1)]
+    files[0] = (files[0][0], value, 0) if field == "labels" else (files[0][0], 0, value)
+    path = pack_jpegs(tmp_path / "pets.npz", files, ["cat", "dog"])
+    with pytest.raises(ValueError, match=problem) as error:
+        load_dataset(path, cache_dir=cache)
+    assert str(path) in str(error.value)
+
+
+def test_packed_copy_with_an_upper_case_suffix(tmp_path, cache):
+    files = [(noise_jpeg(8, 8), label, split) for label in (0, 1) for split in (0, 0, 1)]
+    path = pack_jpegs(tmp_path / "pets.npz", files, ["cat", "dog"]).rename(tmp_path / "PETS.NPZ")
+    dataset = load_dataset(path, validation_fraction=0, cache_dir=cache)
+    assert "packed JPEG copy" in dataset.name and len(dataset.y_test) == 2
+
+
 @pytest.mark.skipif(not SHARED_PACKED.exists(), reason="needs ../shared/datasets/*-packed.npz")
 def test_shared_packed_copy_has_the_layout_we_read():
     """The real 18.5 MB file: recognised, and its first test cat is the zip's first test cat.
@@ -491,13 +603,40 @@ def test_only_one_class(tmp_path, cache):
     assert str(root) in str(error.value)
 
 
-@pytest.mark.parametrize("name", ["fake.zip", "fake.tar.gz", "fake.bin"])
-def test_file_that_is_not_an_archive(tmp_path, cache, name):
+@pytest.mark.parametrize(
+    "name, problem",
+    [("fake.zip", "damaged or truncated"), ("fake.tar.gz", "not a"), ("fake.bin", "not a")],
+)
+def test_file_that_is_not_an_archive(tmp_path, cache, name, problem):
     path = tmp_path / name
     path.write_bytes(b"this is plain text, not an archive")
-    with pytest.raises(ValueError, match="not a") as error:
+    with pytest.raises(ValueError, match=problem) as error:
         load_dataset(path, cache_dir=cache)
     assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["pets.zip", "pets.bin"])
+def test_a_truncated_zip_says_so(tmp_path, cache, name):
+    whole = zip_folder(make_folder(tmp_path / "f", {"cat": 3, "dog": 3}), tmp_path / "whole.zip")
+    path = tmp_path / name
+    path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(ValueError, match="looks damaged or truncated") as error:
+        load_dataset(path, cache_dir=cache)
+    assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("kind", ["folder", "pickled batches", "packed JPEGs"])
+def test_a_dataset_too_big_for_memory_is_refused_before_decoding(tmp_path, monkeypatch, kind):
+    monkeypatch.setattr(images, "machine_memory", lambda: 2**20)  # 1 MiB: 2 images at 512
+    if kind == "folder":
+        source = make_folder(tmp_path / "pets", {"cat": 2, "dog": 2})
+    elif kind == "pickled batches":
+        source = write_files(tmp_path / "cifar-10-batches-py", make_cifar_files(per_batch=2))
+    else:
+        files = [(noise_jpeg(8, 8), label, split) for label in (0, 1) for split in (0, 1)]
+        source = pack_jpegs(tmp_path / "pets.npz", files, ["cat", "dog"])
+    with pytest.raises(ValueError, match=r"image_size 512 needs [\d.]+ GiB for [46] images"):
+        load_dataset(source, image_size=512, cache_dir=tmp_path / "cache")
 
 
 def test_pickled_folder_without_a_test_batch(tmp_path, cache):
@@ -555,7 +694,7 @@ def test_a_few_bad_files_are_skipped_and_reported(tmp_path, cache):
     assert "cat/notes.txt: not an image" in problems
     assert "dog/cut.png: corrupt, truncated" in problems
     assert "dog/bomb.png: " in problems and "decompression bomb" in problems
-    assert "3 unreadable files skipped" in dataset.summary()
+    assert "3 left out: unreadable files" in dataset.summary()
     assert load_dataset(root, cache_dir=cache).skipped == dataset.skipped  # Kept by the cache.
 
 
@@ -580,13 +719,36 @@ def test_test_folder_with_an_unknown_class(tmp_path, cache):
     [
         {"image_size": 0},
         {"image_size": 32.0},
+        {"image_size": True},
         {"validation_fraction": 1.0},
+        {"validation_fraction": "0.1"},
+        {"validation_fraction": True},
+        {"validation_fraction": float("nan")},
         {"test_fraction": -0.1},
+        {"test_fraction": None},
+        {"seed": -1},
+        {"seed": 1.5},
+        {"seed": 2**32},
+        {"seed": "0"},
+        {"seed": False},
     ],
 )
 def test_bad_options(tmp_path, options):
-    with pytest.raises(ValueError, match="must be"):
-        load_dataset("sample", cache_dir=tmp_path, **options)
+    ((name, value),) = options.items()
+    # A source that is not there: the options are checked first, before anything is read.
+    with pytest.raises(ValueError, match=f"^{name} must be") as error:
+        load_dataset(tmp_path / "nowhere", cache_dir=tmp_path, **options)
+    assert repr(value) in str(error.value)
+
+
+@pytest.mark.parametrize("source", ["", " ", None])
+def test_an_empty_source_is_refused(tmp_path, monkeypatch, source):
+    make_folder(tmp_path, {"cat": 2, "dog": 2})  # what "" used to load: the working folder
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="^source must be") as error:
+        load_dataset(source, cache_dir=tmp_path / "cache")
+    assert repr(source) in str(error.value)
+    assert data.source_stamp(source) == ""
 
 
 # --- Keras, "auto" and the list of sources ---------------------------------------------------

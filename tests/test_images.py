@@ -1,4 +1,5 @@
-"""decode_image: every Pillow mode becomes RGB uint8, and bad bytes become a ValueError."""
+"""decode_image: every Pillow mode becomes RGB uint8, and bad bytes become a ValueError; and
+the memory check made before decoding many images."""
 
 import io
 import struct
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet_core.images import MAX_PIXELS, decode_image
+from alexnet_core.images import MAX_PIXELS, check_memory, decode_image, machine_memory
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 
@@ -183,3 +184,16 @@ def test_a_48_megapixel_phone_photo_is_no_bomb():
 def test_crafted_bomb_header_is_otherwise_valid():
     # Guards the helper above: Pillow reads the patched size without complaint.
     assert Image.open(io.BytesIO(png_declaring(300, 200))).size == (300, 200)
+
+
+def test_machine_memory_is_read():
+    memory = machine_memory()
+    assert memory is None or 2**28 < memory < 2**50  # Between 256 MiB and 1 PiB.
+
+
+def test_images_bigger_than_the_machine_are_refused_and_small_ones_pass():
+    check_memory("pets", 1000, 32)  # 3 MB
+    # 10 million images at 512 px: 7,324 GiB, more than any machine this runs on.
+    with pytest.raises(ValueError, match=r"pets: image_size 512 needs 7324\.2 GiB") as error:
+        check_memory("pets", 10_000_000, 512)
+    assert "10,000,000 images" in str(error.value) and "smaller image_size" in str(error.value)
