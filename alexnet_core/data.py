@@ -12,24 +12,18 @@ import hashlib
 import json
 import numbers
 import os
-import re
 import tarfile
-import tempfile
-import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from alexnet_core import cifar, image_folders, packed_jpegs
+from alexnet_core.decode_cache import Decoded, load_cached
 from alexnet_core.images import check_memory, resize_image
 
 SAMPLE_PATH = Path(__file__).parent / "assets" / "cifar10-sample.zip"
 SOURCE_VARIABLE = "ALEXNET_CIFAR10"  # Environment variable naming a local CIFAR-10 copy.
-CACHE_VARIABLE = "ALEXNET_CACHE_DIR"  # Environment variable naming the decode cache folder.
-# Part of the cache key: bump it when decoding changes. 2: folders left out are listed in
-# skipped, symlinked folders are followed, class names that are not UTF-8 are escaped.
-LOADER_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -68,19 +62,6 @@ class Dataset:
         return text + (left_out if self.skipped else "")
 
 
-@dataclasses.dataclass(frozen=True)
-class _Decoded:
-    """A source before splitting: what the disk cache stores."""
-
-    name: str
-    class_names: tuple[str, ...]
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray | None  # None when the source has no test split of its own.
-    y_test: np.ndarray | None
-    skipped: tuple[str, ...] = ()
-
-
 def load_dataset(
     source: str | os.PathLike = "auto",
     *,
@@ -104,13 +85,13 @@ def load_dataset(
     if source == "keras":
         x_train, y_train, x_test, y_test = cifar.load_keras_cifar10()
         name = f"CIFAR-10 from keras.datasets ({cifar.keras_cache_folder()})"
-        decoded = _Decoded(name, cifar.CLASS_NAMES, x_train, y_train, x_test, y_test)
+        decoded = Decoded(name, cifar.CLASS_NAMES, x_train, y_train, x_test, y_test)
         decoded = _resized(decoded, image_size)
     else:
         path = SAMPLE_PATH if source == "sample" else Path(source).expanduser().absolute()
         if source != "sample":
             source = str(path)  # what a run records: found again from any working folder
-        decoded, from_cache = _load_cached(path, image_size, cache_dir)
+        decoded, from_cache = load_cached(path, image_size, cache_dir, _decode_path)
         if source == "sample":
             name = f"CIFAR-10 sample bundled with the app ({path})"
             decoded = dataclasses.replace(decoded, name=name)
@@ -231,7 +212,7 @@ def _stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Genera
     return rng.permutation(kept), rng.permutation(taken)
 
 
-def _resized(decoded: _Decoded, image_size: int) -> _Decoded:
+def _resized(decoded: Decoded, image_size: int) -> Decoded:
     if decoded.x_train.shape[1] != image_size:
         count = len(decoded.x_train) + (0 if decoded.x_test is None else len(decoded.x_test))
         check_memory(decoded.name, count, image_size)
@@ -249,116 +230,18 @@ def _resized(decoded: _Decoded, image_size: int) -> _Decoded:
     )
 
 
-def _decode_path(path: Path, image_size: int) -> _Decoded:
+def _decode_path(path: Path, image_size: int) -> Decoded:
     is_archive = path.is_file() and not zipfile.is_zipfile(path)
     if (path.is_dir() and cifar.is_batches_folder(path)) or (is_archive and _looks_like_tar(path)):
         class_names, x_train, y_train, x_test, y_test = cifar.read_batches(path)
-        decoded = _Decoded(
-            f"CIFAR-10 batches {path}", class_names, x_train, y_train, x_test, y_test
-        )
+        decoded = Decoded(f"CIFAR-10 batches {path}", class_names, x_train, y_train, x_test, y_test)
         return _resized(decoded, image_size)
     if packed_jpegs.is_packed(path):
-        return _Decoded(f"packed JPEG copy {path}", *packed_jpegs.read_packed(path, image_size))
+        return Decoded(f"packed JPEG copy {path}", *packed_jpegs.read_packed(path, image_size))
     found = image_folders.read_image_folder(path, image_size)
     kind = "image folder" if path.is_dir() else "image zip"
-    return _Decoded(f"{kind} {path}", *found)
+    return Decoded(f"{kind} {path}", *found)
 
 
 def _looks_like_tar(path: Path) -> bool:
     return path.name.endswith((".tar.gz", ".tgz", ".tar")) or tarfile.is_tarfile(path)
-
-
-# --- Disk cache of decoded sources ---
-
-
-def _load_cached(path: Path, image_size: int, cache_dir) -> tuple[_Decoded, bool]:
-    """Decode `path`, or reuse the arrays saved by an earlier decode of the same files."""
-    if not path.exists():
-        raise ValueError(f"{path}: no such file or folder")
-    folder = Path(cache_dir or os.environ.get(CACHE_VARIABLE) or "~/.cache/alexnet-explorer")
-    cache_path = folder.expanduser() / _cache_name(path, image_size)
-    if cache_path.is_file():
-        try:
-            with np.load(cache_path, allow_pickle=False) as saved:
-                return _from_arrays(saved), True
-        except Exception:
-            pass  # A damaged cache file: decode again and replace it.
-    decoded = _decode_path(path, image_size)
-    try:
-        _save_atomically(cache_path, decoded)
-        _remove_stale(cache_path)
-    except OSError as error:
-        warnings.warn(f"could not write the dataset cache {cache_path}: {error}", stacklevel=3)
-    return decoded, False
-
-
-def _remove_stale(cache_path: Path) -> None:
-    """Delete earlier decodes of the same source at the same size: their files changed (or
-    the loader did), so nothing will read them again. Other sources and sizes stay."""
-    same_source = cache_path.name.rsplit("-", 1)[0]  # the name less its content digest
-    for old in cache_path.parent.glob(f"{same_source}-*.npz"):
-        if old != cache_path:
-            old.unlink(missing_ok=True)
-
-
-def _cache_name(path: Path, image_size: int) -> str:
-    """The source's name, the size and its path's hash, then a digest that changes whenever
-    the source's files or the loader change."""
-    path = path.resolve()
-    if path.is_dir():
-        # A folder's own mtime misses edits inside its sub-folders: fingerprint every file.
-        stamps = []
-        for folder, _, files in image_folders.walk(path):
-            for file in files:
-                try:
-                    stat = os.stat(os.path.join(folder, file))
-                    stamp = (stat.st_size, stat.st_mtime_ns)
-                except OSError:  # A broken link: decoding lists it as a file it cannot read.
-                    stamp = (None, None)
-                stamps.append((os.path.join(folder, file), *stamp))
-        stamps.sort()
-    else:
-        stat = path.stat()
-        stamps = [stat.st_size, stat.st_mtime_ns]
-    key = json.dumps([str(path), stamps, image_size, LOADER_VERSION])
-    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    where = hashlib.sha256(os.fsencode(path)).hexdigest()[:8]  # same name, other folder
-    readable = re.sub(r"[^A-Za-z0-9._-]", "_", path.name)[:40]
-    return f"{readable}-{image_size}px-{where}-{digest}.npz"
-
-
-def _save_atomically(cache_path: Path, decoded: _Decoded) -> None:
-    # Write beside the target and rename, so a crash or a second process never sees half a file.
-    cache_path.parent.mkdir(parents=True, exist_ok=True)
-    has_test = decoded.x_test is not None
-    empty = np.empty((0, *decoded.x_train.shape[1:]), np.uint8)
-    arrays = {
-        "name": np.array(decoded.name),
-        "class_names": np.array(decoded.class_names),
-        "skipped": np.array(decoded.skipped, dtype=str),
-        "x_train": decoded.x_train,
-        "y_train": decoded.y_train,
-        "has_test": np.array(has_test),
-        "x_test": decoded.x_test if has_test else empty,
-        "y_test": decoded.y_test if has_test else np.empty(0, np.int64),
-    }
-    with tempfile.NamedTemporaryFile(dir=cache_path.parent, suffix=".tmp", delete=False) as file:
-        try:
-            np.savez(file, **arrays)  # Not compressed: loading is then a plain read.
-        except BaseException:
-            os.unlink(file.name)
-            raise
-    os.replace(file.name, cache_path)
-
-
-def _from_arrays(saved) -> _Decoded:
-    has_test = bool(saved["has_test"])
-    return _Decoded(
-        name=str(saved["name"]),
-        class_names=tuple(str(name) for name in saved["class_names"]),
-        x_train=saved["x_train"],
-        y_train=saved["y_train"],
-        x_test=saved["x_test"] if has_test else None,
-        y_test=saved["y_test"] if has_test else None,
-        skipped=tuple(str(line) for line in saved["skipped"]),
-    )

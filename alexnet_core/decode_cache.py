@@ -1,0 +1,135 @@
+"""The disk cache of decoded datasets: decoding 60,000 JPEGs takes minutes, reading the arrays
+back a second. An entry is keyed by the source's path, every file's size and modification time,
+the image size and LOADER_VERSION, so any change to the files or the decoder misses the cache.
+
+Imported by alexnet_core.data; the public entry point is data.load_dataset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from alexnet_core import image_folders
+
+CACHE_VARIABLE = "ALEXNET_CACHE_DIR"  # Environment variable naming the decode cache folder.
+# Part of the cache key: bump it when decoding changes. 2: folders left out are listed in
+# skipped, symlinked folders are followed, class names that are not UTF-8 are escaped.
+LOADER_VERSION = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Decoded:
+    """A source decoded, before splitting into train, validation and test: what the cache
+    stores."""
+
+    name: str
+    class_names: tuple[str, ...]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray | None  # None when the source has no test split of its own.
+    y_test: np.ndarray | None
+    skipped: tuple[str, ...] = ()
+
+
+def load_cached(path: Path, image_size: int, cache_dir, decode) -> tuple[Decoded, bool]:
+    """`decode(path, image_size)`, or the arrays saved by an earlier decode of the same files
+    (True with them). The cache folder: `cache_dir`, else $ALEXNET_CACHE_DIR, else the user's
+    cache folder."""
+    if not path.exists():
+        raise ValueError(f"{path}: no such file or folder")
+    folder = Path(cache_dir or os.environ.get(CACHE_VARIABLE) or "~/.cache/alexnet-explorer")
+    cache_path = folder.expanduser() / _cache_name(path, image_size)
+    if cache_path.is_file():
+        try:
+            with np.load(cache_path, allow_pickle=False) as saved:
+                return _from_arrays(saved), True
+        except Exception:
+            pass  # A damaged cache file: decode again and replace it.
+    decoded = decode(path, image_size)
+    try:
+        _save_atomically(cache_path, decoded)
+        _remove_stale(cache_path)
+    except OSError as error:
+        warnings.warn(f"could not write the dataset cache {cache_path}: {error}", stacklevel=3)
+    return decoded, False
+
+
+def _remove_stale(cache_path: Path) -> None:
+    """Delete earlier decodes of the same source at the same size: their files changed (or
+    the loader did), so nothing will read them again. Other sources and sizes stay."""
+    same_source = cache_path.name.rsplit("-", 1)[0]  # the name less its content digest
+    for old in cache_path.parent.glob(f"{same_source}-*.npz"):
+        if old != cache_path:
+            old.unlink(missing_ok=True)
+
+
+def _cache_name(path: Path, image_size: int) -> str:
+    """The source's name, the size and its path's hash, then a digest that changes whenever
+    the source's files or the loader change."""
+    path = path.resolve()
+    if path.is_dir():
+        # A folder's own mtime misses edits inside its sub-folders: fingerprint every file.
+        stamps = []
+        for folder, _, files in image_folders.walk(path):
+            for file in files:
+                try:
+                    stat = os.stat(os.path.join(folder, file))
+                    stamp = (stat.st_size, stat.st_mtime_ns)
+                except OSError:  # A broken link: decoding lists it as a file it cannot read.
+                    stamp = (None, None)
+                stamps.append((os.path.join(folder, file), *stamp))
+        stamps.sort()
+    else:
+        stat = path.stat()
+        stamps = [stat.st_size, stat.st_mtime_ns]
+    key = json.dumps([str(path), stamps, image_size, LOADER_VERSION])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    where = hashlib.sha256(os.fsencode(path)).hexdigest()[:8]  # same name, other folder
+    readable = re.sub(r"[^A-Za-z0-9._-]", "_", path.name)[:40]
+    return f"{readable}-{image_size}px-{where}-{digest}.npz"
+
+
+def _save_atomically(cache_path: Path, decoded: Decoded) -> None:
+    # Write beside the target and rename, so a crash or a second process never sees half a file.
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    has_test = decoded.x_test is not None
+    empty = np.empty((0, *decoded.x_train.shape[1:]), np.uint8)
+    arrays = {
+        "name": np.array(decoded.name),
+        "class_names": np.array(decoded.class_names),
+        "skipped": np.array(decoded.skipped, dtype=str),
+        "x_train": decoded.x_train,
+        "y_train": decoded.y_train,
+        "has_test": np.array(has_test),
+        "x_test": decoded.x_test if has_test else empty,
+        "y_test": decoded.y_test if has_test else np.empty(0, np.int64),
+    }
+    with tempfile.NamedTemporaryFile(dir=cache_path.parent, suffix=".tmp", delete=False) as file:
+        try:
+            np.savez(file, **arrays)  # Not compressed: loading is then a plain read.
+        except BaseException:
+            os.unlink(file.name)
+            raise
+    os.replace(file.name, cache_path)
+
+
+def _from_arrays(saved) -> Decoded:
+    has_test = bool(saved["has_test"])
+    return Decoded(
+        name=str(saved["name"]),
+        class_names=tuple(str(name) for name in saved["class_names"]),
+        x_train=saved["x_train"],
+        y_train=saved["y_train"],
+        x_test=saved["x_test"] if has_test else None,
+        y_test=saved["y_test"] if has_test else None,
+        skipped=tuple(str(line) for line in saved["skipped"]),
+    )
