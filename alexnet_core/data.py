@@ -52,6 +52,9 @@ class Dataset:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    def held_out_digest(self) -> str:
+        return held_out_digest(self.x_val, self.y_val, self.x_test, self.y_test)
+
     def summary(self) -> str:
         text = (
             f"{self.name}: {len(self.y_train):,} train / {len(self.y_val):,} validation / "
@@ -116,6 +119,17 @@ def _check_options(source, image_size, validation_fraction, test_fraction, seed)
 
 def _is_integer(value) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def held_out_digest(x_val, y_val, x_test, y_test) -> str:
+    """A short digest of the validation and test images and labels. A run records it, so a
+    later look at its data can tell whether the held-out images are still the ones it never
+    trained on: a folder's splits are drawn from its files, and change when they do."""
+    digest = hashlib.sha256()
+    for array in (x_val, y_val, x_test, y_test):
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()[:16]
 
 
 def source_stamp(source: str | os.PathLike = "auto") -> str:

@@ -61,6 +61,8 @@ class RunInfo:
     checkpoints: tuple[str, ...]  # ('best', 'last', 'epoch_001', ...) present on disk
     device: str = ""  # what trained it, e.g. 'CPU' or 'GPU:0 (NVIDIA H200)'
     dataset_name: str = ""  # the dataset described for people
+    # data.held_out_digest of the validation and test splits it trained beside ("" if older)
+    held_out_digest: str = ""
     # What chose best.keras: 'val_accuracy', or 'accuracy' (training accuracy) for a run
     # trained without a validation split.
     best_metric: str = "val_accuracy"
@@ -366,6 +368,7 @@ def read_run(path: str | os.PathLike) -> RunInfo:
             checkpoints=checkpoints,
             device=str(status.get("device") or ""),
             dataset_name=str(data.get("name", "")),
+            held_out_digest=str(data.get("held_out_digest", "")),
             best_metric=status.get("best_metric")
             or ("accuracy" if train_config.validation_fraction == 0 else "val_accuracy"),
         )

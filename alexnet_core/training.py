@@ -24,6 +24,7 @@ import numpy as np
 
 from alexnet_core import distribute, runs
 from alexnet_core.config import ModelConfig, TrainConfig, dumps
+from alexnet_core.data import held_out_digest
 from alexnet_core.fitting import compile_model, estimate_epoch_seconds, make_optimizer
 from alexnet_core.job import ACTIVE, JobBusy, Snapshot, TrainingJob
 
@@ -73,6 +74,7 @@ class TrainingData:
             "num_train": len(self.y_train),
             "num_val": len(self.y_val),
             "num_test": len(self.y_test),
+            "held_out_digest": held_out_digest(self.x_val, self.y_val, self.x_test, self.y_test),
         }
 
 
@@ -218,6 +220,12 @@ def continue_training(
             raise ValueError(
                 f"dataset: its classes {list(data.class_names)} differ from the run's "
                 f"{list(info.class_names)}"
+            )
+        if info.held_out_digest and data.describe()["held_out_digest"] != info.held_out_digest:
+            raise ValueError(
+                f"dataset: {info.dataset} changed since {info.run_id} trained on it, so its "
+                "validation and test images are no longer the ones the run held out: going on "
+                "would train on some of them. Put the data back as it was, or train a new run."
             )
         path = Path(run_dir)
         if not placement.is_chief:  # a helper worker trains a copy: the chief owns the folder

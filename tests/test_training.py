@@ -260,6 +260,10 @@ def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, 
     with pytest.raises(ValueError, match="sees no GPU here"):
         training.continue_training(path, 1, dataset=sample, devices="gpu")  # asked for
     assert (path / "config.json").read_bytes() == before, "a refused continue changes nothing"
+    moved = dataclasses.replace(sample, x_test=sample.x_test[::-1].copy())  # other test images
+    with pytest.raises(ValueError, match="changed since .* no longer the ones the run held out"):
+        training.continue_training(path, 1, dataset=moved)
+    assert (path / "config.json").read_bytes() == before
     job = training.continue_training(path, 1, dataset=sample)  # the run's own: 'auto' here
     assert job.wait(120)
     snap = job.snapshot()
