@@ -23,6 +23,21 @@ KNOBS = {
 }
 
 
+def conv1_is_the_cause(name: str, two_gpus: bool, pooling: str, values: dict, convs: dict) -> bool:
+    """Whether the network would fit with a gentle conv1 (3x3, stride 1) and the rest as set:
+    then conv1's kernel or stride is what shrinks the maps to nothing."""
+    gentle = {
+        **convs,
+        "conv_kernels": (3, *convs["conv_kernels"][1:]),
+        "conv_strides": (1, *convs["conv_strides"][1:]),
+    }
+    try:
+        report.plan_layers(config.customised(name, two_gpus, pooling, **values, **gentle))
+    except ValueError:
+        return False
+    return True
+
+
 def load_preset() -> None:
     chosen = config.preset(st.session_state.arch_preset)
     for key, field in KNOBS.items():
@@ -39,7 +54,7 @@ st.write(
 if "arch_image_size" not in st.session_state:
     st.session_state.setdefault("arch_preset", "paper")
     load_preset()
-keep = dict(persist_state="session")  # the knobs keep their values while you visit other pages
+keep = common.KEEP  # the knobs keep their values while you visit other pages
 row = st.columns(4)
 name = row[0].selectbox(
     "Preset", list(config.PRESETS), key="arch_preset", on_change=load_preset, **keep
@@ -88,18 +103,21 @@ try:
     plan = report.plan_layers(model_config)  # refuses shapes that shrink to nothing
 except ValueError as exc:
     common.show_error(exc)
-    if "shrink to nothing" in str(exc):
+    if "shrink to nothing" in str(exc) and conv1_is_the_cause(name, two_gpus, pooling, values,
+                                                                convs):  # fmt: skip
+        kernel, stride = convs["conv_kernels"][0], convs["conv_strides"][0]
         st.info(
-            "Hint: the paper's 11x11 stride-4 conv1 needs about 227-pixel inputs. For 32x32 "
-            "images pick cifar_small or cifar_gpu, or raise the input size so the images are "
-            "upsampled inside the model."
+            f"Hint: conv1's {kernel}x{kernel} kernel with stride {stride} shrinks the maps too "
+            "fast for this input size (the paper's 11x11 stride-4 conv1 needs about 227-pixel "
+            "inputs). For 32x32 images pick cifar_small or cifar_gpu, make conv1's kernel or "
+            "stride smaller, or raise the input size so the images are upsampled inside the model."
         )
     st.stop()
 
 cols = st.columns(4)
 cols[0].metric("Total parameters", f"{plan.total_params:,}")
 cols[1].metric("Trainable parameters", f"{plan.trainable_params:,}")
-cols[2].metric("Multiply-adds per image", f"{plan.total_macs / 1e6:,.0f} M")
+cols[2].metric("Multiply-adds per image", common.count_text(plan.total_macs))
 cols[3].metric("Activations per image", f"{plan.total_memory_bytes / 2**20:,.2f} MiB")
 st.caption("Activation and augmentation change how the network learns, not these numbers.")
 

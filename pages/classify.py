@@ -1,6 +1,8 @@
 """Classify: your own images or test images through a trained network, with Grad-CAM or
 occlusion showing where it looked."""
 
+import dataclasses
+
 import numpy as np
 import streamlit as st
 
@@ -14,20 +16,42 @@ MOST_TEST_IMAGES = 32
 
 @st.cache_data(max_entries=8, show_spinner="Classifying…")
 def classify_all(run_dir: str, which: str, version: float, names: tuple, files: tuple,
-                 tests: tuple, k: int, views: str):  # fmt: skip
-    """The files' results, then the test images', once per (checkpoint version, images, k,
-    views); files: ((name, bytes),), tests: ((name, uint8 image),)."""
+                 tests: tuple, views: str):  # fmt: skip
+    """The files' results, then the test images', every class ranked, once per (checkpoint
+    version, images, views); files: ((name, bytes),), tests: ((name, uint8 image),)."""
     model = common.load_model_cached(run_dir, which)
-    uploaded = classify.classify_files(model, list(files), names, k, views)
-    return uploaded + classify.classify_images(model, list(tests), names, k, views)
+    uploaded = classify.classify_files(model, list(files), names, len(names), views)
+    return uploaded + classify.classify_images(model, list(tests), names, len(names), views)
+
+
+def top_classes(results, names: tuple, k: int) -> list:
+    """The results with each prediction cut to its `k` most probable classes: outside the
+    cache, so showing more or fewer classes runs no image through the network again."""
+
+    def cut(result):
+        if result.prediction is None:  # an unreadable file
+            return result
+        top = classify.make_prediction(result.prediction.probabilities, names, k)
+        return dataclasses.replace(result, prediction=top)
+
+    return [cut(result) for result in results]
 
 
 def drawn_test_images(run) -> list[tuple[str, np.ndarray, str]]:
     """Images drawn at random from the run's test split: (name, image, true class), named with
-    their number and class; the same ones until "Draw others" is pressed."""
-    dataset, _ = common.run_dataset(run)
+    their number and class; the same ones until "Draw others" is pressed; none (after a
+    message) when the run's data cannot be read or holds no test images."""
+    loaded = common.run_dataset(run, stop=False)  # the uploads are classified all the same
+    if loaded is None:
+        return []
+    dataset, _ = loaded
+    if not len(dataset.y_test):
+        st.info(f"{common.NO_TEST_IMAGES} Upload images to classify instead.")
+        return []
     left, right = st.columns([2, 1], vertical_alignment="bottom")
-    count = left.number_input("Test images", 1, MOST_TEST_IMAGES, 4, key="classify_test_count")
+    count = left.number_input(
+        "Test images", 1, MOST_TEST_IMAGES, 4, key="classify_test_count", **common.KEEP
+    )
     if right.button("Draw others", key="classify_test_draw", icon=":material/casino:"):
         st.session_state.classify_test_draws = st.session_state.get("classify_test_draws", 0) + 1
     rng = np.random.default_rng(st.session_state.get("classify_test_draws", 0))
@@ -60,31 +84,33 @@ run, which, version, _ = common.pick_checkpoint("classify")
 classes = len(run.class_names)
 st.caption(f"{classes} classes: {', '.join(run.class_names)}")
 
-uploads = st.file_uploader(
-    "Images", type=list(classify.UPLOAD_TYPES), accept_multiple_files=True, key="classify_upload"
+files = common.kept_uploads(  # still there after a visit to another page
+    "Images", "classify_upload", type=list(classify.UPLOAD_TYPES), accept_multiple_files=True
 )
-files = [(upload.name, upload.getvalue()) for upload in uploads or []]
-if st.toggle("Use the camera", key="classify_use_camera"):
+if st.toggle("Use the camera", key="classify_use_camera", **common.KEEP):
     photo = st.camera_input("Take a photo", key="classify_camera")
     if photo is not None:
         files.append(("camera photo", photo.getvalue()))
 tests = []
-if st.toggle("Add test images", key="classify_use_test",
-             help="Images of the test split the run's network never trained on, drawn at random; "
-             "each name says its true class."):  # fmt: skip
+use_tests = st.toggle("Add test images", key="classify_use_test", **common.KEEP,
+                      help="Images of the test split the run's network never trained on, drawn "
+                      "at random; each name says its true class.")  # fmt: skip
+if use_tests:
     tests = drawn_test_images(run)
 if not files and not tests:
-    st.info("Upload one or more images to classify them, or add test images.")
+    if not use_tests:  # else drawn_test_images said why there are none
+        st.info("Upload one or more images to classify them, or add test images.")
     st.stop()
-top_k = st.slider(
-    "Classes shown per image", 1, min(10, classes), min(5, classes), key="classify_top_k"
-)
+most = min(10, classes)
+usual = common.within("classify_top_k", 1, most, usual=min(5, classes))
+top_k = st.slider("Classes shown per image", 1, most, usual, key="classify_top_k", **common.KEEP)
 
 views = common.views_radio("classify_views", "Each view is one more pass through the network.")
 named = tuple((name, image) for name, image, _ in tests)
-results = classify_all(
-    str(run.path), which, version, run.class_names, tuple(files), named, top_k, views
+every_class = classify_all(
+    str(run.path), which, version, run.class_names, tuple(files), named, views
 )
+results = top_classes(every_class, run.class_names, top_k)
 truth = {name: true_class for name, _, true_class in tests}
 for result in results:
     if result.prediction is None:
@@ -121,7 +147,11 @@ if len(results) > 1:
     )
     names = [r.name for r in readable]
     chosen = st.selectbox(
-        "Look closer at", range(len(readable)), key="classify_pick", format_func=lambda i: names[i]
+        "Look closer at",
+        range(len(readable)),
+        key="classify_pick",
+        format_func=lambda i: names[i],
+        **common.KEEP,
     )
     result = readable[chosen]
 else:

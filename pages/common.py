@@ -1,23 +1,30 @@
 """Shared Streamlit glue for the pages: the sidebar job status, run and checkpoint pickers,
-the per-convolution settings, continuing a run, cached model and dataset loading, error display
-and an image grid. Logic stays in alexnet_core; this module only turns its objects into widgets.
+the per-convolution settings, continuing a run, cached model and dataset loading, error display,
+an image grid, uploads kept across pages and the wording of durations and counts. Logic stays in
+alexnet_core; this module only turns its objects into widgets and text.
 """
 
 from __future__ import annotations
 
 import os
+import zipfile
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from alexnet_core import classify, data, introspect, runs, training
 
+KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
 # The per-convolution fields a user sets in a grid, with each row's name and largest value.
 CONV_SETTINGS = (
     ("conv_filters", "filters (before width)", 8192),
     ("conv_kernels", "kernel (pixels)", 64),
     ("conv_strides", "stride", 32),
+)
+NO_TEST_IMAGES = (
+    "This run's data has no test images: without a test/ folder, a share of each class is set "
+    "aside for testing, and each class here holds too few images for that."
 )
 
 
@@ -65,7 +72,7 @@ def sidebar_status() -> None:
 
 
 # how a run's best score is named, by what chose best.keras (runs.RunInfo.best_metric)
-BEST_NAMES = {"val_accuracy": "val acc", "accuracy": "train acc"}
+BEST_NAMES = {"val_accuracy": "val acc", "accuracy": "train acc"}  # others: "best"
 
 
 def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None:
@@ -81,21 +88,37 @@ def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None
 
     def describe(run_id: str) -> str:
         run = by_id[run_id]
-        accuracy, name = run.best_accuracy, BEST_NAMES[run.best_metric]
+        accuracy, name = run.best_accuracy, BEST_NAMES.get(run.best_metric, "best")
         score = f" · {name} {accuracy:.1%}" if accuracy is not None else ""
         return f"{run_id} · {run.preset} · {run.status}{score}"
 
-    run_id = st.selectbox("Run", list(by_id), format_func=describe, key=key)
+    run_id = st.selectbox("Run", list(by_id), format_func=describe, key=key, **KEEP)
     return by_id[run_id]
 
 
+def whole_checkpoint(run: runs.RunInfo, which: str) -> bool:
+    """Whether checkpoint `which` is on disk as a whole .keras file (a zip): one cut short or
+    overwritten outside the app is not, and runs.load_checkpoint refuses it."""
+    return zipfile.is_zipfile(runs.checkpoint_path(run.path, which))
+
+
 def checkpoint_picker(run: runs.RunInfo, key: str) -> str:
-    """A selectbox of the run's checkpoints ('best', 'last', 'epoch_NNN'), 'best' first."""
+    """A selectbox of the run's checkpoints ('best', 'last', 'epoch_NNN'), 'best' first; it
+    starts at the first whole one, and remembers the choice per run."""
     if not run.checkpoints:
         st.info(f"Run {run.run_id} has no saved checkpoint yet.")
         st.stop()
     options = sorted(run.checkpoints, key=lambda c: {"best": 0, "last": 1}.get(c, 2))
-    return st.selectbox("Checkpoint", options, key=key)
+    whole = {c: whole_checkpoint(run, c) for c in options}
+    first = next((i for i, c in enumerate(options) if whole[c]), 0)
+    return st.selectbox(
+        "Checkpoint",
+        options,
+        index=first,
+        key=f"{key}_{run.run_id}",  # per run, so each run starts at its own readable one
+        format_func=lambda c: c if whole[c] else f"{c} (damaged)",
+        **KEEP,
+    )
 
 
 def pick_checkpoint(prefix: str):
@@ -131,6 +154,7 @@ def views_radio(key: str, cost: str) -> str:
         format_func=VIEW_LABELS.get,
         horizontal=True,
         key=key,
+        **KEEP,
         help="Average the network's probabilities over several views of each image: the image "
         "and its mirror image, or the paper's ten patches (the centre and the four corners, "
         f"each also mirrored). {cost}",
@@ -153,6 +177,7 @@ def explanation_radio(key: str, label: str, views: str = "single") -> str:
         format_func=EXPLANATION_LABELS.get,
         horizontal=True,
         key=key,
+        **KEEP,
         help="Grad-CAM: the last convolution's feature maps, weighted by how much each one "
         "raises the class's score. Occlusion (Zeiler and Fergus, 2014): cover one place at a "
         "time with a square of the image's mean colour and see how far the class's probability "
@@ -201,17 +226,17 @@ def data_settings(train_config, source: str | None = None) -> tuple:
     )
 
 
-def run_dataset(run: runs.RunInfo):
+def run_dataset(run: runs.RunInfo, stop: bool = True):
     """(dataset, settings): the dataset a run trained on, split and sized as in its training,
     and the data_settings that loaded it, a cache key for results computed from it (taken
     once: the files' stamp walks the folder). If the data cannot be loaded (moved since, say),
-    the page says why and stops."""
+    the page says why and stops, or with stop=False goes on with None."""
     settings = data_settings(run.train_config, run.dataset)
     try:
         dataset = load_dataset_cached(*settings)
     except Exception as exc:  # any reason the data cannot be read is the user's to fix
         show_error(exc)
-        st.stop()
+        return _stop_or_none(stop)
     if run.class_names and dataset.class_names != run.class_names:
         st.error(
             f"{run.dataset} now holds the classes {', '.join(dataset.class_names)}, but run "
@@ -219,8 +244,13 @@ def run_dataset(run: runs.RunInfo):
             "Put the data back as it was, or train a new run on it.",
             icon=":material/error:",
         )
-        st.stop()
+        return _stop_or_none(stop)
     return dataset, settings
+
+
+def _stop_or_none(stop: bool) -> None:
+    if stop:
+        st.stop()
 
 
 def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
@@ -267,6 +297,19 @@ def conv_settings(prefix: str, **widget_options) -> dict[str, tuple[int, ...]]:
     return values
 
 
+def within(key: str, low: int, high: int, usual: int | None = None) -> int | None:
+    """Bring number widget `key`'s kept value within [low, high] before it is drawn: its bounds
+    change with the run or layer, and Streamlit refuses a kept value outside them. Returns the
+    default to draw it with: `usual` the first time, then None (the kept value wins, and a
+    default beside a corrected one only makes Streamlit log a warning)."""
+    value = st.session_state.get(key)
+    if value is None:
+        return usual
+    if not low <= value <= high:
+        st.session_state[key] = min(max(value, low), high)
+    return None
+
+
 def show_error(exc: Exception) -> None:
     """The exception's message as an error box; never a traceback."""
     st.error(str(exc) or type(exc).__name__, icon=":material/error:")
@@ -280,3 +323,57 @@ def image_grid(images, captions, columns: int = 8) -> None:
         row = zip(images[start : start + columns], captions[start : start + columns], strict=True)
         for cell, (image, caption) in zip(cells, row, strict=False):  # the last row may be short
             cell.image(image, caption=caption, width="stretch")
+
+
+def kept_uploads(label: str, key: str, **options) -> list[tuple[str, bytes]]:
+    """A file uploader whose files outlive a visit to another page: [(name, bytes)]. Streamlit
+    empties an uploader that leaves the screen, so its files are kept in the session (updated
+    whenever the uploader changes, emptied by its clear button) and listed until replaced."""
+    kept = f"{key}_kept"
+
+    def remember() -> None:
+        chosen = st.session_state.get(key)
+        chosen = chosen if isinstance(chosen, list) else [chosen] if chosen else []
+        st.session_state[kept] = [(f.name, f.getvalue()) for f in chosen]
+
+    chosen = st.file_uploader(label, key=key, on_change=remember, **options)
+    if chosen:
+        remember()  # as its callback does; cheap, and sure to match what is shown
+        return list(st.session_state[kept])
+    files = st.session_state.get(kept, [])
+    if files:  # back from another page: the uploader is empty, its files are not
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        names = ", ".join(name for name, _ in files)
+        left.caption(f"Uploaded before: {names}. New uploads replace them.")
+        if right.button("Clear", key=f"{key}_clear", icon=":material/delete:"):
+            del st.session_state[kept]
+            st.rerun()
+    return list(files)
+
+
+def duration_text(seconds: float) -> str:
+    """A duration to two significant figures in a unit that suits it: 40 ms, 1.5 s, 3.2 min."""
+    if seconds < 1:
+        return f"{seconds * 1000:.2g} ms" if seconds < 0.01 else f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.2g} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:,.1f} h"
+
+
+def count_text(count: float) -> str:
+    """A large count with a unit prefix, to about three figures: 715 M, 1.14 G, 12.3 K."""
+    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if count >= size:
+            value = count / size
+            return f"{value:.{2 if value < 10 else 1 if value < 100 else 0}f} {unit}"
+    return f"{count:,.0f}"
+
+
+def cut_short_text(epoch: int, batches: int, batches_per_epoch: int) -> str:
+    """What it means that a stop ended `epoch` after `batches` of its batches."""
+    return (
+        f"The stop came {batches} of {batches_per_epoch} batches into epoch {epoch}: its row "
+        f"and checkpoint cover those batches, and a continue starts at epoch {epoch + 1}."
+    )

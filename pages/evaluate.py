@@ -34,6 +34,9 @@ st.write(
 )
 run, which, version, model = common.pick_checkpoint("evaluate")
 dataset, settings = common.run_dataset(run)
+if not len(dataset.y_test):
+    st.info(f"{common.NO_TEST_IMAGES} Classify still shows what it makes of your own images.")
+    st.stop()
 st.caption(f"Test split: {len(dataset.y_test):,} images of {dataset.name}.")
 
 views = common.views_radio("evaluate_views", "Every view is one more pass over the test split.")
@@ -84,7 +87,9 @@ if not result.mistakes:
     st.stop()
 shown = len(result.mistakes)
 if shown > 1:  # a slider needs two ends
-    shown = st.slider("Mistakes shown", 1, min(48, shown), min(8, shown), key="evaluate_mistakes")
+    most = min(48, shown)
+    usual = common.within("evaluate_mistakes", 1, most, usual=min(8, shown))
+    shown = st.slider("Mistakes shown", 1, most, usual, key="evaluate_mistakes", **common.KEEP)
 method = common.explanation_radio("evaluate_explain", "What misled it?", views)
 pictures, captions = [], []
 names = result.class_names

@@ -52,12 +52,18 @@ st.write(
 run, which, version, model = common.pick_checkpoint("inside")
 size = run.model_config.image_size
 
-source = st.radio("Image", ["Test image", "Upload", "Camera"], horizontal=True, key="inside_source")
+KEEP = common.KEEP  # the choices below keep their values while you visit other pages
+sources = ["Test image", "Upload", "Camera"]
+source = st.radio("Image", sources, horizontal=True, key="inside_source", **KEEP)
 image, label = None, ""
 if source == "Test image":
     dataset, _ = common.run_dataset(run)
+    if not len(dataset.y_test):
+        st.info(f"{common.NO_TEST_IMAGES} Upload an image instead.")
+        st.stop()
     left, right = st.columns(2)
-    chosen = left.selectbox("Class", ["any class", *dataset.class_names], key="inside_class")
+    classes = ["any class", *dataset.class_names]
+    chosen = left.selectbox("Class", classes, key="inside_class", **KEEP)
     pool = np.arange(len(dataset.y_test))
     if chosen != "any class":
         pool = np.flatnonzero(dataset.y_test == dataset.class_names.index(chosen))
@@ -69,21 +75,23 @@ if source == "Test image":
     if right.button("Random image", key="inside_random"):
         st.session_state["inside_index"] = int(np.random.default_rng().integers(len(pool)))
     position = left.number_input(
-        f"Image number (of {len(pool)})", 0, len(pool) - 1, key="inside_index"
+        f"Image number (of {len(pool)})", 0, len(pool) - 1, key="inside_index", **KEEP
     )
     index = int(pool[position])
     image = dataset.x_test[index]
     label = f"test #{index}: {dataset.class_names[dataset.y_test[index]]}"
 else:
     if source == "Upload":
-        upload = st.file_uploader("An image", type=list(UPLOAD_TYPES), key="inside_upload")
+        kept = common.kept_uploads("An image", "inside_upload", type=list(UPLOAD_TYPES))
+        name, photo = kept[0] if kept else (None, None)
     else:
         upload = st.camera_input("Take a photo", key="inside_camera")
-    if upload is None:
+        name, photo = (upload.name, upload.getvalue()) if upload else (None, None)
+    if photo is None:
         st.info("Choose an image to look inside the network with it.")
         st.stop()
     try:
-        image, label = decode_image(upload.getvalue(), size=size, name=upload.name), upload.name
+        image, label = decode_image(photo, size=size, name=name), name
     except ValueError as exc:
         common.show_error(exc)
         st.stop()
@@ -113,13 +121,14 @@ with maps_tab:
         "Layer",
         names,
         key="inside_layer",
+        **KEEP,
         format_func=lambda n: f"{n} · {maps[n].shape[0]}x{maps[n].shape[1]}x{maps[n].shape[2]}",
     )
     left, right = st.columns(2)
     scale = left.radio(
-        "Colour scale", [OWN_SCALE, SHARED_SCALE], horizontal=True, key="inside_scale"
+        "Colour scale", [OWN_SCALE, SHARED_SCALE], horizontal=True, key="inside_scale", **KEEP
     )
-    sort = right.toggle("Sort channels by mean activation", key="inside_sort")
+    sort = right.toggle("Sort channels by mean activation", key="inside_sort", **KEEP)
     layer_maps = maps[layer]
     grid = vision_charts.feature_grid(
         layer_maps, shared_scale=scale == SHARED_SCALE, sort_by_mean=sort, title=layer
@@ -131,6 +140,7 @@ with maps_tab:
         "Enlarge a channel",
         order,
         key="inside_channel",
+        **KEEP,
         format_func=lambda c: f"channel {c} · mean {means[c]:.3g}",
     )
     left, right = st.columns([1, 2])
@@ -147,7 +157,7 @@ with overview_tab:
 
 with filters_tab:
     conv_names = introspect.conv_layer_names(model)
-    filter_layer = st.selectbox("Layer", conv_names, key="inside_filter_layer")
+    filter_layer = st.selectbox("Layer", conv_names, key="inside_filter_layer", **KEEP)
     kernels = introspect.conv_kernels(model, filter_layer)
     k, inputs, outputs = kernels.shape[0], kernels.shape[2], kernels.shape[3]
     factor = max(1, 64 // k)  # about 64 pixels a kernel on screen
@@ -163,7 +173,10 @@ with filters_tab:
         )  # fmt: skip
         tiles = introspect.enlarge(introspect.kernel_images(kernels), factor)
     else:
-        out = st.number_input(f"Filter (0-{outputs - 1})", 0, outputs - 1, key="inside_filter")
+        common.within("inside_filter", 0, outputs - 1)
+        out = st.number_input(
+            f"Filter (0-{outputs - 1})", 0, outputs - 1, key="inside_filter", **KEEP
+        )
         st.caption(
             f"Filter {out} has a {k}x{k} kernel for each of its {inputs} input channels "
             "(one gray scale for the filter: bright = large positive weight)."
@@ -183,7 +196,7 @@ with filters_tab:
             'This run kept no epoch checkpoints; train with "Keep every epoch\'s checkpoint" '
             "to watch conv1 change from noise to edges and colour blobs."
         )
-    elif st.toggle("Show conv1 at each epoch checkpoint", key="inside_filter_epochs"):
+    elif st.toggle("Show conv1 at each epoch checkpoint", key="inside_filter_epochs", **KEEP):
         picks = [epochs[round(i)] for i in np.linspace(0, len(epochs) - 1, EPOCHS_SHOWN)]
         picks = list(dict.fromkeys(picks))  # fewer epochs than slots: no repeats
         mosaics = [
@@ -198,19 +211,22 @@ with unit_tab:
         "with the patch of the image the strongest unit can see (its receptive field)."
     )
     left, right = st.columns(2)
-    unit_layer = left.selectbox("Layer", list(maps), key="inside_unit_layer")
+    unit_layer = left.selectbox("Layer", list(maps), key="inside_unit_layer", **KEEP)
     channels = maps[unit_layer].shape[-1]
     if st.session_state.get("inside_unit_channel", 0) >= channels:
         st.session_state["inside_unit_channel"] = 0
     channel = right.number_input(
-        f"Channel (0-{channels - 1})", 0, channels - 1, key="inside_unit_channel"
+        f"Channel (0-{channels - 1})", 0, channels - 1, key="inside_unit_channel", **KEEP
     )
+    # A search is a pass over the whole test split: it runs on the button, then again only
+    # for a new channel of the same layer (cached), not for another run, checkpoint or layer.
+    searched = (str(run.path), which, version, unit_layer)
     if st.button("Search the test split", key="inside_unit_find"):
-        st.session_state["inside_unit_ready"] = True
-    if st.session_state.get("inside_unit_ready"):
+        st.session_state["inside_unit_searched"] = searched
+    if st.session_state.get("inside_unit_searched") == searched:
         dataset, settings = common.run_dataset(run)
         if not len(dataset.y_test):  # the last thing on the page: stopping skips nothing
-            st.info("This run's data has no test images to search (each class holds too few).")
+            st.info(f"{common.NO_TEST_IMAGES} There are none to search.")
             st.stop()
         maxima = maxima_over_test_split(str(run.path), which, version, settings, unit_layer)
         found = introspect.strongest_images(model, maxima, int(channel), k=9)

@@ -24,6 +24,27 @@ def percent(share: float | None) -> float | None:
     return None if share is None else 100 * share
 
 
+def readable(load, run: runs.RunInfo, what: str) -> list | None:
+    """The rows `load` (runs.load_history, ...) reads from the run's folder; None after a
+    warning when its file is damaged, so one bad file leaves the rest of the page working."""
+    try:
+        return load(run.path)
+    except ValueError as exc:
+        st.warning(f"{run.run_id}: {what}. {exc}", icon=":material/warning:")
+        return None
+
+
+def cut_short(history: list[dict]) -> tuple[int, int, int] | None:
+    """(epoch, batches, batches per epoch) when a stop ended the last epoch early: its row
+    counts fewer batches than a whole epoch of the run. A run with one epoch has nothing to
+    compare it with, so its cut epoch goes unnoticed."""
+    counts = [row.get("batches") for row in history if isinstance(row.get("batches"), int)]
+    last = history[-1].get("batches") if history else None
+    if not isinstance(last, int) or last >= max(counts):
+        return None
+    return int(history[-1]["epoch"]), last, max(counts)
+
+
 st.title("Runs")
 st.write(f"Every training run saved in `{runs.runs_root()}`, newest first.")
 found = runs.list_runs()
@@ -40,15 +61,15 @@ for run in found:
             "run": run.run_id,
             "status": run.status,
             "preset": run.preset,
-            "optimizer": train.optimizer if train else None,
+            "optimizer": train.optimizer if train else "—",
             "learning rate": train.learning_rate if train else None,
             "batch size": train.batch_size if train else None,
             "epochs": f"{run.epochs_done}/{train.epochs}" if train else str(run.epochs_done),
             "best val acc %": percent(run.best_val_accuracy),
             "test acc %": percent(run.test_accuracy),
             "duration (s)": run.duration_s,
-            "device": run.device,
-            "created": run.created,
+            "device": run.device or "—",
+            "created": run.created or "—",
         }
     )
 st.dataframe(
@@ -67,21 +88,28 @@ for run in [r for r in found if r.status == "damaged"]:
 st.subheader("Compare")
 by_id = {r.run_id: r for r in found if r.status != "damaged"}
 trained = [run_id for run_id, run in by_id.items() if run.epochs_done]  # ones with a curve
-chosen = st.multiselect("Runs to compare", list(by_id), default=trained[:2], key="runs_compare")
+chosen = st.multiselect(
+    "Runs to compare", list(by_id), default=trained[:2], key="runs_compare", **common.KEEP
+)
+with_validation = any(by_id[run_id].best_metric == "val_accuracy" for run_id in chosen)
+usual = "val_accuracy" if with_validation or not chosen else "accuracy"
 metric = st.segmented_control(
-    "Curve", list(CURVES), default="val_accuracy", key="runs_metric", format_func=CURVES.get
-) or "val_accuracy"  # fmt: skip
+    "Curve", list(CURVES), default=usual, key="runs_metric", format_func=CURVES.get, **common.KEEP
+) or usual  # fmt: skip
+left_out = "damaged, left out of the comparison"
 if chosen and metric == "batch_error":
-    batches = {run_id: runs.load_batch_history(by_id[run_id].path) for run_id in chosen}
+    batches = {i: readable(runs.load_batch_history, by_id[i], left_out) for i in chosen}
+    batches = {run_id: rows for run_id, rows in batches.items() if rows is not None}
     if any(batches.values()):
         st.plotly_chart(charts.compare_training_error(batches), key="runs_batch_chart")
         st.caption("Each run's training error batch by batch, smoothed, against epochs: the "
                    "paper's figure 1 compared ReLU with tanh this way (train both with the "
                    "Activation setting).")  # fmt: skip
-    else:
+    elif batches:  # else each run's warning has said why
         st.info("None of these runs has trained a batch yet.")
 elif chosen:
-    histories = {run_id: runs.load_history(by_id[run_id].path) for run_id in chosen}
+    histories = {i: readable(runs.load_history, by_id[i], left_out) for i in chosen}
+    histories = {run_id: rows for run_id, rows in histories.items() if rows is not None}
     name = CURVES[metric]
     why = "no finished epoch" + (" or no validation split" if metric.startswith("val_") else "")
     missing = [i for i, rows in histories.items() if all(r.get(metric) is None for r in rows)]
@@ -89,7 +117,7 @@ elif chosen:
         st.plotly_chart(charts.compare_runs(histories, metric), key="runs_chart")
         if missing:
             st.caption(f"No {name} curve for {', '.join(missing)} ({why}).")
-    else:
+    elif histories:  # else each run's warning has said why
         st.info(f"None of these runs has a {name} curve ({why}).")
 if chosen:
     table = pd.DataFrame({run_id: settings(by_id[run_id]) for run_id in chosen})
@@ -105,7 +133,7 @@ if chosen:
 
 st.subheader("One run")
 every = {r.run_id: r for r in sorted(found, key=lambda r: r.status == "damaged")}  # readable first
-run = every[st.selectbox("Run", list(every), key="runs_selected")]
+run = every[st.selectbox("Run", list(every), key="runs_selected", **common.KEEP)]
 numbers = st.columns(4)
 numbers[0].metric("Status", run.status)
 numbers[1].metric(
@@ -122,13 +150,18 @@ numbers[3].metric("Test accuracy", f"{run.test_accuracy:.1%}" if tested else "�
                   help="of the final weights, last.keras")  # fmt: skip
 if run.status == "failed" and run.error:
     st.error(run.error, icon=":material/error:")
-changes = runs.load_lr_events(run.path) if run.status != "damaged" else []
+damaged = run.status == "damaged"
+history = [] if damaged else readable(runs.load_history, run, "its history cannot be shown")
+cut = cut_short(history or [])
+if cut:
+    st.caption(common.cut_short_text(*cut))
+changes = [] if damaged else readable(runs.load_lr_events, run, "its rate changes cannot be listed")
 if changes:
     listed = "; ".join(f"at step {e['step']} (epoch {e['epoch']}) from {e['old']:.3g} to "
                        f"{e['new']:.3g}" for e in changes)  # fmt: skip
     st.caption(f"Learning rate changed by hand {listed}; the schedule gave way to it.")
 cols = st.columns(4, vertical_alignment="bottom")
-if "best" in run.checkpoints:
+if "best" in run.checkpoints and common.whole_checkpoint(run, "best"):
     best = runs.checkpoint_path(run.path, "best")
     cols[0].download_button(
         "Download best.keras",
@@ -136,27 +169,30 @@ if "best" in run.checkpoints:
         file_name=f"{run.run_id}-best.keras",
         key="runs_download_model",
     )
-if run.status != "damaged":
-    history_csv = pd.DataFrame(runs.load_history(run.path)).to_csv(index=False)
+if history is not None and not damaged:
+    history_csv = pd.DataFrame(history).to_csv(index=False)
     cols[1].download_button(
         "Download history.csv",
         data=history_csv,
         file_name=f"{run.run_id}-history.csv",
         key="runs_download_history",
     )
-busy = run.status in (*runs.ACTIVE_STATUSES, "damaged")
+busy = damaged or run.status in runs.ACTIVE_STATUSES
 nothing_saved = "last" not in run.checkpoints or run.epochs_done < 1  # no epoch to go on from
-if common.continue_run(run.path, "runs", cols[2:], disabled=busy or nothing_saved):
+damaged_last = not nothing_saved and not common.whole_checkpoint(run, "last")
+if common.continue_run(run.path, "runs", cols[2:], disabled=busy or nothing_saved or damaged_last):
     st.switch_page("pages/train.py")
+if damaged_last and not damaged:
+    st.warning(f"{run.run_id}: last.keras is damaged (not a whole .keras file), so the run "
+               "cannot go on from it.", icon=":material/warning:")  # fmt: skip
 
 with st.expander("Delete this run"):
-    sure = st.checkbox(
-        f"Yes, delete {run.run_id} and its checkpoints for good", key="runs_delete_confirm"
-    )
+    confirm = f"runs_delete_confirm_{run.run_id}"  # per run: each one starts unticked
+    sure = st.checkbox(f"Yes, delete {run.run_id} and its checkpoints for good", key=confirm)
     if st.button("Delete", type="primary", disabled=not sure, key="runs_delete"):
         try:
             runs.delete_run(run.path)
-            st.session_state.pop("runs_delete_confirm", None)
+            st.session_state.pop(confirm, None)
             st.rerun()
         except ValueError as exc:
             common.show_error(exc)

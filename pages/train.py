@@ -18,7 +18,7 @@ NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
     ("classify", "Classify images with it", ":material/label:"),
 ]
 PREVIEW_IMAGES, PREVIEW_COPIES = 4, 5  # augmentation preview: training images, views of each
-KEEP = dict(persist_state="session")  # the settings keep their values while you visit other pages
+KEEP = common.KEEP  # the settings keep their values while you visit other pages
 
 
 def key(field: str) -> str:
@@ -43,8 +43,10 @@ def estimate(model_config, train_config) -> str:
     fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
     count = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
     seconds = training.estimate_epoch_seconds(fitted, train_config.batch_size, count)
-    total = train_config.epochs * seconds / 60
-    return f"About **{seconds:,.0f} s per epoch** here for {count:,} images ({total:,.1f} min)."
+    epochs = train_config.epochs
+    total = common.duration_text(epochs * seconds)
+    return (f"About **{common.duration_text(seconds)} per epoch** here for {count:,} images "
+            f"({total} for {epochs} epoch{'s' if epochs > 1 else ''}).")  # fmt: skip
 
 
 def show_augmentation(model_config, train_config) -> None:
@@ -105,7 +107,8 @@ def live(drawn_status: str) -> None:
     tested = [e for e in snap.epoch_history if e.get("val_accuracy") is not None]
     m = st.columns(5)
     so_far = "Over this epoch's batches so far, as Keras reports it; the chart shows each batch."
-    m[0].metric("Loss", f"{last['loss']:.3f}" if last else "—", help=so_far)
+    loss = f"{last['loss']:.4g}" if last else "—"  # 2.303, or 3.8e+18 when it diverges
+    m[0].metric("Loss", loss, help=so_far)
     m[1].metric("Accuracy", f"{last['accuracy']:.1%}" if last else "—", help=so_far)
     m[2].metric("Val accuracy", f"{tested[-1]['val_accuracy']:.1%}" if tested else "—")
     speed = last.get("images_per_second")  # as the speed chart's last point
@@ -123,10 +126,7 @@ def live(drawn_status: str) -> None:
     elif not snap.active:
         st.info(f"Run {snap.status} before it was tested.")
     if snap.cut_short and not snap.active:
-        epoch, batches = snap.cut_short
-        st.caption(f"The stop came {batches} of {snap.batches_per_epoch} batches into epoch "
-                   f"{epoch}: its row and checkpoint cover those batches, and a continue starts "
-                   f"at epoch {epoch + 1}.")  # fmt: skip
+        st.caption(common.cut_short_text(*snap.cut_short, snap.batches_per_epoch))
     if not snap.active:
         for column, (page, label, icon) in zip(st.columns(3), NEXT_PAGES, strict=True):
             column.page_link(f"pages/{page}.py", label=label, icon=icon)

@@ -6,6 +6,7 @@ browser tests cover the timer itself.
 
 import dataclasses
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -55,9 +56,9 @@ def finished_run(tmp_path_factory, cache_dir):
     return train_tiny(tmp_path_factory.mktemp("trained"), cache_dir, **TINY_RUN)
 
 
-def copy_of(run_dir) -> runs.RunInfo:
-    """The trained run, copied into this test's runs folder."""
-    target = runs.runs_root() / run_dir.name
+def copy_of(run_dir, name: str | None = None) -> runs.RunInfo:
+    """The trained run, copied into this test's runs folder (as `name`, if given)."""
+    target = runs.runs_root() / (name or run_dir.name)
     shutil.copytree(run_dir, target)
     return runs.read_run(target)
 
@@ -152,17 +153,24 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     assert app.dataframe[0].value.set_index("layer")["output shape"]["conv1"] == "109 x 109 x 96"
     app.number_input(key="arch_conv_strides_1").set_value(4).run()
 
+    assert metric(app, "Multiply-adds per image") == "724 M"
+
     app.number_input(key="arch_input_size").set_value(32).run()
     assert not app.exception
     assert "input_size" in app.error[0].value and "pool2" in app.error[0].value
     assert not app.get("plotly_chart"), "no report is drawn for an impossible network"
+    assert "conv1's 11x11 kernel with stride 4 shrinks the maps" in app.info[0].value
 
     app.selectbox(key="arch_preset").select("tiny").run()  # a preset resets the knobs
     no_problems(app)
     assert metric(app, "Total parameters") == "14,666"
+    assert metric(app, "Multiply-adds per image") == "825 K"  # 825,024, not "1 M"
     assert app.number_input(key="arch_conv_strides_1").value == 1
     text = " ".join(m.value for m in app.markdown)
     assert "sees **45x45** pixels of conv1's 32x32 input, more than the whole image" in text
+    app.number_input(key="arch_input_size").set_value(8).run()  # tiny's 3x3 conv1 is not why
+    assert "pool5: the feature map would shrink to nothing" in app.error[0].value
+    assert not app.info, "no hint that blames conv1"
 
 
 def test_train_refuses_a_model_that_does_not_fit_and_starts_nothing(app):
@@ -221,6 +229,17 @@ def test_train_previews_what_flips_and_shifts_do_to_training_images(app):
     app.number_input(key="train_augment_shift").set_value(32)  # as wide as the images
     app.button(key="train_preview").click().run()
     assert not app.exception and "augment_shift" in app.error[0].value
+
+
+def test_train_estimates_a_tiny_epoch_in_a_unit_that_shows_it(app):
+    fill_in_a_tiny_run(app)
+    app.button(key="train_estimate").click().run()
+    no_problems(app)
+    text = app.info[0].value  # not "About 0 s per epoch … (0.0 min)"
+    found = re.fullmatch(r"About \*\*([\d.]+) (ms|s) per epoch\*\* here for 256 images "
+                         r"\(([\d.]+) (ms|s) for 1 epoch\)\.", text)  # fmt: skip
+    assert found, text
+    assert float(found[1]) > 0 and found.groups()[:2] == found.groups()[2:]
 
 
 def test_train_splits_a_network_over_two_gpus_as_the_paper_did(app):
@@ -362,7 +381,9 @@ def test_a_failed_run_shows_its_message_not_a_traceback(app):
     assert app.error[0].value.startswith("Training failed: The loss diverged")
     assert "Traceback" not in app.error[0].value
     assert "no checkpoint was saved (no epoch had finished)" in app.error[0].value
-    assert training.current_job().snapshot().status == "failed"
+    snap = training.current_job().snapshot()
+    assert snap.status == "failed"
+    assert metric(app, "Loss") == f"{snap.batch_history[-1]['loss']:.4g}"  # not 20 digits
     app.switch_page("pages/runs.py").run()
     assert app.button(key="runs_continue").disabled, "no epoch was saved to go on from"
     assert app.error[0].value.startswith("The loss diverged"), "One run says why it failed"
@@ -370,14 +391,24 @@ def test_a_failed_run_shows_its_message_not_a_traceback(app):
 
 def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     run = copy_of(finished_run)
+    other = copy_of(finished_run, "20000101-000000-tiny")  # older: listed second
     app.run().switch_page("pages/runs.py").run()
     no_problems(app)
-    assert app.multiselect(key="runs_compare").value == [run.run_id]
+    assert app.multiselect(key="runs_compare").value == [run.run_id, other.run_id]
     chart = app.get("plotly_chart")[0].proto.spec
     assert run.run_id in chart
 
     assert app.button(key="runs_delete").disabled, "deleting needs the confirmation first"
-    app.checkbox(key="runs_delete_confirm").check().run()
+    app.checkbox(key=f"runs_delete_confirm_{run.run_id}").check().run()
+    app.selectbox(key="runs_selected").select(other.run_id).run()  # a tick is for one run only
+    assert not app.checkbox(key=f"runs_delete_confirm_{other.run_id}").value
+    assert app.button(key="runs_delete").disabled
+    app.checkbox(key=f"runs_delete_confirm_{other.run_id}").check().run()
+    app.button(key="runs_delete").click().run()
+    no_problems(app)
+    assert [r.run_id for r in runs.list_runs()] == [run.run_id]
+    assert not app.checkbox(key=f"runs_delete_confirm_{run.run_id}").value
+    app.checkbox(key=f"runs_delete_confirm_{run.run_id}").check().run()
     app.button(key="runs_delete").click().run()
     no_problems(app)
     assert runs.list_runs() == []
@@ -394,10 +425,11 @@ def test_runs_never_calls_training_accuracy_validation_accuracy(
     assert app.dataframe[0].value["best val acc %"].isna().all()
     label = "Best training accuracy"
     assert metric(app, label) == f"{info.best_accuracy:.1%}"
+    assert app.segmented_control(key="runs_metric").value == "accuracy", "none has val accuracy"
+    assert info.run_id in app.get("plotly_chart")[0].proto.spec
+    app.segmented_control(key="runs_metric").set_value("val_accuracy").run()
     assert not app.get("plotly_chart"), "an empty val_accuracy chart is drawn"
     assert any("no validation split" in i.value for i in app.info)
-    app.segmented_control(key="runs_metric").set_value("accuracy").run()
-    assert info.run_id in app.get("plotly_chart")[0].proto.spec
     split = copy_of(finished_run)  # beside a run with validation, the chart says who is missing
     app.segmented_control(key="runs_metric").set_value("val_accuracy").run()
     app.multiselect(key="runs_compare").set_value([info.run_id, split.run_id]).run()
@@ -435,6 +467,7 @@ def test_runs_continues_a_run_and_lists_a_damaged_folder(app, finished_run):
         run.run_id: "finished",
         "broken-run": "damaged",
     }
+    assert table.set_index("run")["optimizer"]["broken-run"] == "—", "not None"
     assert any("broken-run is damaged" in w.value for w in app.warning)
     assert app.selectbox(key="runs_selected").value == run.run_id, "a readable run comes first"
 
@@ -445,3 +478,110 @@ def test_runs_continues_a_run_and_lists_a_damaged_folder(app, finished_run):
     assert any(h.value == f"Run {run.run_id}" for h in app.subheader)
     assert training.current_job().wait(timeout=120)
     assert runs.read_run(run.path).epochs_done == 2
+
+
+def test_choices_on_runs_classify_and_evaluate_outlive_a_visit_to_another_page(app, finished_run):
+    newer = copy_of(finished_run)
+    older = copy_of(finished_run, "20000101-000000-tiny")
+    app.run().switch_page("pages/runs.py").run()
+    app.multiselect(key="runs_compare").set_value([older.run_id]).run()
+    app.segmented_control(key="runs_metric").set_value("loss").run()
+    app.selectbox(key="runs_selected").select(older.run_id).run()
+    app.switch_page("pages/classify.py").run()
+    app.selectbox(key="classify_run").select(older.run_id).run()
+    app.toggle(key="classify_use_test").set_value(True).run()
+    app.number_input(key="classify_test_count").set_value(2).run()
+    app.radio(key="classify_views").set_value("flip").run()
+    app.switch_page("pages/evaluate.py").run()
+    assert app.selectbox(key="evaluate_run").value == newer.run_id, "each page its own run"
+    app.radio(key="evaluate_views").set_value("ten").run()
+    app.switch_page("pages/home.py").run()  # Streamlit forgets the widgets of pages not shown
+
+    app.switch_page("pages/runs.py").run()
+    no_problems(app)
+    assert app.multiselect(key="runs_compare").value == [older.run_id]
+    assert app.segmented_control(key="runs_metric").value == "loss"
+    assert app.selectbox(key="runs_selected").value == older.run_id
+    app.switch_page("pages/classify.py").run()
+    assert app.selectbox(key="classify_run").value == older.run_id
+    assert app.radio(key="classify_views").value == "flip"
+    assert app.number_input(key="classify_test_count").value == 2
+    assert len(app.dataframe[0].value) == 2
+    app.switch_page("pages/evaluate.py").run()
+    no_problems(app)
+    assert app.radio(key="evaluate_views").value == "ten"
+
+
+def test_damaged_run_files_are_named_and_the_rest_of_the_page_works(app, finished_run):
+    good = copy_of(finished_run)
+    bad_history = copy_of(finished_run, "20000101-000001-tiny")
+    (bad_history.path / "history.csv").write_bytes(b"epoch,loss\n1,\xff\xfe\n")
+    bad_rates = copy_of(finished_run, "20000101-000002-tiny")
+    (bad_rates.path / "lr_events.json").write_text("[{")
+    bad_batches = copy_of(finished_run, "20000101-000003-tiny")
+    (bad_batches.path / "batches.csv").write_text("step,loss\nfirst,1\n")
+    cut = copy_of(finished_run, "20000101-000004-tiny")  # last.keras cut short
+    last = cut.path / "last.keras"
+    last.write_bytes(last.read_bytes()[:1000])
+    odd = copy_of(finished_run, "20000101-000005-tiny")  # a best_metric the app does not know
+    status = json.loads((odd.path / "status.json").read_text())
+    (odd.path / "status.json").write_text(json.dumps({**status, "best_metric": "val_loss"}))
+
+    app.run().switch_page("pages/runs.py").run()
+    everyone = [good, bad_history, bad_rates, bad_batches, cut]
+    app.multiselect(key="runs_compare").set_value([r.run_id for r in everyone]).run()
+    no_problems(app)
+    spec = app.get("plotly_chart")[0].proto.spec
+    assert good.run_id in spec and bad_history.run_id not in spec
+    (warning,) = [w.value for w in app.warning]
+    assert warning.startswith(f"{bad_history.run_id}: damaged, left out of the comparison.")
+    assert "history.csv: damaged" in warning
+    app.segmented_control(key="runs_metric").set_value("batch_error").run()
+    no_problems(app)
+    assert [w.value for w in app.warning if "batches.csv: damaged" in w.value]
+    assert good.run_id in app.get("plotly_chart")[0].proto.spec
+
+    app.selectbox(key="runs_selected").select(bad_history.run_id).run()
+    no_problems(app)
+    assert any("its history cannot be shown" in w.value for w in app.warning)
+    assert "runs_download_history" not in [b.key for b in app.get("download_button")]
+    app.selectbox(key="runs_selected").select(bad_rates.run_id).run()
+    no_problems(app)
+    assert any("lr_events.json: damaged" in w.value for w in app.warning)
+    app.selectbox(key="runs_selected").select(cut.run_id).run()
+    no_problems(app)
+    assert app.button(key="runs_continue").disabled, "last.keras is not a whole file"
+    assert any("last.keras is damaged" in w.value for w in app.warning)
+    app.selectbox(key="runs_selected").select(good.run_id).run()
+    assert not app.button(key="runs_continue").disabled
+
+    app.switch_page("pages/classify.py").run()  # the odd best_metric is named neutrally
+    no_problems(app)
+    described = app.selectbox(key="classify_run").options
+    assert any(d.startswith(odd.run_id) and " · best " in d for d in described), described
+
+
+def test_the_checkpoint_picker_starts_at_a_whole_checkpoint(app, finished_run):
+    run = copy_of(finished_run)
+    best = run.path / "best.keras"
+    best.write_bytes(best.read_bytes()[:1000])  # cut short: last.keras is the one to load
+    app.run().switch_page("pages/classify.py").run()
+    no_problems(app)
+    picker = app.selectbox(key=f"classify_checkpoint_{run.run_id}")
+    assert picker.value == "last" and "best (damaged)" in picker.options
+    picker.select("best").run()
+    assert not app.exception and "best.keras: damaged" in app.error[0].value
+
+
+def test_one_run_says_when_a_stop_cut_its_last_epoch_short(app, finished_run):
+    run = copy_of(finished_run)
+    history = (run.path / "history.csv").read_text().splitlines()
+    header, row = history[0].split(","), history[1].split(",")
+    whole = int(row[header.index("batches")])
+    second = dict(zip(header, row, strict=True), epoch="2", batches="3")
+    lines = [*history, ",".join(second[column] for column in header)]
+    (run.path / "history.csv").write_text("\n".join(lines) + "\n")
+    app.run().switch_page("pages/runs.py").run()
+    no_problems(app)
+    expected = f"The stop came 3 of {whole} batches into epoch 2"
+    assert any(c.value.startswith(expected) for c in app.caption)

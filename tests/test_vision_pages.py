@@ -97,6 +97,33 @@ def test_inside_shows_layers_filters_and_units(app, trained_run):
     at.button(key="inside_unit_find").click().run()
     no_problems(at)
     assert len(at.image) == images_before + 18  # nine images with boxes, nine patches
+    at.number_input(key="inside_unit_channel").set_value(3).run()  # the same pass, cached
+    assert len(at.image) == images_before + 18
+    at.selectbox(key="inside_unit_layer").select("conv2").run()  # another pass: on request only
+    no_problems(at)
+    assert len(at.image) == images_before
+    at.button(key="inside_unit_find").click().run()
+    assert len(at.image) == images_before + 18
+
+
+def test_inside_keeps_its_choices_and_upload_while_you_visit_another_page(app, test_images):
+    at = open_page(app, "inside")
+    at.radio(key="inside_source").set_value("Upload").run()
+    photo = ("photo.png", encoded(test_images[0][3]), "image/png")
+    at.file_uploader(key="inside_upload").set_value(photo).run()
+    at.selectbox(key="inside_layer").select("pool2").run()
+    at.selectbox(key="inside_filter_layer").select("conv2").run()
+    at.selectbox(key="inside_unit_layer").select("conv3").run()
+    no_problems(at)
+    at.switch_page("pages/classify.py").run()
+    at.switch_page("pages/inside.py").run()
+    no_problems(at)
+    assert at.radio(key="inside_source").value == "Upload"
+    assert captions(at)[0].startswith("photo.png"), "the upload is still shown"
+    assert any("Uploaded before: photo.png" in c.value for c in at.caption)
+    assert at.selectbox(key="inside_layer").value == "pool2"
+    assert at.selectbox(key="inside_filter_layer").value == "conv2"
+    assert at.selectbox(key="inside_unit_layer").value == "conv3"
 
 
 def test_inside_shows_conv1_of_a_split_network_in_the_two_gpus_halves(tmp_path, monkeypatch):
@@ -200,6 +227,46 @@ def test_classify_adds_test_images_named_with_their_true_class(app, trained_run,
     assert len(at.dataframe[0].value) == 2 and not at.info
 
 
+def test_classify_keeps_the_uploads_while_you_visit_another_page(app, test_images):
+    at = open_page(app, "classify")
+    x_test, _ = test_images
+    files = [(f"kept{i}.png", encoded(x_test[20 + i]), "image/png") for i in range(2)]
+    at.file_uploader(key="classify_upload").set_value(files).run()
+    at.selectbox(key="classify_pick").set_value(1).run()
+    at.switch_page("pages/evaluate.py").run()
+    at.switch_page("pages/classify.py").run()
+    no_problems(at)
+    assert list(at.dataframe[0].value["file"]) == ["kept0.png", "kept1.png"]
+    assert at.subheader[-1].value == "kept1.png", "the image looked at is kept too"
+    assert any("Uploaded before: kept0.png, kept1.png" in c.value for c in at.caption)
+    at.button(key="classify_upload_clear").click().run()
+    no_problems(at)
+    assert not at.dataframe and "Upload one or more images" in at.info[0].value
+
+
+def test_classify_shows_more_classes_without_running_the_network_again(
+    app, trained_run, monkeypatch
+):
+    passes = []
+    original = classify.view_probabilities
+
+    def counted(*args, **kwargs):
+        passes.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(classify, "view_probabilities", counted)
+    at = open_page(app, "classify")
+    noise = np.random.default_rng(11).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    at.file_uploader(key="classify_upload").set_value(("noise.png", encoded(noise), "image/png"))
+    at.run()
+    assert len(passes) == 1
+    at.slider(key="classify_top_k").set_value(2).run()
+    no_problems(at)
+    assert len(passes) == 1, "a new number of classes is no new pass through the network"
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(spec["data"][0]["y"]) == 2
+
+
 def test_classify_one_photo_from_the_camera(app, test_images):
     at = open_page(app, "classify")
     at.toggle(key="classify_use_camera").set_value(True).run()
@@ -266,9 +333,8 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
     assert shown["Test loss"] == f"{ten.loss:.3f}" and shown["Top-1 accuracy"] == f"{ten.top1:.1%}"
 
 
-def test_a_run_whose_data_moved_says_so_on_every_page_that_needs_its_test_split(
-    trained_run, tmp_path, monkeypatch
-):
+def run_whose_data_moved(trained_run, tmp_path, monkeypatch) -> str:
+    """A copy of the run whose dataset is no longer there, as the only run; the error."""
     moved = tmp_path / trained_run.run_id
     shutil.copytree(trained_run.path, moved)
     config_file = moved / "config.json"
@@ -276,7 +342,13 @@ def test_a_run_whose_data_moved_says_so_on_every_page_that_needs_its_test_split(
     saved["dataset"]["source"] = str(tmp_path / "gone" / "cifar10.zip")
     config_file.write_text(json.dumps(saved))
     monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path))
-    gone = f"{tmp_path / 'gone' / 'cifar10.zip'}: no such file or folder"
+    return f"{tmp_path / 'gone' / 'cifar10.zip'}: no such file or folder"
+
+
+def test_a_run_whose_data_moved_says_so_on_every_page_that_needs_its_test_split(
+    trained_run, tmp_path, monkeypatch
+):
+    gone = run_whose_data_moved(trained_run, tmp_path, monkeypatch)
     for page, reach_the_test_split in (
         ("evaluate", lambda at: at),
         ("inside", lambda at: at),  # its test image picker is the first choice
@@ -291,6 +363,19 @@ def test_a_run_whose_data_moved_says_so_on_every_page_that_needs_its_test_split(
 def open_page_allowing_errors(page: str) -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=90)
     return at.run().switch_page(f"pages/{page}.py").run()
+
+
+def test_classify_still_classifies_the_uploads_when_the_test_images_are_gone(
+    trained_run, test_images, tmp_path, monkeypatch
+):
+    gone = run_whose_data_moved(trained_run, tmp_path, monkeypatch)
+    at = open_page(AppTest.from_file("../app.py", default_timeout=90), "classify")
+    mine = ("mine.png", encoded(test_images[0][4]), "image/png")
+    at.file_uploader(key="classify_upload").set_value([mine]).run()
+    at.toggle(key="classify_use_test").set_value(True).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [gone], "the test images' error"
+    assert at.subheader[-1].value == "mine.png" and at.get("plotly_chart"), "and the upload's"
 
 
 def test_pages_draw_test_images_as_the_run_split_them_and_skip_damaged_folders(
@@ -368,13 +453,28 @@ def test_a_three_class_run_shows_no_top_5_and_says_when_its_test_split_is_empty(
     no_problems(at)
     shown = {m.label: m.value for m in at.metric}
     assert shown["Top-5 accuracy"] == "—" and shown["Top-1 accuracy"].endswith("%")
+    at = open_page(AppTest.from_file("../app.py", default_timeout=90), "classify")
+    at.session_state["classify_top_k"] = 8  # kept from a ten-class run: more than there are
+    at.file_uploader(key="classify_upload").set_value(("a.png", encoded(x_test[0]), "image/png"))
+    at.run()
+    no_problems(at)
+    assert at.slider(key="classify_top_k").value == 3
 
     for name in ("airplane", "automobile", "bird"):  # two images a class: none left to test
         for n in (2, 3, 4):
             (folder / name / f"{n}.png").unlink()
+    none = "This run's data has no test images"
+    at = open_page(AppTest.from_file("../app.py", default_timeout=90), "evaluate")
+    assert at.info[0].value.startswith(none), "stopped before an Evaluate button that fails"
+    assert not at.button and not at.metric
+    at = open_page(AppTest.from_file("../app.py", default_timeout=90), "classify")
+    at.toggle(key="classify_use_test").set_value(True).run()
+    no_problems(at)
+    assert len(at.info) == 1 and none in at.info[0].value, 'and no "or add test images"'
     at = open_page(AppTest.from_file("../app.py", default_timeout=90), "inside")
+    assert at.info[0].value.startswith(none) and "Upload an image instead" in at.info[0].value
     at.radio(key="inside_source").set_value("Upload").run()
     at.file_uploader(key="inside_upload").set_value(("a.png", encoded(x_test[0]), "image/png"))
     at.run()
     at.button(key="inside_unit_find").click().run()
-    assert not at.exception and "no test images to search" in at.info[-1].value
+    assert not at.exception and at.info[-1].value.startswith(none)
