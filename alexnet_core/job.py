@@ -66,11 +66,7 @@ class Snapshot:
     def cut_short(self) -> tuple[int, int] | None:
         """(epoch, batches) when a stop ended the last recorded epoch before its last batch:
         its metrics and checkpoint cover those batches, and a continue starts the next one."""
-        last = self.epoch_history[-1] if self.epoch_history else {}
-        batches = last.get("batches")
-        if batches is None or batches >= self.batches_per_epoch:
-            return None
-        return int(last["epoch"]), int(batches)
+        return _cut_short(self.epoch_history, self.batches_per_epoch)
 
     @property
     def progress(self) -> float:
@@ -79,6 +75,14 @@ class Snapshot:
             return 1.0
         total = self.epochs * self.batches_per_epoch
         return min(self.batches_done / total, 1.0) if total else 0.0
+
+
+def _cut_short(epoch_history, batches_per_epoch: int) -> tuple[int, int] | None:
+    last = epoch_history[-1] if epoch_history else {}
+    batches = last.get("batches")
+    if batches is None or batches >= batches_per_epoch:
+        return None
+    return int(last["epoch"]), int(batches)
 
 
 class TrainingJob:
@@ -347,6 +351,7 @@ class TrainingJob:
         with self._lock:
             session = (self._ended or self._paused_since or time.monotonic()) - self._started
             state, error = final or (self._status, self._error)
+            cut = _cut_short(self._epoch_history, self.batches_per_epoch)
             status = {
                 "status": state,
                 "error": error,
@@ -359,6 +364,7 @@ class TrainingJob:
                 "best_metric": self.best_metric,
                 "test_loss": self._test[0],
                 "test_accuracy": self._test[1],
+                "cut_short": cut and [*cut, self.batches_per_epoch],
                 "duration_s": round(self._duration_before + session, 2),
                 "device": self._device,
                 "replicas": self.placement.replicas,

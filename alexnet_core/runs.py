@@ -63,6 +63,9 @@ class RunInfo:
     dataset_name: str = ""  # the dataset described for people
     # data.held_out_digest of the validation and test splits it trained beside ("" if older)
     held_out_digest: str = ""
+    # (epoch, batches, batches per epoch) when a stop ended the last epoch before its last
+    # batch (job.Snapshot.cut_short); None otherwise, and for runs made before it was recorded
+    cut_short: tuple[int, int, int] | None = None
     # What chose best.keras: 'val_accuracy', or 'accuracy' (training accuracy) for a run
     # trained without a validation split.
     best_metric: str = "val_accuracy"
@@ -369,6 +372,7 @@ def read_run(path: str | os.PathLike) -> RunInfo:
             device=str(status.get("device") or ""),
             dataset_name=str(data.get("name", "")),
             held_out_digest=str(data.get("held_out_digest", "")),
+            cut_short=tuple(status["cut_short"]) if status.get("cut_short") else None,
             best_metric=status.get("best_metric")
             or ("accuracy" if train_config.validation_fraction == 0 else "val_accuracy"),
         )

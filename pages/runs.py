@@ -34,17 +34,6 @@ def readable(load, run: runs.RunInfo, what: str) -> list | None:
         return None
 
 
-def cut_short(history: list[dict]) -> tuple[int, int, int] | None:
-    """(epoch, batches, batches per epoch) when a stop ended the last epoch early: its row
-    counts fewer batches than a whole epoch of the run. A run with one epoch has nothing to
-    compare it with, so its cut epoch goes unnoticed."""
-    counts = [row.get("batches") for row in history if isinstance(row.get("batches"), int)]
-    last = history[-1].get("batches") if history else None
-    if not isinstance(last, int) or last >= max(counts):
-        return None
-    return int(history[-1]["epoch"]), last, max(counts)
-
-
 st.title("Runs")
 st.write(f"Every training run saved in `{runs.runs_root()}`, newest first.")
 found = runs.list_runs()
@@ -152,9 +141,8 @@ if run.status == "failed" and run.error:
     st.error(run.error, icon=":material/error:")
 damaged = run.status == "damaged"
 history = [] if damaged else readable(runs.load_history, run, "its history cannot be shown")
-cut = cut_short(history or [])
-if cut:
-    st.caption(common.cut_short_text(*cut))
+if run.cut_short:
+    st.caption(common.cut_short_text(*run.cut_short))
 changes = [] if damaged else readable(runs.load_lr_events, run, "its rate changes cannot be listed")
 if changes:
     listed = "; ".join(f"at step {e['step']} (epoch {e['epoch']}) from {e['old']:.3g} to "

@@ -165,6 +165,7 @@ def test_stop_ends_within_a_few_batches_keeps_last_and_refuses_a_second_start(sa
     assert runs.load_history(job.run_dir)[0]["batches"] == snap.step
     assert runs.load_checkpoint(job.run_dir, "last") is not None
     assert runs.read_run(job.run_dir).status == "stopped"
+    assert runs.read_run(job.run_dir).cut_short == (1, snap.step, 32)
 
     job = training.continue_training(job.run_dir, 1, dataset=sample)
     wait_until(lambda: job.snapshot().batch >= 3)
