@@ -73,7 +73,8 @@ with right:
         mark = ":material/check_circle:" if source["available"] else ":material/block:"
         st.markdown(f"{mark} **{source['name']}** — {source['description']}")
         st.caption(source["detail"])
-    st.caption(f"The Train page uses **{data.default_source()}** unless you pick another.")
+    st.caption(f"The Train page uses **{data.default_source()}** unless you pick another, or "
+               "a folder or zip of your own images (one sub-folder per class).")  # fmt: skip
 
     st.subheader("Runs")
     found = runs.list_runs()

@@ -19,6 +19,9 @@ NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
 ]
 PREVIEW_IMAGES, PREVIEW_COPIES = 4, 5  # augmentation preview: training images, views of each
 KEEP = common.KEEP  # the settings keep their values while you visit other pages
+OWN_DATA = "own"  # the Dataset choice that asks for a path
+SOURCE_LABELS = {"keras": "keras (CIFAR-10)", "sample": "sample (CIFAR-10, 5,000 images)",
+                 OWN_DATA: "a folder or file of my own…"}  # fmt: skip
 
 
 def key(field: str) -> str:
@@ -47,6 +50,16 @@ def estimate(model_config, train_config) -> str:
     total = common.duration_text(epochs * seconds)
     return (f"About **{common.duration_text(seconds)} per epoch** here for {count:,} images "
             f"({total} for {epochs} epoch{'s' if epochs > 1 else ''}).")  # fmt: skip
+
+
+def show_data(train_config) -> None:
+    """What the settings load: the splits' sizes, the classes and what was left out."""
+    dataset = common.load_dataset_cached(*common.data_settings(train_config))
+    st.success(dataset.summary() + ".", icon=":material/check_circle:")
+    st.caption(f"Classes: {', '.join(dataset.class_names)}.")
+    if dataset.skipped:
+        with st.expander(f"{len(dataset.skipped):,} left out"):
+            st.code("\n".join(dataset.skipped), language=None)
 
 
 def show_augmentation(model_config, train_config) -> None:
@@ -175,10 +188,22 @@ with st.expander("Settings for a new run", expanded=job is None):
     sources = [s["name"] for s in data.available_sources() if s["available"]]
     first = sources.index(data.default_source()) if data.default_source() in sources else 0
     c = st.columns(2)
-    source = c[0].selectbox("Dataset", sources, index=first, key="train_source", **KEEP)
+    source = c[0].selectbox("Dataset", [*sources, OWN_DATA], index=first, key="train_source",
+                            format_func=lambda name: SOURCE_LABELS.get(name, name),
+                            **KEEP)  # fmt: skip
     c[1].selectbox(
         "Preset", list(config.PRESETS), key="train_preset", **KEEP, on_change=load_preset
     )
+    if source == OWN_DATA:
+        source = st.text_input(
+            "Folder or file on this machine",
+            key="train_source_path",
+            placeholder="/data/flowers  (flowers/<class>/*.jpg, or train/ and test/ inside)",
+            help="An image folder or .zip with one sub-folder per class (train/<class>/ and "
+            "test/<class>/, or just <class>/, when a share of each class is held out for "
+            "testing), CIFAR-10's cifar-10-python.tar.gz or its batches folder.",
+            **KEEP,
+        ).strip()
     # Enter in a number box must not start a run: only the buttons submit.
     with st.form("train_form", border=False, enter_to_submit=False):
         st.markdown("**Model** (augmentation is part of the model; it acts on training batches)")
@@ -262,7 +287,10 @@ with st.expander("Settings for a new run", expanded=job is None):
         start = buttons.form_submit_button("Start training", type="primary", key="train_start")
         timing = buttons.form_submit_button("Estimate time per epoch", key="train_estimate")
         preview = buttons.form_submit_button("Preview augmentation", key="train_preview")
-    if start or timing or preview:
+        check = buttons.form_submit_button("Check the data", key="train_check_data")
+    if source == "":
+        st.info("Enter the path of your dataset above: an image folder or a .zip.")
+    elif start or timing or preview or check:
         try:  # the configs refuse bad values, the core a network that does not fit the data
             model_config = config.customised(
                 st.session_state.train_preset,
@@ -273,7 +301,9 @@ with st.expander("Settings for a new run", expanded=job is None):
             )
             settings = {field: st.session_state[key(field)] for field in TRAIN_FIELDS}
             train_config = config.TrainConfig(dataset=source, **settings)
-            if timing:
+            if check:
+                show_data(train_config)
+            elif timing:
                 with st.spinner("Timing a few training steps…"):
                     st.info(estimate(model_config, train_config))
             elif preview:

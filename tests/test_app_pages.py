@@ -11,7 +11,9 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from alexnet_core import config, data, runs, training
@@ -192,6 +194,42 @@ def fill_in_a_tiny_run(app) -> None:
     app.selectbox(key="train_preset").select("tiny").run()
     app.number_input(key="train_subset").set_value(256)
     app.number_input(key="train_epochs").set_value(1)
+
+
+def test_train_checks_and_trains_on_a_folder_of_the_users_own(app, tmp_path):
+    folder = tmp_path / "shapes"
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 8), ("test", 3)):
+        for name in ("circle", "square"):
+            (folder / split / name).mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / split / name / f"{i}.png")
+    (folder / "train" / "circle" / "broken.png").write_bytes(b"not a png")
+    (folder / "val" / "circle").mkdir(parents=True)  # neither train/ nor test/: left out
+
+    fill_in_a_tiny_run(app)
+    app.selectbox(key="train_source").select("own").run()
+    assert any("Enter the path" in i.value for i in app.info)
+    app.text_input(key="train_source_path").input(str(tmp_path / "no-such-folder")).run()
+    app.button(key="train_check_data").click().run()
+    assert not app.exception and "no such file or folder" in app.error[0].value
+    app.text_input(key="train_source_path").input(f" {folder} ").run()  # pasted with spaces
+    app.button(key="train_check_data").click().run()
+    no_problems(app)
+    assert "14 train / 2 validation / 6 test images, 2 classes" in app.success[0].value
+    assert any(c.value == "Classes: circle, square." for c in app.caption)
+    left_out = app.get("expander")[-1]
+    assert left_out.label == "2 left out"
+    assert "broken.png" in left_out.code[0].value and "val/" in left_out.code[0].value
+    app.number_input(key="train_subset").set_value(0)
+    app.number_input(key="train_validation_fraction").set_value(0.0)
+    app.button(key="train_start").click().run()
+    no_problems(app)
+    assert training.current_job().wait(120)
+    run = runs.list_runs()[0]
+    assert run.status == "finished" and run.dataset == str(folder)
+    assert run.class_names == ("circle", "square")
 
 
 def test_train_and_architecture_keep_their_settings_while_you_visit_another_page(app):
