@@ -245,7 +245,20 @@ def run_dataset(run: runs.RunInfo, stop: bool = True):
             icon=":material/error:",
         )
         return _stop_or_none(stop)
+    if run.held_out_digest and held_out_digest(*settings) != run.held_out_digest:
+        st.warning(
+            f"{run.dataset} changed since {run.run_id} trained on it: its validation and test "
+            "splits, drawn from the files, are no longer the images the run held out, so some "
+            "test images here may be ones it trained on.",
+            icon=":material/warning:",
+        )
     return dataset, settings
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def held_out_digest(*settings) -> str:
+    """data.Dataset.held_out_digest of the dataset load_dataset_cached(*settings) loads."""
+    return load_dataset_cached(*settings).held_out_digest()
 
 
 def _stop_or_none(stop: bool) -> None:

@@ -299,6 +299,7 @@ def test_classify_shows_the_ten_views_and_averages_them(app, trained_run, test_i
 def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_images):
     at = open_page(app, "evaluate")
     assert at.info and "Press the button" in at.info[0].value
+    assert not at.warning, "the run's own held-out images: nothing changed"
     at.button(key="evaluate_start").click().run()
     no_problems(at)
     assert at.get("progress"), "a progress bar while it runs"
@@ -424,6 +425,8 @@ def test_pages_see_a_dataset_folder_change_and_refuse_classes_the_run_did_not_le
 
     at = open_page(AppTest.from_file("../app.py", default_timeout=90), "evaluate")
     assert at.caption[0].value.startswith("Test split: 10 images")  # one per class
+    # Not the images the run held out: its score here may count images it trained on.
+    assert "changed since" in at.warning[0].value and "held out" in at.warning[0].value
     (folder / "zebra").mkdir()  # a class the run never learned
     for n in range(3):
         (folder / "zebra" / f"{n}.png").write_bytes(encoded(x_test[n]))
