@@ -172,7 +172,7 @@ def test_2_architecture_counts_and_refuses(page, server):
 def test_3_train_live_pause_reload_stop(page, server):
     with Step(page, server, "3-train"):
         open_page(page, "Train")
-        choose(page, "train_source", "sample")
+        choose(page, "train_source", "sample (CIFAR-10, 5,000 images)")
         choose(page, "train_preset", "tiny")
         type_number(page, "train_epochs", 20)  # far more than the walk waits for: it stops it
         type_number(page, "train_batch_size", 8)
