@@ -22,7 +22,7 @@ import zipfile
 import numpy as np
 from PIL import Image
 
-from alexnet_core import classify, introspect, runs, vision_charts
+from alexnet_core import classify, explain, introspect, runs, vision_charts
 from alexnet_core.cifar import CLASS_NAMES
 from alexnet_core.config import PRESETS
 from alexnet_core.data import SAMPLE_PATH
@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> None:
                  "ms": median_ms(ten, args.repeats)})  # fmt: skip
     image = decode_image(jpeg)
     for what, method in (("Grad-CAM", "grad_cam"), ("occlusion", "occlusion")):
-        explain = lambda method=method: classify.explain(model, image, 0, method)  # noqa: E731
-        rows.append({"what": what, "ms": median_ms(explain, args.repeats)})
+        heat_map = lambda method=method: explain.explain(model, image, 0, method)  # noqa: E731
+        rows.append({"what": what, "ms": median_ms(heat_map, args.repeats)})
     rows.append({"what": "all feature maps, one pass",
                  "ms": median_ms(lambda: introspect.all_feature_maps(model, image),
                                  args.repeats)})  # fmt: skip

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from alexnet_core import classify, introspect, vision_charts
+from alexnet_core import classify, explain, introspect, vision_charts
 from pages import common
 
 SHOWN_SIDE = 192  # small images are enlarged by pixel repetition to about this many pixels
@@ -62,12 +62,12 @@ def drawn_test_images(run) -> list[tuple[str, np.ndarray, str]]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def explain(run_dir: str, which: str, version: float, image: np.ndarray, class_index: int,
+def explained(run_dir: str, which: str, version: float, image: np.ndarray, class_index: int,
             method: str):  # fmt: skip
-    """The input conv1 saw and the overlay of `method` (classify.EXPLANATIONS) for one class."""
+    """The input conv1 saw and the overlay of `method` (explain.EXPLANATIONS) for one class."""
     model = common.load_model_cached(run_dir, which)
-    heatmap = classify.explain(model, image, class_index, method)
-    return introspect.network_input(model, image), classify.overlay_heatmap(
+    heatmap = explain.explain(model, image, class_index, method)
+    return introspect.network_input(model, image), explain.overlay_heatmap(
         common.enlarged(image, SHOWN_SIDE), heatmap
     )
 
@@ -169,8 +169,8 @@ other = st.selectbox(
     index=prediction.top[min(1, len(prediction.top) - 1)][0],
     format_func=lambda i: f"{run.class_names[i]} ({prediction.probabilities[i]:.1%})",
 )
-seen, top_overlay = explain(str(run.path), which, version, result.image, top_index, method)
-_, other_overlay = explain(str(run.path), which, version, result.image, int(other), method)
+seen, top_overlay = explained(str(run.path), which, version, result.image, top_index, method)
+_, other_overlay = explained(str(run.path), which, version, result.image, int(other), method)
 chart, picture, top_cam, other_cam = st.columns([3, 2, 2, 2])
 title = "Top classes" + (
     "" if views == "single" else f", mean of {len(result.view_probabilities)} views"

@@ -12,7 +12,7 @@ import zipfile
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from alexnet_core import classify, data, introspect, runs, training
+from alexnet_core import classify, data, explain, introspect, runs, training
 
 KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
@@ -165,7 +165,7 @@ EXPLANATION_LABELS = {"grad_cam": "Grad-CAM", "occlusion": "Occlusion"}
 
 
 def explanation_radio(key: str, label: str, views: str = "single") -> str:
-    """The choice of heat map, a classify.EXPLANATIONS name; under test-time augmentation
+    """The choice of heat map, an explain.EXPLANATIONS name; under test-time augmentation
     (`views`), a caption that the maps are of the image itself."""
     if views != "single":
         averaged = {"flip": "the image and its mirror image", "ten": "the ten patches"}[views]
@@ -173,7 +173,7 @@ def explanation_radio(key: str, label: str, views: str = "single") -> str:
                    "image itself.")  # fmt: skip
     return st.radio(
         label,
-        classify.EXPLANATIONS,
+        explain.EXPLANATIONS,
         format_func=EXPLANATION_LABELS.get,
         horizontal=True,
         key=key,

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from alexnet_core import classify, vision_charts
+from alexnet_core import classify, explain, vision_charts
 from pages import common
 
 KEPT_EVALUATIONS = 8  # finished evaluations kept for the whole server, newest last
@@ -20,10 +20,10 @@ def finished_evaluations() -> dict:
 @st.cache_data(max_entries=128, show_spinner=False)
 def explained(run_dir: str, which: str, version: float, image: np.ndarray, index: int,
               method: str):  # fmt: skip
-    """The enlarged image and the overlay of `method` (classify.EXPLANATIONS) for class index."""
+    """The enlarged image and the overlay of `method` (explain.EXPLANATIONS) for class index."""
     model = common.load_model_cached(run_dir, which)
     big = common.enlarged(image, SHOWN_SIDE)
-    return big, classify.overlay_heatmap(big, classify.explain(model, image, index, method))
+    return big, explain.overlay_heatmap(big, explain.explain(model, image, index, method))
 
 
 st.title("Evaluate")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet_core import classify, vision_charts
+from alexnet_core import classify, explain, vision_charts
 from alexnet_core.config import PRESETS
 from alexnet_core.model import build_alexnet
 
@@ -204,12 +204,12 @@ def quadrant_means(heatmap):
     return [heatmap[r * h : r * h + h, c * w : c * w + w].mean() for r in (0, 1) for c in (0, 1)]
 
 
-@pytest.mark.parametrize("explain", [classify.grad_cam, classify.occlusion])
-def test_heat_maps_follow_the_planted_square(corner_model, test_set, explain):
+@pytest.mark.parametrize("heat_map", [explain.grad_cam, explain.occlusion])
+def test_heat_maps_follow_the_planted_square(corner_model, test_set, heat_map):
     images, labels = test_set
     hits = 0
     for image, label in zip(images[:12], labels[:12], strict=True):
-        heatmap = explain(corner_model, image)
+        heatmap = heat_map(corner_model, image)
         assert heatmap.shape == (32, 32) and 0 <= heatmap.min() and heatmap.max() == 1
         assert heatmap.std() > 0.05  # not constant
         hits += int(np.argmax(quadrant_means(heatmap)) == label)
@@ -218,7 +218,7 @@ def test_heat_maps_follow_the_planted_square(corner_model, test_set, explain):
 
 def test_occlusion_is_the_fall_in_probability_under_each_square(corner_model, test_set):
     image, label = test_set[0][0], int(test_set[1][0])
-    heatmap = classify.occlusion(corner_model, image, label, patch=16, stride=16)
+    heatmap = explain.occlusion(corner_model, image, label, patch=16, stride=16)
     # Four squares that do not overlap: each one's heat is its own fall, scaled to the largest.
     fill = image.reshape(-1, 3).mean(axis=0).round().astype(np.uint8)
     covered = []
@@ -231,28 +231,28 @@ def test_occlusion_is_the_fall_in_probability_under_each_square(corner_model, te
     falls = np.maximum(p[0] - p[1:], 0)
     np.testing.assert_allclose(quadrant_means(heatmap), falls / falls.max(), atol=1e-5)
     big = np.repeat(np.repeat(image, 2, axis=0), 2, axis=1)  # any size: the map follows it
-    assert classify.occlusion(corner_model, big, label).shape == (64, 64)
+    assert explain.occlusion(corner_model, big, label).shape == (64, 64)
     with pytest.raises(ValueError, match="outside 0..3"):
-        classify.occlusion(corner_model, image, 4)
+        explain.occlusion(corner_model, image, 4)
     np.testing.assert_array_equal(
-        classify.explain(corner_model, image, label, "occlusion"),
-        classify.occlusion(corner_model, image, label),
+        explain.explain(corner_model, image, label, "occlusion"),
+        explain.occlusion(corner_model, image, label),
     )
     with pytest.raises(ValueError, match="'saliency'"):
-        classify.explain(corner_model, image, label, "saliency")
+        explain.explain(corner_model, image, label, "saliency")
 
 
 def test_grad_cam_for_a_chosen_class_and_image_size(corner_model, test_set):
     big = np.repeat(np.repeat(test_set[0][0], 3, axis=0), 3, axis=1)  # 96x96
     label = int(test_set[1][0])
     other = (label + 3) % 4
-    heatmap = classify.grad_cam(corner_model, big, class_index=other, layer_name="conv4")
+    heatmap = explain.grad_cam(corner_model, big, class_index=other, layer_name="conv4")
     assert heatmap.shape == (96, 96)
     with pytest.raises(ValueError, match="class_index 7"):
-        classify.grad_cam(corner_model, big, class_index=7)
-    overlay = classify.overlay_heatmap(big, classify.grad_cam(corner_model, big))
+        explain.grad_cam(corner_model, big, class_index=7)
+    overlay = explain.overlay_heatmap(big, explain.grad_cam(corner_model, big))
     assert overlay.shape == big.shape and overlay.dtype == np.uint8
-    np.testing.assert_array_equal(classify.overlay_heatmap(big, heatmap, alpha=0.0), big)
+    np.testing.assert_array_equal(explain.overlay_heatmap(big, heatmap, alpha=0.0), big)
 
 
 def test_evaluate_equals_a_direct_computation():

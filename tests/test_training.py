@@ -301,7 +301,7 @@ def test_a_final_status_is_on_disk_before_the_snapshot_shows_it(sample, runs_dir
 def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, monkeypatch):
     """The GPU's mixed-precision path, run on this CPU: the job turns mixed precision off on
     the CPU, so the device name is the one thing changed here; Keras computes in float16."""
-    from alexnet_core import classify, fitting, introspect
+    from alexnet_core import classify, explain, fitting, introspect
 
     monkeypatch.setattr(fitting.system, "training_device", lambda: "GPU (stand-in)")
     mixed = dataclasses.replace(FAST, mixed_precision=True)
@@ -330,7 +330,7 @@ def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, m
     assert keras.config.dtype_policy().name == "float32"  # loading left this thread's alone
     # What the Inside and Classify pages draw comes out as finite float32.
     maps = introspect.feature_maps(resumed, sample.x_test[0], "conv1")
-    heat = classify.grad_cam(resumed, sample.x_test[0])
+    heat = explain.grad_cam(resumed, sample.x_test[0])
     assert maps.dtype == heat.dtype == np.float32 and np.isfinite(heat).all()
     assert 0 <= heat.min() and heat.max() <= 1
     # The same run continued on a CPU computes in float32 and still carries on the optimizer.
