@@ -58,6 +58,10 @@ def _starts_with(path: Path, signature: bytes) -> bool:
         return False
 
 
+def _files(count: int) -> str:
+    return f"{count} file{'s' * (count != 1)}"
+
+
 def _is_hidden(name: str) -> bool:
     # .DS_Store, ._name (macOS resource forks), .git, __MACOSX: never images of the dataset.
     return name.startswith(".") or name == "__MACOSX"
@@ -170,8 +174,31 @@ class _Tree:
         count = sum(len(files) for split in members for files in split.values())
         check_memory(str(self.path), count, image_size)
         x_train, y_train = self.decode_split(members[0], class_names, image_size, skipped)
+        # A class folder without one readable image (notes, an empty folder) is not a class.
+        found = np.bincount(y_train, minlength=len(class_names))
+        dropped = []
+        for name, images in zip(class_names, found, strict=True):
+            if not images:
+                where = "/".join((*train_root, name)) + "/"
+                files = len(members[0][name])
+                why = [line for line in skipped if line.startswith(where)]
+                note = f"no readable image among its {_files(files)}" if files else "empty"
+                note += f" (last problem: {why[-1]})" if why else ""
+                dropped.append(f"{where}: {note}, left out")
+        skipped += dropped
+        kept = tuple(name for name, images in zip(class_names, found, strict=True) if images)
+        if len(kept) < 2:
+            raise ValueError(
+                f"{self.path}: {len(kept)} class folder{'s' * (len(kept) != 1)} with readable "
+                f"images ({', '.join(kept) or 'none'}); need two or more. {'; '.join(dropped)}"
+            )
+        if len(kept) < len(class_names):
+            new_label = np.cumsum(found > 0) - 1  # old label -> new label, for kept classes
+            y_train, class_names = new_label[y_train], kept
         x_test = y_test = None
         if test:
+            for name in sorted(set(members[1]) - set(class_names)):
+                skipped.append(f"{'/'.join((*root, test, name))}/: its class is left out")
             x_test, y_test = self.decode_split(members[1], class_names, image_size, skipped)
         return FolderImages(class_names, x_train, y_train, x_test, y_test, tuple(skipped))
 
@@ -228,10 +255,6 @@ class _Tree:
         for parts in sorted(self.files):
             if len(parts) > depth + 1 and parts[:depth] == root:
                 members[parts[depth]].append(parts)
-        for name in self.children(root):
-            if not members[name]:
-                where = "/".join((*root, name))
-                raise ValueError(f"{self.path}: class folder {where} has no images")
         return members
 
     def decode_split(self, members, class_names, image_size: int, skipped: list[str]):
@@ -257,16 +280,9 @@ class _Tree:
                 continue
             labels[count] = label
             count += 1
-        if count == 0:
+        if count == 0 and items:
             last = f" (the last problem: {skipped[-1]})" if len(skipped) > problems else ""
             raise ValueError(
-                f"{self.path}: none of the {len(items)} files could be read as an image{last}"
+                f"{self.path}: none of the {_files(len(items))} could be read as an image{last}"
             )
-        found = np.bincount(labels[:count], minlength=len(class_names))
-        for label, name in enumerate(class_names):
-            if members[name] and found[label] == 0:
-                raise ValueError(
-                    f"{self.path}: none of the {len(members[name])} files of class {name} "
-                    "could be read as an image"
-                )
         return images[:count], labels[:count]

@@ -588,12 +588,17 @@ def test_folder_without_class_folders(tmp_path, cache, contents):
     assert str(root) in str(error.value)
 
 
-def test_class_with_no_images(tmp_path, cache):
+def test_class_folders_without_a_readable_image_are_left_out_and_listed(tmp_path, cache):
     root = make_folder(tmp_path / "pets", {"cat": 2, "dog": 2})
     (root / "emu").mkdir()
-    with pytest.raises(ValueError, match="class folder emu has no images") as error:
-        load_dataset(root, cache_dir=cache)
-    assert str(root) in str(error.value)
+    (root / "notes").mkdir()  # not a class: a note beside the classes
+    (root / "notes" / "todo.txt").write_text("not an image")
+    dataset = load_dataset(root, test_fraction=0, validation_fraction=0, cache_dir=cache)
+    assert dataset.class_names == ("cat", "dog")
+    assert sorted(dataset.y_train.tolist()) == [0, 0, 1, 1]  # labels renumbered without emu
+    assert "emu/: empty, left out" in dataset.skipped
+    (note,) = [line for line in dataset.skipped if line.startswith("notes/: ")]
+    assert note.startswith("notes/: no readable image among its 1 file (last problem: notes/todo")
 
 
 def test_only_one_class(tmp_path, cache):
@@ -677,7 +682,9 @@ def test_class_whose_files_are_all_unreadable(tmp_path, cache):
     root = make_folder(tmp_path / "pets", {"cat": 3})
     (root / "dog").mkdir()
     (root / "dog" / "notes.txt").write_text("not an image")
-    with pytest.raises(ValueError, match="class dog could be read") as error:
+    with pytest.raises(ValueError, match=r"1 class folder with readable images \(cat\); need"):
+        load_dataset(root, cache_dir=cache)
+    with pytest.raises(ValueError, match="dog/: no readable image among its 1 file") as error:
         load_dataset(root, cache_dir=cache)
     assert str(root) in str(error.value)
 
@@ -702,9 +709,9 @@ def test_a_lone_bomb_is_an_error(tmp_path, cache):
     root = make_folder(tmp_path / "pets", {"cat": 2})
     (root / "dog").mkdir()
     (root / "dog" / "huge.png").write_bytes(png_declaring(100_000, 100_000))
-    with pytest.raises(ValueError, match="class dog could be read") as error:
+    with pytest.raises(ValueError, match="1 class folder with readable images") as error:
         load_dataset(root, cache_dir=cache)
-    assert str(root) in str(error.value)
+    assert str(root) in str(error.value) and "dog/huge.png" in str(error.value)
 
 
 def test_test_folder_with_an_unknown_class(tmp_path, cache):
