@@ -24,6 +24,16 @@ def classify_all(run_dir: str, which: str, version: float, names: tuple, files: 
     return uploaded + classify.classify_images(model, list(tests), names, len(names), views)
 
 
+def forget_if_changed(key: str, subject: str) -> None:
+    """Reset widget `key` to its default when what it is about (`subject`) has changed since
+    the last run: a choice made for one image, or one list of images, means nothing for the
+    next."""
+    about = f"{key}_about"
+    if st.session_state.get(about) != subject:
+        st.session_state.pop(key, None)
+        st.session_state[about] = subject
+
+
 def top_classes(results, names: tuple, k: int) -> list:
     """The results with each prediction cut to its `k` most probable classes: outside the
     cache, so showing more or fewer classes runs no image through the network again."""
@@ -146,6 +156,7 @@ if len(results) > 1:
         key="classify_csv",
     )
     names = [r.name for r in readable]
+    forget_if_changed("classify_pick", "\n".join(names))  # another list: start at its first
     chosen = st.selectbox(
         "Look closer at",
         range(len(readable)),
@@ -162,6 +173,7 @@ prediction = result.prediction
 top_index = prediction.top[0][0]
 method = common.explanation_radio("classify_explain", "Where did it look?", views)
 name = common.EXPLANATION_LABELS[method]
+forget_if_changed("classify_cam_class", result.name)  # the second guess of this image
 other = st.selectbox(
     f"{name} for another class",
     range(classes),

@@ -227,7 +227,7 @@ def test_classify_adds_test_images_named_with_their_true_class(app, trained_run,
     assert len(at.dataframe[0].value) == 2 and not at.info
 
 
-def test_classify_keeps_the_uploads_while_you_visit_another_page(app, test_images):
+def test_classify_keeps_the_uploads_while_you_visit_another_page(app, trained_run, test_images):
     at = open_page(app, "classify")
     x_test, _ = test_images
     files = [(f"kept{i}.png", encoded(x_test[20 + i]), "image/png") for i in range(2)]
@@ -242,6 +242,23 @@ def test_classify_keeps_the_uploads_while_you_visit_another_page(app, test_image
     at.button(key="classify_upload_clear").click().run()
     no_problems(at)
     assert not at.dataframe and "Upload one or more images" in at.info[0].value
+
+    at.file_uploader(key="classify_upload").set_value(files[:1]).run()
+    at.toggle(key="classify_use_test").set_value(True).run()
+    first_test = at.dataframe[0].value["file"][1]  # the first image once the upload is gone
+    number = int(re.fullmatch(r"test #(\d+) \(\w+\)", first_test)[1])
+    model = runs.load_checkpoint(trained_run.path, "best")
+    (result,) = classify.classify_images(model, [("", x_test[number])], trained_run.class_names)
+    best, second_guess = result.prediction.top[0][0], result.prediction.top[1][0]
+    at.selectbox(key="classify_pick").set_value(2).run()
+    at.selectbox(key="classify_cam_class").set_value(best).run()  # never a default
+    at.switch_page("pages/evaluate.py").run()
+    at.switch_page("pages/classify.py").run()
+    at.button(key="classify_upload_clear").click().run()  # the list is now the 4 test images
+    no_problems(at)
+    assert at.selectbox(key="classify_pick").value == 0, "a choice from the list before"
+    assert at.subheader[-1].value == first_test
+    assert at.selectbox(key="classify_cam_class").value == second_guess, "the old image's class"
 
 
 def test_classify_shows_more_classes_without_running_the_network_again(
