@@ -235,7 +235,13 @@ def run_dataset(run: runs.RunInfo, stop: bool = True):
     try:
         dataset = load_dataset_cached(*settings)
     except Exception as exc:  # any reason the data cannot be read is the user's to fix
-        show_error(exc)
+        st.error(
+            f"Run {run.run_id}'s test images come from the data it trained on, which cannot be "
+            f"loaded now: {exc}. Put the data back where it was to see them"
+            + ("" if stop else "; uploaded images are classified all the same")
+            + ".",
+            icon=":material/error:",
+        )
         return _stop_or_none(stop)
     if run.class_names and dataset.class_names != run.class_names:
         st.error(

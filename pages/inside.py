@@ -75,7 +75,7 @@ if source == "Test image":
     if right.button("Random image", key="inside_random"):
         st.session_state["inside_index"] = int(np.random.default_rng().integers(len(pool)))
     position = left.number_input(
-        f"Image number (of {len(pool)})", 0, len(pool) - 1, key="inside_index", **KEEP
+        f"Image number (0 to {len(pool) - 1})", 0, len(pool) - 1, key="inside_index", **KEEP
     )
     index = int(pool[position])
     image = dataset.x_test[index]
@@ -105,7 +105,8 @@ left.image(
 )
 middle.image(
     common.enlarged(seen, SHOWN_SIDE),
-    caption=f"What conv1 saw: {seen.shape[0]}x{seen.shape[1]}, normalised (shown un-normalised)",
+    caption=f"What conv1 saw: {seen.shape[0]}x{seen.shape[1]} (it sees the values normalised; "
+    "shown here as colours)",
     width=SHOWN_SIDE,
 )
 right.markdown("**The normalised input, per channel (R, G, B)**")

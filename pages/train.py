@@ -133,7 +133,7 @@ def live(drawn_status: str) -> None:
         st.error(f"Training failed: {snap.error}", icon=":material/error:")
     elif not snap.active and snap.test_accuracy is not None:
         st.success(f"Run {snap.status}. Test accuracy **{snap.test_accuracy:.1%}** (cross-"
-                   f"entropy {snap.test_loss:.3f}, without label smoothing) on images it never "
+                   f"entropy {snap.test_loss:.3g}, without label smoothing) on images it never "
                    "saw in training, with its final weights (last.keras; the other pages pick "
                    "best.keras first).")  # fmt: skip
     elif not snap.active:
