@@ -25,9 +25,12 @@ SMOOTHING_BATCHES = 10  # the training curves' moving average spans about this m
 # more, and the live view sends its charts every second (a 40-epoch run has 7,000 batches).
 MOST_POINTS = 800
 LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
-# Accuracy and error are shares: in percent, and never zoomed out past 0% or 100% (Plotly pads
-# a lone point's range by +-1, drawing an accuracy of -50%), yet free to zoom in between.
-SHARE_AXIS = dict(tickformat=".0%", autorangeoptions=dict(minallowed=0, maxallowed=1))
+# Accuracy and error are shares: in percent, and never zoomed out far past 0% or 100% (Plotly
+# pads a lone point's range by +-1, drawing an accuracy of -50%), yet free to zoom in between.
+# The 2% beyond leaves room for a marker at 100%, which the edge would cut in half.
+SHARE_AXIS = dict(tickformat=".0%", autorangeoptions=dict(minallowed=-0.02, maxallowed=1.02))
+# A loss axis around a lone value would otherwise read 2.704049587249755859.
+LOSS_AXIS = dict(tickformat="~.3g")
 
 
 def feature_map_shapes(report: Report) -> go.Figure:
@@ -190,10 +193,16 @@ def training_curves(
             trace = go.Scatter(x=x, y=y, name=name, legendgroup=group, showlegend=col == 1, **style)
             fig.add_trace(trace, row=1, col=col)
     fig.update_layout(showlegend=True, **LAYOUT)
-    fig.update_xaxes(title_text="step (batches)")
+    fig.update_xaxes(title_text="step (batches)", **_whole_steps(steps))
+    fig.update_yaxes(LOSS_AXIS, row=1, col=1)
     fig.update_yaxes(SHARE_AXIS, row=1, col=2)
     _mark_lr_changes(fig, lr_events, row="all", col="all")
     return fig
+
+
+def _whole_steps(steps: Sequence[float]) -> dict:
+    """A tick per step while there are few of them: Plotly would mark half steps."""
+    return dict(dtick=1) if steps and max(steps) < 10 else {}
 
 
 def learning_rate_curve(
@@ -255,8 +264,7 @@ def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.
         )
     fig.update_xaxes(title_text="epoch", dtick=1)
     fig.update_yaxes(title_text=metric.replace("_", " "))
-    if "accuracy" in metric:
-        fig.update_yaxes(SHARE_AXIS)
+    fig.update_yaxes(SHARE_AXIS if "accuracy" in metric else LOSS_AXIS)
     fig.update_layout(title=metric.replace("_", " "), **LAYOUT)
     return fig
 

@@ -129,7 +129,7 @@ def test_training_error_comparison_places_each_batch_at_its_share_of_the_epoch()
 
 
 def test_accuracy_and_error_axes_are_percent_and_stay_between_0_and_100():
-    bounds = {"minallowed": 0, "maxallowed": 1}
+    bounds = {"minallowed": -0.02, "maxallowed": 1.02}  # room for a marker at 100%
     shares = [
         charts.training_curves(BATCHES, EPOCHS).layout.yaxis2,  # accuracy, beside the loss
         charts.compare_runs({"run-a": EPOCHS[:1]}, "val_accuracy").layout.yaxis,  # one point
@@ -139,7 +139,12 @@ def test_accuracy_and_error_axes_are_percent_and_stay_between_0_and_100():
         assert axis.tickformat == ".0%" and axis.autorangeoptions.to_plotly_json() == bounds
     losses = [charts.training_curves(BATCHES, EPOCHS).layout.yaxis,
               charts.compare_runs({"run-a": EPOCHS}, "val_loss").layout.yaxis]  # fmt: skip
-    assert all(axis.tickformat is None for axis in losses)  # a loss is no share
+    assert all(axis.tickformat == "~.3g" for axis in losses)  # a loss is no share
+
+    first = charts.training_curves(BATCHES[:1])  # one batch: one tick a step, no 2.7040495872
+    assert first.layout.xaxis.dtick == 1 and first.layout.yaxis.tickformat == "~.3g"
+    many = [{**BATCHES[0], "step": step} for step in range(1, 40)]
+    assert charts.training_curves(many).layout.xaxis.dtick is None  # Plotly's own ticks
 
 
 def test_long_runs_draw_at_most_about_800_points_per_line_ending_at_the_newest_batch():
