@@ -135,17 +135,18 @@ if len(results) > 1:
         "file": [r.name for r in results],
         **({"true class": [truth.get(r.name, "") for r in results]} if truth else {}),
         "top class": [r.prediction.label if r.prediction else "" for r in results],
-        "confidence": [r.prediction.confidence if r.prediction else None for r in results],
-        "problem": [r.error or "" for r in results],
+        "confidence %": [100 * r.prediction.confidence if r.prediction else None for r in results],
+        "problem": [(r.error or "").removeprefix(f"{r.name}: ") for r in results],
     }
     st.dataframe(
         table,
         hide_index=True,
         key="classify_table",
-        column_config={
-            "confidence": st.column_config.ProgressColumn(
-                "confidence", format="percent", min_value=0.0, max_value=1.0
-            )
+        column_config={  # one decimal for all: "100%" beside "99.74%" reads as a mix
+            "confidence %": st.column_config.ProgressColumn(
+                "confidence", format="%.1f%%", min_value=0.0, max_value=100.0
+            ),
+            "problem": st.column_config.TextColumn(width="large"),
         },
     )
     st.download_button(

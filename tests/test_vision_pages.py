@@ -183,7 +183,9 @@ def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images)
     assert list(table["file"]) == [f[0] for f in files]
     labels = [r.prediction.label if r.prediction else "" for r in expected]
     assert list(table["top class"]) == labels
-    assert table["confidence"][0] == pytest.approx(expected[0].prediction.confidence, rel=1e-4)
+    assert table["confidence %"][0] == pytest.approx(100 * expected[0].prediction.confidence,
+                                                     rel=1e-4)  # fmt: skip
+    assert table["problem"][1].startswith("not an image file"), "without the name again"
     assert at.get("download_button")[0].label == "Download as CSV"
 
     at.selectbox(key="classify_pick").set_value(1).run()  # the second readable file
