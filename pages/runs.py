@@ -68,6 +68,7 @@ st.dataframe(
         "best val acc %": st.column_config.NumberColumn(format="%.1f"),
         "test acc %": st.column_config.NumberColumn(format="%.1f"),
         "duration (s)": st.column_config.NumberColumn(format="%.0f"),
+        "created": st.column_config.TextColumn(width="medium"),  # a whole date and time
     },
     key="runs_table",
 )
