@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from alexnet_core import charts, config, report
-from pages import common
+from pages import common, widgets
 
 # Widget key -> ModelConfig field it sets. The preset's values fill them in.
 KNOBS = {
@@ -42,7 +42,7 @@ def load_preset() -> None:
     chosen = config.preset(st.session_state.arch_preset)
     for key, field in KNOBS.items():
         st.session_state[key] = getattr(chosen, field)
-    common.fill_conv_settings("arch", chosen)
+    widgets.fill_conv_settings("arch", chosen)
 
 
 st.title("Architecture")
@@ -81,7 +81,7 @@ row[3].toggle(
     **keep,
 )
 with st.expander("Each convolution", expanded=True):
-    convs = common.conv_settings("arch", **keep)
+    convs = widgets.conv_settings("arch", **keep)
     st.caption(
         "The paper's conv1 has 96 filters of 11x11 pixels with stride 4; conv2, 256 of 5x5; "
         "conv3 to conv5, 3x3. A larger stride or kernel shrinks the maps faster; more filters "

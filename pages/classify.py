@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from alexnet_core import classify, explain, introspect, vision_charts
-from pages import common
+from pages import common, widgets
 
 SHOWN_SIDE = 192  # small images are enlarged by pixel repetition to about this many pixels
 VIEW_SIDE = 128  # the same for the test views
@@ -94,7 +94,7 @@ run, which, version, _ = common.pick_checkpoint("classify")
 classes = len(run.class_names)
 st.caption(f"{classes} classes: {', '.join(run.class_names)}")
 
-files = common.kept_uploads(  # still there after a visit to another page
+files = widgets.kept_uploads(  # still there after a visit to another page
     "Images", "classify_upload", type=list(classify.UPLOAD_TYPES), accept_multiple_files=True
 )
 if st.toggle("Use the camera", key="classify_use_camera", **common.KEEP):
@@ -112,10 +112,10 @@ if not files and not tests:
         st.info("Upload one or more images to classify them, or add test images.")
     st.stop()
 most = min(10, classes)
-usual = common.within("classify_top_k", 1, most, usual=min(5, classes))
+usual = widgets.within("classify_top_k", 1, most, usual=min(5, classes))
 top_k = st.slider("Classes shown per image", 1, most, usual, key="classify_top_k", **common.KEEP)
 
-views = common.views_radio("classify_views", "Each view is one more pass through the network.")
+views = widgets.views_radio("classify_views", "Each view is one more pass through the network.")
 named = tuple((name, image) for name, image, _ in tests)
 every_class = classify_all(
     str(run.path), which, version, run.class_names, tuple(files), named, views
@@ -172,8 +172,8 @@ else:
 st.subheader(result.name)
 prediction = result.prediction
 top_index = prediction.top[0][0]
-method = common.explanation_radio("classify_explain", "Where did it look?", views)
-name = common.EXPLANATION_LABELS[method]
+method = widgets.explanation_radio("classify_explain", "Where did it look?", views)
+name = widgets.EXPLANATION_LABELS[method]
 forget_if_changed("classify_cam_class", result.name)  # the second guess of this image
 other = st.selectbox(
     f"{name} for another class",

@@ -1,6 +1,6 @@
 """Shared Streamlit glue for the pages: the sidebar job status, run and checkpoint pickers,
-the per-convolution settings, continuing a run, cached model and dataset loading, error display,
-an image grid, uploads kept across pages and the wording of durations and counts. Logic stays in
+continuing a run, cached model and dataset loading, error display, an image grid and the
+wording of durations and counts (pages/widgets.py holds the shared widgets). Logic stays in
 alexnet_core; this module only turns its objects into widgets and text.
 """
 
@@ -12,16 +12,10 @@ import zipfile
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from alexnet_core import classify, data, explain, introspect, runs, training
+from alexnet_core import data, introspect, runs, training
 
 KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
-# The per-convolution fields a user sets in a grid, with each row's name and largest value.
-CONV_SETTINGS = (
-    ("conv_filters", "filters (before width)", 8192),
-    ("conv_kernels", "kernel (pixels)", 64),
-    ("conv_strides", "stride", 32),
-)
 NO_TEST_IMAGES = (
     "This run's data has no test images: without a test/ folder, a share of each class is set "
     "aside for testing, and each class here holds too few images for that."
@@ -138,53 +132,6 @@ def pick_checkpoint(prefix: str):
     return run, which, version, model
 
 
-VIEW_LABELS = {
-    "single": "none",
-    "flip": "with its mirror image",
-    "ten": "the paper's ten patches",
-}
-
-
-def views_radio(key: str, cost: str) -> str:
-    """The test-time augmentation choice, a classify.TEST_VIEWS name; `cost` says what each
-    view costs on this page."""
-    return st.radio(
-        "Test-time augmentation",
-        classify.TEST_VIEWS,
-        format_func=VIEW_LABELS.get,
-        horizontal=True,
-        key=key,
-        **KEEP,
-        help="Average the network's probabilities over several views of each image: the image "
-        "and its mirror image, or the paper's ten patches (the centre and the four corners, "
-        f"each also mirrored). {cost}",
-    )
-
-
-EXPLANATION_LABELS = {"grad_cam": "Grad-CAM", "occlusion": "Occlusion"}
-
-
-def explanation_radio(key: str, label: str, views: str = "single") -> str:
-    """The choice of heat map, an explain.EXPLANATIONS name; under test-time augmentation
-    (`views`), a caption that the maps are of the image itself."""
-    if views != "single":
-        averaged = {"flip": "the image and its mirror image", "ten": "the ten patches"}[views]
-        st.caption(f"The probabilities are the mean over {averaged}; the heat maps explain the "
-                   "image itself.")  # fmt: skip
-    return st.radio(
-        label,
-        explain.EXPLANATIONS,
-        format_func=EXPLANATION_LABELS.get,
-        horizontal=True,
-        key=key,
-        **KEEP,
-        help="Grad-CAM: the last convolution's feature maps, weighted by how much each one "
-        "raises the class's score. Occlusion (Zeiler and Fergus, 2014): cover one place at a "
-        "time with a square of the image's mean colour and see how far the class's probability "
-        "falls.",
-    )
-
-
 def enlarged(image, side: int):
     """A small image repeated pixel by pixel to about `side` pixels, for display."""
     return introspect.enlarge(image, max(1, side // image.shape[0]))
@@ -291,44 +238,6 @@ def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
     return False
 
 
-def fill_conv_settings(prefix: str, model_config) -> None:
-    """Set conv_settings' widgets to `model_config`'s values (when a preset is chosen)."""
-    for field, _, _ in CONV_SETTINGS:
-        for i, value in enumerate(getattr(model_config, field), start=1):
-            st.session_state[f"{prefix}_{field}_{i}"] = value
-
-
-def conv_settings(prefix: str, **widget_options) -> dict[str, tuple[int, ...]]:
-    """A grid of number inputs, conv1..conv5 across and CONV_SETTINGS down (filled in by
-    fill_conv_settings), and the ModelConfig fields it sets."""
-    widths = [1.4, 1, 1, 1, 1, 1]
-    for i, cell in enumerate(st.columns(widths)[1:], start=1):
-        cell.markdown(f"**conv{i}**")
-    values = {}
-    for field, name, largest in CONV_SETTINGS:
-        row = st.columns(widths, vertical_alignment="center")
-        row[0].markdown(name)
-        values[field] = tuple(
-            int(row[i].number_input(f"conv{i} {name}", 1, largest, key=f"{prefix}_{field}_{i}",
-                                    label_visibility="collapsed", **widget_options))
-            for i in range(1, 6)
-        )  # fmt: skip
-    return values
-
-
-def within(key: str, low: int, high: int, usual: int | None = None) -> int | None:
-    """Bring number widget `key`'s kept value within [low, high] before it is drawn: its bounds
-    change with the run or layer, and Streamlit refuses a kept value outside them. Returns the
-    default to draw it with: `usual` the first time, then None (the kept value wins, and a
-    default beside a corrected one only makes Streamlit log a warning)."""
-    value = st.session_state.get(key)
-    if value is None:
-        return usual
-    if not low <= value <= high:
-        st.session_state[key] = min(max(value, low), high)
-    return None
-
-
 def show_error(exc: Exception) -> None:
     """The exception's message as an error box; never a traceback."""
     st.error(str(exc) or type(exc).__name__, icon=":material/error:")
@@ -342,32 +251,6 @@ def image_grid(images, captions, columns: int = 8) -> None:
         row = zip(images[start : start + columns], captions[start : start + columns], strict=True)
         for cell, (image, caption) in zip(cells, row, strict=False):  # the last row may be short
             cell.image(image, caption=caption, width="stretch")
-
-
-def kept_uploads(label: str, key: str, **options) -> list[tuple[str, bytes]]:
-    """A file uploader whose files outlive a visit to another page: [(name, bytes)]. Streamlit
-    empties an uploader that leaves the screen, so its files are kept in the session (updated
-    whenever the uploader changes, emptied by its clear button) and listed until replaced."""
-    kept = f"{key}_kept"
-
-    def remember() -> None:
-        chosen = st.session_state.get(key)
-        chosen = chosen if isinstance(chosen, list) else [chosen] if chosen else []
-        st.session_state[kept] = [(f.name, f.getvalue()) for f in chosen]
-
-    chosen = st.file_uploader(label, key=key, on_change=remember, **options)
-    if chosen:
-        remember()  # as its callback does; cheap, and sure to match what is shown
-        return list(st.session_state[kept])
-    files = st.session_state.get(kept, [])
-    if files:  # back from another page: the uploader is empty, its files are not
-        left, right = st.columns([4, 1], vertical_alignment="center")
-        names = ", ".join(name for name, _ in files)
-        left.caption(f"Uploaded before: {names}. New uploads replace them.")
-        if right.button("Clear", key=f"{key}_clear", icon=":material/delete:"):
-            del st.session_state[kept]
-            st.rerun()
-    return list(files)
 
 
 def duration_text(seconds: float) -> str:

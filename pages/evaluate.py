@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from alexnet_core import classify, explain, vision_charts
-from pages import common
+from pages import common, widgets
 
 KEPT_EVALUATIONS = 8  # finished evaluations kept for the whole server, newest last
 SHOWN_SIDE = 96  # mistakes are enlarged by pixel repetition to about this many pixels
@@ -39,7 +39,7 @@ if not len(dataset.y_test):
     st.stop()
 st.caption(f"Test split: {len(dataset.y_test):,} images of {dataset.name}.")
 
-views = common.views_radio("evaluate_views", "Every view is one more pass over the test split.")
+views = widgets.views_radio("evaluate_views", "Every view is one more pass over the test split.")
 store = finished_evaluations()
 key = (str(run.path), which, version, settings, views)
 if st.button("Evaluate on the test split", key="evaluate_start", type="primary"):
@@ -88,9 +88,9 @@ if not result.mistakes:
 shown = len(result.mistakes)
 if shown > 1:  # a slider needs two ends
     most = min(48, shown)
-    usual = common.within("evaluate_mistakes", 1, most, usual=min(8, shown))
+    usual = widgets.within("evaluate_mistakes", 1, most, usual=min(8, shown))
     shown = st.slider("Mistakes shown", 1, most, usual, key="evaluate_mistakes", **common.KEEP)
-method = common.explanation_radio("evaluate_explain", "What misled it?", views)
+method = widgets.explanation_radio("evaluate_explain", "What misled it?", views)
 pictures, captions = [], []
 names = result.class_names
 for mistake in result.mistakes[:shown]:
@@ -100,6 +100,6 @@ for mistake in result.mistakes[:shown]:
     captions += [
         f"#{mistake.index}: {names[mistake.true_class]}, taken for "
         f"{names[mistake.predicted_class]} ({mistake.confidence:.0%})",
-        f"{common.EXPLANATION_LABELS[method]}: {names[mistake.predicted_class]}",
+        f"{widgets.EXPLANATION_LABELS[method]}: {names[mistake.predicted_class]}",
     ]
 common.image_grid(pictures, captions, columns=8)

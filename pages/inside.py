@@ -8,7 +8,7 @@ import streamlit as st
 from alexnet_core import introspect, runs, vision_charts
 from alexnet_core.classify import UPLOAD_TYPES
 from alexnet_core.images import decode_image
-from pages import common
+from pages import common, widgets
 
 OWN_SCALE, SHARED_SCALE = "each map on its own", "one for the whole layer"
 SHOWN_SIDE = 160  # small images are enlarged by pixel repetition to about this many pixels
@@ -82,7 +82,7 @@ if source == "Test image":
     label = f"test #{index}: {dataset.class_names[dataset.y_test[index]]}"
 else:
     if source == "Upload":
-        kept = common.kept_uploads("An image", "inside_upload", type=list(UPLOAD_TYPES))
+        kept = widgets.kept_uploads("An image", "inside_upload", type=list(UPLOAD_TYPES))
         name, photo = kept[0] if kept else (None, None)
     else:
         upload = st.camera_input("Take a photo", key="inside_camera")
@@ -174,7 +174,7 @@ with filters_tab:
         )  # fmt: skip
         tiles = introspect.enlarge(introspect.kernel_images(kernels), factor)
     else:
-        common.within("inside_filter", 0, outputs - 1)
+        widgets.within("inside_filter", 0, outputs - 1)
         out = st.number_input(
             f"Filter (0-{outputs - 1})", 0, outputs - 1, key="inside_filter", **KEEP
         )

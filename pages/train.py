@@ -6,7 +6,7 @@ import dataclasses
 import streamlit as st
 
 from alexnet_core import charts, config, data, distribute, model, system, training
-from pages import common
+from pages import common, widgets
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
                 "activation", "normalization", "norm_before_pool")  # fmt: skip
@@ -36,7 +36,7 @@ def load_preset() -> None:
         st.session_state[key(field)] = getattr(config.preset(name), field)
     st.session_state.train_two_gpus = config.preset(name).two_gpus
     st.session_state.train_pooling = config.preset(name).pooling
-    common.fill_conv_settings("train", config.preset(name))
+    widgets.fill_conv_settings("train", config.preset(name))
     for field in TRAIN_FIELDS:
         st.session_state[key(field)] = getattr(config.train_preset(name), field)
 
@@ -232,7 +232,7 @@ with st.expander("Settings for a new run", expanded=job is None):
                       help="The paper: convolution, ReLU, response normalisation, then "
                       "pooling. The tutorial pools first, then batch-normalises.")  # fmt: skip
         with st.expander("Each convolution: filters, kernel, stride"):
-            convs = common.conv_settings("train", **KEEP)
+            convs = widgets.conv_settings("train", **KEEP)
         st.caption(
             "The paper's own comparisons, to try here: with tanh instead of ReLU its CIFAR-10 "
             "network took six times as long to reach 25% training error; response "

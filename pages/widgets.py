@@ -1,0 +1,129 @@
+"""Shared widgets of the pages: the per-convolution settings grid, the test-time
+augmentation and heat-map choices, uploads kept across pages and numbers kept within bounds.
+Like pages/common.py, it turns the core's names into widgets and returns plain values.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from alexnet_core import classify, explain
+from pages.common import KEEP
+
+# The per-convolution fields a user sets in a grid, with each row's name and largest value.
+CONV_SETTINGS = (
+    ("conv_filters", "filters (before width)", 8192),
+    ("conv_kernels", "kernel (pixels)", 64),
+    ("conv_strides", "stride", 32),
+)
+
+
+def fill_conv_settings(prefix: str, model_config) -> None:
+    """Set conv_settings' widgets to `model_config`'s values (when a preset is chosen)."""
+    for field, _, _ in CONV_SETTINGS:
+        for i, value in enumerate(getattr(model_config, field), start=1):
+            st.session_state[f"{prefix}_{field}_{i}"] = value
+
+
+def conv_settings(prefix: str, **widget_options) -> dict[str, tuple[int, ...]]:
+    """A grid of number inputs, conv1..conv5 across and CONV_SETTINGS down (filled in by
+    fill_conv_settings), and the ModelConfig fields it sets."""
+    widths = [1.4, 1, 1, 1, 1, 1]
+    for i, cell in enumerate(st.columns(widths)[1:], start=1):
+        cell.markdown(f"**conv{i}**")
+    values = {}
+    for field, name, largest in CONV_SETTINGS:
+        row = st.columns(widths, vertical_alignment="center")
+        row[0].markdown(name)
+        values[field] = tuple(
+            int(row[i].number_input(f"conv{i} {name}", 1, largest, key=f"{prefix}_{field}_{i}",
+                                    label_visibility="collapsed", **widget_options))
+            for i in range(1, 6)
+        )  # fmt: skip
+    return values
+
+
+def within(key: str, low: int, high: int, usual: int | None = None) -> int | None:
+    """Bring number widget `key`'s kept value within [low, high] before it is drawn: its bounds
+    change with the run or layer, and Streamlit refuses a kept value outside them. Returns the
+    default to draw it with: `usual` the first time, then None (the kept value wins, and a
+    default beside a corrected one only makes Streamlit log a warning)."""
+    value = st.session_state.get(key)
+    if value is None:
+        return usual
+    if not low <= value <= high:
+        st.session_state[key] = min(max(value, low), high)
+    return None
+
+
+VIEW_LABELS = {
+    "single": "none",
+    "flip": "with its mirror image",
+    "ten": "the paper's ten patches",
+}
+
+
+def views_radio(key: str, cost: str) -> str:
+    """The test-time augmentation choice, a classify.TEST_VIEWS name; `cost` says what each
+    view costs on this page."""
+    return st.radio(
+        "Test-time augmentation",
+        classify.TEST_VIEWS,
+        format_func=VIEW_LABELS.get,
+        horizontal=True,
+        key=key,
+        **KEEP,
+        help="Average the network's probabilities over several views of each image: the image "
+        "and its mirror image, or the paper's ten patches (the centre and the four corners, "
+        f"each also mirrored). {cost}",
+    )
+
+
+EXPLANATION_LABELS = {"grad_cam": "Grad-CAM", "occlusion": "Occlusion"}
+
+
+def explanation_radio(key: str, label: str, views: str = "single") -> str:
+    """The choice of heat map, an explain.EXPLANATIONS name; under test-time augmentation
+    (`views`), a caption that the maps are of the image itself."""
+    if views != "single":
+        averaged = {"flip": "the image and its mirror image", "ten": "the ten patches"}[views]
+        st.caption(f"The probabilities are the mean over {averaged}; the heat maps explain the "
+                   "image itself.")  # fmt: skip
+    return st.radio(
+        label,
+        explain.EXPLANATIONS,
+        format_func=EXPLANATION_LABELS.get,
+        horizontal=True,
+        key=key,
+        **KEEP,
+        help="Grad-CAM: the last convolution's feature maps, weighted by how much each one "
+        "raises the class's score. Occlusion (Zeiler and Fergus, 2014): cover one place at a "
+        "time with a square of the image's mean colour and see how far the class's probability "
+        "falls.",
+    )
+
+
+def kept_uploads(label: str, key: str, **options) -> list[tuple[str, bytes]]:
+    """A file uploader whose files outlive a visit to another page: [(name, bytes)]. Streamlit
+    empties an uploader that leaves the screen, so its files are kept in the session (updated
+    whenever the uploader changes, emptied by its clear button) and listed until replaced."""
+    kept = f"{key}_kept"
+
+    def remember() -> None:
+        chosen = st.session_state.get(key)
+        chosen = chosen if isinstance(chosen, list) else [chosen] if chosen else []
+        st.session_state[kept] = [(f.name, f.getvalue()) for f in chosen]
+
+    chosen = st.file_uploader(label, key=key, on_change=remember, **options)
+    if chosen:
+        remember()  # as its callback does; cheap, and sure to match what is shown
+        return list(st.session_state[kept])
+    files = st.session_state.get(kept, [])
+    if files:  # back from another page: the uploader is empty, its files are not
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        names = ", ".join(name for name, _ in files)
+        left.caption(f"Uploaded before: {names}. New uploads replace them.")
+        if right.button("Clear", key=f"{key}_clear", icon=":material/delete:"):
+            del st.session_state[kept]
+            st.rerun()
+    return list(files)
