@@ -12,7 +12,7 @@ import math
 import keras
 import numpy as np
 
-from alexnet_core import runs
+from alexnet_core import checkpoints
 from alexnet_core.config import TrainConfig
 
 ONE_CYCLE_START = 1 / 25  # one-cycle starts at peak/25 (the usual div_factor of one-cycle)
@@ -163,9 +163,9 @@ class Checkpoints(keras.callbacks.Callback):
         score = logs.get(self.job.best_metric)
         improved = score is not None and (self.best is None or score > self.best)
         names += ["best"] * improved
-        paths = [runs.checkpoint_path(self.job.run_dir, name) for name in names]
+        paths = [checkpoints.checkpoint_path(self.job.run_dir, name) for name in names]
         try:  # all or nothing: last.keras, best.keras and the counts never disagree
-            runs.save_checkpoints(self.model, paths)
+            checkpoints.save_checkpoints(self.model, paths)
         except OSError as error:
             files = ", ".join(path.name for path in paths)
             raise CheckpointError(

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from alexnet_core import distribute, runs, system
+from alexnet_core import checkpoints, distribute, system
 from alexnet_core.config import ModelConfig, TrainConfig
 
 
@@ -154,7 +154,7 @@ def _job_model(job):
         model = build_alexnet(job.model_config)
         compile_model(model, job.train_config)
         return model
-    saved = runs.load_checkpoint(job.run_dir, "last")
+    saved = checkpoints.load_checkpoint(job.run_dir, "last")
     model = saved
     if saved.get_layer("conv1").compute_dtype != keras.config.dtype_policy().compute_dtype:
         # Saved under the other precision (a GPU's mixed float16 run continued on a CPU, say):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import gc
 import io
 import json
 import os
@@ -23,12 +22,11 @@ import re
 import shutil
 import sys
 import tempfile
-import threading
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from alexnet_core.checkpoints import CHECKPOINT_NAME
 from alexnet_core.config import (
     ModelConfig,
     TrainConfig,
@@ -38,7 +36,6 @@ from alexnet_core.config import (
 
 RUNS_VARIABLE = "ALEXNET_RUNS_DIR"  # environment variable naming the runs root
 ACTIVE_STATUSES = ("queued", "running", "paused", "stopping")
-CHECKPOINT_NAME = re.compile(r"^(best|last|epoch_\d{3,})$")
 
 
 @dataclass(frozen=True)
@@ -140,62 +137,6 @@ def write_csv_atomic(path: str | os.PathLike, rows: list[dict]) -> None:
     write_text_atomic(path, out.getvalue())
 
 
-_gc_lock = threading.Lock()
-_gc_pauses = 0  # saves and loads in progress, in any thread
-_gc_was_enabled = True
-
-
-@contextlib.contextmanager
-def _gc_paused():
-    """Automatic garbage collection off while h5py works (a .keras file holds its weights in
-    HDF5). h5py holds a global lock while it calls back into Python; if another thread's
-    collection frees an h5py object meanwhile, both threads wait for each other for ever
-    (h5py issue #2019; seen here as a frozen trainer). gc.disable() is process-wide."""
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
-
-
-def save_model_atomic(model, path: str | os.PathLike) -> None:
-    """model.save is not atomic: save beside the target (the name must end in .keras), then
-    rename. On any error (disk full...) the old file stays and the partial one is removed."""
-    save_checkpoints(model, [path])
-
-
-def save_checkpoints(model, paths: list[str | os.PathLike]) -> None:
-    """Save `model` as every one of `paths` (.keras files), or as none of them: each is written
-    beside its target first (one save, then copies) and all are renamed into place only when
-    every one is whole. On any error (disk full...) the old files stay, the partial ones go."""
-    staged = []
-    try:
-        for path in map(Path, paths):
-            fd, tmp = tempfile.mkstemp(prefix="tmp-", suffix=".keras", dir=path.parent)
-            os.close(fd)
-            staged.append((Path(tmp), path))
-            if len(staged) == 1:
-                with _gc_paused():
-                    model.save(tmp)
-            else:
-                shutil.copyfile(staged[0][0], tmp)
-        for tmp, path in staged:
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp, _ in staged:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
-        raise
-
-
 # ---- reading ---------------------------------------------------------------------------------
 
 
@@ -258,46 +199,6 @@ def load_lr_events(path: str | os.PathLike) -> list[dict]:
     ):
         raise ValueError(f"{file}: damaged, expected a list of step, epoch, old and new rates")
     return events
-
-
-def checkpoint_path(path: str | os.PathLike, which: str = "best") -> Path:
-    """The file of checkpoint `which` ('best', 'last', 'epoch_003') in run folder `path`."""
-    if not CHECKPOINT_NAME.match(str(which)):
-        raise ValueError(f"which: got {which!r}, expected 'best', 'last' or 'epoch_NNN'")
-    return Path(path) / f"{which}.keras"
-
-
-def load_checkpoint(path: str | os.PathLike, which: str = "best"):
-    """The Keras model saved as checkpoint `which` of a run (with its optimizer state)."""
-    import keras
-
-    import alexnet_core.model  # noqa: F401  registers LocalResponseNormalization for loading
-
-    file = checkpoint_path(path, which)
-    if not file.is_file():
-        raise ValueError(f"{file}: no such checkpoint in this run folder")
-    if not zipfile.is_zipfile(file):  # cut short or overwritten outside the app
-        raise ValueError(f"{file}: damaged, not a whole .keras file; pick another checkpoint")
-    # Keras wraps the optimizer of a mixed-precision model in a LossScaleOptimizer only when
-    # the policy in force while loading says so; otherwise it drops the saved optimizer state.
-    # The policy is per thread, and this thread's is put back afterwards.
-    before = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(_saved_policy(file))
-    try:
-        with _gc_paused():
-            return keras.saving.load_model(file, safe_mode=True)
-    finally:
-        keras.config.set_dtype_policy(before)
-
-
-def _saved_policy(file: Path) -> str:
-    """mixed_float16 if the saved model computes in float16, else float32."""
-    try:
-        with zipfile.ZipFile(file) as archive:
-            config = archive.read("config.json")
-    except (OSError, KeyError, zipfile.BadZipFile):
-        return "float32"  # keras.saving.load_model then says what is wrong with the file
-    return "mixed_float16" if b'"mixed_float16"' in config else "float32"
 
 
 def _process_start(pid: int) -> str | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alexnet_core import distribute, runs
+from alexnet_core import checkpoints, distribute, runs
 from alexnet_core.config import ModelConfig, TrainConfig, dumps
 from alexnet_core.data import held_out_digest
 from alexnet_core.fitting import compile_model, estimate_epoch_seconds, make_optimizer
@@ -198,7 +198,7 @@ def continue_training(
         raise ValueError(f"{info.run_id} is still {info.status}: it cannot be continued now")
     if "last" not in info.checkpoints or info.epochs_done < 1:
         raise ValueError(f"{info.run_id} has no last.keras checkpoint to continue from")
-    if not zipfile.is_zipfile(runs.checkpoint_path(run_dir, "last")):  # cut short, say
+    if not zipfile.is_zipfile(checkpoints.checkpoint_path(run_dir, "last")):  # cut short, say
         raise ValueError(f"{info.run_id}: last.keras is damaged (not a whole .keras file)")
     previous = _what_went_before(info)  # ValueError for a damaged history
     train_config = dataclasses.replace(

@@ -22,7 +22,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from alexnet_core import classify, runs, training
+from alexnet_core import checkpoints, classify, runs, training
 from alexnet_core.config import config_to_dict
 from alexnet_core.data import load_dataset
 from alexnet_core.fitting import estimate_epoch_seconds
@@ -158,7 +158,7 @@ def score_run(run_dir: str, source: str | None = None) -> tuple[dict, str]:
 
 def scored_views(run_dir, dataset, model_config) -> dict:
     """test_metrics of the run's last checkpoint, and the seconds they took (not in wall_s)."""
-    model = runs.load_checkpoint(run_dir, "last")
+    model = checkpoints.load_checkpoint(run_dir, "last")
     start = time.perf_counter()
     metrics = test_metrics(model, dataset, model_config)
     return metrics | {"test_views_s": time.perf_counter() - start}

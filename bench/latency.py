@@ -22,7 +22,7 @@ import zipfile
 import numpy as np
 from PIL import Image
 
-from alexnet_core import classify, explain, introspect, runs, vision_charts
+from alexnet_core import checkpoints, classify, explain, introspect, vision_charts
 from alexnet_core.cifar import CLASS_NAMES
 from alexnet_core.config import PRESETS
 from alexnet_core.data import SAMPLE_PATH
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     print(describe(), flush=True)
 
     if args.run:
-        model, name = runs.load_checkpoint(args.run, "best"), args.run
+        model, name = checkpoints.load_checkpoint(args.run, "best"), args.run
     else:
         model, name = build_alexnet(PRESETS[args.preset].for_dataset(32, 10)), args.preset
     rows = []

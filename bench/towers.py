@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from math import comb
 
-from alexnet_core import introspect, runs
+from alexnet_core import checkpoints, introspect, runs
 from bench.common import describe, runs_parser, save, table
 
 COLOUR = 0.5  # a filter with a larger colour share counts as a colour filter
@@ -40,7 +40,7 @@ def tower_rows(run_dir: str) -> list[dict]:
     names = [c for c in info.checkpoints if c.startswith("epoch_")] + ["last"]
     rows = []
     for which in names:
-        kernels = introspect.conv_kernels(runs.load_checkpoint(run_dir, which), "conv1")
+        kernels = introspect.conv_kernels(checkpoints.load_checkpoint(run_dir, which), "conv1")
         shares = introspect.colour_share(kernels)
         first, second = shares[: len(shares) // 2], shares[len(shares) // 2 :]
         counts = [int((part > COLOUR).sum()) for part in (first, second)]

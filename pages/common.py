@@ -12,7 +12,7 @@ import zipfile
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from alexnet_core import data, introspect, runs, training
+from alexnet_core import checkpoints, data, introspect, runs, training
 
 KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
@@ -92,8 +92,8 @@ def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None
 
 def whole_checkpoint(run: runs.RunInfo, which: str) -> bool:
     """Whether checkpoint `which` is on disk as a whole .keras file (a zip): one cut short or
-    overwritten outside the app is not, and runs.load_checkpoint refuses it."""
-    return zipfile.is_zipfile(runs.checkpoint_path(run.path, which))
+    overwritten outside the app is not, and checkpoints.load_checkpoint refuses it."""
+    return zipfile.is_zipfile(checkpoints.checkpoint_path(run.path, which))
 
 
 def checkpoint_picker(run: runs.RunInfo, key: str) -> str:
@@ -124,7 +124,7 @@ def pick_checkpoint(prefix: str):
         st.stop()
     which = checkpoint_picker(run, f"{prefix}_checkpoint")
     try:
-        version = os.path.getmtime(runs.checkpoint_path(run.path, which))
+        version = os.path.getmtime(checkpoints.checkpoint_path(run.path, which))
         model = load_model_cached(str(run.path), which)
     except Exception as exc:  # a missing, damaged or foreign checkpoint file
         show_error(exc)
@@ -139,13 +139,13 @@ def enlarged(image, side: int):
 
 def load_model_cached(run_dir: str, which: str):
     """The checkpoint's Keras model, loaded once per file version (path and mtime)."""
-    path = runs.checkpoint_path(run_dir, which)
+    path = checkpoints.checkpoint_path(run_dir, which)
     return _load_model(str(run_dir), which, os.path.getmtime(path))
 
 
 @st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=4)
 def _load_model(run_dir: str, which: str, mtime: float):
-    return runs.load_checkpoint(run_dir, which)
+    return checkpoints.load_checkpoint(run_dir, which)
 
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=2)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import streamlit as st
 
-from alexnet_core import introspect, runs, vision_charts
+from alexnet_core import checkpoints, introspect, vision_charts
 from alexnet_core.classify import UPLOAD_TYPES
 from alexnet_core.images import decode_image
 from pages import common, widgets
@@ -37,7 +37,7 @@ def maxima_over_test_split(run_dir: str, which: str, version: float, data: tuple
 def conv1_mosaic(run_dir: str, which: str, version: float) -> np.ndarray:
     """conv1's kernels of one checkpoint as one image. Loaded here, not through the shared
     model cache, so a tour of the epochs does not push out the model being inspected."""
-    kernels = introspect.conv_kernels(runs.load_checkpoint(run_dir, which), "conv1")
+    kernels = introspect.conv_kernels(checkpoints.load_checkpoint(run_dir, which), "conv1")
     images = introspect.kernel_images(kernels)  # conv1 always sees RGB
     factor = max(1, 24 // images.shape[1])
     return introspect.tile_images(introspect.enlarge(images, factor), columns=12, gap=2)
@@ -201,7 +201,9 @@ with filters_tab:
         picks = [epochs[round(i)] for i in np.linspace(0, len(epochs) - 1, EPOCHS_SHOWN)]
         picks = list(dict.fromkeys(picks))  # fewer epochs than slots: no repeats
         mosaics = [
-            conv1_mosaic(str(run.path), c, os.path.getmtime(runs.checkpoint_path(run.path, c)))
+            conv1_mosaic(
+                str(run.path), c, os.path.getmtime(checkpoints.checkpoint_path(run.path, c))
+            )
             for c in picks
         ]
         common.image_grid(mosaics, [c.replace("_", " ") for c in picks], columns=4)

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import charts, config, runs
+from alexnet_core import charts, checkpoints, config, runs
 from pages import common
 
 # The Compare chart's curves: per-epoch metrics as Keras logged them, and the batches' error.
@@ -151,7 +151,7 @@ if changes:
     st.caption(f"Learning rate changed by hand {listed}; the schedule gave way to it.")
 cols = st.columns(4, vertical_alignment="bottom")
 if "best" in run.checkpoints and common.whole_checkpoint(run, "best"):
-    best = runs.checkpoint_path(run.path, "best")
+    best = checkpoints.checkpoint_path(run.path, "best")
     cols[0].download_button(
         "Download best.keras",
         data=lambda: best.read_bytes(),

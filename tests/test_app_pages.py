@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from alexnet_core import config, data, runs, training
+from alexnet_core import checkpoints, config, data, runs, training
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -299,7 +299,12 @@ def test_train_splits_a_network_over_two_gpus_as_the_paper_did(app):
     assert training.current_job().wait(timeout=120)
     (run,) = runs.list_runs()
     assert run.status == "finished" and run.model_config.two_gpus
-    assert runs.load_checkpoint(run.path, "best").get_layer("conv4").kernel.shape == (3, 3, 8, 16)
+    assert checkpoints.load_checkpoint(run.path, "best").get_layer("conv4").kernel.shape == (
+        3,
+        3,
+        8,
+        16,
+    )
 
 
 def test_train_makes_the_papers_comparisons_and_sets_each_convolution(app):
@@ -325,7 +330,7 @@ def test_train_makes_the_papers_comparisons_and_sets_each_convolution(app):
     assert training.current_job().wait(timeout=120)
     (run,) = runs.list_runs()
     assert run.status == "finished"
-    built = runs.load_checkpoint(run.path, "best")
+    built = checkpoints.load_checkpoint(run.path, "best")
     assert built.get_layer("conv1").activation.__name__ == "tanh"
     assert type(built.get_layer("norm1")).__name__ == "LocalResponseNormalization"
     assert built.get_layer("pool1").pool_size == (2, 2) and run.model_config.pool_stride == 2

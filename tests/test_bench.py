@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alexnet_core import config, introspect, runs, training
+from alexnet_core import checkpoints, config, introspect, runs, training
 from bench import accuracy, epoch_start, latency, time_to_error, towers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ def test_towers_bench_reports_each_gpus_colour_filters_per_checkpoint(tmp_path, 
         ("yes", "epoch_001"), ("yes", "epoch_002"), ("yes", "last"),
         ("no", "epoch_001"), ("no", "epoch_002"), ("no", "last"),
     ]  # fmt: skip
-    kernels = runs.load_checkpoint(job.run_dir, "last").get_layer("conv1").kernel.numpy()
+    kernels = checkpoints.load_checkpoint(job.run_dir, "last").get_layer("conv1").kernel.numpy()
     shares = introspect.colour_share(kernels)  # tiny's conv1: 8 filters, 4 per GPU
     first, second = shares[:4], shares[4:]
     assert [float(v) for v in rows[2][3:5]] == pytest.approx(

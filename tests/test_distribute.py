@@ -59,7 +59,7 @@ TWO_DEVICES = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from alexnet_core import runs, training
+    from alexnet_core import checkpoints, runs, training
     from alexnet_core.config import PRESETS, TrainConfig
     from alexnet_core.data import load_dataset
 
@@ -71,7 +71,7 @@ TWO_DEVICES = textwrap.dedent(
         job = training.start_training(PRESETS["tiny"], config, dataset=dataset)
         job.wait()
         snap = job.snapshot()
-        model = runs.load_checkpoint(snap.run_dir, "last")
+        model = checkpoints.load_checkpoint(snap.run_dir, "last")
         status = json.loads((snap.run_dir / "status.json").read_text())
         results[devices] = {"status": snap.status, "error": snap.error,
                             "replicas": snap.replicas, "saved_replicas": status["replicas"],

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet_core import runs
+from alexnet_core import checkpoints, runs
 from alexnet_core.config import PRESETS, TrainConfig, dumps
 from alexnet_core.model import build_alexnet
 
@@ -135,21 +135,21 @@ def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
 
 
 def test_checkpoint_names_are_checked(tmp_path):
-    assert runs.checkpoint_path(tmp_path, "epoch_003") == tmp_path / "epoch_003.keras"
+    assert checkpoints.checkpoint_path(tmp_path, "epoch_003") == tmp_path / "epoch_003.keras"
     for bad in ("../../etc/passwd", "best.keras", "worst"):
         with pytest.raises(ValueError, match="which"):
-            runs.checkpoint_path(tmp_path, bad)
+            checkpoints.checkpoint_path(tmp_path, bad)
     with pytest.raises(ValueError, match="no such checkpoint"):
-        runs.load_checkpoint(tmp_path, "best")
+        checkpoints.load_checkpoint(tmp_path, "best")
 
 
 def test_a_full_disk_while_saving_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     model = build_alexnet(TINY)
     images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     best = tmp_path / "best.keras"
-    runs.save_model_atomic(model, best)
+    checkpoints.save_model_atomic(model, best)
     expected = model.predict(images, verbose=0)
-    np.testing.assert_array_equal(runs.load_checkpoint(tmp_path).predict(images, verbose=0),
+    np.testing.assert_array_equal(checkpoints.load_checkpoint(tmp_path).predict(images, verbose=0),
                                   expected)  # fmt: skip
 
     def disk_full(self, filepath, **kwargs):
@@ -159,17 +159,17 @@ def test_a_full_disk_while_saving_keeps_the_old_checkpoint(tmp_path, monkeypatch
 
     monkeypatch.setattr(keras.Model, "save", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        runs.save_model_atomic(build_alexnet(TINY), best)
+        checkpoints.save_model_atomic(build_alexnet(TINY), best)
     monkeypatch.undo()
     assert [p.name for p in tmp_path.iterdir()] == ["best.keras"]
-    reloaded = runs.load_checkpoint(tmp_path, "best")
+    reloaded = checkpoints.load_checkpoint(tmp_path, "best")
     np.testing.assert_array_equal(reloaded.predict(images, verbose=0), expected)
 
 
 def test_an_epochs_checkpoints_are_saved_together_or_not_at_all(tmp_path, monkeypatch):
     model = build_alexnet(TINY)
     last, epoch, best = (tmp_path / f"{name}.keras" for name in ("last", "epoch_001", "best"))
-    runs.save_checkpoints(model, [last, epoch])
+    checkpoints.save_checkpoints(model, [last, epoch])
     assert last.read_bytes() == epoch.read_bytes() and zipfile.is_zipfile(last)
     best.write_bytes(b"old weights")
     before = last.read_bytes()
@@ -180,7 +180,7 @@ def test_an_epochs_checkpoints_are_saved_together_or_not_at_all(tmp_path, monkey
 
     monkeypatch.setattr(shutil, "copyfile", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        runs.save_checkpoints(build_alexnet(TINY), [last, best])  # the copy to best fails
+        checkpoints.save_checkpoints(build_alexnet(TINY), [last, best])  # the copy to best fails
     assert best.read_bytes() == b"old weights"
     assert last.read_bytes() == before, "last.keras moved on without best.keras"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "epoch_001.keras",
@@ -204,4 +204,4 @@ def test_damaged_side_files_and_checkpoints_raise_value_errors_naming_the_file(t
     assert [row["epoch"] for row in runs.load_history(tmp_path)] == [1, 2]
     (tmp_path / "best.keras").write_bytes(b"not a zip")  # the file is there, but no model
     with pytest.raises(ValueError, match="best.keras: damaged, not a whole .keras file"):
-        runs.load_checkpoint(tmp_path, "best")
+        checkpoints.load_checkpoint(tmp_path, "best")

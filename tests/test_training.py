@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet_core import fitting, runs, system, training
+from alexnet_core import checkpoints, fitting, runs, system, training
 from alexnet_core.callbacks import learning_rate_at
 from alexnet_core.config import PRESETS, TrainConfig
 from alexnet_core.data import load_dataset
@@ -103,8 +103,8 @@ def test_without_a_validation_split_best_is_the_best_training_epoch_and_not_call
     status = json.loads((job.run_dir / "status.json").read_text())
     assert status["best_metric"] == "accuracy" and "best_val_accuracy" not in status
     best_epoch = accuracies.index(max(accuracies)) + 1
-    best = runs.load_checkpoint(job.run_dir, "best").get_weights()
-    chosen = runs.load_checkpoint(job.run_dir, f"epoch_{best_epoch:03d}").get_weights()
+    best = checkpoints.load_checkpoint(job.run_dir, "best").get_weights()
+    chosen = checkpoints.load_checkpoint(job.run_dir, f"epoch_{best_epoch:03d}").get_weights()
     for a, b in zip(best, chosen, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -132,7 +132,7 @@ def test_each_batch_records_its_own_loss_and_accuracy_beside_the_running_means(s
 
 def test_reloaded_best_checkpoint_reproduces_the_recorded_test_metrics(finished_run, sample):
     # One epoch: best.keras holds the final weights, whose test metrics the run recorded.
-    model = runs.load_checkpoint(finished_run.run_dir, "best")
+    model = checkpoints.load_checkpoint(finished_run.run_dir, "best")
     predicted = model.predict(sample.x_test, verbose=0)
     accuracy = float(np.mean(predicted.argmax(axis=1) == sample.y_test))
     snap = finished_run.snapshot()
@@ -143,7 +143,9 @@ def test_reloaded_best_checkpoint_reproduces_the_recorded_test_metrics(finished_
     smoothed = keras.losses.CategoricalCrossentropy(label_smoothing=0.2)
     labels = keras.utils.to_categorical(sample.y_test, 10)
     assert float(smoothed(labels, predicted)) != pytest.approx(snap.test_loss, rel=1e-4)
-    again = runs.load_checkpoint(finished_run.run_dir, "best").predict(sample.x_test, verbose=0)
+    again = checkpoints.load_checkpoint(finished_run.run_dir, "best").predict(
+        sample.x_test, verbose=0
+    )
     np.testing.assert_array_equal(predicted, again)
 
 
@@ -163,7 +165,7 @@ def test_stop_ends_within_a_few_batches_keeps_last_and_refuses_a_second_start(sa
     assert snap.epochs_done == 1 and snap.test_accuracy is not None
     assert snap.cut_short == (1, snap.step) and snap.step < snap.batches_per_epoch == 32
     assert runs.load_history(job.run_dir)[0]["batches"] == snap.step
-    assert runs.load_checkpoint(job.run_dir, "last") is not None
+    assert checkpoints.load_checkpoint(job.run_dir, "last") is not None
     assert runs.read_run(job.run_dir).status == "stopped"
     assert runs.read_run(job.run_dir).cut_short == (1, snap.step, 32)
 
@@ -240,7 +242,7 @@ def test_a_diverging_loss_fails_the_run_and_keeps_the_last_good_checkpoint(sampl
     assert snap.status == "failed"
     assert "diverged" in snap.error and "last good checkpoint" in snap.error
     assert snap.epochs_done == 1 and len(snap.epoch_history) == 1
-    model = runs.load_checkpoint(job.run_dir, "last")
+    model = checkpoints.load_checkpoint(job.run_dir, "last")
     assert all(np.isfinite(w).all() for w in model.get_weights())
     info = runs.read_run(job.run_dir)
     assert (info.status, info.epochs_done) == ("failed", 1)
@@ -277,7 +279,7 @@ def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, 
     steps = [row["step"] for row in runs.load_batch_history(path)]
     assert steps == list(range(1, 17))
     # The optimizer's step count carried on: a fresh optimizer would say 8.
-    assert int(runs.load_checkpoint(path, "last").optimizer.iterations) == 16
+    assert int(checkpoints.load_checkpoint(path, "last").optimizer.iterations) == 16
     info = runs.read_run(path)
     assert (info.status, info.epochs_done, info.train_config.epochs) == ("finished", 2, 2)
 
@@ -308,7 +310,7 @@ def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, m
     job = training.start_training(TINY, mixed, dataset=sample)
     assert job.wait(120)
     assert job.snapshot().status == "finished", job.snapshot().error
-    model = runs.load_checkpoint(job.run_dir, "last")
+    model = checkpoints.load_checkpoint(job.run_dir, "last")
     assert model.get_layer("conv1").compute_dtype == "float16"
     assert model.get_layer("conv1").kernel.dtype == "float32"  # master weights stay float32
     assert model.get_layer("predictions").compute_dtype == "float32"
@@ -325,7 +327,7 @@ def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, m
     again = training.continue_training(job.run_dir, 1, dataset=sample)
     assert again.wait(120)
     assert again.snapshot().status == "finished", again.snapshot().error
-    resumed = runs.load_checkpoint(job.run_dir, "last")
+    resumed = checkpoints.load_checkpoint(job.run_dir, "last")
     assert steps < int(resumed.optimizer.iterations) <= steps + 8
     assert keras.config.dtype_policy().name == "float32"  # loading left this thread's alone
     # What the Inside and Classify pages draw comes out as finite float32.
@@ -339,7 +341,7 @@ def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, m
     on_cpu = training.continue_training(job.run_dir, 1, dataset=sample)
     assert on_cpu.wait(120)
     assert on_cpu.snapshot().device == "CPU" and on_cpu.snapshot().status == "finished"
-    model = runs.load_checkpoint(job.run_dir, "last")
+    model = checkpoints.load_checkpoint(job.run_dir, "last")
     assert model.get_layer("conv1").compute_dtype == "float32"
     assert not isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     assert int(model.optimizer.iterations) == steps + 8  # no step skipped in float32
@@ -356,7 +358,10 @@ def test_a_run_put_on_the_cpu_of_a_gpu_machine_says_so_and_computes_in_float32(
     job = training.start_training(TINY, on_cpu, dataset=sample)
     assert job.wait(120)
     assert job.snapshot().status == "finished" and job.snapshot().device == "CPU"
-    assert runs.load_checkpoint(job.run_dir, "last").get_layer("conv1").compute_dtype == "float32"
+    assert (
+        checkpoints.load_checkpoint(job.run_dir, "last").get_layer("conv1").compute_dtype
+        == "float32"
+    )
 
 
 def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
@@ -380,7 +385,7 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     assert (path / "last.keras").read_bytes() == before
     assert not list(path.glob("tmp-*"))
     monkeypatch.undo()
-    assert runs.load_checkpoint(path, "last") is not None
+    assert checkpoints.load_checkpoint(path, "last") is not None
     assert runs.read_run(path).epochs_done == 1
     tested = runs.read_run(finished_run.run_dir).test_accuracy
     assert tested is not None and runs.read_run(path).test_accuracy == tested, "still last.keras's"

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from alexnet_core import classify, config, data, introspect, runs, training
+from alexnet_core import checkpoints, classify, config, data, introspect, runs, training
 
 pytestmark = pytest.mark.slow
 
@@ -135,7 +135,7 @@ def test_inside_shows_conv1_of_a_split_network_in_the_two_gpus_halves(tmp_path, 
     at.selectbox(key="inside_filter_layer").select("conv1").run()
     no_problems(at)
     halves = [c for image in at.image for c in image.captions if c.startswith("GPU ")]
-    kernels = runs.load_checkpoint(job.run_dir, "best").get_layer("conv1").kernel.numpy()
+    kernels = checkpoints.load_checkpoint(job.run_dir, "best").get_layer("conv1").kernel.numpy()
     first, second = np.split(introspect.colour_share(kernels), 2)
     assert halves == [
         f"GPU 1 · mean colour share {first.mean():.2f}",
@@ -177,7 +177,7 @@ def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images)
     errors = " ".join(e.value for e in at.error)
     assert "notes.png" in errors and "cut.png" in errors
 
-    model = runs.load_checkpoint(trained_run.path, "best")
+    model = checkpoints.load_checkpoint(trained_run.path, "best")
     expected = classify.classify_files(model, [f[:2] for f in files], trained_run.class_names)
     table = at.dataframe[0].value
     assert list(table["file"]) == [f[0] for f in files]
@@ -213,7 +213,7 @@ def test_classify_adds_test_images_named_with_their_true_class(app, trained_run,
     numbers = [int(re.fullmatch(r"test #(\d+) \((\w+)\)", name)[1]) for name in names[1:]]
     assert len(set(numbers)) == 4
     assert names[1:] == [f"test #{i} ({trained_run.class_names[y_test[i]]})" for i in numbers]
-    model = runs.load_checkpoint(trained_run.path, "best")
+    model = checkpoints.load_checkpoint(trained_run.path, "best")
     tests = [(name, x_test[i]) for name, i in zip(names[1:], numbers, strict=True)]
     expected = classify.classify_images(model, tests, trained_run.class_names)
     assert list(at.dataframe[0].value["top class"])[1:] == [r.prediction.label for r in expected]
@@ -249,7 +249,7 @@ def test_classify_keeps_the_uploads_while_you_visit_another_page(app, trained_ru
     at.toggle(key="classify_use_test").set_value(True).run()
     first_test = at.dataframe[0].value["file"][1]  # the first image once the upload is gone
     number = int(re.fullmatch(r"test #(\d+) \(\w+\)", first_test)[1])
-    model = runs.load_checkpoint(trained_run.path, "best")
+    model = checkpoints.load_checkpoint(trained_run.path, "best")
     (result,) = classify.classify_images(model, [("", x_test[number])], trained_run.class_names)
     best, second_guess = result.prediction.top[0][0], result.prediction.top[1][0]
     at.selectbox(key="classify_pick").set_value(2).run()
@@ -301,7 +301,7 @@ def test_classify_shows_the_ten_views_and_averages_them(app, trained_run, test_i
     at.file_uploader(key="classify_upload").set_value([photo]).run()
     at.radio(key="classify_views").set_value("ten").run()
     no_problems(at)
-    model = runs.load_checkpoint(trained_run.path, "best")
+    model = checkpoints.load_checkpoint(trained_run.path, "best")
     (expected,) = classify.classify_files(model, [photo[:2]], trained_run.class_names, views="ten")
     shown = captions(at)
     assert len(shown) == 3 + 10
@@ -323,7 +323,7 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
     no_problems(at)
     assert at.get("progress"), "a progress bar while it runs"
 
-    model = runs.load_checkpoint(trained_run.path, "best")
+    model = checkpoints.load_checkpoint(trained_run.path, "best")
     x_test, y_test = test_images
     expected = classify.evaluate(model, x_test, y_test, trained_run.class_names)
     metrics = {m.label: m.value for m in at.metric}
