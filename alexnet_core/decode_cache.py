@@ -1,6 +1,7 @@
-"""The disk cache of decoded datasets: decoding 60,000 JPEGs takes minutes, reading the arrays
-back a second. An entry is keyed by the source's path, every file's size and modification time,
-the image size and LOADER_VERSION, so any change to the files or the decoder misses the cache.
+"""The disk cache of decoded datasets: decoding CIFAR-10's 60,000 JPEGs takes about 20 s here,
+reading the arrays back about a second. An entry is keyed by the source's path, every file's
+size and modification time, the image size and LOADER_VERSION, so any change to the files or
+the decoder misses the cache.
 
 Imported by alexnet_core.data; the public entry point is data.load_dataset.
 """

@@ -43,7 +43,8 @@ class Snapshot:
     lr_events: tuple[dict, ...]  # step, epoch, old, new: manual learning-rate changes
     learning_rate: float  # the optimizer's rate at the last batch
     images_per_second: float | None  # over the last SPEED_WINDOW batches
-    elapsed_s: float  # wall time of this session of the run
+    elapsed_s: float  # training time of this session of the run (pauses left out)
+    duration_s: float  # training time of the whole run, every session of it
     eta_s: float | None  # time left for the remaining training batches at the current speed
     device: str
     error: str
@@ -163,6 +164,7 @@ class TrainingJob:
                 epoch_history=tuple(self._epoch_history), lr_events=tuple(self._lr_events),
                 learning_rate=self._rate, images_per_second=speed,
                 elapsed_s=now - self._started,
+                duration_s=self._duration_before + now - self._started,
                 eta_s=max(left, 0) / speed if speed and self._status in ACTIVE else None,
                 device=self._device, error=self._error,
                 test_loss=self._test[0], test_accuracy=self._test[1],
@@ -242,10 +244,13 @@ class TrainingJob:
 
     def record_epoch(self, epoch: int, metrics: dict) -> None:
         """metrics as Keras logs them at the epoch's end; the row also says how many batches
-        it trained on (fewer than batches_per_epoch when a stop cut it short)."""
+        and images it trained on (fewer when a stop cut it short), in how many seconds (its
+        validation included)."""
         with self._lock:
             seconds = time.monotonic() - self._epoch_started
-            row = {"epoch": epoch, **metrics, "seconds": seconds, "batches": self.batch}
+            images = min(self.batch * self.train_config.batch_size, self._num_train)
+            row = {"epoch": epoch, **metrics, "seconds": seconds, "batches": self.batch,
+                   "images": images}  # fmt: skip
             self._epoch_history.append(row)
 
     def record_checkpoint(self, epoch: int, best: float | None) -> None:

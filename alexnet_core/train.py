@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import json
 import re
 import sys
 import time
@@ -139,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
 def _follow(job, *, quiet: bool) -> int:
     """Show progress until the job ends; Ctrl-C stops it cleanly."""
     print(f"run folder: {job.run_dir}", file=sys.stderr)
+    print(_data_line(job.run_dir), file=sys.stderr)
     interactive = sys.stderr.isatty() and not quiet
-    reported = 0
+    before = len(job.snapshot().epoch_history)  # a continued run's epochs are in its folder
+    reported = before
     interrupted = False
     while True:
         try:
@@ -161,7 +164,7 @@ def _follow(job, *, quiet: bool) -> int:
         if interactive and snap.status in ("running", "paused"):
             print(CLEAR_LINE + _bar(snap), end="", file=sys.stderr, flush=True)
     print(CLEAR_LINE * interactive, end="", file=sys.stderr)
-    print(_summary(snap), file=sys.stderr)
+    print(_summary(snap, snap.epochs_done - before), file=sys.stderr)
     if snap.status == "failed":
         return 1
     return 130 if interrupted and snap.status == "stopped" else 0
@@ -185,7 +188,8 @@ def _epoch_line(snap, row: dict) -> str:
         value = row.get(key)
         return "--" if value is None else f"{value:.4f}"
 
-    speed = f"{snap.images_per_second:,.0f} img/s" if snap.images_per_second else ""
+    images, seconds = row.get("images"), row["seconds"]
+    speed = f"{images / seconds:,.0f} img/s" if images and seconds > 0 else ""  # with validation
     return (
         f"epoch {row['epoch']}/{snap.epochs}: loss {fmt('loss')} acc {fmt('accuracy')} "
         f"val_loss {fmt('val_loss')} val_acc {fmt('val_accuracy')} "
@@ -193,18 +197,41 @@ def _epoch_line(snap, row: dict) -> str:
     )
 
 
-def _summary(snap) -> str:
-    text = f"{snap.status} after {snap.epochs_done} epoch(s) in {snap.elapsed_s:.0f} s on " \
-        f"{snap.device or 'CPU'}"  # fmt: skip
+def _data_line(run_dir) -> str:
+    """What the run trains on, as its config.json records it, and what was left out of it."""
+    data = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))["dataset"]
+    text = (f"data: {data['name']}: {data['num_train']:,} train / {data['num_val']:,} "
+            f"validation / {data['num_test']:,} test images, {len(data['class_names'])} "
+            "classes")  # fmt: skip
+    left_out = data.get("left_out", 0)
+    if left_out:
+        listed = "\n  ".join(data.get("left_out_first", []))
+        more = left_out - len(data.get("left_out_first", []))
+        text += f"; {left_out} left out:\n  {listed}" + (f"\n  ... and {more} more" * (more > 0))
+    return text
+
+
+def _summary(snap, trained: int) -> str:
+    """How the run ended; `trained`: the epochs this session finished (a continue's)."""
+    epochs = f"{snap.epochs_done} epoch{'s' * (snap.epochs_done != 1)}"
+    if trained < snap.epochs_done:
+        epochs += f" ({trained} this time)"
+    text = f"{snap.status} after {epochs} in {snap.duration_s:.0f} s on {snap.device or 'CPU'}"
     if snap.cut_short:
         epoch, batches = snap.cut_short
         text += f" (epoch {epoch} after {batches} of {snap.batches_per_epoch} batches)"
     if snap.test_accuracy is not None:
         text += f"; test accuracy {snap.test_accuracy:.4f} (loss {snap.test_loss:.4f})"
+    if snap.status == "stopped" and not snap.epochs_done:
+        text += "; nothing was saved (no epoch had finished)"
     if snap.error:
         text += f"\nerror: {snap.error}"
     return text + f"\nrun folder: {snap.run_dir}"
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C while reading the options: nothing started
+        print("interrupted before training started", file=sys.stderr)
+        sys.exit(130)

@@ -48,6 +48,7 @@ class TrainingData:
     class_names: tuple[str, ...]
     source: str
     name: str
+    skipped: tuple[str, ...] = ()  # files and folders of the source left out, and why
 
     @classmethod
     def from_dataset(cls, ds, train_subset: int = 0) -> TrainingData:
@@ -62,6 +63,7 @@ class TrainingData:
             ds.x_test if ds.x_test is not None else empty_x,
             ds.y_test if ds.y_test is not None else empty_y,
             tuple(ds.class_names), str(getattr(ds, "source", "")), str(getattr(ds, "name", "")),
+            tuple(getattr(ds, "skipped", ())),
         )  # fmt: skip
 
     def describe(self) -> dict:
@@ -75,9 +77,12 @@ class TrainingData:
             "num_val": len(self.y_val),
             "num_test": len(self.y_test),
             "held_out_digest": held_out_digest(self.x_val, self.y_val, self.x_test, self.y_test),
+            "left_out": len(self.skipped),
+            "left_out_first": list(self.skipped[:LEFT_OUT_RECORDED]),
         }
 
 
+LEFT_OUT_RECORDED = 50  # config.json lists the first files left out of the data, and counts all
 WORKER_FOLDER_PREFIX = "alexnet-worker-"  # the temporary home of a helper worker's run copy
 _LOCK = threading.Lock()
 _JOBS: dict[str, TrainingJob] = {}  # run id -> job, oldest first; finished jobs stay listed

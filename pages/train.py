@@ -114,7 +114,7 @@ def live(drawn_status: str) -> None:
     eta = f" · about {snap.eta_s:,.0f} s left" if snap.active and snap.eta_s else ""
     where = f"epoch {snap.epoch}/{snap.epochs} · batch {snap.batch}/{snap.batches_per_epoch}"
     rate = f" · learning rate {snap.learning_rate:.3g}" if snap.active else ""
-    text = f"**{snap.status}** · {where}{rate} · {snap.elapsed_s:,.0f} s elapsed{eta}"
+    text = f"**{snap.status}** · {where}{rate} · {snap.duration_s:,.0f} s of training{eta}"
     st.progress(min(max(snap.progress, 0.0), 1.0), text=text)
     last = snap.batch_history[-1] if snap.batch_history else {}
     tested = [e for e in snap.epoch_history if e.get("val_accuracy") is not None]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from alexnet_core import train
+from alexnet_core import runs, train
 from alexnet_core.config import PRESETS, TRAIN_PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,8 +86,35 @@ def test_a_one_epoch_run_writes_a_run_folder(tmp_path):
     assert (status["status"], status["epochs_done"]) == ("finished", 1)
     assert (run_dir / "best.keras").is_file() and (run_dir / "last.keras").is_file()
     assert "epoch 1/1: loss" in result.stderr and "test accuracy" in result.stderr
+    assert "data: CIFAR-10 sample bundled with the app" in result.stderr
+    assert "256 train / 400 validation / 1,000 test images, 10 classes" in result.stderr
     config = json.loads((run_dir / "config.json").read_text())
     assert config["training"]["train_subset"] == 256 and config["model"]["preset"] == "tiny"
+    (row,) = [line for line in result.stderr.splitlines() if line.startswith("epoch 1/1:")]
+    (epoch,) = runs.load_history(run_dir)  # the epoch's own speed, not the last batches'
+    assert epoch["images"] == 256
+    assert row.endswith(f" {epoch['images'] / epoch['seconds']:,.0f} img/s")
+
+    result = run_cli("--continue", str(run_dir), "--epochs", "1", env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "epoch 1/2" not in result.stderr, "the first epoch was reported again"
+    assert "epoch 2/2: loss" in result.stderr
+    total = json.loads((run_dir / "status.json").read_text())["duration_s"]
+    assert f"finished after 2 epochs (1 this time) in {total:.0f} s" in result.stderr
+
+
+def test_the_data_line_lists_what_was_left_out(tmp_path):
+    dataset = {"name": "image folder /data/pets", "num_train": 90, "num_val": 10,
+               "num_test": 20, "class_names": ["cat", "dog"], "left_out": 3,
+               "left_out_first": ["cat/notes.txt: not an image", "val/: left out"]}  # fmt: skip
+    (tmp_path / "config.json").write_text(json.dumps({"dataset": dataset}))
+    assert train._data_line(tmp_path).splitlines() == [
+        "data: image folder /data/pets: 90 train / 10 validation / 20 test images, 2 classes; "
+        "3 left out:",
+        "  cat/notes.txt: not an image",
+        "  val/: left out",
+        "  ... and 1 more",
+    ]
 
 
 @pytest.mark.slow
@@ -107,6 +134,7 @@ def test_ctrl_c_stops_the_run_and_keeps_its_checkpoints(tmp_path):
         process.kill()
     assert process.returncode == 130, stderr
     assert "stopping after this batch" in stderr and "Traceback" not in stderr
+    assert "nothing was saved" not in stderr, "last.keras was there before the stop"
     (run_dir,) = tmp_path.iterdir()
     assert json.loads((run_dir / "status.json").read_text())["status"] == "stopped"
     assert not list(run_dir.glob("tmp-*"))
