@@ -196,6 +196,8 @@ def continue_training(
         raise ValueError(f"extra_epochs: got {extra_epochs!r}, expected at least 1")
     if not Path(run_dir).is_dir():
         raise ValueError(f"{run_dir}: no such run folder")
+    if not (Path(run_dir) / "config.json").is_file():
+        raise ValueError(f"{run_dir}: not a run folder (it has no config.json)")
     info = runs.read_run(run_dir)
     if info.status == "damaged":
         raise ValueError(f"{info.run_id} cannot be continued: {info.error}")
@@ -220,7 +222,10 @@ def continue_training(
                 raise
             train_config = dataclasses.replace(train_config, devices="auto")
             placement = distribute.place("auto")
-        data, model_config, train_config = _prepare(info.model_config, train_config, dataset)
+        try:
+            data, model_config, train_config = _prepare(info.model_config, train_config, dataset)
+        except ValueError as error:  # the data moved, say
+            raise ValueError(f"{info.run_id} cannot go on with its data: {error}") from error
         if data.class_names != info.class_names:
             raise ValueError(
                 f"dataset: its classes {list(data.class_names)} differ from the run's "

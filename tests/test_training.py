@@ -397,11 +397,20 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     assert (path / "status.json").read_bytes() == status, "the refused continue changed nothing"
     with pytest.raises(ValueError, match="no such run folder"):
         training.continue_training(tmp_path / "no-such-run", 1, dataset=sample)
+    with pytest.raises(ValueError, match="not a run folder"):
+        training.continue_training(tmp_path, 1, dataset=sample)  # the folder of runs
     (path / "last.keras").write_bytes(before)
+    history = (path / "history.csv").read_text()
     (path / "history.csv").write_text("epoch,loss\n")  # the epoch's row lost
     with pytest.raises(ValueError, match="history.csv lists 0 epochs, but last.keras holds 1"):
         training.continue_training(path, 1, dataset=sample)
     assert (path / "status.json").read_bytes() == status
+    (path / "history.csv").write_text(history)
+    saved = json.loads((path / "config.json").read_text())
+    saved["dataset"]["source"] = str(tmp_path / "moved.zip")
+    (path / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="cannot go on with its data: .*moved.zip: no such file"):
+        training.continue_training(path, 1)  # loads the run's own data, which is gone
 
 
 def test_bad_settings_are_refused_before_a_thread_starts(sample, runs_dir):
