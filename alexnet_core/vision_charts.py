@@ -172,7 +172,8 @@ def top_k(top: Sequence[tuple[int, str, float]], title: str = "") -> go.Figure:
         )
     )
     fig.update_xaxes(range=[0, 1], tickformat=".0%", title_text="probability")
-    fig.update_layout(title=title, height=80 + 32 * len(names), **LAYOUT)
+    # A bar's row each, plus room for the title and the axis title even with one bar.
+    fig.update_layout(title=title, height=max(180, 100 + 32 * len(names)), **LAYOUT)
     return fig
 
 

@@ -342,6 +342,8 @@ def test_evaluate_refuses_mismatched_input(corner_model, test_set):
 def test_charts_show_the_numbers():
     fig = vision_charts.top_k([(2, "c", 0.6), (0, "a", 0.3), (1, "b", 0.1)])
     assert list(fig.data[0].y) == ["b", "a", "c"]  # most probable drawn on top
+    assert fig.layout.height == 196  # a row a bar; one bar still leaves room for the titles
+    assert vision_charts.top_k([(2, "c", 0.6)]).layout.height == 180
     fig = vision_charts.confusion_matrix(np.array([[3, 1], [0, 0]]), ["a", "b"])
     np.testing.assert_allclose(np.asarray(fig.data[0].z), [[0.75, 0.25], [0, 0]])
     fig = vision_charts.per_class_accuracy(np.array([0.5, np.nan, 1.0]), ["a", "b", "c"])
