@@ -96,9 +96,9 @@ def _conv_output(size: int, kernel: int, stride: int, padding: str) -> int:
 def _refuse(layer: str, size: int, window: int, what: str, config: ModelConfig) -> None:
     raise ValueError(
         f"{layer}: the feature map would shrink to nothing — it receives {size}x{size} but its "
-        f"{what} is {window}x{window}. Way out: resize the images to a larger input_size (the "
-        f"paper used 227; you have {config.input_size}), use a smaller kernel or stride or "
-        f"'same' padding in the earlier layers, or drop a pooling layer."
+        f"{what} is {window}x{window}. Way out: raise the input size the images are resized to "
+        f"(input_size: the paper used 227; you have {config.input_size}), use a smaller kernel "
+        "or stride or 'same' padding in the earlier layers, or drop a pooling layer."
     )
 
 
