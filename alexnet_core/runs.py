@@ -151,9 +151,12 @@ def _read_csv(path: Path, integer_column: str) -> list[dict]:
         return []
     try:
         with path.open(newline="", encoding="utf-8") as f:
-            rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+            rows = list(csv.DictReader(f))
     except (UnicodeDecodeError, csv.Error) as error:
         raise ValueError(f"{path}: damaged, not a CSV file this app wrote ({error})") from error
+    if any(None in row for row in rows):  # csv puts the cells beyond the header under None
+        raise ValueError(f"{path}: damaged, a row has more cells than the header has names")
+    rows = [{k: _number(v) for k, v in row.items()} for row in rows]
     if any(not isinstance(row.get(integer_column), int) for row in rows):
         raise ValueError(f"{path}: damaged, a row has no whole number for {integer_column}")
     return rows

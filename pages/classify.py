@@ -2,6 +2,7 @@
 occlusion showing where it looked."""
 
 import dataclasses
+import hashlib
 
 import numpy as np
 import streamlit as st
@@ -174,7 +175,9 @@ prediction = result.prediction
 top_index = prediction.top[0][0]
 method = widgets.explanation_radio("classify_explain", "Where did it look?", views)
 name = widgets.EXPLANATION_LABELS[method]
-forget_if_changed("classify_cam_class", result.name)  # the second guess of this image
+# The second guess of this image: every camera shot has the same name, so its pixels count.
+image_id = f"{result.name} {hashlib.sha1(result.image.tobytes()).hexdigest()}"
+forget_if_changed("classify_cam_class", image_id)
 other = st.selectbox(
     f"{name} for another class",
     range(classes),

@@ -197,6 +197,9 @@ def test_damaged_side_files_and_checkpoints_raise_value_errors_naming_the_file(t
     (tmp_path / "history.csv").write_bytes(b"epoch,loss\n1,\xff\xfe\n")
     with pytest.raises(ValueError, match="history.csv: damaged, not a CSV"):
         runs.load_history(tmp_path)
+    (tmp_path / "history.csv").write_text("epoch,loss\n1,2.3,9\n")  # once a TypeError
+    with pytest.raises(ValueError, match="more cells than the header has names"):
+        runs.load_history(tmp_path)
     (tmp_path / "history.csv").write_text("epoch,loss\n1,0.5\nmany,0.4\n")
     with pytest.raises(ValueError, match="no whole number for epoch"):
         runs.load_history(tmp_path)

@@ -286,13 +286,22 @@ def test_classify_shows_more_classes_without_running_the_network_again(
     assert len(spec["data"][0]["y"]) == 2
 
 
-def test_classify_one_photo_from_the_camera(app, test_images):
+def test_classify_one_photo_from_the_camera(app, trained_run, test_images):
     at = open_page(app, "classify")
     at.toggle(key="classify_use_camera").set_value(True).run()
     photo = ("photo.jpg", encoded(test_images[0][5], "JPEG"), "image/jpeg")
     at.camera_input(key="classify_camera").set_value(photo).run()
     no_problems(at)
     assert at.subheader[-1].value == "camera photo" and not at.dataframe
+
+    model = checkpoints.load_checkpoint(trained_run.path, "best")
+    names = trained_run.class_names
+    (first,) = classify.classify_files(model, [("camera photo", photo[1])], names)
+    at.selectbox(key="classify_cam_class").set_value(first.prediction.top[0][0]).run()
+    another = ("photo.jpg", encoded(test_images[0][6], "JPEG"), "image/jpeg")  # the same name
+    at.camera_input(key="classify_camera").set_value(another).run()
+    (second,) = classify.classify_files(model, [("camera photo", another[1])], names)
+    assert at.selectbox(key="classify_cam_class").value == second.prediction.top[1][0]
 
 
 def test_classify_shows_the_ten_views_and_averages_them(app, trained_run, test_images):
