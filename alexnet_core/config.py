@@ -13,6 +13,8 @@ import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
 NORMALISATIONS = ("lrn", "batch", "none")
 ACTIVATIONS = ("relu", "tanh")
 POOLINGS = ("overlapping", "non_overlapping", "custom")
@@ -53,7 +55,8 @@ KIND_NAMES = {"int": "a whole number", "float": "a finite number", "bool": "True
 
 def _check_types(config) -> None:
     """Raise ValueError for a field of the wrong type (a tuple field takes a tuple) or a number
-    that is not finite, before any rule compares it."""
+    that is not finite, before any rule compares it; numpy numbers become Python ones, which
+    JSON (config.json) can hold."""
     for field in dataclasses.fields(config):
         value, kind = getattr(config, field.name), str(field.type)
         many = kind.startswith("tuple[")
@@ -64,6 +67,12 @@ def _check_types(config) -> None:
             if many:
                 expected = f"a tuple, each item {expected}"
             raise ValueError(f"{field.name}: got {value!r}, expected {expected}")
+        plain = tuple(_plain(v) for v in value) if many else _plain(value)
+        object.__setattr__(config, field.name, plain)  # frozen: only here, while it is made
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _check(config, *rules: tuple[str, bool, str]) -> None:

@@ -200,6 +200,11 @@ class _Tree:
             for name in sorted(set(members[1]) - set(class_names)):
                 skipped.append(f"{'/'.join((*root, test, name))}/: its class is left out")
             x_test, y_test = self.decode_split(members[1], class_names, image_size, skipped)
+            if not len(y_test):  # its classes were all left out of train/
+                raise ValueError(
+                    f"{self.path}: {test}/ holds no image of the classes in {train}/ "
+                    f"({', '.join(class_names)})"
+                )
         return FolderImages(class_names, x_train, y_train, x_test, y_test, tuple(skipped))
 
     def unwrap(self) -> Parts:

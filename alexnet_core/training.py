@@ -171,8 +171,8 @@ def start_training(
         placement = distribute.place(train_config.devices)
         if not placement.is_chief:  # only the chief of several workers keeps a run folder
             runs_dir = tempfile.mkdtemp(prefix=WORKER_FOLDER_PREFIX)
+        config = json.loads(dumps(model_config, train_config))  # before the folder exists
         run_dir = runs.create_run_dir(model_config.preset, runs_dir)
-        config = json.loads(dumps(model_config, train_config))
         config.update(run_id=run_dir.name, created=runs.now_iso(), dataset=data.describe())
         config["placement"] = {"replicas": placement.replicas, "workers": placement.workers,
                                "devices": list(placement.devices)}  # fmt: skip

@@ -714,6 +714,14 @@ def test_a_lone_bomb_is_an_error(tmp_path, cache):
     assert str(root) in str(error.value) and "dog/huge.png" in str(error.value)
 
 
+def test_a_test_folder_of_only_left_out_classes_is_refused(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 2, "dog": 2}, "train")
+    (root / "train" / "emu").mkdir()  # left out of train/: no image
+    make_folder(root, {"emu": 2}, "test")
+    with pytest.raises(ValueError, match=r"test/ holds no image of the classes in train/"):
+        load_dataset(root, cache_dir=cache)
+
+
 def test_test_folder_with_an_unknown_class(tmp_path, cache):
     root = make_folder(tmp_path / "pets", {"cat": 2, "dog": 2}, "train")
     make_folder(root, {"cat": 1, "dog": 1, "emu": 1}, "test")

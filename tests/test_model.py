@@ -309,6 +309,15 @@ def test_bad_training_fields_name_the_field(changes, field):
         TrainConfig(**changes)
 
 
+def test_numpy_numbers_become_python_ones_that_json_can_hold():
+    settings = TrainConfig(learning_rate=np.float32(0.1), epochs=np.int64(3), seed=np.uint32(7))
+    network = ModelConfig(conv_filters=tuple(np.array([8, 8, 8, 8, 8])), width=np.float64(0.5))
+    assert type(settings.learning_rate) is float and type(settings.epochs) is int
+    assert type(network.conv_filters[0]) is int and type(network.width) is float
+    data = json.loads(dumps(network, settings))  # once a TypeError, after the run folder existed
+    assert data["training"]["epochs"] == 3 and data["model"]["conv_filters"] == [8] * 5
+
+
 def test_configs_round_trip_through_json():
     data = json.loads(dumps(PRESETS["tutorial"], TrainConfig(epochs=3)))
     assert model_config_from_dict(data["model"]) == PRESETS["tutorial"]
