@@ -12,11 +12,11 @@ import math
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 
 from alexnet_core import distribute, runs
 from alexnet_core.config import ModelConfig, TrainConfig
+from alexnet_core.snapshot import Snapshot, cut_short_of
 
 ACTIVE = runs.ACTIVE_STATUSES
 SPEED_WINDOW = 30  # batches averaged for images/s: steady, yet follows a change within seconds
@@ -24,66 +24,6 @@ SPEED_WINDOW = 30  # batches averaged for images/s: steady, yet follows a change
 
 class JobBusy(RuntimeError):
     """A job is already training in this process."""
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A consistent copy of a job's state at one moment, safe to read from any thread."""
-
-    run_id: str
-    run_dir: Path
-    status: str  # queued, running, paused, stopping, finished, stopped or failed
-    epoch: int  # current epoch, 1-based (0 before the first starts)
-    epochs: int  # epochs the run will have when it ends
-    batch: int  # batches done in the current epoch
-    batches_per_epoch: int
-    step: int  # batches done in the whole run
-    batch_history: tuple[dict, ...]  # rows as runs.load_batch_history describes them
-    epoch_history: tuple[dict, ...]  # epoch, loss, accuracy, val_loss, val_accuracy, ...
-    lr_events: tuple[dict, ...]  # step, epoch, old, new: manual learning-rate changes
-    learning_rate: float  # the optimizer's rate at the last batch
-    images_per_second: float | None  # over the last SPEED_WINDOW batches
-    elapsed_s: float  # training time of this session of the run (pauses left out)
-    duration_s: float  # training time of the whole run, every session of it
-    eta_s: float | None  # time left for the remaining training batches at the current speed
-    device: str
-    error: str
-    test_loss: float | None
-    test_accuracy: float | None
-    model_config: ModelConfig
-    train_config: TrainConfig
-    epochs_done: int = 0  # epochs completed (and checkpointed)
-    best_accuracy: float | None = None  # validation accuracy (training accuracy without)
-    replicas: int = 1  # model copies sharing each batch (tf.distribute), over all workers
-    # Batches of the run's schedule done: every epoch before the current one counts in full
-    # (one a stop cut short too, as a continue starts the next), then the current one's.
-    batches_done: int = 0
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
-    def cut_short(self) -> tuple[int, int] | None:
-        """(epoch, batches) when a stop ended the last recorded epoch before its last batch:
-        its metrics and checkpoint cover those batches, and a continue starts the next one."""
-        return _cut_short(self.epoch_history, self.batches_per_epoch)
-
-    @property
-    def progress(self) -> float:
-        """Share of the run's batches done, 0..1."""
-        if self.status == "finished":
-            return 1.0
-        total = self.epochs * self.batches_per_epoch
-        return min(self.batches_done / total, 1.0) if total else 0.0
-
-
-def _cut_short(epoch_history, batches_per_epoch: int) -> tuple[int, int] | None:
-    last = epoch_history[-1] if epoch_history else {}
-    batches = last.get("batches")
-    if batches is None or batches >= batches_per_epoch:
-        return None
-    return int(last["epoch"]), int(batches)
 
 
 class TrainingJob:
@@ -356,7 +296,7 @@ class TrainingJob:
         with self._lock:
             session = (self._ended or self._paused_since or time.monotonic()) - self._started
             state, error = final or (self._status, self._error)
-            cut = _cut_short(self._epoch_history, self.batches_per_epoch)
+            cut = cut_short_of(self._epoch_history, self.batches_per_epoch)
             status = {
                 "status": state,
                 "error": error,

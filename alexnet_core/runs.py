@@ -61,7 +61,7 @@ class RunInfo:
     # data.held_out_digest of the validation and test splits it trained beside ("" if older)
     held_out_digest: str = ""
     # (epoch, batches, batches per epoch) when a stop ended the last epoch before its last
-    # batch (job.Snapshot.cut_short); None otherwise, and for runs made before it was recorded
+    # batch (snapshot.Snapshot.cut_short); None otherwise, and for runs made before it was recorded
     cut_short: tuple[int, int, int] | None = None
     # What chose best.keras: 'val_accuracy', or 'accuracy' (training accuracy) for a run
     # trained without a validation split.

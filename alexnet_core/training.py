@@ -26,7 +26,8 @@ from alexnet_core import checkpoints, distribute, runs
 from alexnet_core.config import ModelConfig, TrainConfig, dumps
 from alexnet_core.data import held_out_digest
 from alexnet_core.fitting import compile_model, estimate_epoch_seconds, make_optimizer
-from alexnet_core.job import ACTIVE, JobBusy, Snapshot, TrainingJob
+from alexnet_core.job import ACTIVE, JobBusy, TrainingJob
+from alexnet_core.snapshot import Snapshot
 
 __all__ = [
     "ACTIVE", "JobBusy", "Snapshot", "TrainingJob", "start_training", "continue_training",
