@@ -24,7 +24,8 @@ SMOOTHING_BATCHES = 10  # the training curves' moving average spans about this m
 # Batch lines keep at most about this many points: a chart a few hundred pixels wide shows no
 # more, and the live view sends its charts every second (a 40-epoch run has 7,000 batches).
 MOST_POINTS = 800
-LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
+# The top margin keeps titles clear of Plotly's toolbar, which shows over the top right corner.
+LAYOUT = dict(margin=dict(l=10, r=10, t=64, b=10), legend=dict(orientation="h", y=-0.2))
 # Accuracy and error are shares: in percent, and never zoomed out far past 0% or 100% (Plotly
 # pads a lone point's range by +-1, drawing an accuracy of -50%), yet free to zoom in between.
 # The 2% beyond leaves room for a marker at 100%, which the edge would cut in half.
@@ -70,6 +71,7 @@ def feature_map_shapes(report: Report) -> go.Figure:
     channel_top = 1.25 * max((r.output_shape[2] for r in rows), default=1)
     fig.update_yaxes(title_text="side (pixels)", range=[0, side_top], row=1, col=1)
     fig.update_yaxes(title_text="channels", range=[0, channel_top], row=2, col=1)
+    fig.update_xaxes(tickangle=-45, row=2, col=1)  # a name a layer, too many to lie flat
     fig.update_layout(title="Feature maps shrink and widen", showlegend=False, **LAYOUT)
     return fig
 
@@ -219,7 +221,9 @@ def learning_rate_curve(
             line=dict(color="#2ca02c"),
         )
     )
-    fig.update_xaxes(title_text="step (batches)")
+    fig.update_xaxes(
+        title_text="step (batches)", **_whole_steps([r["step"] for r in batch_history])
+    )
     # From zero up: Plotly's own range for a constant rate (the default schedule) is +-1 around
     # it, which draws 0.01 as if it were 0.
     fig.update_yaxes(title_text="learning rate", range=[0, 1.15 * max(rates, default=0) or 1])
@@ -240,7 +244,7 @@ def throughput(batch_history: Sequence[Mapping]) -> go.Figure:
             line=dict(color="#9467bd"),
         )
     )
-    fig.update_xaxes(title_text="step (batches)")
+    fig.update_xaxes(title_text="step (batches)", **_whole_steps([r["step"] for r in rows]))
     fig.update_yaxes(title_text="images per second", rangemode="tozero")
     fig.update_layout(title="Speed", **LAYOUT)
     return fig

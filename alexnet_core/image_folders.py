@@ -185,6 +185,7 @@ class _Tree:
                 note = f"no readable image among its {_files(files)}" if files else "empty"
                 note += f" (last problem: {why[-1]})" if why else ""
                 dropped.append(f"{where}: {note}, left out")
+                skipped[:] = [line for line in skipped if not line.startswith(where)]  # in the note
         skipped += dropped
         kept = tuple(name for name, images in zip(class_names, found, strict=True) if images)
         if len(kept) < 2:

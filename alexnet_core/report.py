@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 from alexnet_core.config import ModelConfig
 
-BYTES_PER_VALUE = 4  # activations are float32
-
 
 @dataclass(frozen=True)
 class LayerRow:
@@ -24,7 +22,7 @@ class LayerRow:
     params: int  # weights of the layer, trainable or not
     trainable_params: int
     macs: int  # multiply-accumulates per image
-    memory_bytes: int  # size of the layer's output per image
+    memory_bytes: int  # size of the layer's output per image: uint8 for the image, else float32
     # Side of the square of network-input pixels one unit sees (padding included); None for
     # layers without a spatial map (flatten, dense), whose units see the whole image.
     receptive_field: int | None
@@ -97,8 +95,8 @@ def _refuse(layer: str, size: int, window: int, what: str, config: ModelConfig) 
     raise ValueError(
         f"{layer}: the feature map would shrink to nothing — it receives {size}x{size} but its "
         f"{what} is {window}x{window}. Way out: raise the input size the images are resized to "
-        f"(input_size: the paper used 227; you have {config.input_size}), use a smaller kernel "
-        "or stride or 'same' padding in the earlier layers, or drop a pooling layer."
+        f"(input_size, now {config.input_size}; the paper's 11x11 stride-4 conv1 needs about "
+        "227), or use smaller kernels or strides in the earlier layers."
     )
 
 
@@ -108,15 +106,15 @@ def plan_layers(config: ModelConfig) -> Report:
     # The receptive field so far and the distance between neighbouring units, in input pixels.
     field, jump = 1, 1
 
-    def add(name, kind, geometry, shape, params=0, trainable=None, macs=0):
+    def add(name, kind, geometry, shape, params=0, trainable=None, macs=0, value_bytes=4):
         trainable = params if trainable is None else trainable
-        memory = math.prod(shape) * BYTES_PER_VALUE
+        memory = math.prod(shape) * value_bytes
         seen = field if len(shape) == 3 else None
         row = LayerRow(name, kind, geometry, tuple(shape), params, trainable, macs, memory, seen)
         rows.append(row)
 
     size, channels = config.image_size, 3
-    add("image", "input (uint8 RGB)", "", (size, size, channels))
+    add("image", "input (uint8 RGB)", "", (size, size, channels), value_bytes=1)
     if config.input_size != config.image_size:
         size = config.input_size
         add("resize", "resize (bilinear)", "", (size, size, channels))

@@ -18,7 +18,7 @@ from alexnet_core.introspect import strongest_channels
 MAX_GRID_CHANNELS = 96  # the paper's conv1; wider layers show their first (or strongest) 96
 COLOUR_SCALE = "Viridis"
 BAR_COLOUR = "#1f77b4"
-LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
+LAYOUT = dict(margin=dict(l=10, r=10, t=64, b=10))  # titles clear of Plotly's toolbar
 
 
 def grid_channels(maps: np.ndarray, sort_by_mean: bool, limit: int = MAX_GRID_CHANNELS):

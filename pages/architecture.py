@@ -139,6 +139,7 @@ st.write(
 st.dataframe(
     pd.DataFrame(plan.as_records()),
     hide_index=True,
+    height=35 * (len(plan.rows) + 1) + 3,  # every layer in view: a row is 35 px, the header too
     column_config={
         "kind": st.column_config.TextColumn(width="medium"),
         "kernel/stride": st.column_config.TextColumn(width="medium"),  # "5x5/1 same, 2 groups"

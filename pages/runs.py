@@ -58,7 +58,7 @@ for run in found:
             "test acc %": percent(run.test_accuracy),
             "duration (s)": run.duration_s,
             "device": run.device or "—",
-            "created": run.created or "—",
+            "created": run.created.replace("T", " ")[:16] or "—",  # to the minute
         }
     )
 st.dataframe(
@@ -68,7 +68,7 @@ st.dataframe(
         "best val acc %": st.column_config.NumberColumn(format="%.1f"),
         "test acc %": st.column_config.NumberColumn(format="%.1f"),
         "duration (s)": st.column_config.NumberColumn(format="%.0f"),
-        "created": st.column_config.TextColumn(width="medium"),  # a whole date and time
+        "created": st.column_config.TextColumn(width="medium"),
     },
     key="runs_table",
 )

@@ -59,7 +59,7 @@ def show_data(train_config) -> None:
     st.caption(f"Classes: {', '.join(dataset.class_names)}.")
     if dataset.skipped:
         with st.expander(f"{len(dataset.skipped):,} left out"):
-            st.code("\n".join(dataset.skipped), language=None)
+            st.code("\n".join(dataset.skipped), language=None, wrap_lines=True)
 
 
 def show_augmentation(model_config, train_config) -> None:

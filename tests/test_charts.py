@@ -145,6 +145,9 @@ def test_accuracy_and_error_axes_are_percent_and_stay_between_0_and_100():
     assert first.layout.xaxis.dtick == 1 and first.layout.yaxis.tickformat == "~.3g"
     many = [{**BATCHES[0], "step": step} for step in range(1, 40)]
     assert charts.training_curves(many).layout.xaxis.dtick is None  # Plotly's own ticks
+    fast = [{**row, "images_per_second": 100.0} for row in BATCHES[:2]]
+    assert charts.learning_rate_curve(BATCHES[:1]).layout.xaxis.dtick == 1
+    assert charts.throughput(fast).layout.xaxis.dtick == 1
 
 
 def test_long_runs_draw_at_most_about_800_points_per_line_ending_at_the_newest_batch():

@@ -599,6 +599,7 @@ def test_class_folders_without_a_readable_image_are_left_out_and_listed(tmp_path
     assert "emu/: empty, left out" in dataset.skipped
     (note,) = [line for line in dataset.skipped if line.startswith("notes/: ")]
     assert note.startswith("notes/: no readable image among its 1 file (last problem: notes/todo")
+    assert len(dataset.skipped) == 2, "notes/todo.txt is in its folder's note, not listed again"
 
 
 def test_only_one_class(tmp_path, cache):

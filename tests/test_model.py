@@ -160,8 +160,9 @@ def test_paper_costs_724_mega_macs_on_two_gpus_and_1_13_giga_on_one():
 
 
 def test_memory_is_float32_output_size():
-    row = plan_layers(PRESETS["paper"]).row("conv1")
-    assert row.memory_bytes == 55 * 55 * 96 * 4
+    plan = plan_layers(PRESETS["paper"])
+    assert plan.row("conv1").memory_bytes == 55 * 55 * 96 * 4  # float32
+    assert plan.row("image").memory_bytes == 227 * 227 * 3  # the raw image is uint8
 
 
 def test_layer_names_are_stable():
