@@ -255,10 +255,14 @@ def image_grid(images, captions, columns: int = 8) -> None:
 
 def duration_text(seconds: float) -> str:
     """A duration to two significant figures in a unit that suits it: 40 ms, 1.5 s, 3.2 min."""
-    if seconds < 1:
-        return f"{seconds * 1000:.2g} ms" if seconds < 0.01 else f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.2g} s"
+
+    def two_figures(value: float) -> str:  # 151 -> "150", not "1.5e+02"
+        return f"{float(f'{value:.2g}'):g}"
+
+    if seconds < 0.995:  # what rounds to 1000 ms reads as 1 s
+        return f"{two_figures(seconds * 1000)} ms"
+    if seconds < 59.5:
+        return f"{two_figures(seconds)} s"
     if seconds < 3600:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:,.1f} h"
