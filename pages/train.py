@@ -124,7 +124,9 @@ def live(drawn_status: str) -> None:
     m[0].metric("Loss", loss, help=so_far)
     m[1].metric("Accuracy", f"{last['accuracy']:.1%}" if last else "—", help=so_far)
     m[2].metric("Val accuracy", f"{tested[-1]['val_accuracy']:.1%}" if tested else "—")
-    speed = last.get("images_per_second")  # as the speed chart's last point
+    # The speed chart's last point: the first batch of an epoch has none of its own.
+    rows = reversed(snap.batch_history)
+    speed = next((r["images_per_second"] for r in rows if r.get("images_per_second")), None)
     m[3].metric("Images/s", f"{speed:,.0f}" if speed else "—")
     m[4].metric("Device", snap.device or "—", help=f"{snap.replicas} replica(s): each batch of "
                 f"{snap.train_config.batch_size} is split across them; the learning rate is "
