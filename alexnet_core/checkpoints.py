@@ -46,12 +46,6 @@ def _gc_paused():
                 gc.enable()
 
 
-def save_model_atomic(model, path: str | os.PathLike) -> None:
-    """model.save is not atomic: save beside the target (the name must end in .keras), then
-    rename. On any error (disk full...) the old file stays and the partial one is removed."""
-    save_checkpoints(model, [path])
-
-
 def save_checkpoints(model, paths: list[str | os.PathLike]) -> None:
     """Save `model` as every one of `paths` (.keras files), or as none of them: each is written
     beside its target first (one save, then copies) and all are renamed into place only when
@@ -83,6 +77,12 @@ def checkpoint_path(path: str | os.PathLike, which: str = "best") -> Path:
     return Path(path) / f"{which}.keras"
 
 
+def is_whole(path: str | os.PathLike, which: str) -> bool:
+    """Whether checkpoint `which` of run folder `path` is a whole .keras file (a zip): one cut
+    short or overwritten outside the app is not."""
+    return zipfile.is_zipfile(checkpoint_path(path, which))
+
+
 def load_checkpoint(path: str | os.PathLike, which: str = "best"):
     """The Keras model saved as checkpoint `which` of a run (with its optimizer state)."""
     import keras
@@ -92,7 +92,7 @@ def load_checkpoint(path: str | os.PathLike, which: str = "best"):
     file = checkpoint_path(path, which)
     if not file.is_file():
         raise ValueError(f"{file}: no such checkpoint in this run folder")
-    if not zipfile.is_zipfile(file):  # cut short or overwritten outside the app
+    if not is_whole(path, which):
         raise ValueError(f"{file}: damaged, not a whole .keras file; pick another checkpoint")
     # Keras wraps the optimizer of a mixed-precision model in a LossScaleOptimizer only when
     # the policy in force while loading says so; otherwise it drops the saved optimizer state.

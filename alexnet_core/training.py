@@ -16,7 +16,6 @@ import shutil
 import tempfile
 import threading
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +33,9 @@ __all__ = [
     "current_job", "is_training", "stop_all_jobs", "discard_helper_folder",
     "estimate_epoch_seconds", "make_optimizer", "compile_model",
 ]  # fmt: skip
+
+
+LEFT_OUT_RECORDED = 50  # config.json lists the first files left out of the data, and counts all
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,6 @@ class TrainingData:
         }
 
 
-LEFT_OUT_RECORDED = 50  # config.json lists the first files left out of the data, and counts all
 WORKER_FOLDER_PREFIX = "alexnet-worker-"  # the temporary home of a helper worker's run copy
 _LOCK = threading.Lock()
 _JOBS: dict[str, TrainingJob] = {}  # run id -> job, oldest first; finished jobs stay listed
@@ -206,7 +207,7 @@ def continue_training(
         raise ValueError(f"{info.run_id} is still {info.status}: it cannot be continued now")
     if "last" not in info.checkpoints or info.epochs_done < 1:
         raise ValueError(f"{info.run_id} has no last.keras checkpoint to continue from")
-    if not zipfile.is_zipfile(checkpoints.checkpoint_path(run_dir, "last")):  # cut short, say
+    if not checkpoints.is_whole(run_dir, "last"):  # cut short, say
         raise ValueError(f"{info.run_id}: last.keras is damaged (not a whole .keras file)")
     previous = _what_went_before(info)  # ValueError for a damaged history
     train_config = dataclasses.replace(

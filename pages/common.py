@@ -7,7 +7,6 @@ alexnet_core; this module only turns its objects into widgets and text.
 from __future__ import annotations
 
 import os
-import zipfile
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -90,12 +89,6 @@ def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None
     return by_id[run_id]
 
 
-def whole_checkpoint(run: runs.RunInfo, which: str) -> bool:
-    """Whether checkpoint `which` is on disk as a whole .keras file (a zip): one cut short or
-    overwritten outside the app is not, and checkpoints.load_checkpoint refuses it."""
-    return zipfile.is_zipfile(checkpoints.checkpoint_path(run.path, which))
-
-
 def checkpoint_picker(run: runs.RunInfo, key: str) -> str:
     """A selectbox of the run's checkpoints ('best', 'last', 'epoch_NNN'), 'best' first; it
     starts at the first whole one, and remembers the choice per run."""
@@ -103,7 +96,7 @@ def checkpoint_picker(run: runs.RunInfo, key: str) -> str:
         st.info(f"Run {run.run_id} has no saved checkpoint yet.")
         st.stop()
     options = sorted(run.checkpoints, key=lambda c: {"best": 0, "last": 1}.get(c, 2))
-    whole = {c: whole_checkpoint(run, c) for c in options}
+    whole = {c: checkpoints.is_whole(run.path, c) for c in options}
     first = next((i for i, c in enumerate(options) if whole[c]), 0)
     return st.selectbox(
         "Checkpoint",

@@ -150,7 +150,7 @@ if changes:
                        f"{e['new']:.3g}" for e in changes)  # fmt: skip
     st.caption(f"Learning rate changed by hand {listed}; the schedule gave way to it.")
 cols = st.columns(4, vertical_alignment="bottom")
-if "best" in run.checkpoints and common.whole_checkpoint(run, "best"):
+if "best" in run.checkpoints and checkpoints.is_whole(run.path, "best"):
     best = checkpoints.checkpoint_path(run.path, "best")
     cols[0].download_button(
         "Download best.keras",
@@ -168,7 +168,7 @@ if history is not None and not damaged:
     )
 busy = damaged or run.status in runs.ACTIVE_STATUSES
 nothing_saved = "last" not in run.checkpoints or run.epochs_done < 1  # no epoch to go on from
-damaged_last = not nothing_saved and not common.whole_checkpoint(run, "last")
+damaged_last = not nothing_saved and not checkpoints.is_whole(run.path, "last")
 if common.continue_run(run.path, "runs", cols[2:], disabled=busy or nothing_saved or damaged_last):
     st.switch_page("pages/train.py")
 if damaged_last and not damaged:

@@ -147,7 +147,7 @@ def test_a_full_disk_while_saving_keeps_the_old_checkpoint(tmp_path, monkeypatch
     model = build_alexnet(TINY)
     images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     best = tmp_path / "best.keras"
-    checkpoints.save_model_atomic(model, best)
+    checkpoints.save_checkpoints(model, [best])
     expected = model.predict(images, verbose=0)
     np.testing.assert_array_equal(checkpoints.load_checkpoint(tmp_path).predict(images, verbose=0),
                                   expected)  # fmt: skip
@@ -159,7 +159,7 @@ def test_a_full_disk_while_saving_keeps_the_old_checkpoint(tmp_path, monkeypatch
 
     monkeypatch.setattr(keras.Model, "save", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        checkpoints.save_model_atomic(build_alexnet(TINY), best)
+        checkpoints.save_checkpoints(build_alexnet(TINY), [best])
     monkeypatch.undo()
     assert [p.name for p in tmp_path.iterdir()] == ["best.keras"]
     reloaded = checkpoints.load_checkpoint(tmp_path, "best")
