@@ -23,7 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alexnet_core.checkpoints import CHECKPOINT_NAME
@@ -57,7 +57,8 @@ class RunInfo:
     error: str
     checkpoints: tuple[str, ...]  # ('best', 'last', 'epoch_001', ...) present on disk
     device: str = ""  # what trained it, e.g. 'CPU' or 'GPU:0 (NVIDIA H200)'
-    dataset_name: str = ""  # the dataset described for people
+    # What config.json records about the data (training.TrainingData.describe); {} if damaged
+    data: dict = field(default_factory=dict)
     # data.held_out_digest of the validation and test splits it trained beside ("" if older)
     held_out_digest: str = ""
     # (epoch, batches, batches per epoch) when a stop ended the last epoch before its last
@@ -274,7 +275,7 @@ def read_run(path: str | os.PathLike) -> RunInfo:
             error=str(status.get("error") or ""),
             checkpoints=checkpoints,
             device=str(status.get("device") or ""),
-            dataset_name=str(data.get("name", "")),
+            data=data,
             held_out_digest=str(data.get("held_out_digest", "")),
             cut_short=tuple(status["cut_short"]) if status.get("cut_short") else None,
             best_metric=status.get("best_metric")
@@ -289,6 +290,17 @@ def read_run(path: str | os.PathLike) -> RunInfo:
             created=created, error=f"damaged run folder: {type(error).__name__}: {error}",
             checkpoints=checkpoints,
         )  # fmt: skip
+
+
+def data_text(data: dict) -> str:
+    """A run's data in one line, as config.json records it; "" for a run without the record."""
+    if "num_train" not in data:
+        return ""
+    text = (f"{data.get('name') or data.get('source', '')}: {data['num_train']:,} train / "
+            f"{data['num_val']:,} validation / {data['num_test']:,} test images, "
+            f"{len(data.get('class_names', ()))} classes")  # fmt: skip
+    left_out = data.get("left_out", 0)
+    return text + (f", {left_out:,} left out" if left_out else "")
 
 
 def _mtime(path: Path) -> float:

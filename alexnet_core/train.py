@@ -20,6 +20,7 @@ import sys
 import time
 
 from alexnet_core import config as cfg
+from alexnet_core import runs
 
 # The ModelConfig fields worth changing from the command line (help: their comments).
 MODEL_OPTIONS = ("width", "fc_units", "dropout", "normalization", "norm_before_pool", "activation",
@@ -200,14 +201,11 @@ def _epoch_line(snap, row: dict) -> str:
 def _data_line(run_dir) -> str:
     """What the run trains on, as its config.json records it, and what was left out of it."""
     data = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))["dataset"]
-    text = (f"data: {data['name']}: {data['num_train']:,} train / {data['num_val']:,} "
-            f"validation / {data['num_test']:,} test images, {len(data['class_names'])} "
-            "classes")  # fmt: skip
-    left_out = data.get("left_out", 0)
-    if left_out:
-        listed = "\n  ".join(data.get("left_out_first", []))
-        more = left_out - len(data.get("left_out_first", []))
-        text += f"; {left_out} left out:\n  {listed}" + (f"\n  ... and {more} more" * (more > 0))
+    text = f"data: {runs.data_text(data)}"
+    if data.get("left_out"):
+        listed = data.get("left_out_first", [])
+        more = data["left_out"] - len(listed)
+        text += ":\n  " + "\n  ".join(listed) + (f"\n  ... and {more:,} more" * (more > 0))
     return text
 
 

@@ -138,6 +138,14 @@ numbers[2].metric(
 tested = run.test_accuracy is not None  # 0% is a result, not a blank
 numbers[3].metric("Test accuracy", f"{run.test_accuracy:.1%}" if tested else "—",
                   help="of the final weights, last.keras")  # fmt: skip
+if run.data:
+    st.caption(f"Trained on {runs.data_text(run.data)}.")
+if run.data.get("left_out"):
+    listed = run.data.get("left_out_first", [])
+    more = run.data["left_out"] - len(listed)
+    with st.expander(f"{run.data['left_out']:,} left out of its data"):
+        st.code("\n".join(listed) + f"\n... and {more:,} more" * (more > 0), language=None,
+                wrap_lines=True)  # fmt: skip
 if run.status == "failed" and run.error:
     st.error(run.error, icon=":material/error:")
 damaged = run.status == "damaged"

@@ -1,5 +1,6 @@
 """Shared test set-up: quiet TensorFlow, keep runs and caches out of the user's folders."""
 
+import importlib
 import os
 import sys
 import tempfile
@@ -18,6 +19,14 @@ os.environ["ALEXNET_CACHE_DIR"] = str(_SESSION_DIR / "cache")
 os.environ.pop("ALEXNET_CIFAR10", None)  # the tests choose their data themselves
 
 SHARED_ZIP = ROOT.parent / "shared" / "datasets" / "cifar10-jpeg.zip"
+
+
+def dev_dependency(name: str):
+    """The module `name` from requirements-dev.txt: a missing one skips its tests on a
+    developer's machine but fails them in CI, which installs it."""
+    if os.environ.get("CI"):
+        return importlib.import_module(name)
+    return pytest.importorskip(name)
 
 
 @pytest.fixture(autouse=True)

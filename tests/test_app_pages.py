@@ -625,3 +625,36 @@ def test_one_run_says_when_a_stop_cut_its_last_epoch_short(app, finished_run):
     no_problems(app)
     expected = "The stop came 3 of 8 batches into epoch 1"
     assert any(c.value.startswith(expected) for c in app.caption)
+
+
+def test_one_run_says_what_data_it_trained_on_and_what_was_left_out(app, finished_run):
+    run = copy_of(finished_run)
+    settings = json.loads((run.path / "config.json").read_text())
+    data = {**settings["dataset"], "left_out": 3, "left_out_first": ["cat/a.txt: not an image"]}
+    (run.path / "config.json").write_text(json.dumps({**settings, "dataset": data}))
+    app.run().switch_page("pages/runs.py").run()
+    no_problems(app)
+    expected = (f"Trained on {data['name']}: {data['num_train']:,} train / "
+                f"{data['num_val']:,} validation / {data['num_test']:,} test images, "
+                "10 classes, 3 left out.")  # fmt: skip
+    assert expected in [c.value for c in app.caption]
+    left_out = app.get("expander")[0]
+    assert left_out.label == "3 left out of its data"
+    assert left_out.code[0].value == "cat/a.txt: not an image\n... and 2 more"
+
+
+def test_runs_lists_only_the_settings_that_differ(app, finished_run):
+    run = copy_of(finished_run)
+    other = copy_of(finished_run, "20000101-000000-tiny")
+    app.run().switch_page("pages/runs.py").run()
+    assert any("started with the same settings" in c.value for c in app.caption)
+    settings = json.loads((other.path / "config.json").read_text())
+    settings["training"]["learning_rate"] = 0.5
+    (other.path / "config.json").write_text(json.dumps(settings))
+    app.run()
+    no_problems(app)
+    assert len(app.dataframe) == 2  # the runs, and the settings that differ
+    differ = app.dataframe[1].value
+    assert list(differ.index) == ["training.learning_rate"]
+    rate = run.train_config.learning_rate
+    assert differ.loc["training.learning_rate"].tolist() == [str(rate), "0.5"]

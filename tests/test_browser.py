@@ -18,8 +18,9 @@ import pytest
 from PIL import Image
 
 from tests.browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AppServer
+from tests.conftest import dev_dependency
 
-playwright = pytest.importorskip("playwright.sync_api")
+playwright = dev_dependency("playwright.sync_api")
 
 pytestmark = [
     pytest.mark.browser,

@@ -109,7 +109,7 @@ def test_the_data_line_lists_what_was_left_out(tmp_path):
                "left_out_first": ["cat/notes.txt: not an image", "val/: left out"]}  # fmt: skip
     (tmp_path / "config.json").write_text(json.dumps({"dataset": dataset}))
     assert train._data_line(tmp_path).splitlines() == [
-        "data: image folder /data/pets: 90 train / 10 validation / 20 test images, 2 classes; "
+        "data: image folder /data/pets: 90 train / 10 validation / 20 test images, 2 classes, "
         "3 left out:",
         "  cat/notes.txt: not an image",
         "  val/: left out",
