@@ -187,7 +187,8 @@ def training_curves(
             (steps, thinned(smoothed(values)),
              f"training (moving average, {SMOOTHING_BATCHES} batches)",
              "train", dict(mode=_lines(len(steps)), line=dict(color=TRAIN_COLOUR))),
-            (val_steps, [r[f"val_{metric}"] for r in val_rows], f"validation {metric}", "val",
+            (val_steps, [r[f"val_{metric}"] for r in val_rows], "validation (each epoch's end)",
+             "val",
              dict(mode="lines+markers", marker=dict(size=9, color=VAL_COLOUR),
                   line=dict(color=VAL_COLOUR, dash="dot"))),
         )  # fmt: skip

@@ -113,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # exits 2 with a usage message on bad options
     try:
         model_config, train_config = configs_from_args(args)
+    except ValueError as error:
+        print(f"error: {_as_flag(str(error), vars(args))}", file=sys.stderr)
+        return 2
+    try:
         from alexnet_core import training  # imports Keras here, in the main thread
 
         if args.continue_run:
@@ -136,6 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     status = _follow(job, quiet=args.quiet)
     training.discard_helper_folder(job)  # a helper worker's checkpoints were only for itself
     return status
+
+
+def _as_flag(message: str, options: dict) -> str:
+    """A config error that names a field the command line set names its option instead:
+    'learning_rate: got -1.0, ...' reads '--learning-rate: got -1.0, ...'."""
+    name, colon, rest = message.partition(":")
+    given = colon and options.get(name) is not None
+    return f"--{name.replace('_', '-')}:{rest}" if given else message
 
 
 def _follow(job, *, quiet: bool) -> int:

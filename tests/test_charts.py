@@ -20,6 +20,7 @@ EPOCHS = [
     {"epoch": 2, "loss": 1.7, "accuracy": 0.4, "val_loss": 1.8, "val_accuracy": 0.35},
 ]
 LR_EVENTS = [{"step": 3, "epoch": 2, "old": 0.01, "new": 0.005}]
+VALIDATION = "validation (each epoch's end)"  # one legend entry for both subplots' points
 
 
 def trace(fig: go.Figure, name: str, xaxis: str | None = None):
@@ -50,7 +51,7 @@ def test_parameter_share_puts_fc6_first_by_size():
 
 def test_training_curves_place_validation_at_the_end_of_each_epoch():
     fig = charts.training_curves(BATCHES, EPOCHS, LR_EVENTS)
-    val_acc = trace(fig, "validation accuracy")
+    val_acc = trace(fig, VALIDATION, "x2")
     assert list(val_acc.x) == [2, 4] and list(val_acc.y) == [0.25, 0.35]
     markers = [s for s in fig.layout.shapes if s.type == "line"]
     assert len(markers) == 2 and all(s.x0 == 3 for s in markers)  # one per subplot
@@ -82,13 +83,14 @@ def test_the_moving_average_starts_at_the_first_value_and_follows_a_step_by_a_te
 
 def test_training_curves_without_batches_use_batches_per_epoch():
     fig = charts.training_curves([], EPOCHS, batches_per_epoch=10)
-    assert list(trace(fig, "validation loss").x) == [10, 20]
+    assert list(trace(fig, VALIDATION, "x").x) == [10, 20]
 
 
 def test_training_curves_skip_epochs_without_validation():
     epochs = [{**EPOCHS[0], "val_loss": None, "val_accuracy": None}, EPOCHS[1]]
     fig = charts.training_curves(BATCHES, epochs)
-    assert list(trace(fig, "validation accuracy").y) == [0.35]
+    assert list(trace(fig, VALIDATION, "x2").y) == [0.35]
+    assert [t.showlegend for t in fig.data if t.name == VALIDATION] == [True, False]
 
 
 def test_learning_rate_curve_and_marker():

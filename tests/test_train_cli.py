@@ -51,14 +51,14 @@ def test_options_override_the_preset():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--epochs", "0"], "epochs: got 0"),
-        (["--batch-size", "-4"], "batch_size: got -4"),
+        (["--epochs", "0"], "error: --epochs: got 0"),
+        (["--batch-size", "-4"], "error: --batch-size: got -4"),
         (["--optimizer", "rmsprop"], "invalid choice: 'rmsprop'"),
         (["--preset", "huge"], "invalid choice: 'huge'"),
         (["--learning-rate", "fast"], "invalid float value: 'fast'"),
-        (["--width", "-1"], "width: got -1.0"),
+        (["--width", "-1"], "error: --width: got -1.0"),
         (["--conv-filters", "8", "16", "32"], "expected 5 arguments"),
-        (["--conv-kernels", "5", "3", "3", "3", "0"], "conv_kernels: got (5, 3, 3, 3, 0)"),
+        (["--conv-kernels", "5", "3", "3", "3", "0"], "error: --conv-kernels: got (5, 3, 3, 3, 0)"),
         (["--dataset", "/no/such/cifar.zip", "--epochs", "1"], "/no/such/cifar.zip"),
         (["--preset", "paper", "--width", "0.3"], "conv2 is split into 2 groups"),
         (
