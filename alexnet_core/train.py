@@ -17,7 +17,6 @@ import inspect
 import json
 import re
 import sys
-import time
 
 from alexnet_core import config as cfg
 from alexnet_core import runs
@@ -188,12 +187,19 @@ def _bar(snap, width: int = 30) -> str:
     last = snap.batch_history[-1] if snap.batch_history and snap.batch else None
     metrics = f"loss {last['loss']:.3f} acc {last['accuracy']:.3f}" if last else "loss -- acc --"
     speed = f"{snap.images_per_second:,.0f} img/s" if snap.images_per_second else "-- img/s"
-    eta = time.strftime("%H:%M:%S", time.gmtime(snap.eta_s)) if snap.eta_s else "--:--:--"
+    eta = _clock(snap.eta_s) if snap.eta_s else "--:--:--"
     return (
         f"epoch {snap.epoch}/{snap.epochs} [{'#' * done}{'.' * (width - done)}] "
         f"{snap.batch}/{snap.batches_per_epoch} {metrics} lr {snap.learning_rate:.3g} "
         f"{speed} eta {eta}{' (paused)' if snap.status == 'paused' else ''}"
     )
+
+
+def _clock(seconds: float) -> str:
+    """Hours, minutes and seconds: 100:02:05 for 100 hours, which a clock would show as 04."""
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
 
 
 def _epoch_line(snap, row: dict) -> str:

@@ -247,25 +247,26 @@ def image_grid(images, captions, columns: int = 8) -> None:
 
 
 def duration_text(seconds: float) -> str:
-    """A duration to two significant figures in a unit that suits it: 40 ms, 1.5 s, 3.2 min."""
+    """A duration to two significant figures in a unit that suits it: 40 ms, 1.5 s, 3.2 min,
+    12 h."""
 
     def two_figures(value: float) -> str:  # 151 -> "150", not "1.5e+02"
         return f"{float(f'{value:.2g}'):g}"
 
-    if seconds < 0.995:  # what rounds to 1000 ms reads as 1 s
-        return f"{two_figures(seconds * 1000)} ms"
-    if seconds < 59.5:
-        return f"{two_figures(seconds)} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:,.1f} h"
+    for unit, size, limit in (("ms", 1e-3, 1000), ("s", 1, 60), ("min", 60, 60)):
+        text = two_figures(seconds / size)
+        if float(text) < limit:
+            return f"{text} {unit}"
+        seconds = float(text) * size  # rounded on: 59.7 s is 60 s, so 1 min
+    return f"{two_figures(seconds / 3600)} h"
 
 
 def count_text(count: float) -> str:
-    """A large count with a unit prefix, to about three figures: 715 M, 1.14 G, 12.3 K."""
+    """A large count with a unit prefix, to three figures: 715 M, 1.14 G, 12.3 K."""
+    rounded = float(f"{count:.3g}")  # 999.6 M reads 1.00 G, not 1000 M
     for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if count >= size:
-            value = count / size
+        if rounded >= size:
+            value = rounded / size
             return f"{value:.{2 if value < 10 else 1 if value < 100 else 0}f} {unit}"
     return f"{count:,.0f}"
 

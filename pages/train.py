@@ -5,7 +5,7 @@ import dataclasses
 
 import streamlit as st
 
-from alexnet_core import charts, config, data, distribute, model, system, training
+from alexnet_core import charts, config, data, distribute, model, runs, system, training
 from pages import common, widgets
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
@@ -111,7 +111,7 @@ def live(drawn_status: str) -> None:
     snap = job.snapshot()
     if snap.status != drawn_status:
         st.rerun()  # paused, resumed or ended: redraw the buttons (and stop the timer at the end)
-    eta = f" · about {snap.eta_s:,.0f} s left" if snap.active and snap.eta_s else ""
+    eta = f" · about {common.duration_text(snap.eta_s)} left" if snap.active and snap.eta_s else ""
     where = f"epoch {snap.epoch}/{snap.epochs} · batch {snap.batch}/{snap.batches_per_epoch}"
     rate = f" · learning rate {snap.learning_rate:.3g}" if snap.active else ""
     text = f"**{snap.status}** · {where}{rate} · {snap.duration_s:,.0f} s of training{eta}"
@@ -138,6 +138,8 @@ def live(drawn_status: str) -> None:
                    f"entropy {snap.test_loss:.3g}, without label smoothing) on images it never "
                    "saw in training, with its final weights (last.keras; the other pages pick "
                    "best.keras first).")  # fmt: skip
+    elif not snap.active and runs.read_run(snap.run_dir).data.get("num_test") == 0:
+        st.info(f"Run {snap.status}. {common.NO_TEST_IMAGES}")
     elif not snap.active:
         st.info(f"Run {snap.status} before it was tested.")
     if snap.cut_short and not snap.active:
@@ -170,12 +172,19 @@ if job is not None:  # the current (or last) run first, then the settings for a 
         else:
             c[0].button("Pause", key="train_pause", on_click=job.pause, icon=ICONS["pause"])
         c[1].button("Stop", key="train_stop", on_click=job.stop, icon=ICONS["stop"])
-        # From 0, not 1e-6: a schedule ends far below that, and a default under the minimum
-        # would stop the page (a rate of 0 is refused with a message when applied).
-        rate = c[2].number_input("Learning rate from now on", 0.0, 10.0, value=snap.learning_rate,
-                                 format="%.2e", key="train_lr")  # fmt: skip
+        # Empty, not the rate now: drawn outside the live fragment, a rate shown here would go
+        # stale as the schedule moves, and Apply would set it back. One box per run. From 0, not
+        # 1e-6: a schedule ends far below that (0 itself is refused with a message when applied).
+        rate = c[2].number_input(
+            "Learning rate from now on", 0.0, 10.0, value=None, format="%.2e",
+            placeholder=f"{snap.learning_rate:.2e} when the page was drawn",
+            help="The rate now is in the progress line below. The schedule gives way to the rate "
+            "you set.", key=f"train_lr_{snap.run_id}",
+        )  # fmt: skip
         if c[3].button("Apply", key="train_lr_apply"):
             try:
+                if rate is None:
+                    raise ValueError("Type a learning rate first.")
                 job.set_learning_rate(rate)
                 st.toast(f"Learning rate set to {rate:g} from the next batch")
             except ValueError as exc:

@@ -17,6 +17,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from alexnet_core import checkpoints, config, data, runs, training
+from pages import common
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -94,6 +95,37 @@ def test_every_page_renders_without_runs(app, page):
         app.switch_page(f"pages/{page}.py").run()
     no_problems(app)
     assert app.title, "every page has a title"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.04, "40 ms"),
+        (0.9996, "1 s"),
+        (1.5, "1.5 s"),
+        (59.7, "1 min"),
+        (151, "2.5 min"),
+        (3599, "1 h"),
+        (5400, "1.5 h"),
+        (360_000, "100 h"),
+    ],  # fmt: skip
+)
+def test_durations_read_in_a_unit_that_suits_them(seconds, text):
+    assert common.duration_text(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [
+        (999, "999"),
+        (9_996, "10.0 K"),
+        (12_345, "12.3 K"),
+        (715_123_456, "715 M"),
+        (999_600_000, "1.00 G"),
+    ],  # fmt: skip
+)
+def test_large_counts_keep_three_figures(count, text):
+    assert common.count_text(count) == text
 
 
 def test_the_server_skips_streamlits_full_collection_after_every_rerun():
@@ -233,6 +265,24 @@ def test_train_checks_and_trains_on_a_folder_of_the_users_own(app, tmp_path):
     assert run.class_names == ("circle", "square")
 
 
+def test_a_run_on_data_too_small_to_test_says_so(app, tmp_path):
+    folder = tmp_path / "two"  # no test/ folder, and one image a class: none to set aside
+    for name in ("circle", "square"):
+        (folder / name).mkdir(parents=True)
+        Image.fromarray(np.full((32, 32, 3), len(name), np.uint8)).save(folder / name / "0.png")
+    fill_in_a_tiny_run(app)
+    app.selectbox(key="train_source").select("own").run()
+    app.text_input(key="train_source_path").input(str(folder))
+    app.number_input(key="train_subset").set_value(0)
+    app.number_input(key="train_validation_fraction").set_value(0.0)
+    app.button(key="train_start").click().run()
+    assert training.current_job().wait(120)
+    app.run()
+    no_problems(app)
+    assert runs.list_runs()[0].data["num_test"] == 0
+    assert [i.value for i in app.info] == [f"Run finished. {common.NO_TEST_IMAGES}"]
+
+
 def test_train_and_architecture_keep_their_settings_while_you_visit_another_page(app):
     fill_in_a_tiny_run(app)
     app.number_input(key="train_conv_filters_2").set_value(12)
@@ -350,7 +400,9 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
 
     app.button(key="train_pause").click().run()  # hold it so a second Start meets a busy job
     poll(app, lambda at: any(b.key == "train_resume" for b in at.button))
-    app.number_input(key="train_lr").set_value(0.02)
+    box = app.number_input(key=f"train_lr_{job.run_id}")
+    assert box.value is None, "empty: a rate drawn here would go stale as the schedule moves"
+    box.set_value(0.02)
     app.button(key="train_lr_apply").click().run()
     app.button(key="train_start").click().run()
     assert app.warning and "already running" in app.warning[0].value
@@ -393,7 +445,7 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     assert runs.read_run(job.run_dir).epochs_done == 2
 
 
-def test_train_shows_a_running_rate_below_the_forms_minimum(app):
+def test_train_takes_a_rate_below_the_forms_minimum_and_refuses_none(app):
     """One cycle starts at a 25th of its peak: 4e-7 here, under the form's 1e-6."""
     fill_in_a_tiny_run(app)
     app.selectbox(key="train_schedule").select("one_cycle")
@@ -408,11 +460,16 @@ def test_train_shows_a_running_rate_below_the_forms_minimum(app):
     reloaded = AppTest.from_file(str(APP), default_timeout=60)  # a new tab draws it first
     reloaded.run().switch_page("pages/train.py").run()
     no_problems(reloaded)
-    assert reloaded.number_input(key="train_lr").value == pytest.approx(rate)
     assert f"learning rate {rate:.3g}" in reloaded.get("progress")[0].proto.text
-    reloaded.number_input(key="train_lr").set_value(0.0)
+    reloaded.button(key="train_lr_apply").click().run()
+    assert not reloaded.exception and reloaded.error[0].value == "Type a learning rate first."
+    reloaded.number_input(key=f"train_lr_{job.run_id}").set_value(0.0)
     reloaded.button(key="train_lr_apply").click().run()
     assert not reloaded.exception and "expected a positive rate" in reloaded.error[0].value
+    reloaded.number_input(key=f"train_lr_{job.run_id}").set_value(rate / 2)
+    reloaded.button(key="train_lr_apply").click().run()
+    no_problems(reloaded)
+    assert reloaded.toast[0].value == f"Learning rate set to {rate / 2:g} from the next batch"
     job.stop()
 
 

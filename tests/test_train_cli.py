@@ -103,6 +103,19 @@ def test_a_one_epoch_run_writes_a_run_folder(tmp_path):
     assert f"finished after 2 epochs (1 this time) in {total:.0f} s" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("seconds", "clock"),
+    [
+        (0.4, "00:00:00"),
+        (59.6, "00:01:00"),
+        (3725, "01:02:05"),
+        (100 * 3600 + 125, "100:02:05"),
+    ],  # fmt: skip
+)
+def test_the_progress_bar_counts_hours_past_a_day(seconds, clock):
+    assert train._clock(seconds) == clock
+
+
 def test_the_data_line_lists_what_was_left_out(tmp_path):
     dataset = {"name": "image folder /data/pets", "num_train": 90, "num_val": 10,
                "num_test": 20, "class_names": ["cat", "dog"], "left_out": 3,
