@@ -12,10 +12,11 @@ import gc
 import os
 import re
 import shutil
-import tempfile
 import threading
 import zipfile
 from pathlib import Path
+
+from alexnet_core import atomic
 
 CHECKPOINT_NAME = re.compile(r"^(best|last|epoch_\d{3,})$")
 
@@ -53,9 +54,8 @@ def save_checkpoints(model, paths: list[str | os.PathLike]) -> None:
     staged = []
     try:
         for path in map(Path, paths):
-            fd, tmp = tempfile.mkstemp(prefix="tmp-", suffix=".keras", dir=path.parent)
-            os.close(fd)
-            staged.append((Path(tmp), path))
+            tmp = atomic.temp_beside(path, ".keras")
+            staged.append((tmp, path))
             if len(staged) == 1:
                 with _gc_paused():
                     model.save(tmp)

@@ -13,13 +13,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from alexnet_core import image_folders
+from alexnet_core import atomic, image_folders
 
 CACHE_VARIABLE = "ALEXNET_CACHE_DIR"  # Environment variable naming the decode cache folder.
 # Part of the cache key: bump it when decoding changes. 2: folders left out are listed in
@@ -114,13 +113,8 @@ def _save_atomically(cache_path: Path, decoded: Decoded) -> None:
         "x_test": decoded.x_test if has_test else empty,
         "y_test": decoded.y_test if has_test else np.empty(0, np.int64),
     }
-    with tempfile.NamedTemporaryFile(dir=cache_path.parent, suffix=".tmp", delete=False) as file:
-        try:
-            np.savez(file, **arrays)  # Not compressed: loading is then a plain read.
-        except BaseException:
-            os.unlink(file.name)
-            raise
-    os.replace(file.name, cache_path)
+    with atomic.replacing(cache_path) as tmp, open(tmp, "wb") as file:
+        np.savez(file, **arrays)  # Not compressed: loading is then a plain read.
 
 
 def _from_arrays(saved) -> Decoded:

@@ -9,6 +9,7 @@ machine. Imported by alexnet_core.data; the public entry point is data.load_data
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -23,16 +24,22 @@ def is_packed(path: Path) -> bool:
     """Whether `path` is an .npz with the packed layout's arrays."""
     if not (path.is_file() and path.suffix.lower() == ".npz" and zipfile.is_zipfile(path)):
         return False
-    with zipfile.ZipFile(path) as archive:
-        return KEYS <= {name.removesuffix(".npy") for name in archive.namelist()}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return KEYS <= {name.removesuffix(".npy") for name in archive.namelist()}
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"{path}: not a readable .npz file ({error})") from error
 
 
 def read_packed(path: Path, image_size: int) -> FolderImages:
     """Decode every image to image_size x image_size RGB, split as the file says."""
-    with np.load(path, allow_pickle=False) as packed:
-        header, scans, offsets = bytes(packed["header"]), packed["scans"], packed["offsets"]
-        labels, split = packed["labels"].astype(np.int64), packed["split"]
-        class_names = tuple(str(name) for name in packed["class_names"])
+    try:
+        with np.load(path, allow_pickle=False) as packed:
+            header, scans, offsets = bytes(packed["header"]), packed["scans"], packed["offsets"]
+            labels, split = packed["labels"].astype(np.int64), packed["split"]
+            class_names = tuple(str(name) for name in packed["class_names"])
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:  # damaged in storage
+        raise ValueError(f"{path}: damaged, its arrays cannot be read ({error})") from error
     if not len(labels) == len(split) == len(offsets) - 1:
         raise ValueError(f"{path}: labels, split and offsets disagree on the number of images")
     if len(labels) and not 0 <= labels.min() <= labels.max() < len(class_names):

@@ -13,7 +13,6 @@ crash or a full disk leaves the previous good version in place, never a half-wri
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -21,11 +20,11 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alexnet_core import atomic
 from alexnet_core.checkpoints import CHECKPOINT_NAME
 from alexnet_core.config import (
     ModelConfig,
@@ -102,23 +101,9 @@ def create_run_dir(preset: str, root: str | os.PathLike | None = None) -> Path:
 # ---- atomic writes ---------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _replacing(path: Path, suffix: str):
-    """Yield a temporary path beside `path`; rename it over `path` if the block succeeds."""
-    fd, tmp = tempfile.mkstemp(prefix="tmp-", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     path = Path(path)
-    with _replacing(path, ".tmp") as tmp:
+    with atomic.replacing(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alexnet_core import checkpoints, distribute, runs
+from alexnet_core import atomic, checkpoints, distribute, runs
 from alexnet_core.config import ModelConfig, TrainConfig, dumps
 from alexnet_core.data import held_out_digest
 from alexnet_core.fitting import compile_model, estimate_epoch_seconds, make_optimizer
@@ -240,6 +240,8 @@ def continue_training(
                 "would train on some of them. Put the data back as it was, or train a new run."
             )
         path = Path(run_dir)
+        for stale in path.glob(f"{atomic.TEMP_PREFIX}*"):  # half-writes of a process killed
+            stale.unlink(missing_ok=True)  # mid-save: nothing else writes to a stopped run
         if not placement.is_chief:  # a helper worker trains a copy: the chief owns the folder
             helper_dir = Path(tempfile.mkdtemp(prefix=WORKER_FOLDER_PREFIX)) / path.name
             path = Path(shutil.copytree(path, helper_dir))
