@@ -11,8 +11,33 @@ import time
 
 import numpy as np
 
-from alexnet_core import checkpoints, distribute, system
+from alexnet_core import checkpoints, distribute, images, system
 from alexnet_core.config import ModelConfig, TrainConfig
+
+# Copies of the weights an optimizer keeps: SGD's momentum, Adam's two moments.
+OPTIMIZER_SLOTS = {"sgd": 1, "adam": 2, "adamw": 2}
+
+
+def check_memory(model_config: ModelConfig, train_config: TrainConfig) -> None:
+    """ValueError, before anything is built, when training the network would need more memory
+    than this machine has: a network that cannot fit would otherwise fail deep in TensorFlow,
+    or take the whole machine down with it. The estimate is a floor (float32 weights, their
+    gradients and the optimizer's copies, and one batch's layer outputs and their gradients),
+    so only a network that cannot fit is refused."""
+    from alexnet_core.report import plan_layers
+
+    plan = plan_layers(model_config)
+    weights = 4 * plan.total_params * (2 + OPTIMIZER_SLOTS[train_config.optimizer])
+    outputs = 2 * train_config.batch_size * plan.total_memory_bytes
+    available = images.machine_memory()
+    if available and weights + outputs > available:
+        raise ValueError(
+            f"training this network needs at least {(weights + outputs) / 2**30:,.1f} GiB "
+            f"({plan.total_params:,} weights with their gradients and {train_config.optimizer}'s "
+            f"copies: {weights / 2**30:,.1f} GiB; a batch of {train_config.batch_size}: "
+            f"{outputs / 2**30:,.1f} GiB), more than this machine's {available / 2**30:.1f} GiB. "
+            "Lower the width, the dense layers' units, the input size or the batch size."
+        )
 
 
 def make_optimizer(config: TrainConfig):
@@ -184,8 +209,10 @@ def estimate_epoch_seconds(
     if batch_size < 1 or num_images < 1:
         raise ValueError(f"batch_size and num_images must be positive, got {batch_size}, "
                          f"{num_images}")  # fmt: skip
+    train_config = TrainConfig(batch_size=batch_size)
+    check_memory(model_config, train_config)
     model = build_alexnet(model_config)
-    compile_model(model, TrainConfig(batch_size=batch_size))
+    compile_model(model, train_config)
     rng = np.random.default_rng(0)
     size = model_config.image_size
     x = rng.integers(0, 256, (batch_size, size, size, 3), dtype=np.uint8)

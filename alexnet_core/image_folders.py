@@ -170,6 +170,9 @@ class _Tree:
                     f"{self.path}: {test}/ has classes that {train}/ lacks: {', '.join(unknown)}"
                 )
             splits.append(test_root)
+        above = {root[:depth] for depth in range(len(root) + 1)} | set(splits)  # no class here
+        skipped += [f"{'/'.join(parts)}: not inside a class folder, left out"
+                    for parts in sorted(self.files) if parts[:-1] in above]  # fmt: skip
         members = [self.members(split_root) for split_root in splits]
         count = sum(len(files) for split in members for files in split.values())
         check_memory(str(self.path), count, image_size)

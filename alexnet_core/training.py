@@ -24,7 +24,12 @@ import numpy as np
 from alexnet_core import atomic, checkpoints, distribute, runs
 from alexnet_core.config import ModelConfig, TrainConfig, dumps
 from alexnet_core.data import held_out_digest
-from alexnet_core.fitting import compile_model, estimate_epoch_seconds, make_optimizer
+from alexnet_core.fitting import (
+    check_memory,
+    compile_model,
+    estimate_epoch_seconds,
+    make_optimizer,
+)
 from alexnet_core.job import ACTIVE, JobBusy, TrainingJob
 from alexnet_core.snapshot import Snapshot
 
@@ -295,6 +300,7 @@ def _prepare(model_config: ModelConfig, train_config: TrainConfig, dataset):
         )
     model_config = model_config.for_dataset(dataset.image_size, dataset.num_classes)
     plan_layers(model_config)  # ValueError naming the layer that does not fit these images
+    check_memory(model_config, train_config)  # or a network too large for this machine
     source = getattr(dataset, "source", None)
     if source:  # record what "auto" resolved to, so a continue loads the same data
         train_config = dataclasses.replace(train_config, dataset=str(source))
