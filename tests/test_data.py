@@ -417,6 +417,21 @@ def test_a_changed_source_replaces_its_old_decode_and_nothing_else(tmp_path, cac
     assert load_dataset(other, test_fraction=0, cache_dir=cache).from_cache
 
 
+def test_splits_keep_at_least_one_image_of_every_class_for_training(tmp_path, cache):
+    # 90% to test, then 90% of the rest to validation: a class of two keeps one for training.
+    root = make_folder(tmp_path / "pets", {"cat": 2, "dog": 10})
+    dataset = load_dataset(root, test_fraction=0.9, validation_fraction=0.9, cache_dir=cache)
+    assert np.bincount(dataset.y_train, minlength=2).tolist() == [1, 1]
+    assert np.bincount(dataset.y_test, minlength=2).tolist() == [1, 9]
+    assert len(dataset.y_val) == 0  # one image left per class: none can go to validation
+    assert_well_formed(dataset)
+    bigger = load_dataset(make_folder(tmp_path / "more", {"cat": 20, "dog": 40}),
+                          test_fraction=0.5, validation_fraction=0.5, cache_dir=cache)  # fmt: skip
+    assert np.bincount(bigger.y_test).tolist() == [10, 20]  # elsewhere the fractions hold
+    assert np.bincount(bigger.y_val).tolist() == [5, 10]
+    assert np.bincount(bigger.y_train).tolist() == [5, 10]
+
+
 def test_same_seed_same_split_other_seed_other_split(sample_cache):
     first, again = (load_dataset("sample", seed=1, cache_dir=sample_cache) for _ in range(2))
     other = load_dataset("sample", seed=2, cache_dir=sample_cache)
@@ -543,14 +558,6 @@ def test_second_load_comes_from_the_cache_without_decoding(tmp_path, cache, monk
     np.testing.assert_array_equal(second.y_test, first.y_test)
 
 
-def test_changed_source_is_decoded_again(tmp_path, cache):
-    root = make_folder(tmp_path / "pets", {"cat": 4, "dog": 4})
-    load_dataset(root, cache_dir=cache)
-    (root / "cat" / "extra.png").write_bytes(png(0))
-    dataset = load_dataset(root, test_fraction=0, validation_fraction=0, cache_dir=cache)
-    assert not dataset.from_cache and len(dataset.y_train) == 9
-
-
 def test_cache_location_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("ALEXNET_CACHE_DIR", str(tmp_path / "env-cache"))
     load_dataset(make_folder(tmp_path / "pets", {"cat": 2, "dog": 2}))
@@ -611,7 +618,11 @@ def test_only_one_class(tmp_path, cache):
 
 @pytest.mark.parametrize(
     "name, problem",
-    [("fake.zip", "damaged or truncated"), ("fake.tar.gz", "not a"), ("fake.bin", "not a")],
+    [
+        ("fake.zip", "damaged or truncated"),
+        ("fake.tar.gz", "not a readable CIFAR-10 archive"),
+        ("fake.bin", "not a zip file, an image folder or a CIFAR-10 .tar.gz"),
+    ],
 )
 def test_file_that_is_not_an_archive(tmp_path, cache, name, problem):
     path = tmp_path / name
@@ -645,11 +656,19 @@ def test_a_dataset_too_big_for_memory_is_refused_before_decoding(tmp_path, monke
         load_dataset(source, image_size=512, cache_dir=tmp_path / "cache")
 
 
-def test_pickled_folder_without_a_test_batch(tmp_path, cache):
+@pytest.mark.parametrize(
+    ("missing", "problem"),
+    [
+        (["test_batch"], "no test_batch found"),
+        (["data_batch_1", "data_batch_2"], r"no data_batch_\* files found"),
+    ],
+)
+def test_pickled_folder_without_a_test_or_training_batch(tmp_path, cache, missing, problem):
     files = make_cifar_files()
-    del files["test_batch"]
+    for name in missing:
+        del files[name]
     source = write_files(tmp_path / "cifar-10-batches-py", files)
-    with pytest.raises(ValueError, match="no test_batch") as error:
+    with pytest.raises(ValueError, match=f"{problem}; is this cifar-10-python") as error:
         load_dataset(source, cache_dir=cache)
     assert str(source) in str(error.value)
 
@@ -660,6 +679,11 @@ def test_pickled_folder_without_a_test_batch(tmp_path, cache):
         ("batches.meta", pickle.dumps({b"wrong": 1}), "no label_names"),
         ("test_batch", batch_bytes(np.zeros((1, 32, 32, 3), np.uint8), [10]), "labels outside"),
         ("data_batch_1", b"not a pickle", "cannot read data_batch_1"),
+        (
+            "data_batch_2",
+            batch_bytes(np.zeros((2, 32, 32, 3), np.uint8), [0, 1, 2]),
+            "data_batch_2 has 2 images but 3 labels",
+        ),
     ],
 )
 def test_damaged_pickled_batches(tmp_path, cache, name, content, problem):

@@ -2,6 +2,7 @@
 the memory check made before decoding many images."""
 
 import io
+import os
 import struct
 import zlib
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from alexnet_core import images
 from alexnet_core.images import MAX_PIXELS, check_memory, decode_image, machine_memory
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
@@ -189,6 +191,22 @@ def test_crafted_bomb_header_is_otherwise_valid():
 def test_machine_memory_is_read():
     memory = machine_memory()
     assert memory is None or 2**28 < memory < 2**50  # Between 256 MiB and 1 PiB.
+
+
+def test_a_containers_memory_cap_below_the_machines_memory_is_what_counts(tmp_path, monkeypatch):
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    cap = tmp_path / "memory.max"
+    monkeypatch.setattr(images, "CGROUP_LIMIT", str(cap))
+    cap.write_text("1000000\n")  # as the kernel writes it
+    assert machine_memory() == 1_000_000
+    with pytest.raises(ValueError, match="more than this machine's 0.0 GiB"):
+        check_memory("pets", 400, 32)  # 1.2 MB: more than the cap, far less than the machine
+    cap.write_text("max\n")  # uncapped
+    assert machine_memory() == physical
+    cap.write_text(f"{physical * 2}\n")  # a cap above the machine's memory changes nothing
+    assert machine_memory() == physical
+    cap.unlink()  # no cgroup v2 here
+    assert machine_memory() == physical
 
 
 def test_images_bigger_than_the_machine_are_refused_and_small_ones_pass():

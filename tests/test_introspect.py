@@ -6,6 +6,7 @@ import pytest
 
 from alexnet_core import introspect, vision_charts
 from alexnet_core.config import PRESETS
+from alexnet_core.images import resize_image
 from alexnet_core.model import build_alexnet
 from alexnet_core.report import plan_layers
 
@@ -171,7 +172,14 @@ def test_bad_arguments_are_refused(model):
 
 def test_other_image_sizes_are_resized(model):
     big = np.repeat(np.repeat(IMAGES[4], 2, axis=0), 2, axis=1)  # 64x64
-    assert introspect.feature_maps(model, big, "conv1").shape == (32, 32, 8)
+    maps = introspect.feature_maps(model, big, "conv1")
+    assert maps.shape == (32, 32, 8)
+    # The maps of the image resized as the data loader and the Classify page resize images.
+    expected = direct_maps(model, "conv1", resize_image(big, 32)[None])[0]
+    np.testing.assert_allclose(maps, expected, rtol=1e-5, atol=1e-5)
+    # Not a crop of the big image: its top-left quarter gives other maps.
+    cropped = direct_maps(model, "conv1", big[None, :32, :32])[0]
+    assert not np.allclose(maps, cropped, atol=1e-3)
 
 
 def test_strongest_channels():

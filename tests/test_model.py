@@ -130,9 +130,10 @@ def test_report_matches_keras_for_cifar_presets(name):
     assert report.total_params == model.count_params()
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     assert report.trainable_params == trainable
+    layer_names = {layer.name for layer in model.layers}
+    assert {row.name for row in report.rows} <= layer_names  # every row is a layer of the model
     for row in report.rows:
-        if row.name in {layer.name for layer in model.layers}:
-            assert tuple(model.get_layer(row.name).output.shape[1:]) == row.output_shape, row.name
+        assert tuple(model.get_layer(row.name).output.shape[1:]) == row.output_shape, row.name
 
 
 def independent_macs(model: keras.Model) -> int:

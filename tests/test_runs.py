@@ -99,6 +99,21 @@ def test_a_live_process_keeps_its_run_running(runs_dir):
     assert not path.exists()
 
 
+def test_a_reused_pid_is_not_taken_for_the_training_process(runs_dir):
+    # Our parent is alive, but a process_start other than its own means the pid now belongs
+    # to another process: the one that trained the run is gone.
+    parent = os.getppid()
+    actual = runs._process_start(parent)
+    assert actual is not None, "needs /proc to read a process's start time"
+    same = make_run(runs_dir, "same", "running", pid=parent, process_start=actual)
+    reused = make_run(runs_dir, "reused", "running", pid=parent,
+                      process_start=str(int(actual) + 1))  # fmt: skip
+    assert runs.read_run(same).status == "running"
+    assert runs.read_run(reused).status == "interrupted"
+    runs.delete_run(reused)  # not training, so it may go
+    assert not reused.exists()
+
+
 def test_delete_refuses_a_folder_that_is_not_a_run(tmp_path):
     (tmp_path / "precious").mkdir()
     with pytest.raises(ValueError, match="not a run folder"):
@@ -123,15 +138,47 @@ def test_rows_from_an_older_run_and_newer_rows_share_one_csv(tmp_path):
     assert runs.load_batch_history(tmp_path) == [{**old, "images_per_second": None}, new]
 
 
-def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
-    target = tmp_path / "status.json"
-    runs.write_json_atomic(target, {"status": "running"})
-    monkeypatch.setattr(json, "dumps", lambda *a, **k: 1 / 0)
-    with pytest.raises(ZeroDivisionError):
-        runs.write_json_atomic(target, {"status": "finished"})
+def fail_on_rename(monkeypatch):
+    """The whole temporary file is written, then renaming it over the target fails."""
+
+    def no_rename(source, target):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "replace", no_rename)
+
+
+def fail_half_way(monkeypatch):
+    """The temporary file gets half its text, then the disk is full."""
+
+    def half_written(self, text, encoding=None, **kwargs):
+        with open(self, "w", encoding=encoding) as f:
+            f.write(text[: len(text) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", half_written)
+
+
+@pytest.mark.parametrize("failure", [fail_on_rename, fail_half_way])
+@pytest.mark.parametrize(
+    ("name", "write", "old", "new"),
+    [
+        ("status.json", runs.write_json_atomic, {"status": "running"}, {"status": "finished"}),
+        ("history.csv", runs.write_csv_atomic, [{"epoch": 1, "loss": 2.0}],
+         [{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.5}]),
+    ],
+)  # fmt: skip
+def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch, failure, name, write, old, new):
+    target = tmp_path / name
+    write(target, old)
+    before = target.read_bytes()
+    failure(monkeypatch)
+    with pytest.raises(OSError, match="Input/output error|No space left"):
+        write(target, new)
     monkeypatch.undo()
-    assert json.loads(target.read_text()) == {"status": "running"}
-    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [name], "a temporary file was left behind"
+    write(target, new)  # the same write without the failure does change the file
+    assert target.read_bytes() != before
 
 
 def test_checkpoint_names_are_checked(tmp_path):

@@ -6,9 +6,14 @@ job's snapshot with a timeout instead of sleeping for a fixed time.
 
 import dataclasses
 import json
-import math
+import os
+import re
 import shutil
+import subprocess
+import sys
 import time
+import types
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -44,6 +49,13 @@ def finished_run(sample, tmp_path_factory):
                                   runs_dir=tmp_path_factory.mktemp("runs"))  # fmt: skip
     assert job.wait(120)
     return job
+
+
+def checkpoint_accuracy(run_dir, which, data) -> float:
+    """Test accuracy of a run's checkpoint, computed here from the reloaded model."""
+    model = checkpoints.load_checkpoint(run_dir, which)
+    predicted = model.predict(data.x_test, verbose=0)
+    return float(np.mean(predicted.argmax(axis=1) == data.y_test))
 
 
 def wait_until(condition, timeout=60.0, every=0.05):
@@ -165,7 +177,10 @@ def test_stop_ends_within_a_few_batches_keeps_last_and_refuses_a_second_start(sa
     assert snap.epochs_done == 1 and snap.test_accuracy is not None
     assert snap.cut_short == (1, snap.step) and snap.step < snap.batches_per_epoch == 32
     assert runs.load_history(job.run_dir)[0]["batches"] == snap.step
-    assert checkpoints.load_checkpoint(job.run_dir, "last") is not None
+    # The test metrics are those of the weights the stop left in last.keras.
+    assert checkpoint_accuracy(job.run_dir, "last", sample) == pytest.approx(
+        snap.test_accuracy, abs=1e-6
+    )
     assert runs.read_run(job.run_dir).status == "stopped"
     assert runs.read_run(job.run_dir).cut_short == (1, snap.step, 32)
 
@@ -284,6 +299,98 @@ def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, 
     assert (info.status, info.epochs_done, info.train_config.epochs) == ("finished", 2, 2)
 
 
+def refused(path, match, error=ValueError, **kwargs):
+    """continue_training(path) raises `error` matching `match` and changes no file."""
+    before = {name: (path / name).read_bytes() for name in ("config.json", "status.json")}
+    with pytest.raises(error, match=match):
+        training.continue_training(path, 1, **kwargs)
+    after = {name: (path / name).read_bytes() for name in ("config.json", "status.json")}
+    assert after == before, "a refused continue changed the run folder"
+    assert not list(path.glob("tmp-*"))
+
+
+def test_continue_refuses_a_run_it_cannot_go_on_with_and_changes_nothing(
+    finished_run, sample, tmp_path
+):
+    def copy(name):
+        return Path(shutil.copytree(finished_run.run_dir, tmp_path / name))
+
+    damaged = copy("damaged")
+    (damaged / "status.json").write_text("{not json")
+    refused(damaged, "damaged cannot be continued: damaged run folder: JSONDecodeError",
+            dataset=sample)  # fmt: skip
+
+    parent = os.getppid()  # alive: as if another process were training the run now
+    for state in ("running", "paused"):
+        alive = copy(state)
+        status = json.loads((alive / "status.json").read_text())
+        status.update(status=state, pid=parent, process_start=runs._process_start(parent))
+        (alive / "status.json").write_text(json.dumps(status))
+        assert runs.read_run(alive).status == state
+        refused(alive, f"{state} is still {state}: it cannot be continued now", dataset=sample)
+
+    no_last = copy("no-last")
+    (no_last / "last.keras").unlink()
+    refused(no_last, "no-last has no last.keras checkpoint to continue from", dataset=sample)
+
+    other_classes = dataclasses.replace(sample, class_names=tuple(reversed(sample.class_names)))
+    refused(copy("classes"), r"dataset: its classes \['truck', .* differ from the run's "
+            r"\['airplane'", dataset=other_classes)  # fmt: skip
+
+    busy = training.start_training(TINY, SLOW, dataset=sample)  # 'queued' or 'running' now
+    try:
+        match = f"already (queued|running) in this process \\({re.escape(busy.run_id)}\\)"
+        refused(copy("busy"), match, error=training.JobBusy, dataset=sample)
+    finally:
+        busy.stop()
+        assert busy.wait(60)
+
+
+def test_each_batch_trains_at_the_scheduled_rate_before_and_after_a_continue(sample, runs_dir):
+    one_cycle = dataclasses.replace(FAST, epochs=2, schedule="one_cycle")
+    job = training.start_training(TINY, one_cycle, dataset=sample)
+    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
+    per_epoch = 256 // 32
+
+    def scheduled(epoch, total):
+        # LearningRateControl: position in epochs, from the epoch's 0-based batch index.
+        return [learning_rate_at(one_cycle, epoch - 1 + batch / per_epoch, total)
+                for batch in range(per_epoch)]  # fmt: skip
+
+    first = runs.load_batch_history(job.run_dir)
+    assert [row["epoch"] for row in first] == [1] * per_epoch + [2] * per_epoch
+    rates = [row["learning_rate"] for row in first]
+    assert rates == pytest.approx(scheduled(1, 2) + scheduled(2, 2), rel=1e-6)
+    assert rates[0] == pytest.approx(0.01 / 25) and max(rates) > 5 * rates[0]  # the warm-up
+
+    job = training.continue_training(job.run_dir, 1, dataset=sample)
+    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
+    rows = runs.load_batch_history(job.run_dir)
+    assert rows[: 2 * per_epoch] == first
+    assert [row["epoch"] for row in rows[2 * per_epoch :]] == [3] * per_epoch
+    # The schedule is recomputed over the new total of 3 epochs.
+    third = [row["learning_rate"] for row in rows[2 * per_epoch :]]
+    assert third == pytest.approx(scheduled(3, 3), rel=1e-6)
+
+
+@pytest.mark.slow
+def test_the_command_line_exits_1_naming_the_divergence(tmp_path):
+    env = {**os.environ, "ALEXNET_RUNS_DIR": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    args = ["--preset", "tiny", "--dataset", "sample", "--epochs", "1", "--train-subset", "64",
+            "--batch-size", "16", "--learning-rate", "1e6", "--quiet"]  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "alexnet_core.train", *args],
+                            cwd=Path(__file__).resolve().parents[1], env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "loss diverged" in error and "no checkpoint was saved" in error, error
+    assert "Traceback" not in result.stderr
+    (run_dir,) = tmp_path.iterdir()
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "failed" and "diverged" in status["error"]
+    assert not list(run_dir.glob("*.keras"))
+
+
 def test_a_final_status_is_on_disk_before_the_snapshot_shows_it(sample, runs_dir, monkeypatch):
     """The Runs page reads status.json: a page that saw 'finished' must find it there too."""
     write_csv = runs.write_csv_atomic
@@ -385,10 +492,10 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     assert (path / "last.keras").read_bytes() == before
     assert not list(path.glob("tmp-*"))
     monkeypatch.undo()
-    assert checkpoints.load_checkpoint(path, "last") is not None
     assert runs.read_run(path).epochs_done == 1
     tested = runs.read_run(finished_run.run_dir).test_accuracy
     assert tested is not None and runs.read_run(path).test_accuracy == tested, "still last.keras's"
+    assert checkpoint_accuracy(path, "last", sample) == pytest.approx(tested, abs=1e-6)
 
     (path / "last.keras").write_bytes(before[: len(before) // 2])  # cut short, outside the app
     status = (path / "status.json").read_bytes()
@@ -486,11 +593,17 @@ def test_batches_feed_every_image_once_an_epoch_in_a_new_seeded_order_without_au
     assert sum(epochs(in_order, 1)[0], ()) == tuple(range(10)) and "shuffle" not in in_order
 
 
-def test_estimate_epoch_seconds_times_real_steps():
-    seconds = training.estimate_epoch_seconds(TINY, 16, 160)
-    assert math.isfinite(seconds) and seconds > 0
-    with pytest.raises(ValueError):
+def test_estimate_epoch_seconds_times_real_steps(monkeypatch):
+    # A clock that reads 10.0 s before the 3 timed steps and 10.6 s after: 0.2 s a step.
+    readings = iter([10.0, 10.6])
+    monkeypatch.setattr(fitting, "time", types.SimpleNamespace(perf_counter=lambda: next(readings)))
+    # 150 images in batches of 16: 10 steps, the last of 6 images.
+    assert training.estimate_epoch_seconds(TINY, 16, 150) == pytest.approx(2.0)
+    assert next(readings, None) is None, "the clock was not read before and after the steps"
+    with pytest.raises(ValueError, match="batch_size and num_images must be positive, got 0, 160"):
         training.estimate_epoch_seconds(TINY, 0, 160)
+    with pytest.raises(ValueError, match="must be positive, got 16, 0"):
+        training.estimate_epoch_seconds(TINY, 16, 0)
 
 
 def test_status_json_is_plain_json(finished_run):
