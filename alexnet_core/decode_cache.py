@@ -23,7 +23,7 @@ from alexnet_core import atomic, image_folders
 CACHE_VARIABLE = "ALEXNET_CACHE_DIR"  # Environment variable naming the decode cache folder.
 # Part of the cache key: bump it when decoding changes. 2: folders left out are listed in
 # skipped, symlinked folders are followed, class names that are not UTF-8 are escaped.
-# 3: files outside every class folder are listed in skipped too.
+# 3: image files outside every class folder are listed in skipped too.
 LOADER_VERSION = 3
 
 

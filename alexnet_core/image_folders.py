@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from alexnet_core.images import check_memory, decode_image
+from alexnet_core.images import check_memory, decode_image, is_image_name
 
 Parts = tuple[str, ...]  # A file or folder's path inside the source, split at "/".
 # Folder names that hold a split rather than a class, in any case (Train/, Testing/...).
@@ -170,9 +170,11 @@ class _Tree:
                     f"{self.path}: {test}/ has classes that {train}/ lacks: {', '.join(unknown)}"
                 )
             splits.append(test_root)
-        above = {root[:depth] for depth in range(len(root) + 1)} | set(splits)  # no class here
-        skipped += [f"{'/'.join(parts)}: not inside a class folder, left out"
-                    for parts in sorted(self.files) if parts[:-1] in above]  # fmt: skip
+        # An image beside the class folders (not a README) is worth a word: it has no class.
+        above = {root[:depth] for depth in range(len(root) + 1)} | set(splits)
+        skipped += [f"{'/'.join(parts)}: an image outside every class folder, left out"
+                    for parts in sorted(self.files)
+                    if parts[:-1] in above and is_image_name(parts[-1])]  # fmt: skip
         members = [self.members(split_root) for split_root in splits]
         count = sum(len(files) for split in members for files in split.values())
         check_memory(str(self.path), count, image_size)

@@ -27,6 +27,11 @@ BACKGROUND = (255, 255, 255)
 CGROUP_LIMIT = "/sys/fs/cgroup/memory.max"  # A container's memory cap (cgroup v2), if any.
 
 
+def is_image_name(name: str) -> bool:
+    """Whether the file name ends in a suffix Pillow reads (.jpg, .png, .webp...)."""
+    return os.path.splitext(name)[1].lower() in Image.registered_extensions()
+
+
 def decode_image(data: bytes, size: int | None = None, *, name: str = "image") -> np.ndarray:
     """Decode image file bytes to a uint8 (H, W, 3) RGB array, resized to size x size if given.
 

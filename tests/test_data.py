@@ -3,6 +3,7 @@
 import io
 import os
 import pickle
+import re
 import socket
 import subprocess
 import sys
@@ -220,10 +221,21 @@ def test_zip_junk_is_ignored(tmp_path, cache):
         archive.writestr("__MACOSX/cat/._000.png", b"resource fork")
         archive.writestr("cat/.DS_Store", b"finder")
         archive.writestr("README.txt", b"loose files beside the class folders are not images")
+        archive.writestr("extra.PNG", (tmp_path / "f" / "cat" / "000.png").read_bytes())
     dataset = load_dataset(zip_path, test_fraction=0, validation_fraction=0, cache_dir=cache)
     assert len(dataset.y_train) == 6
-    # macOS' and Finder's files go unmentioned; a file outside the class folders is listed.
-    assert dataset.skipped == ("README.txt: not inside a class folder, left out",)
+    # macOS' and Finder's files and a README go unmentioned; an image without a class is listed.
+    assert dataset.skipped == ("extra.PNG: an image outside every class folder, left out",)
+
+
+def test_images_beside_the_class_folders_of_a_split_layout_are_listed(tmp_path, cache):
+    root = make_folder(make_folder(tmp_path / "pets", {"cat": 3, "dog": 3}, "train"),
+                       {"cat": 1, "dog": 1}, "test")  # fmt: skip
+    (root / "train" / "unsorted.png").write_bytes(png(0))
+    (root / "test" / "notes.txt").write_text("not an image, not worth a word")
+    dataset = load_dataset(root, validation_fraction=0, cache_dir=cache)
+    assert (len(dataset.y_train), len(dataset.y_test)) == (6, 2)
+    assert dataset.skipped == ("train/unsorted.png: an image outside every class folder, left out",)
 
 
 def zip_of(zip_path: Path, names: list[str]) -> Path:
@@ -447,8 +459,7 @@ def test_same_seed_same_split_other_seed_other_split(sample_cache):
 @pytest.mark.skipif(not SHARED_ZIP.exists(), reason="needs ../shared/datasets/cifar10-jpeg.zip")
 def test_real_cifar10_zip(cache):
     dataset = load_dataset(SHARED_ZIP, cache_dir=cache)
-    assert dataset.class_names == CIFAR10
-    assert dataset.skipped == ("README.md: not inside a class folder, left out",)
+    assert dataset.class_names == CIFAR10 and dataset.skipped == ()  # its README.md is no image
     assert np.bincount(dataset.y_train + 0).tolist() == [4500] * 10
     assert np.bincount(dataset.y_val).tolist() == [500] * 10
     assert np.bincount(dataset.y_test).tolist() == [1000] * 10
@@ -488,6 +499,20 @@ def test_packed_jpegs_decode_to_the_same_pixels_as_the_files(tmp_path, cache):
     expected = {image_folders.decode_image(jpeg, 32).tobytes() for jpeg, _, split in files
                 if split == 1}  # fmt: skip
     assert {image.tobytes() for image in dataset.x_test} == expected
+
+
+def test_a_packed_copy_damaged_in_storage_is_refused_by_name(tmp_path, cache):
+    with zipfile.ZipFile(data.SAMPLE_PATH) as archive:
+        jpegs = [n for n in sorted(archive.namelist()) if n.endswith(".jpg")][:4]
+        files = [(archive.read(n), i % 2, 0) for i, n in enumerate(jpegs)]
+    path = pack_jpegs(tmp_path / "pets.npz", files, ["cat", "dog"])
+    damaged = bytearray(path.read_bytes())
+    middle = damaged.index(files[1][0][100:120])  # inside the scans, so only a CRC tells
+    damaged[middle] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: damaged, its arrays cannot "
+                       r"be read \(Bad CRC-32 for file 'scans.npy'\)$"):  # fmt: skip
+        load_dataset(path, cache_dir=cache)
 
 
 def test_a_npz_without_the_packed_arrays_is_refused(tmp_path, cache):

@@ -284,8 +284,11 @@ def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, 
     with pytest.raises(ValueError, match="changed since .* no longer the ones the run held out"):
         training.continue_training(path, 1, dataset=moved)
     assert (path / "config.json").read_bytes() == before
+    (path / "tmp-k1ll3d.keras").write_bytes(b"PK half a save")  # a killed process's leftovers
+    (path / "tmp-x.tmp").write_text('{"status": "runn')
     job = training.continue_training(path, 1, dataset=sample)  # the run's own: 'auto' here
     assert job.wait(120)
+    assert not list(path.glob("tmp-*")), "the leftovers are cleared when the run goes on"
     snap = job.snapshot()
     assert snap.status == "finished", snap.error
     assert snap.device == "CPU" and snap.train_config.devices == "auto"
