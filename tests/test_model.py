@@ -28,6 +28,7 @@ from alexnet_core.model import (
     feature_layer_names,
 )
 from alexnet_core.report import plan_layers
+from tests.conftest import dev_dependency
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -365,7 +366,7 @@ print(json.dumps(out))
 
 
 def test_model_builds_with_the_same_shapes_under_jax():
-    pytest.importorskip("jax")
+    dev_dependency("jax")
     # Optimisation level 0: XLA's CPU compiler then builds each weight initialiser about seven
     # times faster (as bench/gpu.sh check does); the shapes are the same at any level.
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
