@@ -18,23 +18,30 @@ from alexnet_core.config import ModelConfig, TrainConfig
 OPTIMIZER_SLOTS = {"sgd": 1, "adam": 2, "adamw": 2}
 
 
-def check_memory(model_config: ModelConfig, train_config: TrainConfig) -> None:
-    """ValueError, before anything is built, when training the network would need more memory
-    than this machine has: a network that cannot fit would otherwise fail deep in TensorFlow,
-    or take the whole machine down with it. The estimate is a floor (float32 weights, their
-    gradients and the optimizer's copies, and one batch's layer outputs and their gradients),
-    so only a network that cannot fit is refused."""
+def training_memory(model_config: ModelConfig, batch_size: int, optimizer: str) -> tuple[int, int]:
+    """A floor of the bytes training needs, in two parts: the float32 weights with their
+    gradients and the optimizer's copies; a batch's layer outputs with their gradients.
+    Frameworks need more (workspaces, copies), never less."""
     from alexnet_core.report import plan_layers
 
     plan = plan_layers(model_config)
-    weights = 4 * plan.total_params * (2 + OPTIMIZER_SLOTS[train_config.optimizer])
-    outputs = 2 * train_config.batch_size * plan.total_memory_bytes
+    weights = 4 * plan.total_params * (2 + OPTIMIZER_SLOTS[optimizer])
+    return weights, 2 * batch_size * plan.total_memory_bytes
+
+
+def check_memory(model_config: ModelConfig, train_config: TrainConfig) -> None:
+    """ValueError, before anything is built, when training the network would need more memory
+    than this machine has: a network that cannot fit would otherwise fail deep in TensorFlow,
+    or take the whole machine down with it. training_memory is a floor, so only a network that
+    cannot fit is refused."""
+    batch, optimizer = train_config.batch_size, train_config.optimizer
+    weights, outputs = training_memory(model_config, batch, optimizer)
     available = images.machine_memory()
     if available and weights + outputs > available:
         raise ValueError(
             f"training this network needs at least {(weights + outputs) / 2**30:,.1f} GiB "
-            f"({plan.total_params:,} weights with their gradients and {train_config.optimizer}'s "
-            f"copies: {weights / 2**30:,.1f} GiB; a batch of {train_config.batch_size}: "
+            f"(the weights with their gradients and {optimizer}'s copies: "
+            f"{weights / 2**30:,.1f} GiB; a batch of {batch}: "
             f"{outputs / 2**30:,.1f} GiB), more than this machine's {available / 2**30:.1f} GiB. "
             "Lower the width, the dense layers' units, the input size or the batch size."
         )

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import charts, config, report
+from alexnet_core import charts, config, fitting, report
 from pages import common, widgets
 
 # Widget key -> ModelConfig field it sets. The preset's values fill them in.
@@ -114,11 +114,20 @@ except ValueError as exc:
         )
     st.stop()
 
-cols = st.columns(4)
+cols = st.columns(5)
 cols[0].metric("Total parameters", f"{plan.total_params:,}")
 cols[1].metric("Trainable parameters", f"{plan.trainable_params:,}")
 cols[2].metric("Multiply-adds per image", common.count_text(plan.total_macs))
 cols[3].metric("Activations per image", f"{plan.total_memory_bytes / 2**20:,.2f} MiB")
+train = config.train_preset(name)  # the preset's batch size and optimizer
+weights, outputs = fitting.training_memory(model_config, train.batch_size, train.optimizer)
+cols[4].metric(
+    f"Memory to train, batch {train.batch_size}", f"{(weights + outputs) / 2**30:,.2f} GiB",
+    help=f"At least: the float32 weights, their gradients and {train.optimizer}'s copies "
+    f"({weights / 2**30:,.2f} GiB), and a batch's layer outputs with their gradients "
+    f"({outputs / 2**30:,.2f} GiB). Frameworks need more: workspaces, the next batch, "
+    "copies. The paper's GTX 580s had 3 GB each, too little for its network on one.",
+)  # fmt: skip
 st.caption("Activation and augmentation change how the network learns, not these numbers.")
 
 left, right = st.columns(2)

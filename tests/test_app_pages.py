@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from alexnet_core import checkpoints, config, data, runs, training
+from alexnet_core import checkpoints, config, data, report, runs, training
 from pages import common
 
 pytestmark = pytest.mark.slow
@@ -161,6 +161,10 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     app.selectbox(key="arch_preset").select("paper").run()
     no_problems(app)
     assert metric(app, "Total parameters") == "60,965,224"
+    # At least float32 weights, gradients and SGD's momentum, and batch 128's outputs twice
+    activations = report.plan_layers(config.preset("paper")).total_memory_bytes
+    floor = (12 * 60_965_224 + 2 * 128 * activations) / 2**30
+    assert metric(app, "Memory to train, batch 128") == f"{floor:,.2f} GiB"
     assert len(app.get("plotly_chart")) == 2
     text = " ".join(m.value for m in app.markdown)
     assert "a unit of pool5 sees **195x195** pixels of conv1's 227x227 input." in text

@@ -30,13 +30,23 @@ def test_a_network_too_large_for_the_memory_is_refused_with_its_sizes(monkeypatc
     monkeypatch.setattr(images, "machine_memory", lambda: needed)
     fitting.check_memory(PRESETS["tutorial"], train)  # just fits
     monkeypatch.setattr(images, "machine_memory", lambda: needed - 1)
-    weights = 58_324_746
     with pytest.raises(ValueError) as refused:
         fitting.check_memory(PRESETS["tutorial"], train)
     message = str(refused.value)
     assert message.startswith(f"training this network needs at least {needed / GIB:,.1f} GiB")
-    assert f"{weights:,} weights with their gradients and {optimizer}'s copies" in message
+    weights = 4 * 58_324_746 * {"sgd": 3, "adam": 4}[optimizer] / GIB
+    assert (
+        f"(the weights with their gradients and {optimizer}'s copies: {weights:,.1f} GiB; "
+        in message
+    )
     assert f"a batch of {train.batch_size}:" in message and "Lower the width" in message
+
+
+def test_the_floor_is_weights_gradients_optimizer_copies_and_a_batchs_outputs():
+    plan = report.plan_layers(PRESETS["paper"])
+    weights, outputs = fitting.training_memory(PRESETS["paper"], 128, "sgd")
+    assert weights == 4 * 3 * plan.total_params == 4 * 3 * 60_965_224
+    assert outputs == 2 * 128 * plan.total_memory_bytes
 
 
 def test_a_smaller_batch_needs_less(monkeypatch):
