@@ -126,8 +126,13 @@ def main(argv: list[str] | None = None) -> int:
                 flags = ", ".join("--" + k.replace("_", "-") for k in others)
                 raise ValueError(f"--continue goes on with the run's own settings; only --epochs "
                                  f"and --devices apply, not {flags}")  # fmt: skip
+            before = runs.read_run(args.continue_run).train_config  # None if not a run
             job = training.continue_training(args.continue_run, args.epochs or 1,
                                              devices=args.devices)  # fmt: skip
+            now = job.snapshot().train_config.devices
+            if before and now != before.devices:  # a GPU run brought to a machine without one
+                print(f"devices: the run's {before.devices!r} cannot be placed here, so it goes "
+                      f"on with {now!r}", file=sys.stderr)  # fmt: skip
         else:
             job = training.start_training(model_config, train_config, runs_dir=args.runs_dir)
     except (ValueError, OSError) as error:  # bad settings, unreadable data, unwritable folder

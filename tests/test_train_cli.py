@@ -95,8 +95,12 @@ def test_a_one_epoch_run_writes_a_run_folder(tmp_path):
     assert epoch["images"] == 256
     assert row.endswith(f" {epoch['images'] / epoch['seconds']:,.0f} img/s")
 
+    config["training"]["devices"] = "/gpu:7"  # as if trained on a machine with eight GPUs
+    (run_dir / "config.json").write_text(json.dumps(config))
     result = run_cli("--continue", str(run_dir), "--epochs", "1", env=env, timeout=300)
     assert result.returncode == 0, result.stderr
+    moved = "devices: the run's '/gpu:7' cannot be placed here, so it goes on with 'auto'"
+    assert moved in result.stderr.splitlines()
     assert "epoch 1/2" not in result.stderr, "the first epoch was reported again"
     assert "epoch 2/2: loss" in result.stderr
     total = json.loads((run_dir / "status.json").read_text())["duration_s"]
