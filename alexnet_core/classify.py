@@ -94,6 +94,13 @@ def predict_probabilities(model, images: np.ndarray, batch_size: int = 256, prog
     return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, 0))
 
 
+def warm_up(model) -> None:
+    """Run one blank image through the model, so that the first image a user classifies is
+    not the one that traces the model's predict function (about 100 ms on a CPU)."""
+    side = model.input_shape[1]
+    predict_probabilities(model, np.zeros((1, side, side, 3), np.uint8))
+
+
 def view_batches(images: np.ndarray, views: str = "single") -> list[np.ndarray]:
     """The batches (each uint8 (N, S, S, 3)) that a test over `views` averages.
 

@@ -11,7 +11,7 @@ import os
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from alexnet_core import checkpoints, data, introspect, runs, training
+from alexnet_core import checkpoints, classify, data, introspect, runs, training
 
 KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
@@ -138,7 +138,9 @@ def load_model_cached(run_dir: str, which: str):
 
 @st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=4)
 def _load_model(run_dir: str, which: str, mtime: float):
-    return checkpoints.load_checkpoint(run_dir, which)
+    model = checkpoints.load_checkpoint(run_dir, which)
+    classify.warm_up(model)  # the first classification is then as quick as the rest
+    return model
 
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=2)

@@ -348,3 +348,16 @@ def test_charts_show_the_numbers():
     np.testing.assert_allclose(np.asarray(fig.data[0].z), [[0.75, 0.25], [0, 0]])
     fig = vision_charts.per_class_accuracy(np.array([0.5, np.nan, 1.0]), ["a", "b", "c"])
     assert list(fig.data[0].x) == ["a", "c"] and list(fig.data[0].y) == [0.5, 1.0]
+
+
+def test_warming_up_traces_prediction_so_the_first_upload_does_not(test_set):
+    model = build_alexnet(PRESETS["tiny"].replace(num_classes=4))
+    assert model.predict_function is None
+    classify.warm_up(model)
+    traced = model.predict_function
+    assert traced is not None
+    buffer = io.BytesIO()
+    Image.fromarray(test_set[0][0]).save(buffer, format="PNG")
+    (result,) = classify.classify_files(model, [("one.png", buffer.getvalue())], CORNERS)
+    assert model.predict_function is traced, "the upload reused the warmed-up function"
+    assert result.error is None and result.prediction is not None
