@@ -30,6 +30,8 @@ from alexnet_core.train import build_parser, configs_from_args
 from bench.common import describe, real_cifar10, save, table
 
 EPOCH_MARGIN = 1.15  # measured epochs (with validation) took 1.11x the estimate on the CPU
+# 2: test_loss without label smoothing, epoch_seconds recorded; files without it are version 1
+RESULTS_VERSION = 2
 
 
 # Where each test-time view's results go in the JSON (see alexnet_core.classify.view_batches).
@@ -57,9 +59,11 @@ def test_metrics(model, dataset, model_config) -> dict:
 
 
 def epochs_within(minutes: float, model_config, train_config, dataset) -> int:
-    """The most epochs that fit in `minutes` here, from a few timed training steps."""
+    """The most epochs that fit in `minutes` here, from a few timed training steps; each
+    epoch's validation is a forward pass, about a third of a training step per image."""
     images = train_images(dataset, train_config)
     epoch = estimate_epoch_seconds(model_config, train_config.batch_size, images, steps=5)
+    epoch *= 1 + len(dataset.y_val) / (3 * images)
     epochs = epochs_for(minutes, epoch)
     print(f"about {epoch:.0f} s per epoch here: {epochs} epochs fit in {minutes:g} min",
           flush=True)  # fmt: skip
@@ -88,13 +92,15 @@ def _epoch_accuracy(row: dict) -> str:
     return f"val_accuracy {row['val_accuracy']:.4f}"
 
 
-def train_once(model_config, train_config, dataset, runs_dir=None) -> dict:
+def train_once(model_config, train_config, dataset, runs_dir=None, quiet=False) -> dict:
     print(f"training {model_config}\n  with {train_config}", flush=True)
     start = time.perf_counter()
     job = training.start_training(model_config, train_config, dataset=dataset, runs_dir=runs_dir)
     last_epoch = 0
     while not job.wait(timeout=5):
         snapshot = job.snapshot()
+        if quiet:
+            continue
         if snapshot.epoch_history and snapshot.epoch_history[-1]["epoch"] != last_epoch:
             row = snapshot.epoch_history[-1]
             last_epoch = row["epoch"]
@@ -115,11 +121,16 @@ def train_once(model_config, train_config, dataset, runs_dir=None) -> dict:
         # None for every epoch when trained with --validation-fraction 0
         "val_accuracy": [_rounded(r["val_accuracy"]) for r in snapshot.epoch_history],
         "train_accuracy": [_rounded(r["accuracy"]) for r in snapshot.epoch_history],
-        "test_loss": snapshot.test_loss,  # cross-entropy, without label smoothing
+        # Cross-entropy without label smoothing from results version 2 on; with the run's
+        # label smoothing in older files (their test_ce is always without).
+        "test_loss": snapshot.test_loss,
         "test_accuracy": snapshot.test_accuracy,
         "wall_s": wall,
         "train_images": images,
+        # Over the whole wall time: building, tracing, validation, checkpoints and the test
+        # pass included. Each epoch's own seconds (its validation included) are beside it.
         "train_images_per_s": images * train_config.epochs / wall,
+        "epoch_seconds": [round(r["seconds"], 2) for r in snapshot.epoch_history],
     }
     return result | scored_views(snapshot.run_dir, dataset, model_config)
 
@@ -152,6 +163,7 @@ def score_run(run_dir: str, source: str | None = None) -> tuple[dict, str]:
         "wall_s": run.duration_s,  # as the run recorded it: training and its test pass
         "train_images": images,
         "train_images_per_s": images * run.epochs_done / run.duration_s,
+        "epoch_seconds": [round(r["seconds"], 2) for r in runs.load_history(run.path)],
     }
     return result | scored_views(run.path, dataset, run.model_config), dataset.name
 
@@ -207,6 +219,7 @@ def main(argv: list[str] | None = None) -> None:
             dataclasses.replace(train_config, seed=seed),
             dataset if seed == seeds[0] else data_for(seed),
             args.runs_dir,
+            args.quiet,
         )
         for seed in seeds
     ]
@@ -231,7 +244,8 @@ def report(results: list[dict], data: str, name: str, no_save: bool) -> None:
     ]
     print("\n" + table(rows))
     if not no_save:
-        path = save(f"accuracy-{name}", {"data": data, "results": results})
+        path = save(f"accuracy-{name}", {"version": RESULTS_VERSION, "data": data,
+                                         "results": results})  # fmt: skip
         print(f"\nwritten to {path}")
 
 

@@ -7,6 +7,9 @@ import json
 import time
 from pathlib import Path
 
+import keras
+import numpy as np
+
 from alexnet_core import system
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -32,14 +35,44 @@ def runs_parser(module: str, doc: str) -> argparse.ArgumentParser:
     return parser
 
 
+# The CPU's vector and matrix extensions worth recording: they set what a core computes.
+CPU_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
+def cpu_flags() -> list[str]:
+    """Which of CPU_FLAGS /proc/cpuinfo lists ([] where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as file:
+            line = next((line for line in file if line.startswith("flags")), "")
+    except OSError:
+        return []
+    present = set(line.partition(":")[2].split())
+    return [flag for flag in CPU_FLAGS if flag in present]
+
+
+def matmul_flops(size: int = 2048, seconds: float = 0.5) -> float:
+    """This machine's float32 matrix-multiply rate through the Keras backend, in FLOP/s: as
+    many size x size products as fit in `seconds` (at least 3), after one to warm up. (On an
+    NVIDIA GPU under JAX, float32 products use TF32 tensor cores by default.)"""
+    a = keras.ops.convert_to_tensor(np.random.default_rng(0).random((size, size), "float32"))
+    np.asarray(keras.ops.matmul(a, a))  # warm up, and wait for it
+    start, repeats = time.perf_counter(), 0
+    while repeats < 3 or time.perf_counter() - start < seconds:
+        np.asarray(keras.ops.matmul(a, a))  # waited for: a GPU would otherwise run ahead
+        repeats += 1
+    return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+
 def machine() -> dict:
-    """CPU, cores, accelerators and library versions, recorded with every result."""
-    return system.machine_info()
+    """CPU (with its vector extensions), cores, accelerators and library versions, and a
+    measured matrix-multiply rate: machines with the same name can differ by twice that."""
+    info = system.machine_info()
+    return info | {"cpu_flags": cpu_flags(), "matmul_gflops": round(matmul_flops() / 1e9, 1)}
 
 
 def describe() -> str:
     """The machine in one line, printed before each benchmark's figures."""
-    info = machine()
+    info = system.machine_info()
     gpus = ", ".join(info["gpus"]) or "no GPU"
     return (f"{info['cpu']}, {info['cores']} cores, {gpus}; Keras {info['keras']} on "
             f"{info['keras_backend']}")  # fmt: skip

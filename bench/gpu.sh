@@ -11,7 +11,9 @@
 #   bash bench/gpu.sh cifar_gpu    # the GPU preset, as many epochs as fit in $MINUTES (4)
 #   bash bench/gpu.sh tutorial     # the tutorial's network with our training, $MINUTES (4)
 #
-# Each part prints its table and copies its JSON result to $OUT (commit it to bench/results/).
+# Each part prints its table and copies its JSON result to $OUT (commit it to bench/results/),
+# with each run's config, status and histories under $OUT/runs/; a part is stopped after
+# $LIMIT s (500), so even an overrun brings back the epochs it finished.
 # A session has 15 minutes of device time in all, the machine's start included: run cifar_gpu,
 # then tutorial at once (each $MINUTES of training plus compiling and the test views, not yet
 # measured there: give each timeout_s 540), and speed only if time is left.
@@ -19,6 +21,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKED=.device-data/cifar10-jpeg-packed.npz
 MINUTES=${MINUTES:-4}
+LIMIT=${LIMIT:-500}  # seconds a part may run: under the device call's 540, so its files come back
+OUT=${OUT:-$(mktemp -d)}  # the device tool's folder; a fresh one here
 
 jax_env() {
     export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
@@ -35,8 +39,19 @@ device_env() {  # on the device machine: its python3 has JAX; Keras comes from t
     PYTHON=python3
 }
 
-results_out() {  # results written since $1 go to $OUT, which the device tool brings back
-    find bench/results -name '*.json' -newer "$1" -exec cp {} "${OUT:-/tmp}/" \;
+part() {  # one benchmark, stopped after $LIMIT s; what it wrote goes to $OUT either way
+    local stamp status=0 run
+    stamp=$(mktemp)
+    timeout "$LIMIT" "$PYTHON" -m "$@" || status=$?
+    mkdir -p "$OUT"
+    find bench/results -name '*.json' -newer "$stamp" -exec cp {} "$OUT/" \;
+    for run in "$ALEXNET_RUNS_DIR"/*/; do  # each run's histories: an overrun keeps its epochs
+        [ -d "$run" ] || continue
+        mkdir -p "$OUT/runs/$(basename "$run")"
+        cp "$run"*.json "$run"*.csv "$OUT/runs/$(basename "$run")/" 2>/dev/null || true
+    done
+    find "$OUT" -type f | sort
+    return "$status"
 }
 
 case "${1:-}" in
@@ -59,30 +74,28 @@ check)  # this CPU, the JAX backend from requirements-dev.txt, a tiny run on the
     # (each weight initialiser is compiled): compiling, not running, is what a tiny run waits for.
     jax_env; PYTHON=${PYTHON:-.venv/bin/python}
     export XLA_FLAGS="${XLA_FLAGS:-} --xla_backend_optimization_level=0"
-    $PYTHON -m bench.throughput --presets tiny --batch-sizes 32 --steps 2 \
+    export ALEXNET_RUNS_DIR=$(mktemp -d)
+    part bench.throughput --presets tiny --batch-sizes 32 --steps 2 \
         --no-tutorial-code --overhead-images 0 --no-save
-    $PYTHON -m bench.accuracy --preset tiny --dataset sample --epochs 1 --train-subset 512 \
+    part bench.accuracy --preset tiny --dataset sample --epochs 1 --train-subset 512 \
         --augment-flip --no-save
     ;;
 speed)
-    device_env; stamp=$(mktemp)
-    $PYTHON -m bench.throughput --batch-sizes 128 256 --steps 20 --overhead-images 0
-    results_out "$stamp"
+    device_env
+    part bench.throughput --batch-sizes 128 256 --steps 20 --overhead-images 0
     ;;
 cifar_gpu)
-    device_env; stamp=$(mktemp)
-    $PYTHON -m bench.accuracy --preset cifar_gpu --dataset "$PACKED" --minutes "$MINUTES" \
+    device_env
+    part bench.accuracy --preset cifar_gpu --dataset "$PACKED" --minutes "$MINUTES" \
         --mixed-precision
-    results_out "$stamp"
     ;;
 tutorial)  # the tutorial's network (227x227 inputs) with flips, shifts and one-cycle SGD
-    device_env; stamp=$(mktemp)
-    $PYTHON -m bench.accuracy --preset tutorial --dataset "$PACKED" --minutes "$MINUTES" \
+    device_env
+    part bench.accuracy --preset tutorial --dataset "$PACKED" --minutes "$MINUTES" \
         --mixed-precision --augment-flip --augment-shift 4 --batch-size 128 \
         --schedule one_cycle --learning-rate 0.02 --label-smoothing 0.1
-    results_out "$stamp"
     ;;
 *)
-    sed -n '2,17p' "$0"; exit 2
+    sed -n '2,19p' "$0"; exit 2
     ;;
 esac

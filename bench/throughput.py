@@ -23,7 +23,7 @@ import numpy as np
 from alexnet_core.config import PRESETS, TrainConfig
 from alexnet_core.model import build_alexnet
 from alexnet_core.report import plan_layers
-from bench.common import describe, save, table
+from bench.common import describe, matmul_flops, save, table
 
 WARMUP_STEPS = 2  # the first steps trace and compile; they are not timed
 
@@ -89,17 +89,6 @@ def inference_rate(model, x, batch_size: int, steps: int) -> float:
     for _ in range(steps):
         model.predict_on_batch(batch)
     return batch_size * steps / (time.perf_counter() - start)
-
-
-def matmul_flops(size: int = 2048, repeats: int = 10) -> float:
-    """This machine's float32 matrix-multiply rate through the Keras backend, in FLOP/s."""
-    a = keras.ops.convert_to_tensor(np.random.default_rng(0).random((size, size), "float32"))
-    keras.ops.matmul(a, a)  # warm up
-    start = time.perf_counter()
-    for _ in range(repeats):
-        result = keras.ops.matmul(a, a)
-    np.asarray(result)  # wait for the device to finish
-    return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
 def measure(name, model, x, y, batch_size, steps, loss, macs) -> dict:
@@ -169,10 +158,14 @@ def job_overhead(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--presets", nargs="+", default=["tutorial", "paper", "cifar_gpu",
-                                                          "cifar_small"])  # fmt: skip
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.throughput",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--presets", nargs="+", choices=sorted(PRESETS),
+                        default=["tutorial", "paper", "cifar_gpu", "cifar_small"])  # fmt: skip
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[32, 128])
     parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement")
     parser.add_argument("--no-tutorial-code", action="store_true")
@@ -183,7 +176,7 @@ def main() -> None:
         help="images per epoch for the live-job overhead (0 = skip it; the sample has 3600)",
     )
     parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(describe(), flush=True)
 
     rng = np.random.default_rng(0)
@@ -193,6 +186,7 @@ def main() -> None:
     peak = matmul_flops()
     rows = []
     for batch_size in args.batch_sizes:
+        first = len(rows)  # this batch size's rows
         if not args.no_tutorial_code:
             macs = plan_layers(PRESETS["tutorial"]).total_macs
             onehot = keras.utils.to_categorical(labels, 10)
@@ -213,7 +207,7 @@ def main() -> None:
             macs = plan_layers(config).total_macs
             rows.append(measure(name, build_alexnet(config), x, labels, batch_size, args.steps,
                                 "sparse_categorical_crossentropy", macs))  # fmt: skip
-        print(table(rows[-1 - len(args.presets) :]), flush=True)
+        print(table(rows[first:]), flush=True)
     for row in rows:
         row["% of matmul peak"] = 100 * row["train GFLOP/s"] * 1e9 / peak
     overhead = []

@@ -1,5 +1,6 @@
 """The benchmark scripts run, on tiny settings, and print the numbers they promise."""
 
+import json
 import os
 import re
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from alexnet_core import checkpoints, config, introspect, runs, training
-from bench import accuracy, epoch_start, latency, time_to_error, towers
+from bench import accuracy, common, epoch_start, latency, throughput, time_to_error, towers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,10 +28,30 @@ def number(pattern: str, text: str) -> float:
     return float(match[1].replace(",", ""))
 
 
+# Imported first by Python (sitecustomize on PYTHONPATH): the GPU machine has none of these.
+NOT_ON_THE_GPU_MACHINE = """
+import importlib.abc, sys
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "plotly", "streamlit"):
+            raise ImportError(f"{name} is not installed on the GPU machine")
+sys.meta_path.insert(0, Absent())
+"""
+
+
 @pytest.mark.slow
-def test_gpu_script_check_trains_under_the_jax_backend():
-    """What bench/gpu.sh runs on the GPU machine, here on the CPU: Keras on JAX."""
-    out = run(["bash", "bench/gpu.sh", "check"], env={"PYTHON": sys.executable})
+def test_gpu_script_check_trains_under_the_jax_backend(tmp_path):
+    """What bench/gpu.sh runs on the GPU machine, here on the CPU: Keras on JAX, and neither
+    TensorFlow nor the app's libraries to import."""
+    (tmp_path / "sitecustomize.py").write_text(NOT_ON_THE_GPU_MACHINE)
+    probe = [sys.executable, "-c", "import tensorflow"]
+    blocked = subprocess.run(probe, env={**os.environ, "PYTHONPATH": str(tmp_path)},
+                             capture_output=True, text=True)  # fmt: skip
+    assert "tensorflow is not installed on the GPU machine" in blocked.stderr
+    env = {"PYTHON": sys.executable, "PYTHONPATH": str(tmp_path)}
+    out = run(["bash", "bench/gpu.sh", "check"], env=env)
+    brought = [line for line in out.splitlines() if "/runs/" in line]  # what $OUT would hold
+    assert {Path(line).name for line in brought} >= {"history.csv", "status.json", "config.json"}
     assert out.count("on jax") == 2  # each script's machine line names the backend
     assert number(r"tiny\s+32\s+([\d,.]+)", out) > 0  # training images per second
     accuracy = number(r"tiny\s+0\s+1\s+([\d.]+)", out)  # preset, seed, epochs, test accuracy
@@ -43,20 +64,43 @@ def test_a_time_budget_becomes_whole_epochs_with_a_margin():
     assert accuracy.epochs_for(0.01, 125) == 1  # always at least one
 
 
-def test_accuracy_bench_scores_a_finished_run_again_with_the_same_numbers(tmp_path, capsys):
+def test_accuracy_bench_scores_a_finished_run_again_with_the_same_numbers(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr(common, "RESULTS", tmp_path / "results")
     accuracy.main(["--preset", "tiny", "--dataset", "sample", "--epochs", "1", "--seed", "3",
                    "--train-subset", "128", "--augment-flip", "--augment-shift", "2",
-                   "--runs-dir", str(tmp_path), "--no-save"])  # fmt: skip
+                   "--label-smoothing", "0.2", "--runs-dir", str(tmp_path / "runs")])  # fmt: skip
     trained = capsys.readouterr().out.splitlines()
-    (run_dir,) = tmp_path.iterdir()
-    accuracy.main(["--score", str(run_dir), "--no-save"])
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    accuracy.main(["--score", str(run_dir)])
     scored = capsys.readouterr().out.splitlines()
+    written = [json.loads(p.read_text()) for p in sorted((tmp_path / "results").iterdir())]
+    assert len(written) == 2 and all(w["version"] == 2 for w in written)
+    (epoch,) = runs.load_history(run_dir)
+    for result in (w["results"][0] for w in written):
+        assert result["epoch_seconds"] == [round(epoch["seconds"], 2)]
+        assert result["test_loss"] == pytest.approx(result["test_ce"], abs=1e-4)  # no smoothing
+    machine = written[0]["machine"]
+    assert machine["matmul_gflops"] > 0 and set(machine["cpu_flags"]) <= set(common.CPU_FLAGS)
+    trained, scored = trained[:-2], scored[:-2]  # the lines naming the JSON files
     header = "preset  seed  epochs  test acc  test CE  flip-TTA acc  ten-patch acc"
     assert trained[-2].startswith(header) and scored[-2].startswith(header)
     # preset, seed, epochs and the four test numbers; the wall times are measured differently
     row = trained[-1].split()[:7]
     assert scored[-1].split()[:7] == row and row[:3] == ["tiny", "3", "1"]  # --seed counts
     assert all(0 <= float(value) <= 1 for value in row[3:4] + row[5:7])
+
+
+def test_throughput_bench_prints_each_batch_sizes_rows_and_refuses_unknown_presets(capsys):
+    throughput.main(["--presets", "tiny", "--batch-sizes", "8", "16", "--steps", "1",
+                     "--no-tutorial-code", "--overhead-images", "0", "--no-save"])  # fmt: skip
+    out = capsys.readouterr().out
+    per_batch = re.findall(r"^tiny\s+(\d+)\s", out, re.MULTILINE)
+    assert per_batch == ["8", "16", "8", "16"], "one row each, then the whole table"
+    with pytest.raises(SystemExit) as refused:
+        throughput.main(["--presets", "cifar-small"])
+    assert refused.value.code == 2 and "invalid choice: 'cifar-small'" in capsys.readouterr().err
 
 
 def test_epoch_start_bench_times_each_feed_and_epoch(capsys):
