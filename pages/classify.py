@@ -25,13 +25,14 @@ def classify_all(run_dir: str, which: str, version: float, names: tuple, files: 
     return uploaded + classify.classify_images(model, list(tests), names, len(names), views)
 
 
-def forget_if_changed(key: str, subject: str) -> None:
-    """Reset widget `key` to its default when what it is about (`subject`) has changed since
+def forget_if_changed(key: str, subject: str, default) -> None:
+    """Set widget `key` back to `default` when what it is about (`subject`) has changed since
     the last run: a choice made for one image, or one list of images, means nothing for the
-    next."""
+    next. Set, not removed: the browser redraws a widget whose value the script sets, but keeps
+    showing its old choice when the value is only forgotten."""
     about = f"{key}_about"
     if st.session_state.get(about) != subject:
-        st.session_state.pop(key, None)
+        st.session_state[key] = default
         st.session_state[about] = subject
 
 
@@ -158,7 +159,7 @@ if len(results) > 1:
         key="classify_csv",
     )
     names = [r.name for r in readable]
-    forget_if_changed("classify_pick", "\n".join(names))  # another list: start at its first
+    forget_if_changed("classify_pick", "\n".join(names), 0)  # another list: its first
     chosen = st.selectbox(
         "Look closer at",
         range(len(readable)),
@@ -177,12 +178,12 @@ method = widgets.explanation_radio("classify_explain", "Where did it look?", vie
 name = widgets.EXPLANATION_LABELS[method]
 # The second guess of this image: every camera shot has the same name, so its pixels count.
 image_id = f"{result.name} {hashlib.sha1(result.image.tobytes()).hexdigest()}"
-forget_if_changed("classify_cam_class", image_id)
+second_guess = prediction.top[min(1, len(prediction.top) - 1)][0]
+forget_if_changed("classify_cam_class", f"{run.path} {image_id}", second_guess)
 other = st.selectbox(
     f"{name} for another class",
     range(classes),
     key="classify_cam_class",
-    index=prediction.top[min(1, len(prediction.top) - 1)][0],
     format_func=lambda i: f"{run.class_names[i]} ({prediction.probabilities[i]:.1%})",
 )
 seen, top_overlay = explained(str(run.path), which, version, result.image, top_index, method)

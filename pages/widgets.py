@@ -46,14 +46,16 @@ def conv_settings(prefix: str, **widget_options) -> dict[str, tuple[int, ...]]:
 def within(key: str, low: int, high: int, usual: int | None = None) -> int | None:
     """Bring number widget `key`'s kept value within [low, high] before it is drawn: its bounds
     change with the run or layer, and Streamlit refuses a kept value outside them. Returns the
-    default to draw it with: `usual` the first time, then None (the kept value wins, and a
-    default beside a corrected one only makes Streamlit log a warning)."""
+    default to draw it with: `usual` the first time, then the kept value (new bounds make a new
+    widget, which would start from its default), or None after a correction (set through the
+    session state, which wins; a default beside it only makes Streamlit warn)."""
     value = st.session_state.get(key)
     if value is None:
         return usual
     if not low <= value <= high:
         st.session_state[key] = min(max(value, low), high)
-    return None
+        return None
+    return value
 
 
 VIEW_LABELS = {

@@ -264,3 +264,30 @@ def test_6_classify_an_upload_and_a_corrupt_file(page, server, tmp_path):
         page.locator(".st-key-classify_chart .js-plotly-plot").wait_for()
         page.get_by_text(re.compile(r"^Grad-CAM: ")).first.wait_for()
         assert "cat.png" in main.inner_text()
+
+
+def open_select(page, key: str):
+    """Open a selectbox's list from the keyboard (a click on it only focuses it)."""
+    box = page.locator(f".st-key-{key} input[role='combobox']")
+    box.scroll_into_view_if_needed()
+    box.click()
+    page.keyboard.press("ArrowDown")
+    return page.get_by_role("option")
+
+
+def test_7_classify_choices_follow_the_image_looked_at(page, server):
+    with Step(page, server, "7-classify-closer"):
+        page.locator(".st-key-classify_use_test label").click()  # four test images join
+        settle(page)
+        options = open_select(page, "classify_pick")
+        poll(lambda: options.count() == 5, 15, "the upload and four test images to pick from")
+        last = options.nth(4).inner_text()
+        options.nth(4).click()
+        settle(page)
+        shown = page.locator(".st-key-classify_pick input[role='combobox']").input_value()
+        assert shown == last and page.get_by_role("heading", name=last).count() == 1
+        # The other heat map's class, as its caption says and as the box above it says
+        caption = page.get_by_text(re.compile(r"^Grad-CAM: ")).nth(1).inner_text()
+        other = page.locator(".st-key-classify_cam_class input[role='combobox']").input_value()
+        assert other.startswith(caption.removeprefix("Grad-CAM: ") + " ("), (other, caption)
+        assert page.locator("[data-testid='stException']").count() == 0  # broken.jpg's box stays

@@ -468,7 +468,7 @@ def test_pages_see_a_dataset_folder_change_and_refuse_classes_the_run_did_not_le
 
 
 def test_a_three_class_run_shows_no_top_5_and_says_when_its_test_split_is_empty(
-    test_images, tmp_path, monkeypatch
+    test_images, trained_run, tmp_path, monkeypatch
 ):
     x_test, y_test = test_images
     folder = tmp_path / "three"
@@ -493,6 +493,11 @@ def test_a_three_class_run_shows_no_top_5_and_says_when_its_test_split_is_empty(
     at.run()
     no_problems(at)
     assert at.slider(key="classify_top_k").value == 3
+    at.slider(key="classify_top_k").set_value(2).run()
+    ten = shutil.copytree(trained_run.path, tmp_path / "runs" / "20000101-000000-tiny")
+    at.run().selectbox(key="classify_run").select(ten.name).run()  # the slider goes up to 10
+    no_problems(at)
+    assert at.slider(key="classify_top_k").value == 2, "a new range keeps the choice"
 
     for name in ("airplane", "automobile", "bird"):  # two images a class: none left to test
         for n in (2, 3, 4):
