@@ -14,6 +14,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from alexnet_core import checkpoints, classify, data, introspect, runs, training
 
 KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
+RUN_PARAMETER = "run"  # a link's query parameter naming the run its page should open on
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
 NO_TEST_IMAGES = (
     "This run's data has no test images: without a test/ folder, a share of each class is set "
@@ -68,6 +69,16 @@ def sidebar_status() -> None:
 BEST_NAMES = {"val_accuracy": "val acc", "accuracy": "train acc"}  # others: "best"
 
 
+def follow_link(key: str, run_ids) -> None:
+    """Choose the run a link names (?run=<id>, from the Train page's next steps) in run
+    selectbox `key`, once: the page opens on that run, not on one chosen there before."""
+    linked = st.query_params.get(RUN_PARAMETER)
+    if linked is not None:
+        del st.query_params[RUN_PARAMETER]
+        if linked in run_ids:
+            st.session_state[key] = linked
+
+
 def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None:
     """A selectbox of runs, newest first; None (after an info box) when there are none.
     Damaged folders (listed on the Runs page) are left out: nothing says what they hold."""
@@ -78,6 +89,7 @@ def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None
         st.info("No trained runs yet. Train one on the Train page (the tiny preset takes seconds).")
         return None
     by_id = {r.run_id: r for r in found}
+    follow_link(key, by_id)
 
     def describe(run_id: str) -> str:
         run = by_id[run_id]

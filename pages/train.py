@@ -145,8 +145,10 @@ def live(drawn_status: str) -> None:
     if snap.cut_short and not snap.active:
         st.caption(common.cut_short_text(*snap.cut_short, snap.batches_per_epoch))
     if not snap.active:
-        for column, (page, label, icon) in zip(st.columns(3), NEXT_PAGES, strict=True):
-            column.page_link(f"pages/{page}.py", label=label, icon=icon)
+        pages = NEXT_PAGES if snap.epochs_done else NEXT_PAGES[:1]  # nothing saved to look in
+        for column, (page, label, icon) in zip(st.columns(3), pages, strict=False):
+            column.page_link(f"pages/{page}.py", label=label, icon=icon,
+                             query_params={common.RUN_PARAMETER: snap.run_id})  # fmt: skip
     if not snap.batch_history:
         if snap.active:
             st.info("Building the model and compiling the first training step: the first batch "

@@ -423,6 +423,9 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     assert snap.status == "finished" and snap.test_accuracy is not None
     assert len(snap.epoch_history) == 1
     assert [e["new"] for e in snap.lr_events] == [0.02]
+    links = {link.proto.label: link.proto.query_string for link in app.get("page_link")}
+    assert list(links) == ["Compare it in Runs", "See its feature maps", "Classify images with it"]
+    assert set(links.values()) == {f"run={snap.run_id}"}, "each opens its page on this run"
     assert "0.02" in app.get("plotly_chart")[0].proto.spec, "the lr change is marked"
 
     reloaded = AppTest.from_file(str(APP), default_timeout=60)  # a reload: a new session
@@ -488,6 +491,8 @@ def test_a_failed_run_shows_its_message_not_a_traceback(app):
     assert app.error[0].value.startswith("Training failed: The loss diverged")
     assert "Traceback" not in app.error[0].value
     assert "no checkpoint was saved (no epoch had finished)" in app.error[0].value
+    links = [(link.proto.label, link.proto.page) for link in app.get("page_link")]
+    assert [label for label, _ in links] == ["Compare it in Runs"], "nothing saved to look in"
     snap = training.current_job().snapshot()
     assert snap.status == "failed"
     assert metric(app, "Loss") == f"{snap.batch_history[-1]['loss']:.4g}"  # not 20 digits
@@ -721,3 +726,19 @@ def test_runs_lists_only_the_settings_that_differ(app, finished_run):
     assert list(differ.index) == ["training.learning_rate"]
     rate = run.train_config.learning_rate
     assert differ.loc["training.learning_rate"].tolist() == [str(rate), "0.5"]
+
+
+def test_a_link_from_train_opens_its_page_on_the_run_it_names(app, finished_run):
+    run = copy_of(finished_run)
+    older = copy_of(finished_run, "20000101-000000-tiny")
+    for page, key in (("classify", "classify_run"), ("inside", "inside_run"),
+                      ("runs", "runs_selected")):  # fmt: skip
+        app.run().switch_page(f"pages/{page}.py").run()
+        assert app.selectbox(key=key).value == run.run_id  # the newest, at first
+        app.query_params["run"] = older.run_id  # as Train's "See its feature maps" link says
+        app.run()
+        no_problems(app)
+        assert app.selectbox(key=key).value == older.run_id
+        assert "run" not in app.query_params, "followed once"
+        app.selectbox(key=key).select(run.run_id).run()
+        assert app.selectbox(key=key).value == run.run_id, "then the user's choice counts"
