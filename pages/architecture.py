@@ -23,6 +23,11 @@ KNOBS = {
 }
 
 
+def count(number: int) -> str:
+    """Every digit while they fit beside the other figures (60,965,224), else 68.6 G."""
+    return f"{number:,}" if number < 1e9 else common.count_text(number)
+
+
 def conv1_is_the_cause(name: str, two_gpus: bool, pooling: str, values: dict, convs: dict) -> bool:
     """Whether the network would fit with a gentle conv1 (3x3, stride 1) and the rest as set:
     then conv1's kernel or stride is what shrinks the maps to nothing."""
@@ -115,17 +120,18 @@ except ValueError as exc:
     st.stop()
 
 cols = st.columns(5)
-cols[0].metric("Total parameters", f"{plan.total_params:,}")
-cols[1].metric("Trainable parameters", f"{plan.trainable_params:,}")
+cols[0].metric("Total parameters", count(plan.total_params))
+cols[1].metric("Trainable parameters", count(plan.trainable_params))
 cols[2].metric("Multiply-adds per image", common.count_text(plan.total_macs))
-cols[3].metric("Activations per image", f"{plan.total_memory_bytes / 2**20:,.2f} MiB")
+cols[3].metric("Activations per image", common.bytes_text(plan.total_memory_bytes))
 train = config.train_preset(name)  # the preset's batch size and optimizer
 weights, outputs = fitting.training_memory(model_config, train.batch_size, train.optimizer)
 cols[4].metric(
-    f"Memory to train, batch {train.batch_size}", f"{(weights + outputs) / 2**30:,.2f} GiB",
-    help=f"At least: the float32 weights, their gradients and {train.optimizer}'s copies "
-    f"({weights / 2**30:,.2f} GiB), and a batch's layer outputs with their gradients "
-    f"({outputs / 2**30:,.2f} GiB). Frameworks need more: workspaces, the next batch, "
+    "Memory to train", common.bytes_text(weights + outputs),
+    help=f"At least, with the preset's batch of {train.batch_size} and {train.optimizer}: the "
+    f"float32 weights, their gradients and the optimizer's copies "
+    f"({common.bytes_text(weights)}), and a batch's layer outputs with their gradients "
+    f"({common.bytes_text(outputs)}). Frameworks need more: workspaces, the next batch, "
     "copies. The paper's GTX 580s had 3 GB each, too little for its network on one.",
 )  # fmt: skip
 st.caption("Activation and augmentation change how the network learns, not these numbers.")
@@ -150,10 +156,12 @@ st.dataframe(
     hide_index=True,
     height=35 * (len(plan.rows) + 1) + 3,  # every layer in view: a row is 35 px, the header too
     column_config={
+        # Wide enough for a large network's figures, which the first rows do not show
         "kind": st.column_config.TextColumn(width="medium"),
         "kernel/stride": st.column_config.TextColumn(width="medium"),  # "5x5/1 same, 2 groups"
-        "parameters": st.column_config.NumberColumn(format="localized"),
-        "MACs": st.column_config.NumberColumn(format="localized"),
+        "output shape": st.column_config.TextColumn(width="medium"),  # "127 x 127 x 1536"
+        "parameters": st.column_config.NumberColumn(format="localized", width="medium"),
+        "MACs": st.column_config.NumberColumn(format="localized", width="medium"),
         "memory (KiB)": st.column_config.NumberColumn(format="%.1f"),
     },
     key="arch_table",

@@ -285,6 +285,15 @@ def count_text(count: float) -> str:
     return f"{count:,.0f}"
 
 
+def bytes_text(size: float) -> str:
+    """A size in bytes to three figures in binary units: 5.02 MiB, 1.94 GiB, 1.41 TiB."""
+    for unit, power in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 0.995 * 2**power:  # what would read 1024 MiB reads 1.00 GiB
+            value = size / 2**power
+            return f"{value:.{2 if value < 9.995 else 1 if value < 99.95 else 0}f} {unit}"
+    return f"{size:,.0f} B"
+
+
 def cut_short_text(epoch: int, batches: int, batches_per_epoch: int) -> str:
     """What it means that a stop ended `epoch` after `batches` of its batches."""
     return (

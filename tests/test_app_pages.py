@@ -115,6 +115,20 @@ def test_durations_read_in_a_unit_that_suits_them(seconds, text):
 
 
 @pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (100, "100 B"),
+        (3072, "3.00 KiB"),
+        (1023.9 * 2**20, "1.00 GiB"),
+        (99.96 * 2**20, "100 MiB"),
+        (1445.69 * 2**30, "1.41 TiB"),
+    ],  # fmt: skip
+)
+def test_sizes_read_in_binary_units_to_three_figures(size, text):
+    assert common.bytes_text(size) == text
+
+
+@pytest.mark.parametrize(
     ("count", "text"),
     [
         (999, "999"),
@@ -164,7 +178,8 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     # At least float32 weights, gradients and SGD's momentum, and batch 128's outputs twice
     activations = report.plan_layers(config.preset("paper")).total_memory_bytes
     floor = (12 * 60_965_224 + 2 * 128 * activations) / 2**30
-    assert metric(app, "Memory to train, batch 128") == f"{floor:,.2f} GiB"
+    assert metric(app, "Memory to train") == f"{floor:.2f} GiB"
+    assert metric(app, "Activations per image") == f"{activations / 2**20:.2f} MiB"
     assert len(app.get("plotly_chart")) == 2
     text = " ".join(m.value for m in app.markdown)
     assert "a unit of pool5 sees **195x195** pixels of conv1's 227x227 input." in text
