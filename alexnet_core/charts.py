@@ -32,6 +32,18 @@ LAYOUT = dict(margin=dict(l=10, r=10, t=64, b=10), legend=dict(orientation="h", 
 SHARE_AXIS = dict(tickformat=".0%", autorangeoptions=dict(minallowed=-0.02, maxallowed=1.02))
 # A loss axis around a lone value would otherwise read 2.704049587249755859.
 LOSS_AXIS = dict(tickformat="~.3g")
+# A loss past this has diverged (ten classes start near 2.3): its axis turns logarithmic, or
+# the spike flattens the rest of the curve and its ticks read 1000000000000000000000.
+DIVERGED_LOSS = 100.0
+
+
+def loss_axis(values) -> dict:
+    """The y axis for these losses: linear with short ticks, or logarithmic with powers of
+    ten once one of them has diverged."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if finite and max(finite) > DIVERGED_LOSS:
+        return dict(type="log", exponentformat="power", tickformat="")
+    return LOSS_AXIS
 
 
 def feature_map_shapes(report: Report) -> go.Figure:
@@ -197,7 +209,8 @@ def training_curves(
             fig.add_trace(trace, row=1, col=col)
     fig.update_layout(showlegend=True, **LAYOUT)
     fig.update_xaxes(title_text="step (batches)", **_whole_steps(steps))
-    fig.update_yaxes(LOSS_AXIS, row=1, col=1)
+    losses = [_batch_value(row, "loss") for row in batch_history]
+    fig.update_yaxes(loss_axis(losses + [r.get("val_loss") for r in val_rows]), row=1, col=1)
     fig.update_yaxes(SHARE_AXIS, row=1, col=2)
     _mark_lr_changes(fig, lr_events, row="all", col="all")
     return fig
@@ -269,7 +282,8 @@ def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.
         )
     fig.update_xaxes(title_text="epoch", dtick=1)
     fig.update_yaxes(title_text=metric.replace("_", " "))
-    fig.update_yaxes(SHARE_AXIS if "accuracy" in metric else LOSS_AXIS)
+    values = [row.get(metric) for rows in histories.values() for row in rows]
+    fig.update_yaxes(SHARE_AXIS if "accuracy" in metric else loss_axis(values))
     fig.update_layout(title=metric.replace("_", " "), **LAYOUT)
     return fig
 

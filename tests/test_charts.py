@@ -176,3 +176,16 @@ def test_a_run_of_one_batch_draws_its_points_as_markers():
                 charts.compare_training_error({"run": one})):  # fmt: skip
         assert fig.data[0].mode == "markers" and len(fig.data[0].x) == 1
     assert charts.training_curves(BATCHES).data[0].mode == "lines"
+
+
+def test_a_diverged_loss_gets_a_logarithmic_axis_with_powers_of_ten():
+    calm = charts.training_curves(BATCHES, EPOCHS)
+    assert calm.layout.yaxis.type in (None, "linear") and calm.layout.yaxis.tickformat == "~.3g"
+    spike = [*BATCHES, {**BATCHES[-1], "step": 5, "batch_loss": 3.7e17, "loss": 7e16}]
+    diverged = charts.training_curves(spike, EPOCHS)
+    assert diverged.layout.yaxis.type == "log" and diverged.layout.yaxis.exponentformat == "power"
+    assert diverged.layout.yaxis2.tickformat == ".0%", "the accuracy axis stays as it was"
+    wild = [{**EPOCHS[0], "loss": float("nan")}, {**EPOCHS[1], "loss": 250.0}]
+    runs = charts.compare_runs({"a": EPOCHS, "b": wild}, "loss")
+    assert runs.layout.yaxis.type == "log"
+    assert charts.compare_runs({"a": EPOCHS}, "loss").layout.yaxis.tickformat == "~.3g"
