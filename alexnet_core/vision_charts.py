@@ -49,12 +49,9 @@ def feature_grid(
     else:  # per channel, broadcast over (h, w)
         low, span = shown.min(axis=(0, 1)), shown.max(axis=(0, 1)) - shown.min(axis=(0, 1))
     levels = np.divide(shown - low, span, out=np.zeros_like(shown), where=span > 0)
-    colorbar = dict(
-        thickness=12,
-        tickvals=[0, 255],
-        ticktext=["its lowest", "its highest"],
-        title=dict(text="each map on its own scale", side="right"),
-    )
+    # Said in the ticks, not a title: a sideways title is longer than one row of tiles is high.
+    colorbar = dict(thickness=12, tickvals=[0, 255], ticktext=["each map's lowest",
+                                                               "each map's highest"])  # fmt: skip
     if shared_scale:
         ticks = [0, 64, 128, 191, 255]
         text = [f"{float(low) + float(span) * t / 255:.3g}" for t in ticks]
@@ -225,9 +222,13 @@ def per_class_accuracy(accuracy: np.ndarray, class_names: Sequence[str]) -> go.F
 
 def _image_axes(fig: go.Figure) -> None:
     """Square pixels, row 0 at the top, no ticks: heat maps read like images."""
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    # No tick marks either: a theme's outside ticks would sit under the image as stray dashes.
+    fig.update_xaxes(
+        showticklabels=False, ticks="", showgrid=False, zeroline=False, constrain="domain"
+    )
     fig.update_yaxes(
         showticklabels=False,
+        ticks="",
         showgrid=False,
         zeroline=False,
         autorange="reversed",

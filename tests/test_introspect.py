@@ -198,6 +198,9 @@ def test_feature_grid_tiles_hold_each_channels_map():
     expected = np.rint((tile - tile.min()) / (tile.max() - tile.min()) * 255)
     np.testing.assert_array_equal(z[5:10, 6:12], expected)
     assert [a.text for a in fig.layout.annotations] == [str(c) for c in order]
+    assert list(fig.data[0].colorbar.ticktext) == ["each map's lowest", "each map's highest"]
+    assert fig.data[0].colorbar.title.text is None, "a sideways title outgrows one row of tiles"
+    assert fig.layout.xaxis.ticks == "" and fig.layout.yaxis.ticks == "", "no stray tick marks"
 
     shared = vision_charts.feature_grid(maps * 4, shared_scale=True, max_channels=4)
     assert "4 of 7 channels" in shared.layout.title.text
