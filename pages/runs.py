@@ -46,19 +46,19 @@ rows = []
 for run in found:
     train = run.train_config
     rows.append(
-        {
+        {  # what tells runs apart first: a narrow window scrolls to the settings
             "run": run.run_id,
             "status": run.status,
+            "created": run.created.replace("T", " ")[:16] or "—",  # to the minute
             "preset": run.preset,
-            "optimizer": train.optimizer if train else "—",
-            "learning rate": train.learning_rate if train else None,
-            "batch size": train.batch_size if train else None,
             "epochs": f"{run.epochs_done}/{train.epochs}" if train else str(run.epochs_done),
             "best val acc %": percent(run.best_val_accuracy),
             "test acc %": percent(run.test_accuracy),
             "duration (s)": run.duration_s,
+            "optimizer": train.optimizer if train else "—",
+            "learning rate": train.learning_rate if train else None,
+            "batch size": train.batch_size if train else None,
             "device": run.device or "—",
-            "created": run.created.replace("T", " ")[:16] or "—",  # to the minute
         }
     )
 st.dataframe(

@@ -455,6 +455,7 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     no_problems(app)
     table = app.dataframe[0].value
     assert list(table["run"]) == [snap.run_id]
+    assert list(table.columns[:4]) == ["run", "status", "created", "preset"], "in view first"
     assert table["status"][0] == "finished"
     assert table["test acc %"][0] == pytest.approx(100 * snap.test_accuracy)
     (event,) = snap.lr_events
