@@ -92,11 +92,12 @@ def _conv_output(size: int, kernel: int, stride: int, padding: str) -> int:
 
 
 def _refuse(layer: str, size: int, window: int, what: str, config: ModelConfig) -> None:
+    paper = "; the paper's 11x11 stride-4 conv1 needs about 227" * (config.input_size < 227)
+    smaller = "a smaller kernel" if layer == "conv1" else "smaller kernels or strides earlier"
     raise ValueError(
         f"{layer}: the feature map would shrink to nothing — it receives {size}x{size} but its "
         f"{what} is {window}x{window}. Way out: raise the input size the images are resized to "
-        f"(input_size, now {config.input_size}; the paper's 11x11 stride-4 conv1 needs about "
-        "227), or use smaller kernels or strides in the earlier layers."
+        f"(input_size, now {config.input_size}{paper}), or use {smaller}."
     )
 
 

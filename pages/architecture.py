@@ -111,11 +111,17 @@ except ValueError as exc:
     if "shrink to nothing" in str(exc) and conv1_is_the_cause(name, two_gpus, pooling, values,
                                                                 convs):  # fmt: skip
         kernel, stride = convs["conv_kernels"][0], convs["conv_strides"][0]
+        small = values["input_size"] < 227  # the paper's conv1 needs about 227-pixel inputs
         st.info(
             f"Hint: conv1's {kernel}x{kernel} kernel with stride {stride} shrinks the maps too "
-            "fast for this input size (the paper's 11x11 stride-4 conv1 needs about 227-pixel "
-            "inputs). For 32x32 images pick cifar_small or cifar_gpu, make conv1's kernel or "
-            "stride smaller, or raise the input size so the images are upsampled inside the model."
+            "fast for this input size. Make its kernel or stride smaller"
+            + (
+                ", pick cifar_small or cifar_gpu (made for 32x32 images), or raise the input "
+                "size so the images are upsampled inside the model (the paper's 11x11 stride-4 "
+                "conv1 needs about 227)."
+                if small
+                else "."
+            )
         )
     st.stop()
 

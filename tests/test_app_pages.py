@@ -213,6 +213,12 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     assert "input_size" in app.error[0].value and "pool2" in app.error[0].value
     assert not app.get("plotly_chart"), "no report is drawn for an impossible network"
     assert "conv1's 11x11 kernel with stride 4 shrinks the maps" in app.info[0].value
+    assert "pick cifar_small or cifar_gpu (made for 32x32 images)" in app.info[0].value
+    app.number_input(key="arch_input_size").set_value(227)
+    app.number_input(key="arch_conv_strides_1").set_value(16).run()  # at the paper's own size
+    advice = "too fast for this input size. Make its kernel or stride smaller."
+    assert app.info[0].value.endswith(advice), "no advice meant for 32x32 images"
+    app.number_input(key="arch_conv_strides_1").set_value(4).run()
 
     app.selectbox(key="arch_preset").select("tiny").run()  # a preset resets the knobs
     no_problems(app)

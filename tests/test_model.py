@@ -269,6 +269,22 @@ def test_impossible_configuration_is_refused_with_a_way_out():
         build_alexnet(config)
     with pytest.raises(ValueError, match="conv1.*receives 8x8"):
         plan_layers(config.replace(image_size=8, input_size=8))
+    assert message.endswith("(input_size, now 32; the paper's 11x11 stride-4 conv1 needs about "
+                            "227), or use smaller kernels or strides earlier.")  # fmt: skip
+
+
+def test_the_way_out_fits_the_layer_and_the_input_size():
+    small = PRESETS["paper"].replace(image_size=32, input_size=32, num_classes=10)
+    big_kernel = small.replace(conv_kernels=(64, 5, 3, 3, 3))
+    with pytest.raises(ValueError) as error:
+        plan_layers(big_kernel)  # conv1 has no earlier layers to change
+    assert str(error.value).startswith("conv1: the feature map would shrink to nothing")
+    assert str(error.value).endswith("needs about 227), or use a smaller kernel.")
+    strided = PRESETS["paper"].replace(conv_strides=(16, 1, 1, 1, 1))  # at the paper's 227
+    with pytest.raises(ValueError) as error:
+        plan_layers(strided)
+    assert str(error.value).endswith("(input_size, now 227), or use smaller kernels or strides "
+                                     "earlier.")  # fmt: skip
 
 
 @pytest.mark.parametrize(
