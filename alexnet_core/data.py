@@ -61,7 +61,8 @@ class Dataset:
             f"{len(self.y_test):,} test images, {self.num_classes} classes, "
             f"{self.image_size}x{self.image_size}"
         )
-        left_out = f", {len(self.skipped)} left out: unreadable files or unused folders"
+        count = len(self.skipped)
+        left_out = f", {count:,} {'file or folder' if count == 1 else 'files or folders'} left out"
         return text + (left_out if self.skipped else "")
 
 

@@ -39,7 +39,7 @@ def check_memory(model_config: ModelConfig, train_config: TrainConfig) -> None:
     available = images.machine_memory()
     if available and weights + outputs > available:
         raise ValueError(
-            f"training this network needs at least {(weights + outputs) / 2**30:,.1f} GiB "
+            f"Training this network needs at least {(weights + outputs) / 2**30:,.1f} GiB "
             f"(the weights with their gradients and {optimizer}'s copies: "
             f"{weights / 2**30:,.1f} GiB; a batch of {batch}: "
             f"{outputs / 2**30:,.1f} GiB), more than this machine's {available / 2**30:.1f} GiB. "

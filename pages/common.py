@@ -239,7 +239,7 @@ def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
         training.continue_training(run_dir, int(extra))
         return True
     except training.JobBusy as exc:
-        st.warning(f"A job is already running; wait for it or stop it first. {exc}")
+        st.warning(f"The run was not continued. {exc}")
     except (ValueError, OSError) as exc:  # OSError: the folder deleted meanwhile, say
         show_error(exc)
     return False

@@ -432,7 +432,8 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     box.set_value(0.02)
     app.button(key="train_lr_apply").click().run()
     app.button(key="train_start").click().run()
-    assert app.warning and "already running" in app.warning[0].value
+    busy = "Nothing new was started. A training job is already paused in this process"
+    assert app.warning and app.warning[0].value.startswith(busy)
     assert len(runs.list_runs()) == 1, "a second click starts no second run"
     app.button(key="train_resume").click().run()
 
@@ -444,6 +445,9 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     assert snap.status == "finished" and snap.test_accuracy is not None
     assert len(snap.epoch_history) == 1
     assert [e["new"] for e in snap.lr_events] == [0.02]
+    progress = app.get("progress")[0].proto.text
+    assert f" · {common.duration_text(snap.duration_s)} of training" in progress
+    assert "left" not in progress, "no time left once it ended"
     links = {link.proto.label: link.proto.query_string for link in app.get("page_link")}
     assert list(links) == ["Compare it in Runs", "See its feature maps", "Classify images with it"]
     assert set(links.values()) == {f"run={snap.run_id}"}, "each opens its page on this run"

@@ -33,7 +33,7 @@ def test_a_network_too_large_for_the_memory_is_refused_with_its_sizes(monkeypatc
     with pytest.raises(ValueError) as refused:
         fitting.check_memory(PRESETS["tutorial"], train)
     message = str(refused.value)
-    assert message.startswith(f"training this network needs at least {needed / GIB:,.1f} GiB")
+    assert message.startswith(f"Training this network needs at least {needed / GIB:,.1f} GiB")
     weights = 4 * 58_324_746 * {"sgd": 3, "adam": 4}[optimizer] / GIB
     assert (
         f"(the weights with their gradients and {optimizer}'s copies: {weights:,.1f} GiB; "
@@ -63,5 +63,5 @@ def test_training_and_timing_refuse_it_before_building_anything(monkeypatch, run
     with pytest.raises(ValueError, match="more than this machine's 0.0 GiB"):
         training.start_training(PRESETS["tiny"], tiny)
     assert list(runs_dir.iterdir()) == [], "no run folder is made"
-    with pytest.raises(ValueError, match="training this network needs"):
+    with pytest.raises(ValueError, match="Training this network needs"):
         training.estimate_epoch_seconds(PRESETS["tiny"], 32, 64)
