@@ -61,7 +61,8 @@ def decode_image(data: bytes, size: int | None = None, *, name: str = "image") -
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ValueError(f"{name}: image too large, a decompression bomb? ({error})") from error
     except Image.UnidentifiedImageError as error:
-        raise ValueError(f"{name}: not an image file Pillow can read") from error
+        kinds = "JPEG, PNG, WebP, BMP, GIF, TIFF..."
+        raise ValueError(f"{name}: not a readable image ({kinds})") from error
     except Exception as error:
         # Pillow's plugins raise many types on malformed input (OSError for truncated data,
         # SyntaxError, struct.error, EOFError, IndexError...): all mean a corrupt file.

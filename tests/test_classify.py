@@ -196,7 +196,7 @@ def test_results_csv(corner_model, test_set):
     rows = list(csv.DictReader(io.StringIO(classify.results_csv(results))))
     assert rows[0]["file"] == "a,b.png" and rows[0]["top_class"] == results[0].prediction.label
     assert float(rows[0]["confidence"]) == pytest.approx(results[0].prediction.confidence, 1e-3)
-    assert rows[1]["top_class"] == "" and "not an image" in rows[1]["error"]
+    assert rows[1]["top_class"] == "" and "not a readable image (JPEG" in rows[1]["error"]
 
 
 def quadrant_means(heatmap):

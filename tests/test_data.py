@@ -751,10 +751,10 @@ def test_a_few_bad_files_are_skipped_and_reported(tmp_path, cache):
     assert len(dataset.y_train) == 10
     assert len(dataset.skipped) == 3
     problems = "\n".join(dataset.skipped)
-    assert "cat/notes.txt: not an image" in problems
+    assert "cat/notes.txt: not a readable image (JPEG" in problems
     assert "dog/cut.png: corrupt, truncated" in problems
     assert "dog/bomb.png: " in problems and "decompression bomb" in problems
-    assert "3 left out: unreadable files" in dataset.summary()
+    assert "3 files or folders left out" in dataset.summary()
     assert load_dataset(root, cache_dir=cache).skipped == dataset.skipped  # Kept by the cache.
 
 

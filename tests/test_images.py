@@ -152,7 +152,7 @@ def test_exif_orientation_is_applied():
 
 @pytest.mark.parametrize("data", [b"", b"hello, world", b"%PDF-1.4 not an image"])
 def test_not_an_image(data):
-    with pytest.raises(ValueError, match=r"notes\.txt: not an image"):
+    with pytest.raises(ValueError, match=r"notes\.txt: not a readable image \(JPEG, PNG"):
         decode_image(data, name="notes.txt")
 
 

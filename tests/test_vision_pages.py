@@ -185,7 +185,7 @@ def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images)
     assert list(table["top class"]) == labels
     assert table["confidence %"][0] == pytest.approx(100 * expected[0].prediction.confidence,
                                                      rel=1e-4)  # fmt: skip
-    assert table["problem"][1].startswith("not an image file"), "without the name again"
+    assert table["problem"][1].startswith("not a readable image"), "without the name again"
     assert at.get("download_button")[0].label == "Download as CSV"
 
     at.selectbox(key="classify_pick").set_value(1).run()  # the second readable file
