@@ -64,7 +64,9 @@ if result is None:
 
 loss, top1, top5 = st.columns(3)
 loss.metric("Test loss", f"{result.loss:.3f}", help="mean categorical cross-entropy")
-top1.metric("Top-1 accuracy", f"{result.top1:.1%}")
+elsewhere = "; Train, Runs and the sidebar give last.keras's, the final weights'"
+top1.metric("Top-1 accuracy", f"{result.top1:.1%}",
+            help=f"of {which}.keras" + (elsewhere if which != "last" else ""))  # fmt: skip
 few = len(result.class_names) <= 5  # then the five most probable are every class
 top5.metric(
     "Top-5 accuracy",
