@@ -95,10 +95,13 @@ def predict_probabilities(model, images: np.ndarray, batch_size: int = 256, prog
 
 
 def warm_up(model) -> None:
-    """Run one blank image through the model, so that the first image a user classifies is
-    not the one that traces the model's predict function (about 100 ms on a CPU)."""
+    """Run a blank image, and its ten patches, through the model: the first image a user
+    classifies is then not the one that traces the predict function for that batch size
+    (about 100 ms on a CPU)."""
     side = model.input_shape[1]
-    predict_probabilities(model, np.zeros((1, side, side, 3), np.uint8))
+    blank = np.zeros((1, side, side, 3), np.uint8)
+    view_probabilities(model, blank, "ten")  # one batch of ten views
+    predict_probabilities(model, blank)
 
 
 def view_batches(images: np.ndarray, views: str = "single") -> list[np.ndarray]:
