@@ -31,7 +31,7 @@ LAYOUT = dict(margin=dict(l=10, r=10, t=64, b=10), legend=dict(orientation="h", 
 # The 2% beyond leaves room for a marker at 100%, which the edge would cut in half.
 SHARE_AXIS = dict(tickformat=".0%", autorangeoptions=dict(minallowed=-0.02, maxallowed=1.02))
 # A loss axis around a lone value would otherwise read 2.704049587249755859.
-LOSS_AXIS = dict(tickformat="~.3g")
+LOSS_AXIS = dict(tickformat=".3~g")  # three figures, trailing zeros trimmed (d3-format)
 # A loss past this has diverged (ten classes start near 2.3): its axis turns logarithmic, or
 # the spike flattens the rest of the curve and its ticks read 1000000000000000000000.
 DIVERGED_LOSS = 100.0

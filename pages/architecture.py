@@ -29,18 +29,23 @@ def count(number: int) -> str:
 
 
 def conv1_is_the_cause(name: str, two_gpus: bool, pooling: str, values: dict, convs: dict) -> bool:
-    """Whether the network would fit with a gentle conv1 (3x3, stride 1) and the rest as set:
-    then conv1's kernel or stride is what shrinks the maps to nothing."""
-    gentle = {
-        **convs,
-        "conv_kernels": (3, *convs["conv_kernels"][1:]),
-        "conv_strides": (1, *convs["conv_strides"][1:]),
-    }
-    try:
-        report.plan_layers(config.customised(name, two_gpus, pooling, **values, **gentle))
-    except ValueError:
-        return False
-    return True
+    """Whether conv1's kernel or stride is what shrinks the maps to nothing: the network fits
+    with a gentle conv1 (3x3, stride 1) and the rest as set, but not with this conv1 and the
+    preset's own later convolutions (else a later one is to blame, say a stride set to 9)."""
+
+    def fits(kernels, strides) -> bool:
+        changed = {**convs, "conv_kernels": kernels, "conv_strides": strides}
+        try:
+            report.plan_layers(config.customised(name, two_gpus, pooling, **values, **changed))
+        except ValueError:
+            return False
+        return True
+
+    kernels, strides = convs["conv_kernels"], convs["conv_strides"]
+    own = config.preset(name)
+    return fits((3, *kernels[1:]), (1, *strides[1:])) and not fits(
+        (kernels[0], *own.conv_kernels[1:]), (strides[0], *own.conv_strides[1:])
+    )
 
 
 def load_preset() -> None:

@@ -13,6 +13,7 @@ from pages import common, widgets
 SHOWN_SIDE = 192  # small images are enlarged by pixel repetition to about this many pixels
 VIEW_SIDE = 128  # the same for the test views
 MOST_TEST_IMAGES = 32
+MOST_SHOWN = 10  # classes shown per image, at most
 
 
 @st.cache_data(max_entries=8, show_spinner="Classifying…")
@@ -113,9 +114,11 @@ if not files and not tests:
     if not use_tests:  # else drawn_test_images said why there are none
         st.info("Upload one or more images to classify them, or add test images.")
     st.stop()
-most = min(10, classes)
-usual = widgets.within("classify_top_k", 1, most, usual=min(5, classes))
-top_k = st.slider("Classes shown per image", 1, most, usual, key="classify_top_k", **common.KEEP)
+# One range for every run: a slider whose range changes is a new widget, which forgets the
+# choice. A run with fewer classes shows all of them.
+top_k = st.slider("Classes shown per image", 1, MOST_SHOWN, 5, key="classify_top_k", **common.KEEP,
+                  help="A run with fewer classes shows them all.")  # fmt: skip
+top_k = min(top_k, classes)
 
 views = widgets.views_radio("classify_views", "Each view is one more pass through the network.")
 named = tuple((name, image) for name, image, _ in tests)

@@ -188,7 +188,7 @@ if job is not None:  # the current (or last) run first, then the settings for a 
         if c[3].button("Apply", key="train_lr_apply"):
             try:
                 if rate is None:
-                    raise ValueError("Type a learning rate first.")
+                    raise ValueError("Type a learning rate first: above 0, at most 10.")
                 job.set_learning_rate(rate)
                 st.toast(f"Learning rate set to {rate:g} from the next batch")
             except ValueError as exc:

@@ -218,7 +218,10 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     app.number_input(key="arch_conv_strides_1").set_value(16).run()  # at the paper's own size
     advice = "too fast for this input size. Make its kernel or stride smaller."
     assert app.info[0].value.endswith(advice), "no advice meant for 32x32 images"
-    app.number_input(key="arch_conv_strides_1").set_value(4).run()
+    app.number_input(key="arch_conv_strides_1").set_value(4)
+    app.number_input(key="arch_conv_strides_2").set_value(9).run()  # conv2 shrinks them now
+    assert "shrink to nothing" in app.error[0].value and not app.info, "conv1 is not to blame"
+    app.number_input(key="arch_conv_strides_2").set_value(1).run()
 
     app.selectbox(key="arch_preset").select("tiny").run()  # a preset resets the knobs
     no_problems(app)
@@ -497,7 +500,8 @@ def test_train_takes_a_rate_below_the_forms_minimum_and_refuses_none(app):
     no_problems(reloaded)
     assert f"learning rate {rate:.3g}" in reloaded.get("progress")[0].proto.text
     reloaded.button(key="train_lr_apply").click().run()
-    assert not reloaded.exception and reloaded.error[0].value == "Type a learning rate first."
+    empty = "Type a learning rate first: above 0, at most 10."
+    assert not reloaded.exception and reloaded.error[0].value == empty
     reloaded.number_input(key=f"train_lr_{job.run_id}").set_value(0.0)
     reloaded.button(key="train_lr_apply").click().run()
     assert not reloaded.exception and "expected a positive rate" in reloaded.error[0].value

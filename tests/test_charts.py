@@ -141,10 +141,10 @@ def test_accuracy_and_error_axes_are_percent_and_stay_between_0_and_100():
         assert axis.tickformat == ".0%" and axis.autorangeoptions.to_plotly_json() == bounds
     losses = [charts.training_curves(BATCHES, EPOCHS).layout.yaxis,
               charts.compare_runs({"run-a": EPOCHS}, "val_loss").layout.yaxis]  # fmt: skip
-    assert all(axis.tickformat == "~.3g" for axis in losses)  # a loss is no share
+    assert all(axis.tickformat == ".3~g" for axis in losses)  # a loss is no share
 
     first = charts.training_curves(BATCHES[:1])  # one batch: one tick a step, no 2.7040495872
-    assert first.layout.xaxis.dtick == 1 and first.layout.yaxis.tickformat == "~.3g"
+    assert first.layout.xaxis.dtick == 1 and first.layout.yaxis.tickformat == ".3~g"
     many = [{**BATCHES[0], "step": step} for step in range(1, 40)]
     assert charts.training_curves(many).layout.xaxis.dtick is None  # Plotly's own ticks
     fast = [{**row, "images_per_second": 100.0} for row in BATCHES[:2]]
@@ -180,7 +180,7 @@ def test_a_run_of_one_batch_draws_its_points_as_markers():
 
 def test_a_diverged_loss_gets_a_logarithmic_axis_with_powers_of_ten():
     calm = charts.training_curves(BATCHES, EPOCHS)
-    assert calm.layout.yaxis.type in (None, "linear") and calm.layout.yaxis.tickformat == "~.3g"
+    assert calm.layout.yaxis.type in (None, "linear") and calm.layout.yaxis.tickformat == ".3~g"
     spike = [*BATCHES, {**BATCHES[-1], "step": 5, "batch_loss": 3.7e17, "loss": 7e16}]
     diverged = charts.training_curves(spike, EPOCHS)
     assert diverged.layout.yaxis.type == "log" and diverged.layout.yaxis.exponentformat == "power"
@@ -188,4 +188,4 @@ def test_a_diverged_loss_gets_a_logarithmic_axis_with_powers_of_ten():
     wild = [{**EPOCHS[0], "loss": float("nan")}, {**EPOCHS[1], "loss": 250.0}]
     runs = charts.compare_runs({"a": EPOCHS, "b": wild}, "loss")
     assert runs.layout.yaxis.type == "log"
-    assert charts.compare_runs({"a": EPOCHS}, "loss").layout.yaxis.tickformat == "~.3g"
+    assert charts.compare_runs({"a": EPOCHS}, "loss").layout.yaxis.tickformat == ".3~g"
