@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from alexnet_core.introspect import strongest_channels
 
 MAX_GRID_CHANNELS = 96  # the paper's conv1; wider layers show their first (or strongest) 96
+GRID_COLUMNS = 12  # tiles a row of a feature-map grid, at most
 COLOUR_SCALE = "Viridis"
 BAR_COLOUR = "#1f77b4"
 LAYOUT = dict(margin=dict(l=10, r=10, t=64, b=10))  # titles clear of Plotly's toolbar
@@ -59,7 +60,9 @@ def feature_grid(
             thickness=12, tickvals=ticks, ticktext=text, title=dict(text="activation", side="right")
         )
     tiles = [levels[..., i] for i in range(len(order))]
-    fig = _mosaic(tiles, [str(c) for c in order], columns or min(len(order), 12), colorbar)
+    rows = math.ceil(len(order) / GRID_COLUMNS)  # as few empty tiles as that many rows allow
+    columns = columns or math.ceil(len(order) / rows)  # 16 channels: two rows of 8, not 12 + 4
+    fig = _mosaic(tiles, [str(c) for c in order], columns, colorbar)
     note = f" ({len(order)} of {maps.shape[-1]} channels)" if len(order) < maps.shape[-1] else ""
     fig.update_layout(title=title + note)
     return fig
@@ -108,6 +111,12 @@ def _mosaic(tiles: list[np.ndarray], labels: list[str], columns: int, colorbar=N
         dict(type="line", y0=r * h - 0.5, y1=r * h - 0.5, x0=-0.5, x1=columns * w - 0.5, line=line)
         for r in range(1, rows)
     ]
+    # The last row's empty places, covered: dark tiles there would read as dead channels.
+    seams += [
+        dict(type="rect", x0=(p % columns) * w - 0.5, x1=(p % columns + 1) * w - 0.5,
+             y0=(rows - 1) * h - 0.5, y1=rows * h - 0.5, fillcolor="white", line=dict(width=0))
+        for p in range(len(tiles), rows * columns)
+    ]  # fmt: skip
     _image_axes(fig)
     tile_px = min(140, 900 // columns)  # about what a wide page gives each tile
     fig.update_layout(annotations=annotations, shapes=seams, height=80 + rows * tile_px, **LAYOUT)

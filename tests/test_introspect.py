@@ -201,6 +201,16 @@ def test_feature_grid_tiles_hold_each_channels_map():
     assert list(fig.data[0].colorbar.ticktext) == ["each map's lowest", "each map's highest"]
     assert fig.data[0].colorbar.title.text is None, "a sideways title outgrows one row of tiles"
     assert fig.layout.xaxis.ticks == "" and fig.layout.yaxis.ticks == "", "no stray tick marks"
+    covers = [shape for shape in fig.layout.shapes if shape.type == "rect"]
+    # 7 tiles in rows of 3: the last row's second and third places are empty, covered white
+    assert [(c.x0, c.y0, c.fillcolor) for c in covers] == [
+        (5.5, 9.5, "white"),
+        (11.5, 9.5, "white"),
+    ]
+
+    sixteen = vision_charts.feature_grid(RNG.random((4, 4, 16)))  # two rows of 8, not 12 + 4
+    assert np.asarray(sixteen.data[0].z).shape == (2 * 4, 8 * 4)
+    assert not [shape for shape in sixteen.layout.shapes if shape.type == "rect"]
 
     shared = vision_charts.feature_grid(maps * 4, shared_scale=True, max_channels=4)
     assert "4 of 7 channels" in shared.layout.title.text
