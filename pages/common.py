@@ -275,13 +275,17 @@ def duration_text(seconds: float) -> str:
     return f"{two_figures(seconds / 3600)} h"
 
 
+def three_figures(value: float) -> str:
+    """A value from 1 to 999 to three significant figures: 1.94, 12.3, 715."""
+    return f"{value:.{2 if value < 9.995 else 1 if value < 99.95 else 0}f}"
+
+
 def count_text(count: float) -> str:
     """A large count with a unit prefix, to three figures: 715 M, 1.14 G, 12.3 K."""
     rounded = float(f"{count:.3g}")  # 999.6 M reads 1.00 G, not 1000 M
     for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if rounded >= size:
-            value = rounded / size
-            return f"{value:.{2 if value < 10 else 1 if value < 100 else 0}f} {unit}"
+            return f"{three_figures(rounded / size)} {unit}"
     return f"{count:,.0f}"
 
 
@@ -289,8 +293,7 @@ def bytes_text(size: float) -> str:
     """A size in bytes to three figures in binary units: 5.02 MiB, 1.94 GiB, 1.41 TiB."""
     for unit, power in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
         if size >= 0.995 * 2**power:  # what would read 1024 MiB reads 1.00 GiB
-            value = size / 2**power
-            return f"{value:.{2 if value < 9.995 else 1 if value < 99.95 else 0}f} {unit}"
+            return f"{three_figures(size / 2**power)} {unit}"
     return f"{size:,.0f} B"
 
 
