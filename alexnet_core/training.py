@@ -244,12 +244,14 @@ def continue_training(
                 "validation and test images are no longer the ones the run held out: going on "
                 "would train on some of them. Put the data back as it was, or train a new run."
             )
-        path = Path(run_dir)
-        for stale in path.glob(f"{atomic.TEMP_PREFIX}*"):  # half-writes of a process killed
-            stale.unlink(missing_ok=True)  # mid-save: nothing else writes to a stopped run
+        path, half_written = Path(run_dir), f"{atomic.TEMP_PREFIX}*"
         if not placement.is_chief:  # a helper worker trains a copy: the chief owns the folder
             helper_dir = Path(tempfile.mkdtemp(prefix=WORKER_FOLDER_PREFIX)) / path.name
-            path = Path(shutil.copytree(path, helper_dir))
+            ignore = shutil.ignore_patterns(half_written)  # the chief's writes in flight
+            path = Path(shutil.copytree(path, helper_dir, ignore=ignore))
+        else:  # a killed process's half-writes go: only the chief's, as its job has not begun
+            for stale in path.glob(half_written):  # (a helper's would be the chief's own)
+                stale.unlink(missing_ok=True)
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
         config["training"] = dataclasses.asdict(train_config)
         runs.write_json_atomic(path / "config.json", config)
