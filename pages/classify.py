@@ -181,7 +181,7 @@ method = widgets.explanation_radio("classify_explain", "Where did it look?", vie
 name = widgets.EXPLANATION_LABELS[method]
 # The second guess of this image: every camera shot has the same name, so its pixels count.
 image_id = f"{result.name} {hashlib.sha1(result.image.tobytes()).hexdigest()}"
-second_guess = prediction.top[min(1, len(prediction.top) - 1)][0]
+second_guess = int(np.argsort(prediction.probabilities)[-2])  # also when one class is shown
 forget_if_changed("classify_cam_class", f"{run.path} {image_id}", second_guess)
 other = st.selectbox(
     f"{name} for another class",

@@ -284,6 +284,14 @@ def test_classify_shows_more_classes_without_running_the_network_again(
     assert len(passes) == 1, "a new number of classes is no new pass through the network"
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert len(spec["data"][0]["y"]) == 2
+    at.slider(key="classify_top_k").set_value(1).run()
+    other = encoded(np.random.default_rng(12).integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    at.file_uploader(key="classify_upload").set_value(("other.png", other, "image/png"))
+    at.run()
+    model = checkpoints.load_checkpoint(trained_run.path, "best")
+    (result,) = classify.classify_files(model, [("other.png", other)], trained_run.class_names)
+    second = int(np.argsort(result.prediction.probabilities)[-2])
+    assert at.selectbox(key="classify_cam_class").value == second, "the second guess, not the top"
 
 
 def test_classify_one_photo_from_the_camera(app, trained_run, test_images):
