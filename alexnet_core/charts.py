@@ -288,6 +288,20 @@ def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.
     return fig
 
 
+def _broken_at_gaps(xs: Sequence[float], ys: Sequence[float], widest: float) -> tuple[list, list]:
+    """The points with a break (None) wherever x jumps further than `widest`: an epoch stopped
+    part way and then continued leaves batches that never ran, which a line would bridge."""
+    out_x: list = []
+    out_y: list = []
+    for x, y in zip(xs, ys, strict=True):
+        if out_x and x - out_x[-1] > widest * (1 + 1e-9):
+            out_x.append(None)
+            out_y.append(None)
+        out_x.append(x)
+        out_y.append(y)
+    return out_x, out_y
+
+
 def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> go.Figure:
     """One line per run: the training error of its batches (moving average) against epochs,
     as the paper's figure 1 compared ReLU with tanh. A batch sits at its share of the epoch."""
@@ -304,9 +318,9 @@ def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> 
             seen[epoch] += 1
             positions.append(epoch - 1 + seen[epoch] / per_epoch)
         errors = [1 - value for value in smoothed([_batch_value(r, "accuracy") for r in rows])]
-        fig.add_trace(
-            go.Scatter(x=thinned(positions), y=thinned(errors), mode=_lines(len(rows)), name=run_id)
-        )
+        stride = math.ceil(len(rows) / MOST_POINTS)
+        x, y = _broken_at_gaps(thinned(positions), thinned(errors), widest=stride / per_epoch)
+        fig.add_trace(go.Scatter(x=x, y=y, mode=_lines(len(rows)), name=run_id))
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="training error", **SHARE_AXIS)
     title = f"training error (moving average over {SMOOTHING_BATCHES} batches)"

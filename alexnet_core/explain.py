@@ -25,6 +25,12 @@ _JET_COLOURS = np.array(
 )
 
 
+def colour_stops() -> list[tuple[float, tuple[int, int, int]]]:
+    """The overlays' colour map as (heat in [0, 1], RGB) anchors, for drawing its key."""
+    pairs = zip(_JET_STOPS, _JET_COLOURS, strict=True)
+    return [(float(at), tuple(int(c) for c in rgb)) for at, rgb in pairs]
+
+
 def grad_cam(model, image: np.ndarray, class_index: int | None = None, layer_name=None):
     """Grad-CAM heat map (H, W) in [0, 1] at the size of `image`: where the class score came from.
 

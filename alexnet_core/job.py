@@ -135,8 +135,10 @@ class TrainingJob:
         if not (math.isfinite(rate) and rate > 0):
             raise ValueError(f"learning_rate: got {learning_rate!r}, expected a positive rate")
         with self._lock:
-            if self._status not in ACTIVE:
-                raise ValueError(f"{self.run_id} is {self._status}: its rate cannot change now")
+            # A stop asked for means no batch is coming that the rate could apply to.
+            status = "stopping" if self._stop.is_set() and self._status in ACTIVE else self._status
+            if status not in ACTIVE or status == "stopping":
+                raise ValueError(f"{self.run_id} is {status}: its rate cannot change now")
             self._requested_rate = rate
 
     def wait(self, timeout: float | None = None) -> bool:

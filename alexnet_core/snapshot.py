@@ -57,6 +57,24 @@ class Snapshot:
         return cut_short_of(self.epoch_history, self.batches_per_epoch)
 
     @property
+    def shown_epoch(self) -> int:
+        """The epoch in progress; before its first batch, while the job is active, the one
+        about to start (a continue of a 3-epoch run is starting epoch 4, not in epoch 3)."""
+        if self.batch or not self.active:
+            return self.epoch
+        return min(max(self.epoch, self.epochs_done + 1), self.epochs)
+
+    @property
+    def position(self) -> str:
+        """'epoch 4/10 · batch 120/352', 'epoch 4/10 · starting' before that epoch's first
+        batch is done, or '3/10 epochs done' for an ended job that trained no batch since."""
+        if self.batch:
+            return f"epoch {self.epoch}/{self.epochs} · batch {self.batch}/{self.batches_per_epoch}"
+        if self.active:
+            return f"epoch {self.shown_epoch}/{self.epochs} · starting"
+        return f"{self.epochs_done}/{self.epochs} epochs done"
+
+    @property
     def progress(self) -> float:
         """Share of the run's batches done, 0..1."""
         if self.status == "finished":

@@ -194,7 +194,7 @@ def _bar(snap, width: int = 30) -> str:
     speed = f"{snap.images_per_second:,.0f} img/s" if snap.images_per_second else "-- img/s"
     eta = _clock(snap.eta_s) if snap.eta_s else "--:--:--"
     return (
-        f"epoch {snap.epoch}/{snap.epochs} [{'#' * done}{'.' * (width - done)}] "
+        f"epoch {snap.shown_epoch}/{snap.epochs} [{'#' * done}{'.' * (width - done)}] "
         f"{snap.batch}/{snap.batches_per_epoch} {metrics} lr {snap.learning_rate:.3g} "
         f"{speed} eta {eta}{' (paused)' if snap.status == 'paused' else ''}"
     )

@@ -123,6 +123,9 @@ def _reserve():
 
 def _launch(job: TrainingJob) -> TrainingJob:
     with _LOCK:
+        # Last in the order, also when it continues a run trained before: current_job falls
+        # back to the most recent job, and a key assigned again keeps its old place.
+        _JOBS.pop(job.run_id, None)
         _JOBS[job.run_id] = job
     job.start()
     return job
@@ -179,12 +182,20 @@ def start_training(
         if not placement.is_chief:  # only the chief of several workers keeps a run folder
             runs_dir = tempfile.mkdtemp(prefix=WORKER_FOLDER_PREFIX)
         config = json.loads(dumps(model_config, train_config))  # before the folder exists
-        run_dir = runs.create_run_dir(model_config.preset, runs_dir)
-        config.update(run_id=run_dir.name, created=runs.now_iso(), dataset=data.describe())
-        config["placement"] = {"replicas": placement.replicas, "workers": placement.workers,
-                               "devices": list(placement.devices)}  # fmt: skip
-        runs.write_json_atomic(run_dir / "config.json", config)
-        job = TrainingJob(run_dir, model_config, train_config, data, placement=placement)
+        root = Path(runs_dir) if runs_dir else runs.runs_root()
+        run_dir = None
+        try:
+            run_dir = runs.create_run_dir(model_config.preset, root)
+            config.update(run_id=run_dir.name, created=runs.now_iso(), dataset=data.describe())
+            config["placement"] = {"replicas": placement.replicas, "workers": placement.workers,
+                                   "devices": list(placement.devices)}  # fmt: skip
+            runs.write_json_atomic(run_dir / "config.json", config)
+            job = TrainingJob(run_dir, model_config, train_config, data, placement=placement)
+        except OSError as exc:  # a full disk, a read-only folder: no half-made run is left
+            if run_dir is not None:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise OSError(f"Nothing was started: a run folder cannot be written in {root} "
+                          f"({exc.strerror or exc}).") from exc  # fmt: skip
         return _launch(job)
 
 

@@ -200,6 +200,7 @@ seen_caption = f"What the network saw ({seen.shape[0]}x{seen.shape[1]})"
 picture.image(common.enlarged(seen, SHOWN_SIDE), caption=seen_caption)
 top_cam.image(top_overlay, caption=f"{name}: {prediction.label}")
 other_cam.image(other_overlay, caption=f"{name}: {run.class_names[int(other)]}")
+widgets.heat_key(method, st.columns([5, 4])[1])  # under the two heat maps
 if views != "single":
     st.markdown(f"**The {len(result.view_probabilities)} views** and what the network said of each")
     shown = classify.view_batches(result.image[None], views)

@@ -55,8 +55,7 @@ def sidebar_status() -> None:
             st.rerun()  # the job just ended: redraw once without the timer
         st.markdown(f"**{snap.run_id}** · {snap.status}")
         if snap.active:
-            text = f"epoch {snap.epoch}/{snap.epochs} · batch {snap.batch}/{snap.batches_per_epoch}"
-            st.progress(min(max(snap.progress, 0.0), 1.0), text=text)
+            st.progress(min(max(snap.progress, 0.0), 1.0), text=snap.position)
         elif snap.test_accuracy is not None:
             st.caption(f"test accuracy {snap.test_accuracy:.1%}")
         st.page_link("pages/train.py", label="Open the Train page", icon=":material/monitoring:")

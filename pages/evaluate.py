@@ -93,6 +93,7 @@ if shown > 1:  # a slider needs two ends
     usual = widgets.within("evaluate_mistakes", 1, most, usual=min(8, shown))
     shown = st.slider("Mistakes shown", 1, most, usual, key="evaluate_mistakes", **common.KEEP)
 method = widgets.explanation_radio("evaluate_explain", "What misled it?", views)
+widgets.heat_key(method, st.columns(2)[0])
 pictures, captions = [], []
 names = result.class_names
 for mistake in result.mistakes[:shown]:

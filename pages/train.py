@@ -113,10 +113,9 @@ def live(drawn_status: str) -> None:
         st.rerun()  # paused, resumed or ended: redraw the buttons (and stop the timer at the end)
     going = snap.status in ("running", "paused") and snap.eta_s  # not once a stop is asked for
     eta = f" · about {common.duration_text(snap.eta_s)} left" if going else ""
-    where = f"epoch {snap.epoch}/{snap.epochs} · batch {snap.batch}/{snap.batches_per_epoch}"
     rate = f" · learning rate {snap.learning_rate:.3g}" if snap.active else ""
     trained = common.duration_text(snap.duration_s)
-    text = f"**{snap.status}** · {where}{rate} · {trained} of training{eta}"
+    text = f"**{snap.status}** · {snap.position}{rate} · {trained} of training{eta}"
     st.progress(min(max(snap.progress, 0.0), 1.0), text=text)
     last = snap.batch_history[-1] if snap.batch_history else {}
     tested = [e for e in snap.epoch_history if e.get("val_accuracy") is not None]
@@ -328,5 +327,5 @@ with st.expander("Settings for a new run", expanded=job is None):
                 st.rerun()
         except training.JobBusy as exc:
             st.warning(f"Nothing new was started. {exc}")
-        except ValueError as exc:
+        except (ValueError, OSError) as exc:  # OSError: the runs folder cannot be written
             common.show_error(exc)

@@ -105,6 +105,23 @@ def explanation_radio(key: str, label: str, views: str = "single") -> str:
     )
 
 
+HEAT_KEY_ENDS = {  # what the coldest and the hottest colour of a heat map mean
+    "grad_cam": ("no part in the class's score", "this map's largest part"),
+    "occlusion": ("covering it costs nothing", "this map's largest fall"),
+}
+
+
+def heat_key(method: str, where=st) -> None:
+    """The heat maps' colour scale, blue to red, with what its two ends mean for `method`."""
+    stops = ", ".join(f"rgb{rgb} {100 * at:g}%" for at, rgb in explain.colour_stops())
+    low, high = HEAT_KEY_ENDS[method]
+    where.html(
+        '<div style="display:flex;align-items:center;gap:0.5em;font-size:0.8em;opacity:0.75">'
+        f'<span>{low}</span><div style="flex:1;height:0.8em;border-radius:3px;'
+        f'background:linear-gradient(to right, {stops})"></div><span>{high}</span></div>'
+    )
+
+
 def kept_uploads(label: str, key: str, **options) -> list[tuple[str, bytes]]:
     """A file uploader whose files outlive a visit to another page: [(name, bytes)]. Streamlit
     empties an uploader that leaves the screen, so its files are kept in the session (updated

@@ -6,6 +6,7 @@ browser tests cover the timer itself.
 
 import dataclasses
 import json
+import os
 import re
 import shutil
 import time
@@ -531,6 +532,17 @@ def test_a_failed_run_shows_its_message_not_a_traceback(app):
     assert app.error[0].value.startswith("The loss diverged"), "One run says why it failed"
 
 
+def test_a_runs_folder_that_cannot_be_written_is_a_message_on_start(app, tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("a file where the runs folder's parent should be")
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path / "a-file" / "runs"))
+    fill_in_a_tiny_run(app)
+    app.button(key="train_start").click().run()
+    assert not app.exception
+    said = [e.value for e in app.error]  # (an earlier test's job may still show its own)
+    assert any(s.startswith("Nothing was started: a run folder cannot be written in") for s in said)
+    assert training.current_job() is None or not training.current_job().active
+
+
 def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     run = copy_of(finished_run)
     other = copy_of(finished_run, "20000101-000000-tiny")  # older: listed second
@@ -541,6 +553,18 @@ def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     assert run.run_id in chart
 
     assert app.button(key="runs_delete").disabled, "deleting needs the confirmation first"
+    status = run.path / "status.json"
+    finished = status.read_text()
+    running = {**json.loads(finished), "status": "running", "pid": os.getppid()}  # alive
+    running.pop("process_start", None)  # the trainer's, not our parent's
+    status.write_text(json.dumps(running))
+    app.run()  # as if another process, our parent, were training it
+    assert app.checkbox(key=f"runs_delete_confirm_{run.run_id}").disabled
+    assert app.button(key="runs_delete").disabled
+    assert f"{run.run_id} is running: stop it on the Train page" in app.caption[-1].value
+    status.write_text(finished)
+    app.run()
+    assert not app.checkbox(key=f"runs_delete_confirm_{run.run_id}").disabled
     app.checkbox(key=f"runs_delete_confirm_{run.run_id}").check().run()
     app.selectbox(key="runs_selected").select(other.run_id).run()  # a tick is for one run only
     assert not app.checkbox(key=f"runs_delete_confirm_{other.run_id}").value

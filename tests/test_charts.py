@@ -130,6 +130,22 @@ def test_training_error_comparison_places_each_batch_at_its_share_of_the_epoch()
     assert list(trace(fig, "run-a").y) == pytest.approx([1 - a for a in moving])
 
 
+def test_training_error_breaks_its_line_where_a_stopped_epoch_left_batches_unrun():
+    # Epoch 1 stopped after 1 of 4 batches; the continue began with epoch 2.
+    rows = [{**BATCHES[0], "step": s, "epoch": 1 if s == 1 else 2} for s in range(1, 6)]
+    line = charts.compare_training_error({"run": rows}).data[0]
+    assert list(line.x) == [0.25, None, 1.25, 1.5, 1.75, 2.0]
+    assert line.y[1] is None and None not in line.y[2:]
+    whole = [{**BATCHES[0], "step": s, "epoch": 1 + (s - 1) // 4} for s in range(1, 9)]
+    assert None not in charts.compare_training_error({"run": whole}).data[0].x
+    # Thinned to one batch in 5, a missing stretch wider than 5 batches still breaks the line.
+    long = [{**BATCHES[0], "step": s, "epoch": 1 + (s - 1) // 350} for s in range(1, 3501)]
+    gap = [row for row in long if not 1_100 < row["step"] <= 1_400]  # epoch 4 stopped early
+    xs = list(charts.compare_training_error({"run": gap}).data[0].x)
+    assert xs.count(None) == 1 and xs[xs.index(None) + 1] > 3
+    assert None not in charts.compare_training_error({"run": long}).data[0].x
+
+
 def test_accuracy_and_error_axes_are_percent_and_stay_between_0_and_100():
     bounds = {"minallowed": -0.02, "maxallowed": 1.02}  # room for a marker at 100%
     shares = [

@@ -255,6 +255,16 @@ def test_grad_cam_for_a_chosen_class_and_image_size(corner_model, test_set):
     np.testing.assert_array_equal(explain.overlay_heatmap(big, heatmap, alpha=0.0), big)
 
 
+def test_the_colour_key_has_the_colours_an_overlay_paints():
+    stops = explain.colour_stops()
+    assert [at for at, _ in stops] == sorted(at for at, _ in stops)
+    assert stops[0][0] == 0.0 and stops[-1][0] == 1.0
+    heat = np.array([[at for at, _ in stops]])  # one pixel at each anchor
+    painted = explain.overlay_heatmap(np.zeros((1, len(stops), 3), np.uint8), heat, alpha=1.0)
+    assert [tuple(pixel) for pixel in painted[0]] == [rgb for _, rgb in stops]
+    assert stops[0][1] == (0, 0, 143) and stops[-1][1] == (128, 0, 0)  # dark blue to dark red
+
+
 def test_evaluate_equals_a_direct_computation():
     keras.utils.set_random_seed(3)
     model = build_alexnet(PRESETS["tiny"])  # untrained, 10 classes: top-5 is not trivial

@@ -92,6 +92,19 @@ def test_a_run_finishes_with_its_history_and_files(finished_run, sample):
     assert info.test_accuracy == snap.test_accuracy
 
 
+def test_the_progress_line_names_the_epoch_a_job_is_starting_not_batch_0(finished_run):
+    done = finished_run.snapshot()
+    assert done.position == "epoch 1/1 · batch 8/8"
+    going_on = dataclasses.replace(done, status="running", epochs=3, batch=0)  # just continued
+    assert (going_on.shown_epoch, going_on.position) == (2, "epoch 2/3 · starting")
+    begun = dataclasses.replace(going_on, epoch=2)  # epoch 2 began, its first batch not done
+    assert begun.position == "epoch 2/3 · starting"
+    assert dataclasses.replace(begun, batch=1).position == "epoch 2/3 · batch 1/8"
+    fresh = dataclasses.replace(going_on, status="queued", epoch=0, epochs_done=0)
+    assert (fresh.shown_epoch, fresh.position) == (1, "epoch 1/3 · starting")
+    assert dataclasses.replace(fresh, status="stopped").position == "0/3 epochs done"
+
+
 def test_best_is_chosen_by_validation_accuracy_and_says_so(finished_run):
     info = runs.read_run(finished_run.run_dir)
     validation = runs.load_history(finished_run.run_dir)[0]["val_accuracy"]
@@ -202,6 +215,8 @@ def test_a_stop_while_paused_reads_stopping_until_the_run_has_ended(sample, runs
     job.pause()
     wait_until(lambda: job.snapshot().status == "paused", timeout=30)
     job.stop()
+    with pytest.raises(ValueError, match="is stopping: its rate cannot change now"):
+        job.set_learning_rate(0.001)  # no batch is coming to use it
     seen = []  # validation, the checkpoint and 1,000 test images take a good part of a second
     while not job.wait(0.005):
         seen.append(job.snapshot().status)
@@ -535,6 +550,35 @@ def test_bad_settings_are_refused_before_a_thread_starts(sample, runs_dir):
         training.continue_training(runs_dir, 0)
     assert list(runs_dir.iterdir()) == []
     assert training.current_job() is None or not training.current_job().active
+
+
+def test_a_runs_folder_that_cannot_be_written_starts_nothing_and_leaves_no_folder(
+    sample, runs_dir, monkeypatch
+):
+    (runs_dir / "a-file").write_text("not a folder")
+    with pytest.raises(OSError, match="Nothing was started: a run folder cannot be written in"):
+        training.start_training(TINY, FAST, dataset=sample, runs_dir=runs_dir / "a-file" / "runs")
+
+    def disk_full(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runs, "write_json_atomic", disk_full)  # config.json of a new folder
+    with pytest.raises(OSError, match=rf"in {re.escape(str(runs_dir))} \(No space left"):
+        training.start_training(TINY, FAST, dataset=sample)
+    assert [p.name for p in runs_dir.iterdir()] == ["a-file"], "no half-made run is listed"
+    assert training.current_job() is None or not training.current_job().active
+
+
+def test_the_current_job_is_the_last_started_also_when_it_continues_an_older_run(sample, runs_dir):
+    short = dataclasses.replace(sample, x_train=sample.x_train[:64], y_train=sample.y_train[:64])
+    settings = dataclasses.replace(FAST, batch_size=64)
+    first = training.start_training(TINY, settings, dataset=short)
+    assert first.wait(120)
+    second = training.start_training(TINY, settings, dataset=short)
+    assert second.wait(120) and training.current_job() is second
+    again = training.continue_training(first.run_dir, 1, dataset=short)
+    assert again.wait(120) and again.snapshot().status == "finished"
+    assert training.current_job() is again, "the Train page showed the run started in between"
 
 
 def test_schedules():

@@ -194,11 +194,15 @@ def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images)
     assert at.subheader[-1].value == "second.bmp"
     assert len(at.get("plotly_chart")) == 1 and len(at.image) == 3
     assert captions(at)[-1] == f"Grad-CAM: {trained_run.class_names[3]}"
+    assert "no part in the class's score" in at.get("html")[-1].proto.body
     assert not any("heat maps explain" in c.value for c in at.caption)  # one view: no caveat
     at.radio(key="classify_explain").set_value("occlusion").run()
     assert not at.exception
     top = at.dataframe[0].value["top class"][2]  # second.bmp's
     assert captions(at)[-2:] == [f"Occlusion: {top}", f"Occlusion: {trained_run.class_names[3]}"]
+    key = at.get("html")[-1].proto.body  # the colour key under the heat maps
+    assert "linear-gradient(to right, rgb(0, 0, 143) 0%" in key
+    assert "covering it costs nothing" in key and "this map's largest fall" in key
 
 
 def test_classify_adds_test_images_named_with_their_true_class(app, trained_run, test_images):
@@ -359,6 +363,7 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
     no_problems(at)
     worst = expected.mistakes[0]
     assert captions(at)[1] == f"Occlusion: {trained_run.class_names[worst.predicted_class]}"
+    assert "covering it costs nothing" in at.get("html")[-1].proto.body
 
     fresh = open_page(AppTest.from_file("../app.py", default_timeout=90), "evaluate")
     assert fresh.metric, "results are kept per checkpoint across sessions"
