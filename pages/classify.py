@@ -101,9 +101,9 @@ files = widgets.kept_uploads(  # still there after a visit to another page
     "Images", "classify_upload", type=list(classify.UPLOAD_TYPES), accept_multiple_files=True
 )
 if st.toggle("Use the camera", key="classify_use_camera", **common.KEEP):
-    photo = st.camera_input("Take a photo", key="classify_camera")
+    photo = widgets.kept_photo("Take a photo", "classify_camera")
     if photo is not None:
-        files.append(("camera photo", photo.getvalue()))
+        files.append(("camera photo", photo[1]))
 tests = []
 use_tests = st.toggle("Add test images", key="classify_use_test", **common.KEEP,
                       help="Images of the test split the run's network never trained on, drawn "
@@ -188,6 +188,7 @@ other = st.selectbox(
     range(classes),
     key="classify_cam_class",
     format_func=lambda i: f"{run.class_names[i]} ({prediction.probabilities[i]:.1%})",
+    **common.KEEP,
 )
 seen, top_overlay = explained(str(run.path), which, version, result.image, top_index, method)
 _, other_overlay = explained(str(run.path), which, version, result.image, int(other), method)

@@ -85,8 +85,7 @@ else:
         kept = widgets.kept_uploads("An image", "inside_upload", type=list(UPLOAD_TYPES))
         name, photo = kept[0] if kept else (None, None)
     else:
-        upload = st.camera_input("Take a photo", key="inside_camera")
-        name, photo = (upload.name, upload.getvalue()) if upload else (None, None)
+        name, photo = widgets.kept_photo("Take a photo", "inside_camera") or (None, None)
     if photo is None:
         st.info("Choose an image to look inside the network with it.")
         st.stop()

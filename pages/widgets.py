@@ -1,5 +1,6 @@
 """Shared widgets of the pages: the per-convolution settings grid, the test-time
-augmentation and heat-map choices, uploads kept across pages and numbers kept within bounds.
+augmentation and heat-map choices, uploads and photos kept across pages and numbers kept within
+bounds.
 Like pages/common.py, it turns the core's names into widgets and returns plain values.
 """
 
@@ -122,10 +123,11 @@ def heat_key(method: str, where=st) -> None:
     )
 
 
-def kept_uploads(label: str, key: str, **options) -> list[tuple[str, bytes]]:
-    """A file uploader whose files outlive a visit to another page: [(name, bytes)]. Streamlit
-    empties an uploader that leaves the screen, so its files are kept in the session (updated
-    whenever the uploader changes, emptied by its clear button) and listed until replaced."""
+def _kept(widget, label: str, key: str, before: str, **options) -> list[tuple[str, bytes]]:
+    """A file widget (st.file_uploader, st.camera_input) whose files outlive a visit to
+    another page: [(name, bytes)]. Streamlit empties such a widget once it leaves the screen,
+    so its files are kept in the session (updated whenever the widget changes, emptied by
+    its clear button) and, under a caption `before` ({names} filled in), used until replaced."""
     kept = f"{key}_kept"
 
     def remember() -> None:
@@ -133,16 +135,28 @@ def kept_uploads(label: str, key: str, **options) -> list[tuple[str, bytes]]:
         chosen = chosen if isinstance(chosen, list) else [chosen] if chosen else []
         st.session_state[kept] = [(f.name, f.getvalue()) for f in chosen]
 
-    chosen = st.file_uploader(label, key=key, on_change=remember, **options)
+    chosen = widget(label, key=key, on_change=remember, **options)
     if chosen:
         remember()  # as its callback does; cheap, and sure to match what is shown
         return list(st.session_state[kept])
     files = st.session_state.get(kept, [])
-    if files:  # back from another page: the uploader is empty, its files are not
+    if files:  # back from another page: the widget is empty, its files are not
         left, right = st.columns([4, 1], vertical_alignment="center")
-        names = ", ".join(name for name, _ in files)
-        left.caption(f"Uploaded before: {names}. New uploads replace them.")
+        left.caption(before.format(names=", ".join(name for name, _ in files)))
         if right.button("Clear", key=f"{key}_clear", icon=":material/delete:"):
             del st.session_state[kept]
             st.rerun()
     return list(files)
+
+
+def kept_uploads(label: str, key: str, **options) -> list[tuple[str, bytes]]:
+    """A file uploader whose files are still there after a visit to another page."""
+    before = "Uploaded before: {names}. New uploads replace them."
+    return _kept(st.file_uploader, label, key, before, **options)
+
+
+def kept_photo(label: str, key: str) -> tuple[str, bytes] | None:
+    """A camera whose photo is still there after a visit to another page: (name, bytes)."""
+    before = "The photo taken before is still used. A new photo replaces it."
+    files = _kept(st.camera_input, label, key, before)
+    return files[0] if files else None

@@ -125,6 +125,16 @@ def test_inside_keeps_its_choices_and_upload_while_you_visit_another_page(app, t
     assert at.selectbox(key="inside_filter_layer").value == "conv2"
     assert at.selectbox(key="inside_unit_layer").value == "conv3"
 
+    at.radio(key="inside_source").set_value("Camera").run()
+    at.camera_input(key="inside_camera").set_value(("shot.jpg", encoded(test_images[0][4], "JPEG"),
+                                                   "image/jpeg")).run()  # fmt: skip
+    assert captions(at)[0].startswith("shot.jpg")
+    at.switch_page("pages/classify.py").run()
+    at.switch_page("pages/inside.py").run()
+    no_problems(at)
+    assert captions(at)[0].startswith("shot.jpg"), "the photo is still shown"
+    assert any("The photo taken before is still used" in c.value for c in at.caption)
+
 
 def test_inside_shows_conv1_of_a_split_network_in_the_two_gpus_halves(tmp_path, monkeypatch):
     monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path))
@@ -314,6 +324,21 @@ def test_classify_one_photo_from_the_camera(app, trained_run, test_images):
     at.camera_input(key="classify_camera").set_value(another).run()
     (second,) = classify.classify_files(model, [("camera photo", another[1])], names)
     assert at.selectbox(key="classify_cam_class").value == second.prediction.top[1][0]
+
+    at.switch_page("pages/inside.py").run()  # the camera leaves the screen, and its photo
+    at.switch_page("pages/classify.py").run()
+    no_problems(at)
+    assert at.camera_input(key="classify_camera").value is None, "Streamlit emptied it"
+    assert at.subheader[-1].value == "camera photo", "the photo is still classified"
+    assert at.selectbox(key="classify_cam_class").value == second.prediction.top[1][0]
+    assert any("The photo taken before is still used" in c.value for c in at.caption)
+    at.selectbox(key="classify_cam_class").set_value(first.prediction.top[0][0]).run()
+    at.switch_page("pages/evaluate.py").run()
+    at.switch_page("pages/classify.py").run()
+    assert at.selectbox(key="classify_cam_class").value == first.prediction.top[0][0], "kept"
+    at.button(key="classify_camera_clear").click().run()
+    no_problems(at)
+    assert "Upload one or more images" in at.info[0].value
 
 
 def test_classify_shows_the_ten_views_and_averages_them(app, trained_run, test_images):
