@@ -20,6 +20,10 @@ SPATIAL_KINDS = ("input (uint8 RGB)", "resize (bilinear)", "conv", "lrn", "batch
 TRAIN_COLOUR = "#1f77b4"
 VAL_COLOUR = "#d62728"
 MARKER_COLOUR = "#7f7f7f"
+# Runs side by side get clearly different colours (d3's ten): Streamlit's own palette begins
+# with a dark and a light blue, which two compared runs would get.
+RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
 SMOOTHING_BATCHES = 10  # the training curves' moving average spans about this many batches
 # Batch lines keep at most about this many points: a chart a few hundred pixels wide shows no
 # more, and the live view sends its charts every second (a 40-epoch run has 7,000 batches).
@@ -284,7 +288,7 @@ def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.
     fig.update_yaxes(title_text=metric.replace("_", " "))
     values = [row.get(metric) for rows in histories.values() for row in rows]
     fig.update_yaxes(SHARE_AXIS if "accuracy" in metric else loss_axis(values))
-    fig.update_layout(title=metric.replace("_", " "), **LAYOUT)
+    fig.update_layout(title=metric.replace("_", " "), colorway=RUN_COLOURS, **LAYOUT)
     return fig
 
 
@@ -324,5 +328,5 @@ def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> 
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="training error", **SHARE_AXIS)
     title = f"training error (moving average over {SMOOTHING_BATCHES} batches)"
-    fig.update_layout(title=title, **LAYOUT)
+    fig.update_layout(title=title, colorway=RUN_COLOURS, **LAYOUT)
     return fig

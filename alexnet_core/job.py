@@ -111,6 +111,7 @@ class TrainingJob:
                 model_config=self.model_config, train_config=self.train_config,
                 epochs_done=self.epochs_done, best_accuracy=self._best,
                 replicas=self.placement.replicas, batches_done=done,
+                requested_rate=self._requested_rate,
             )  # fmt: skip
 
     def pause(self) -> None:

@@ -92,8 +92,15 @@ def _conv_output(size: int, kernel: int, stride: int, padding: str) -> int:
 
 
 def _refuse(layer: str, size: int, window: int, what: str, config: ModelConfig) -> None:
-    paper = "; the paper's 11x11 stride-4 conv1 needs about 227" * (config.input_size < 227)
+    stages = config.conv_stages()
+    paper_like = stages[0].kernel >= 11 and config.input_size < 227
+    paper = "; the paper's 11x11 stride-4 conv1 needs about 227" * paper_like
     smaller = "a smaller kernel" if layer == "conv1" else "smaller kernels or strides earlier"
+    number, pooling = int(layer[4:]), layer.startswith("pool")  # conv3 -> 3, pool5 -> 5
+    before = [s for s in stages if s.index < number or (pooling and s.index == number)]
+    strides = [f"conv{s.index} {s.stride}" for s in before if s.stride > 1]
+    if layer != "conv1" and strides:  # the likely culprits, named
+        smaller += f" (strides now: {', '.join(strides)})"
     raise ValueError(
         f"{layer}: the feature map would shrink to nothing — it receives {size}x{size} but its "
         f"{what} is {window}x{window}. Way out: raise the input size the images are resized to "

@@ -45,6 +45,7 @@ class Snapshot:
     # Batches of the run's schedule done: every epoch before the current one counts in full
     # (one a stop cut short too, as a continue starts the next), then the current one's.
     batches_done: int = 0
+    requested_rate: float | None = None  # set by hand, taken up at the next batch
 
     @property
     def active(self) -> bool:
@@ -91,3 +92,14 @@ def cut_short_of(epoch_history, batches_per_epoch: int) -> tuple[int, int] | Non
     if batches is None or batches >= batches_per_epoch:
         return None
     return int(last["epoch"]), int(batches)
+
+
+def stopped_earlier(epoch_history) -> list[tuple[int, int, int]]:
+    """(epoch, batches, batches an epoch has) for each epoch before the last that a stop cut
+    short, a continue having gone on from the next one. An epoch has the most batches any row
+    trained; the last row is cut_short_of's."""
+    counts = [row.get("batches") for row in epoch_history]
+    full = max((c for c in counts if c is not None), default=None)
+    return [(int(row["epoch"]), int(row["batches"]), int(full))
+            for row in epoch_history[:-1]
+            if row.get("batches") is not None and row["batches"] < full]  # fmt: skip

@@ -132,9 +132,11 @@ def _launch(job: TrainingJob) -> TrainingJob:
 
 
 def current_job() -> TrainingJob | None:
-    """The job training now in this process, else the most recent one, else None."""
+    """The job training now in this process, else the most recent one whose run folder still
+    exists (one deleted on the Runs page has nothing left to show or continue), else None."""
     with _LOCK:
-        return _active_job() or (next(reversed(_JOBS.values())) if _JOBS else None)
+        kept = (job for job in reversed(_JOBS.values()) if job.run_dir.is_dir())
+        return _active_job() or next(kept, None)
 
 
 def is_training(run_dir) -> bool:

@@ -116,17 +116,16 @@ except ValueError as exc:
     if "shrink to nothing" in str(exc) and conv1_is_the_cause(name, two_gpus, pooling, values,
                                                                 convs):  # fmt: skip
         kernel, stride = convs["conv_kernels"][0], convs["conv_strides"][0]
-        small = values["input_size"] < 227  # the paper's conv1 needs about 227-pixel inputs
+        ways = ["Make its kernel or stride smaller"]
+        if values["input_size"] < 227:  # the paper's conv1 needs about 227-pixel inputs
+            if name not in ("cifar_small", "cifar_gpu"):  # not one made for 32x32 already
+                ways.append("pick cifar_small or cifar_gpu (made for 32x32 images)")
+            ways.append("raise the input size so the images are upsampled inside the model "
+                        "(the paper's 11x11 stride-4 conv1 needs about 227)")  # fmt: skip
         st.info(
             f"Hint: conv1's {kernel}x{kernel} kernel with stride {stride} shrinks the maps too "
-            "fast for this input size. Make its kernel or stride smaller"
-            + (
-                ", pick cifar_small or cifar_gpu (made for 32x32 images), or raise the input "
-                "size so the images are upsampled inside the model (the paper's 11x11 stride-4 "
-                "conv1 needs about 227)."
-                if small
-                else "."
-            )
+            f"fast for this input size. {', '.join(ways[:-1])}{', or ' * (len(ways) > 1)}"
+            f"{ways[-1]}."
         )
     st.stop()
 
@@ -167,13 +166,14 @@ st.dataframe(
     hide_index=True,
     height=35 * (len(plan.rows) + 1) + 3,  # every layer in view: a row is 35 px, the header too
     column_config={
-        # Wide enough for a large network's figures, which the first rows do not show
-        "kind": st.column_config.TextColumn(width="medium"),
-        "kernel/stride": st.column_config.TextColumn(width="medium"),  # "5x5/1 same, 2 groups"
-        "output shape": st.column_config.TextColumn(width="medium"),  # "127 x 127 x 1536"
-        "parameters": st.column_config.NumberColumn(format="localized", width="medium"),
-        "MACs": st.column_config.NumberColumn(format="localized", width="medium"),
-        "memory (KiB)": st.column_config.NumberColumn(format="%.1f"),
+        # Pixels: wide enough for a large network's figures, which the first rows do not
+        # show, and together narrow enough for every column to fit beside the sidebar.
+        "kind": st.column_config.TextColumn(width=125),  # "input (uint8 RGB)"
+        "kernel/stride": st.column_config.TextColumn(width=145),  # "5x5/1 same, 2 groups"
+        "output shape": st.column_config.TextColumn(width=125),  # "127 x 127 x 1536"
+        "parameters": st.column_config.NumberColumn(format="localized", width=105),
+        "MACs": st.column_config.NumberColumn(format="localized", width=120),  # 1,234,567,890
+        "memory (KiB)": st.column_config.NumberColumn(format="%.1f", width=105),
     },
     key="arch_table",
 )

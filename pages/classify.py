@@ -187,7 +187,9 @@ other = st.selectbox(
     f"{name} for another class",
     range(classes),
     key="classify_cam_class",
-    format_func=lambda i: f"{run.class_names[i]} ({prediction.probabilities[i]:.1%})",
+    # Names only: a label with the probability changes with the views averaged, and a choice
+    # whose label changed is lost (the box kept showing the old figure, then reset itself).
+    format_func=lambda i: run.class_names[i],
     **common.KEEP,
 )
 seen, top_overlay = explained(str(run.path), which, version, result.image, top_index, method)
@@ -199,8 +201,10 @@ title = "Top classes" + (
 chart.plotly_chart(vision_charts.top_k(prediction.top, title), key="classify_chart")
 seen_caption = f"What the network saw ({seen.shape[0]}x{seen.shape[1]})"
 picture.image(common.enlarged(seen, SHOWN_SIDE), caption=seen_caption)
-top_cam.image(top_overlay, caption=f"{name}: {prediction.label}")
-other_cam.image(other_overlay, caption=f"{name}: {run.class_names[int(other)]}")
+for cell, overlay, index in ((top_cam, top_overlay, top_index), (other_cam, other_overlay, other)):
+    index = int(index)
+    probability = prediction.probabilities[index]
+    cell.image(overlay, caption=f"{name}: {run.class_names[index]} ({probability:.1%})")
 widgets.heat_key(method, st.columns([5, 4])[1])  # under the two heat maps
 if views != "single":
     st.markdown(f"**The {len(result.view_probabilities)} views** and what the network said of each")

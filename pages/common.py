@@ -11,7 +11,7 @@ import os
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from alexnet_core import checkpoints, classify, data, introspect, runs, training
+from alexnet_core import checkpoints, classify, data, introspect, runs, snapshot, training
 
 KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
 RUN_PARAMETER = "run"  # a link's query parameter naming the run its page should open on
@@ -228,7 +228,8 @@ def _stop_or_none(stop: bool) -> None:
 def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
     """'More epochs' and a Continue button in two cells (columns); True once the run goes on
     (training.continue_training started its job), else a message says why it could not."""
-    extra = cells[0].number_input("More epochs", 1, 1000, value=5, key=f"{prefix}_continue_epochs")
+    extra = cells[0].number_input("More epochs", 1, 1000, value=5, key=f"{prefix}_continue_epochs",
+                                  **KEEP)  # fmt: skip
     label = f"Continue {extra} more epoch{'s' if extra > 1 else ''}"
     if not cells[1].button(
         label, key=f"{prefix}_continue", disabled=disabled, icon=":material/fast_forward:"
@@ -294,6 +295,16 @@ def bytes_text(size: float) -> str:
         if size >= 0.995 * 2**power:  # what would read 1024 MiB reads 1.00 GiB
             return f"{three_figures(size / 2**power)} {unit}"
     return f"{size:,.0f} B"
+
+
+def stopped_earlier_text(epoch_history) -> str:
+    """The epochs that a stop cut short before the run went on, or ''."""
+    stops = snapshot.stopped_earlier(epoch_history)
+    return " ".join(
+        f"A stop came {batches} of {per_epoch} batches into epoch {epoch}; the "
+        f"run went on from epoch {epoch + 1}."
+        for epoch, batches, per_epoch in stops
+    )
 
 
 def cut_short_text(epoch: int, batches: int, batches_per_epoch: int) -> str:

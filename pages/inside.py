@@ -205,7 +205,8 @@ with filters_tab:
             )
             for c in picks
         ]
-        common.image_grid(mosaics, [c.replace("_", " ") for c in picks], columns=4)
+        # Two a row: each mosaic large enough to compare its kernels with the epoch beside it.
+        common.image_grid(mosaics, [c.replace("_", " ") for c in picks], columns=2)
 
 with unit_tab:
     st.caption(

@@ -68,7 +68,7 @@ st.dataframe(
         "best val acc %": st.column_config.NumberColumn(format="%.1f"),
         "test acc %": st.column_config.NumberColumn(format="%.1f"),
         "duration (s)": st.column_config.NumberColumn(format="%.0f"),
-        "created": st.column_config.TextColumn(width="medium"),
+        "created": st.column_config.TextColumn(width=125),  # "2026-12-01 05:01"
     },
     key="runs_table",
 )
@@ -153,6 +153,8 @@ damaged = run.status == "damaged"
 history = [] if damaged else readable(runs.load_history, run, "its history cannot be shown")
 if run.cut_short:
     st.caption(common.cut_short_text(*run.cut_short))
+if stops := common.stopped_earlier_text(history or []):
+    st.caption(stops)
 changes = [] if damaged else readable(runs.load_lr_events, run, "its rate changes cannot be listed")
 if changes:
     listed = "; ".join(f"at step {e['step']} (epoch {e['epoch']}) from {e['old']:.3g} to "

@@ -46,6 +46,7 @@ def estimate(model_config, train_config) -> str:
     fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
     count = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
     seconds = training.estimate_epoch_seconds(fitted, train_config.batch_size, count)
+    seconds = float(f"{seconds:.2g}")  # as shown, so that the total is that times the epochs
     epochs = train_config.epochs
     total = common.duration_text(epochs * seconds)
     return (f"About **{common.duration_text(seconds)} per epoch** here for {count:,} images "
@@ -114,6 +115,8 @@ def live(drawn_status: str) -> None:
     going = snap.status in ("running", "paused") and snap.eta_s  # not once a stop is asked for
     eta = f" · about {common.duration_text(snap.eta_s)} left" if going else ""
     rate = f" · learning rate {snap.learning_rate:.3g}" if snap.active else ""
+    if snap.active and snap.requested_rate is not None:  # e.g. set while paused
+        rate += f" ({snap.requested_rate:.3g} from the next batch)"
     trained = common.duration_text(snap.duration_s)
     text = f"**{snap.status}** · {snap.position}{rate} · {trained} of training{eta}"
     st.progress(min(max(snap.progress, 0.0), 1.0), text=text)
@@ -145,6 +148,8 @@ def live(drawn_status: str) -> None:
         st.info(f"Run {snap.status} before it was tested.")
     if snap.cut_short and not snap.active:
         st.caption(common.cut_short_text(*snap.cut_short, snap.batches_per_epoch))
+    if stops := common.stopped_earlier_text(snap.epoch_history):
+        st.caption(stops)
     if not snap.active:
         pages = NEXT_PAGES if snap.epochs_done else NEXT_PAGES[:1]  # nothing saved to look in
         for column, (page, label, icon) in zip(st.columns(3), pages, strict=False):

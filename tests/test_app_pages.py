@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from alexnet_core import checkpoints, config, data, report, runs, training
+from alexnet_core import checkpoints, config, data, report, runs, snapshot, training
 from pages import common
 
 pytestmark = pytest.mark.slow
@@ -235,6 +235,12 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     assert "pool5: the feature map would shrink to nothing" in app.error[0].value
     assert not app.info, "no hint that blames conv1"
 
+    app.selectbox(key="arch_preset").select("cifar_small").run()
+    app.number_input(key="arch_conv_kernels_1").set_value(11)
+    app.number_input(key="arch_conv_strides_1").set_value(4).run()
+    assert "conv1's 11x11 kernel with stride 4 shrinks the maps" in app.info[0].value
+    assert "pick cifar_small" not in app.info[0].value, "it is the preset already picked"
+
 
 def test_train_refuses_a_model_that_does_not_fit_and_starts_nothing(app):
     app.run().switch_page("pages/train.py").run()
@@ -360,6 +366,14 @@ def test_train_estimates_a_tiny_epoch_in_a_unit_that_shows_it(app):
                          r"\(([\d.]+) (ms|s) for 1 epoch\)\.", text)  # fmt: skip
     assert found, text
     assert float(found[1]) > 0 and found.groups()[:2] == found.groups()[2:]
+    app.number_input(key="train_epochs").set_value(3)
+    app.button(key="train_estimate").click().run()
+    text = next(i.value for i in app.info if i.value.startswith("About"))
+    found = re.fullmatch(r"About \*\*([\d.]+) (ms|s) per epoch\*\* here for 256 images "
+                         r"\(([\d.]+) (ms|s) for 3 epochs\)\.", text)  # fmt: skip
+    assert found, text  # the total is what the figure shown makes, to two figures
+    per_epoch, total = (float(found[i]) / (1000 if found[i + 1] == "ms" else 1) for i in (1, 3))
+    assert total == pytest.approx(float(f"{3 * per_epoch:.2g}")), text
 
 
 def test_train_splits_a_network_over_two_gpus_as_the_paper_did(app):
@@ -482,6 +496,9 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     no_problems(app)
     assert training.current_job() is not job and training.current_job().wait(timeout=120)
     assert runs.read_run(job.run_dir).epochs_done == 2
+    app.run()  # ended: the Continue box is drawn again, with the number chosen before
+    assert app.number_input(key="train_continue_epochs").value == 1
+    assert app.button(key="train_continue").label == "Continue 1 more epoch"
 
 
 def test_train_takes_a_rate_below_the_forms_minimum_and_refuses_none(app):
@@ -510,6 +527,9 @@ def test_train_takes_a_rate_below_the_forms_minimum_and_refuses_none(app):
     reloaded.button(key="train_lr_apply").click().run()
     no_problems(reloaded)
     assert reloaded.toast[0].value == f"Learning rate set to {rate / 2:g} from the next batch"
+    reloaded.run()  # paused: the rate now, and the one the next batch takes up
+    progress = reloaded.get("progress")[0].proto.text
+    assert f"learning rate {rate:.3g} ({rate / 2:.3g} from the next batch)" in progress
     job.stop()
 
 
@@ -541,6 +561,24 @@ def test_a_runs_folder_that_cannot_be_written_is_a_message_on_start(app, tmp_pat
     said = [e.value for e in app.error]  # (an earlier test's job may still show its own)
     assert any(s.startswith("Nothing was started: a run folder cannot be written in") for s in said)
     assert training.current_job() is None or not training.current_job().active
+
+
+def test_runs_and_train_say_where_a_stop_cut_an_epoch_before_a_continue(app, tmp_path, cache_dir):
+    path = train_tiny(tmp_path / "runs", cache_dir, **{**TINY_RUN, "epochs": 2})
+    history = path / "history.csv"
+    lines = history.read_text().splitlines()
+    header = lines[0].split(",")
+    first = lines[1].split(",")
+    full = first[header.index("batches")]
+    first[header.index("batches")] = "3"  # as if a stop came there and a continue went on
+    history.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n")
+    said = f"A stop came 3 of {full} batches into epoch 1; the run went on from epoch 2."
+    app.run().switch_page("pages/runs.py").run()
+    no_problems(app)
+    assert any(said == caption.value for caption in app.caption)
+    assert snapshot.stopped_earlier(runs.load_history(path)) == [(1, 3, int(full))]
+    last_cut = runs.load_history(path)[:1]  # a stop in the last epoch is cut_short's to tell
+    assert snapshot.stopped_earlier([{**last_cut[0], "batches": 3}]) == []
 
 
 def test_runs_compares_and_deletes_with_confirmation(app, finished_run):

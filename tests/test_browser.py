@@ -289,5 +289,5 @@ def test_7_classify_choices_follow_the_image_looked_at(page, server):
         # The other heat map's class, as its caption says and as the box above it says
         caption = page.get_by_text(re.compile(r"^Grad-CAM: ")).nth(1).inner_text()
         other = page.locator(".st-key-classify_cam_class input[role='combobox']").input_value()
-        assert other.startswith(caption.removeprefix("Grad-CAM: ") + " ("), (other, caption)
+        assert caption.removeprefix("Grad-CAM: ").startswith(other + " ("), (other, caption)
         assert page.locator("[data-testid='stException']").count() == 0  # broken.jpg's box stays

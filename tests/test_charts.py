@@ -130,6 +130,12 @@ def test_training_error_comparison_places_each_batch_at_its_share_of_the_epoch()
     assert list(trace(fig, "run-a").y) == pytest.approx([1 - a for a in moving])
 
 
+def test_compared_runs_get_distinct_colours_not_two_blues():
+    for fig in (charts.compare_runs({"a": EPOCHS, "b": EPOCHS}, "val_accuracy"),
+                charts.compare_training_error({"a": BATCHES, "b": BATCHES})):  # fmt: skip
+        assert list(fig.layout.colorway[:2]) == ["#1f77b4", "#ff7f0e"]
+
+
 def test_training_error_breaks_its_line_where_a_stopped_epoch_left_batches_unrun():
     # Epoch 1 stopped after 1 of 4 batches; the continue began with epoch 2.
     rows = [{**BATCHES[0], "step": s, "epoch": 1 if s == 1 else 2} for s in range(1, 6)]

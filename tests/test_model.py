@@ -270,7 +270,8 @@ def test_impossible_configuration_is_refused_with_a_way_out():
     with pytest.raises(ValueError, match="conv1.*receives 8x8"):
         plan_layers(config.replace(image_size=8, input_size=8))
     assert message.endswith("(input_size, now 32; the paper's 11x11 stride-4 conv1 needs about "
-                            "227), or use smaller kernels or strides earlier.")  # fmt: skip
+                            "227), or use smaller kernels or strides earlier (strides now: "
+                            "conv1 4).")  # fmt: skip
 
 
 def test_the_way_out_fits_the_layer_and_the_input_size():
@@ -284,7 +285,17 @@ def test_the_way_out_fits_the_layer_and_the_input_size():
     with pytest.raises(ValueError) as error:
         plan_layers(strided)
     assert str(error.value).endswith("(input_size, now 227), or use smaller kernels or strides "
+                                     "earlier (strides now: conv1 16).")  # fmt: skip
+    tiny = PRESETS["tiny"]  # a 3x3 conv1: no word of the paper's 11x11 one
+    with pytest.raises(ValueError) as error:
+        plan_layers(tiny.replace(input_size=8))
+    assert str(error.value).startswith("pool5") and "paper" not in str(error.value)
+    assert str(error.value).endswith("(input_size, now 8), or use smaller kernels or strides "
                                      "earlier.")  # fmt: skip
+    with pytest.raises(ValueError) as error:
+        plan_layers(tiny.replace(conv_strides=(1, 1, 9, 1, 1)))
+    assert str(error.value).startswith("pool5") and "paper" not in str(error.value)
+    assert str(error.value).endswith("earlier (strides now: conv3 9).")
 
 
 @pytest.mark.parametrize(

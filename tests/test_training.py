@@ -238,16 +238,19 @@ def test_pause_holds_the_batch_counter_then_a_learning_rate_change_takes_effect(
         assert job.snapshot().step == held
         assert job.snapshot().elapsed_s == elapsed, "a pause is not training time"
         time.sleep(0.1)
+    with pytest.raises(ValueError, match="learning_rate"):
+        job.set_learning_rate(-1)
+    job.set_learning_rate(0.003)  # while paused: the next batch takes it up
+    paused = job.snapshot()
+    assert paused.requested_rate == 0.003 and paused.learning_rate != pytest.approx(0.003)
     job.resume()
     wait_until(lambda: job.snapshot().step > held)
     assert job.snapshot().status == "running"
     assert job.snapshot().elapsed_s < time.monotonic() - began - 1.5
 
-    with pytest.raises(ValueError, match="learning_rate"):
-        job.set_learning_rate(-1)
-    job.set_learning_rate(0.003)
     wait_until(lambda: job.snapshot().lr_events and job.snapshot().step >= held + 5)
     snap = job.snapshot()
+    assert snap.requested_rate is None, "taken up"
     (event,) = snap.lr_events
     # "old" is the schedule's rate of the batch before (the cosine has begun to fall by then).
     (before,) = [b["learning_rate"] for b in snap.batch_history if b["step"] == event["step"] - 1]
@@ -579,6 +582,8 @@ def test_the_current_job_is_the_last_started_also_when_it_continues_an_older_run
     again = training.continue_training(first.run_dir, 1, dataset=short)
     assert again.wait(120) and again.snapshot().status == "finished"
     assert training.current_job() is again, "the Train page showed the run started in between"
+    runs.delete_run(again.run_dir)  # on the Runs page
+    assert training.current_job() is second, "the newest run that still exists"
 
 
 def test_schedules():

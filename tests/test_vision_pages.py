@@ -203,13 +203,18 @@ def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images)
     assert not at.exception
     assert at.subheader[-1].value == "second.bmp"
     assert len(at.get("plotly_chart")) == 1 and len(at.image) == 3
-    assert captions(at)[-1] == f"Grad-CAM: {trained_run.class_names[3]}"
+    second_bmp = expected[2].prediction.probabilities  # what the heat maps' captions quote
+    assert captions(at)[-1] == f"Grad-CAM: {trained_run.class_names[3]} ({second_bmp[3]:.1%})"
     assert "no part in the class's score" in at.get("html")[-1].proto.body
     assert not any("heat maps explain" in c.value for c in at.caption)  # one view: no caveat
     at.radio(key="classify_explain").set_value("occlusion").run()
     assert not at.exception
     top = at.dataframe[0].value["top class"][2]  # second.bmp's
-    assert captions(at)[-2:] == [f"Occlusion: {top}", f"Occlusion: {trained_run.class_names[3]}"]
+    assert captions(at)[-2:] == [
+        f"Occlusion: {top} ({second_bmp.max():.1%})",
+        f"Occlusion: {trained_run.class_names[3]} ({second_bmp[3]:.1%})",
+    ]
+    assert at.selectbox(key="classify_cam_class").options[3] == trained_run.class_names[3]
     key = at.get("html")[-1].proto.body  # the colour key under the heat maps
     assert "linear-gradient(to right, rgb(0, 0, 143) 0%" in key
     assert "covering it costs nothing" in key and "this map's largest fall" in key
