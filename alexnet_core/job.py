@@ -136,9 +136,10 @@ class TrainingJob:
         if not (math.isfinite(rate) and rate > 0):
             raise ValueError(f"learning_rate: got {learning_rate!r}, expected a positive rate")
         with self._lock:
-            # A stop asked for means no batch is coming that the rate could apply to.
-            status = "stopping" if self._stop.is_set() and self._status in ACTIVE else self._status
-            if status not in ACTIVE or status == "stopping":
+            status = self._status
+            if status in ACTIVE and self._stop.is_set():
+                status = "stopping"  # asked to stop: no batch is coming that the rate could use
+            if status not in ("queued", "running", "paused"):
                 raise ValueError(f"{self.run_id} is {status}: its rate cannot change now")
             self._requested_rate = rate
 

@@ -187,13 +187,13 @@ if damaged_last and not damaged:
                "cannot go on from it.", icon=":material/warning:")  # fmt: skip
 
 with st.expander("Delete this run"):
-    training = run.status in runs.ACTIVE_STATUSES
-    if training:
+    in_training = run.status in runs.ACTIVE_STATUSES
+    if in_training:
         st.caption(f"{run.run_id} is {run.status}: stop it on the Train page before deleting it.")
     confirm = f"runs_delete_confirm_{run.run_id}"  # per run: each one starts unticked
     sure = st.checkbox(f"Yes, delete {run.run_id} and its checkpoints for good", key=confirm,
-                       disabled=training)  # fmt: skip
-    if st.button("Delete", type="primary", disabled=training or not sure, key="runs_delete"):
+                       disabled=in_training)  # fmt: skip
+    if st.button("Delete", type="primary", disabled=in_training or not sure, key="runs_delete"):
         try:
             runs.delete_run(run.path)
             st.session_state.pop(confirm, None)
