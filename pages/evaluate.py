@@ -45,8 +45,10 @@ key = (str(run.path), which, version, settings, views)
 if st.button("Evaluate on the test split", key="evaluate_start", type="primary"):
     bar = st.progress(0.0, text="Evaluating…")
 
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"{done:,} of {total:,} images")
+    def progress(done: int, total: int) -> None:  # counts views: an image and its mirror are 2
+        per_image = total // max(len(dataset.y_test), 1)
+        what = "images" if per_image == 1 else f"views ({per_image} of each image)"
+        bar.progress(done / total, text=f"{done:,} of {total:,} {what}")
 
     try:
         store[key] = classify.evaluate(

@@ -58,6 +58,8 @@ def show_data(train_config) -> None:
     dataset = common.load_dataset_cached(*common.data_settings(train_config))
     st.success(dataset.summary() + ".", icon=":material/check_circle:")
     st.caption(f"Classes: {', '.join(dataset.class_names)}.")
+    if not len(dataset.y_test):  # it would train, and never be tested
+        st.warning(common.NO_TEST_IMAGES, icon=":material/warning:")
     if dataset.skipped:
         with st.expander(f"{len(dataset.skipped):,} left out"):
             st.code("\n".join(dataset.skipped), language=None, wrap_lines=True)

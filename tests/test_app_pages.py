@@ -310,6 +310,8 @@ def test_a_run_on_data_too_small_to_test_says_so(app, tmp_path):
     app.text_input(key="train_source_path").input(str(folder))
     app.number_input(key="train_subset").set_value(0)
     app.number_input(key="train_validation_fraction").set_value(0.0)
+    app.button(key="train_check_data").click().run()  # said before anything trains
+    assert [w.value for w in app.warning] == [common.NO_TEST_IMAGES]
     app.button(key="train_start").click().run()
     assert training.current_job().wait(120)
     app.run()

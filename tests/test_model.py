@@ -13,6 +13,7 @@ import pytest
 
 from alexnet_core.config import (
     PRESETS,
+    TRAIN_PRESETS,
     ModelConfig,
     TrainConfig,
     customised,
@@ -86,6 +87,11 @@ def test_grouped_convolutions_need_channels_that_divide():
         PRESETS["tiny"].replace(conv_groups=(1, 0, 1, 1, 1))
     with pytest.raises(ValueError, match="gpus must be 1 or 2"):
         PRESETS["tiny"].with_gpus(4)
+
+
+def test_the_paper_presets_weight_decay_is_the_papers_through_its_momentum():
+    assert TRAIN_PRESETS["paper"].weight_decay == 0.005  # 0.0005 through momentum 0.9
+    assert TRAIN_PRESETS["paper"].momentum == 0.9
 
 
 def test_paper_feature_map_shapes():

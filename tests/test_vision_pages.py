@@ -405,6 +405,8 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
     ten = classify.evaluate(model, x_test, y_test, trained_run.class_names, views="ten")
     shown = {m.label: m.value for m in at.metric}
     assert shown["Test loss"] == f"{ten.loss:.3f}" and shown["Top-1 accuracy"] == f"{ten.top1:.1%}"
+    views = 10 * len(y_test)  # the bar counts passes, and says so
+    assert at.get("progress")[0].proto.text == f"{views:,} of {views:,} views (10 of each image)"
 
 
 def run_whose_data_moved(trained_run, tmp_path, monkeypatch) -> str:
