@@ -10,10 +10,6 @@ from streamlit.runtime.scriptrunner import script_runner
 from alexnet_core import system
 from pages import common
 
-# Keras and pandas are imported here, in the script thread, before a worker thread starts:
-# importing them from a worker while a page draws a chart broke pandas' half-done import.
-system.preload()
-
 
 def _keep_keras_state() -> None:
     """Streamlit calls keras.backend.clear_session() after every script run, fragment reruns
@@ -39,6 +35,11 @@ PAGES = [
     ("pages/classify.py", "Classify", ":material/label:"),
     ("pages/evaluate.py", "Evaluate", ":material/analytics:"),
 ]
+# The navigation goes out first: loading Keras takes seconds on a fresh server, and until the
+# browser has this menu it keeps the one it had (on a first visit, every file in pages/).
 navigation = st.navigation([st.Page(path, title=title, icon=icon) for path, title, icon in PAGES])
+# Keras and pandas are imported here, in the script thread, before a worker thread starts:
+# importing them from a worker while a page draws a chart broke pandas' half-done import.
+system.preload()
 common.sidebar_status()
 navigation.run()

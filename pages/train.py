@@ -5,7 +5,7 @@ import dataclasses
 
 import streamlit as st
 
-from alexnet_core import charts, config, data, distribute, model, runs, system, training
+from alexnet_core import charts, config, data, distribute, runs, system, training
 from pages import common, widgets
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
@@ -85,6 +85,10 @@ def show_augmentation(model_config, train_config) -> None:
         "images and their mirror images, and by altering the colours' intensity."
     )
     originals = list(dataset.x_train[:PREVIEW_IMAGES])  # at the size training loads them
+    # Imported here: it loads Keras, and a fresh server's first visit to /train should reach
+    # common's hand-over to app.py without waiting seconds for that.
+    from alexnet_core import model
+
     views = model.augment_examples(fitted, originals, PREVIEW_COPIES)
     shown, captions = [], []
     for original, label, copies in zip(originals, dataset.y_train, views, strict=False):

@@ -163,6 +163,39 @@ def test_reruns_leave_the_training_threads_keras_state_alone(app):
     assert global_state.GLOBAL_STATE_TRACKER is state
 
 
+def test_the_menu_goes_out_before_keras_loads(app, monkeypatch):
+    """On a fresh server the browser keeps the pages folder's file list (common, widgets, ...)
+    until app.py's st.navigation arrives; loading Keras first made that last seconds."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    from alexnet_core import system
+
+    seen = []
+    preload = system.preload
+    monkeypatch.setattr(system, "preload", lambda: seen.append(
+        PagesManager.uses_pages_directory) or preload())  # fmt: skip
+    app.run()  # AppTest starts each run as a fresh server would: pages-folder mode on
+    no_problems(app)
+    assert seen == [False], "st.navigation had not run when Keras was loaded"
+
+
+@pytest.mark.parametrize("page", sorted(p.stem for p in (APP.parent / "pages").glob("*.py")))
+def test_a_page_reaches_commons_hand_over_without_loading_keras(page):
+    """A fresh server's first visit to /<page> runs that file alone, and pages.common hands it
+    over to app.py; the page's imports before that must not spend seconds on Keras."""
+    import ast
+    import subprocess
+    import sys
+
+    tree = ast.parse((APP.parent / "pages" / f"{page}.py").read_text())
+    imports = [ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    probe = "\n".join([*imports, "import sys", "print('keras' in sys.modules)"])
+    result = subprocess.run([sys.executable, "-c", probe], cwd=APP.parent, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1] == "False", f"pages/{page}.py loads Keras before common"
+
+
 def test_home_shows_the_machine_and_counts_runs(app):
     app.run()
     no_problems(app)
