@@ -284,6 +284,10 @@ PRESETS: dict[str, ModelConfig] = {
         mean=(0.485, 0.456, 0.406),  # ImageNet statistics for ImageNet-sized inputs
         std=(0.229, 0.224, 0.225),
         conv_groups=TWO_GPU_GROUPS,
+        # Section 4.1: random 224x224 crops of the 256x256 images, and their mirror images.
+        # A crop moves the picture up to 16 of its 256 pixels each way: 2 of CIFAR's 32.
+        augment_flip=True,
+        augment_shift=2,
     ),
     # The Keras model of the tutorial this project grew from: CIFAR-10 upsampled to 227x227,
     # batch norm after pools, 58,324,746 parameters.

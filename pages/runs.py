@@ -70,6 +70,7 @@ st.dataframe(
         "duration (s)": st.column_config.NumberColumn(format="%.0f"),
         "created": st.column_config.TextColumn(width=125),  # "2026-12-01 05:01"
     },
+    placeholder="—",  # a number a run does not have yet, e.g. a test accuracy before the end
     key="runs_table",
 )
 for run in [r for r in found if r.status == "damaged"]:

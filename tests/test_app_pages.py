@@ -446,6 +446,8 @@ def test_train_makes_the_papers_comparisons_and_sets_each_convolution(app):
         "overlapping",
     ]
     assert app.checkbox(key="train_norm_before_pool").value  # the paper: LRN, then pool
+    assert app.checkbox(key="train_augment_flip").value  # and its crops and mirror images
+    assert app.number_input(key="train_augment_shift").value == 2
     app.selectbox(key="train_preset").select("tiny").run()
     assert app.selectbox(key="train_pooling").value == "overlapping"  # tiny pools 3x3/2
     app.number_input(key="train_subset").set_value(256)
@@ -707,6 +709,7 @@ def test_runs_continues_a_run_and_lists_a_damaged_folder(app, finished_run):
         "broken-run": "damaged",
     }
     assert table.set_index("run")["optimizer"]["broken-run"] == "—", "not None"
+    assert app.dataframe[0].proto.placeholder == "—", "nor for its missing numbers"
     assert any("broken-run is damaged" in w.value for w in app.warning)
     assert app.selectbox(key="runs_selected").value == run.run_id, "a readable run comes first"
 

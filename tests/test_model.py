@@ -94,6 +94,13 @@ def test_the_paper_presets_weight_decay_is_the_papers_through_its_momentum():
     assert TRAIN_PRESETS["paper"].momentum == 0.9
 
 
+def test_the_paper_preset_augments_as_the_paper_did_at_cifars_scale():
+    """Mirror images, and shifts as far as a 224 crop of 256 moves a picture: 16/256 of it."""
+    paper = PRESETS["paper"].for_dataset(32, 10)  # it trains on CIFAR-10 as loaded, 32x32
+    assert paper.augment_flip
+    assert paper.augment_shift / paper.image_size == 16 / 256
+
+
 def test_paper_feature_map_shapes():
     model = built("paper")
     shapes = {
@@ -176,7 +183,7 @@ def test_memory_is_float32_output_size():
 def test_layer_names_are_stable():
     names = [layer.name for layer in built("paper").layers]
     assert names == [
-        "image", "rescale", "normalize",
+        "image", "rescale", "augment_flip", "augment_shift", "normalize",
         "conv1", "norm1", "pool1", "conv2", "norm2", "pool2", "conv3", "conv4", "conv5", "pool5",
         "flatten", "fc6", "drop6", "fc7", "drop7", "predictions",
     ]  # fmt: skip
