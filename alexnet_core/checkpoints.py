@@ -14,6 +14,7 @@ import re
 import shutil
 import threading
 import zipfile
+import zlib
 from pathlib import Path
 
 from alexnet_core import atomic
@@ -83,17 +84,31 @@ def is_whole(path: str | os.PathLike, which: str) -> bool:
     return zipfile.is_zipfile(checkpoint_path(path, which))
 
 
+def verify(path: str | os.PathLike, which: str) -> None:
+    """ValueError, saying what is wrong, unless checkpoint `which` of run folder `path` reads
+    back as it was written: is_whole, and every part's checksum too (a file changed on disk
+    after it was saved is refused here, not half-way through loading). Reads the whole file."""
+    file = checkpoint_path(path, which)
+    if not file.is_file():
+        raise ValueError(f"{file}: no such checkpoint in this run folder")
+    try:
+        with zipfile.ZipFile(file) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, zlib.error, OSError) as error:  # zlib: a compressed part
+        raise ValueError(f"{file}: damaged, not a whole .keras file ({error})") from error
+    if bad is not None:
+        raise ValueError(f"{file}: damaged, its {bad} does not read back as it was saved")
+
+
 def load_checkpoint(path: str | os.PathLike, which: str = "best"):
-    """The Keras model saved as checkpoint `which` of a run (with its optimizer state)."""
+    """The Keras model saved as checkpoint `which` of a run (with its optimizer state);
+    ValueError for a missing or damaged file (see verify)."""
     import keras
 
     import alexnet_core.model  # noqa: F401  registers LocalResponseNormalization for loading
 
+    verify(path, which)
     file = checkpoint_path(path, which)
-    if not file.is_file():
-        raise ValueError(f"{file}: no such checkpoint in this run folder")
-    if not is_whole(path, which):
-        raise ValueError(f"{file}: damaged, not a whole .keras file; pick another checkpoint")
     # Keras wraps the optimizer of a mixed-precision model in a LossScaleOptimizer only when
     # the policy in force while loading says so; otherwise it drops the saved optimizer state.
     # The policy is per thread, and this thread's is put back afterwards.

@@ -72,6 +72,9 @@ def read_batches(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndar
                 name = Path(member.name).name  # Batches sit in a folder inside the archive.
                 if member.isfile() and (name in _FILE_NAMES or name.startswith("data_batch_")):
                     contents[name] = archive.extractfile(member).read()
+    except tarfile.ReadError as error:  # each compression was tried, and none opened it
+        raise ValueError(f"{path}: not a readable CIFAR-10 archive (not a .tar, .tar.gz, "
+                         ".tar.bz2 or .tar.xz file, or one cut short)") from error  # fmt: skip
     except (tarfile.TarError, OSError, EOFError) as error:
         raise ValueError(f"{path}: not a readable CIFAR-10 archive ({error})") from error
     return _read_named(path, list(contents), contents.__getitem__)

@@ -38,6 +38,7 @@ def decode_image(data: bytes, size: int | None = None, *, name: str = "image") -
     Raises ValueError, naming `name`, for bytes that are not an image, a truncated, corrupt or
     unsupported file, or an image larger than MAX_PIXELS.
     """
+    width = height = 0  # unknown until Pillow has read the header
     try:
         # Pillow warns (rather than fails) between its own pixel limit and twice that, in
         # open() and in some plugins' load(); make the warning an error so a bomb stops here.
@@ -52,14 +53,14 @@ def decode_image(data: bytes, size: int | None = None, *, name: str = "image") -
                 image.draft(None, (size, size))
             width, height = image.size  # as it will decode
             if width * height > MAX_PIXELS:
-                raise Image.DecompressionBombError(
-                    f"{width}x{height} pixels is more than the {MAX_PIXELS:,} allowed"
-                )
+                raise Image.DecompressionBombError("over MAX_PIXELS")
             image.load()  # An animated GIF or APNG stays on its first frame.
         ImageOps.exif_transpose(image, in_place=True)  # Phone photos: upright, as viewers show.
         image = to_rgb(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ValueError(f"{name}: image too large, a decompression bomb? ({error})") from error
+        size_text = f"{width:,}x{height:,} pixels, " if width else ""  # Pillow's check: no size
+        raise ValueError(f"{name}: too large to read ({size_text}more than the {MAX_PIXELS:,} "
+                         "pixels an image may have here)") from error  # fmt: skip
     except Image.UnidentifiedImageError as error:
         kinds = "JPEG, PNG, WebP, BMP, GIF, TIFF..."
         raise ValueError(f"{name}: not a readable image ({kinds})") from error

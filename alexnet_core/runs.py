@@ -14,6 +14,7 @@ crash or a full disk leaves the previous good version in place, never a half-wri
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -86,6 +87,8 @@ def now_iso() -> str:
 def create_run_dir(preset: str, root: str | os.PathLike | None = None) -> Path:
     """A new empty folder named <date>-<time>-<preset>, with -2, -3... if that name is taken."""
     root = Path(root) if root else runs_root()
+    if root.exists() and not root.is_dir():  # mkdir would only say "File exists"
+        raise NotADirectoryError(errno.ENOTDIR, "it is a file, not a folder", str(root))
     root.mkdir(parents=True, exist_ok=True)
     base = f"{time.strftime('%Y%m%d-%H%M%S')}-{re.sub(r'[^A-Za-z0-9_.-]', '_', preset)}"
     for n in range(1, 1000):
@@ -223,8 +226,50 @@ def _is_alive(status: dict, path: Path) -> bool:
     return recorded is None or actual is None or recorded == actual
 
 
+def _read_part(path: Path, name: str) -> dict:
+    """One of a run's JSON files; ValueError that names it and says plainly what is wrong."""
+    try:
+        data = _read_json(path / name)
+    except FileNotFoundError:
+        raise ValueError(f"{name} is missing") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{name} is not JSON ({error.msg}, line {error.lineno})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{name} is not text") from None
+    except OSError as error:
+        raise ValueError(f"{name} cannot be read ({error.strerror or error})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{name} does not hold what this app writes there")
+    return data
+
+
+def _configs(path: Path) -> dict:
+    """The RunInfo fields config.json gives; ValueError, saying what is wrong, if damaged."""
+    config = _read_part(path, "config.json")
+    try:
+        model_config = model_config_from_dict(config["model"])
+        train_config = train_config_from_dict(config["training"])
+        data = config.get("dataset", {})
+        return dict(
+            preset=model_config.preset,
+            model_config=model_config,
+            train_config=train_config,
+            dataset=str(data.get("source", train_config.dataset)),
+            class_names=tuple(data.get("class_names", ())),
+            data=data,
+            held_out_digest=str(data.get("held_out_digest", "")),
+            **({"created": str(config["created"])} if config.get("created") else {}),
+        )
+    except KeyError as error:
+        raise ValueError(f"config.json has no {error.args[0]!r} part") from None
+    except (AttributeError, TypeError, ValueError) as error:
+        raise ValueError(f"config.json: {error}") from None
+
+
 def read_run(path: str | os.PathLike) -> RunInfo:
-    """What a run folder holds; status 'damaged' (never an exception) if it cannot be read."""
+    """What a run folder holds; status 'damaged' (never an exception) if it cannot be read,
+    with `error` saying why. A damaged status.json beside a good config.json keeps the
+    configs: the run's network can still be loaded, only its progress is unknown."""
     path = Path(path)
     checkpoints = tuple(
         sorted(
@@ -232,49 +277,43 @@ def read_run(path: str | os.PathLike) -> RunInfo:
             key=lambda name: ({"best": 0, "last": 1}.get(name, 2), name),
         )
     )
+    created = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(_mtime(path)))
+    damaged = dict(
+        run_id=path.name, path=path, status="damaged", preset="", model_config=None,
+        train_config=None, dataset="", class_names=(), epochs_done=0, best_accuracy=None,
+        test_accuracy=None, test_loss=None, duration_s=0.0, created=created,
+        checkpoints=checkpoints,
+    )  # fmt: skip
     try:
-        config = _read_json(path / "config.json")
-        status = _read_json(path / "status.json")
-        model_config = model_config_from_dict(config["model"])
-        train_config = train_config_from_dict(config["training"])
-        data = config.get("dataset", {})
+        known = {**damaged, **_configs(path)}
+    except ValueError as error:
+        return RunInfo(**damaged, error=str(error))
+    try:
+        status = _read_part(path, "status.json")
+    except ValueError as error:
+        return RunInfo(**known, error=str(error))
+    try:
         state = status["status"]
         if state in ACTIVE_STATUSES and not _is_alive(status, path):
             state = "interrupted"
-        return RunInfo(
-            run_id=path.name,
-            path=path,
+        validated = known["train_config"].validation_fraction > 0
+        progress = dict(
             status=state,
-            preset=model_config.preset,
-            model_config=model_config,
-            train_config=train_config,
-            dataset=str(data.get("source", train_config.dataset)),
-            class_names=tuple(data.get("class_names", ())),
             epochs_done=int(status.get("epochs_done", 0)),
             # 'best_val_accuracy': the key before runs without validation were told apart
             best_accuracy=status.get("best_accuracy", status.get("best_val_accuracy")),
             test_accuracy=status.get("test_accuracy"),
             test_loss=status.get("test_loss"),
             duration_s=float(status.get("duration_s", 0.0)),
-            created=str(config.get("created") or status.get("started") or ""),
             error=str(status.get("error") or ""),
-            checkpoints=checkpoints,
             device=str(status.get("device") or ""),
-            data=data,
-            held_out_digest=str(data.get("held_out_digest", "")),
             cut_short=tuple(status["cut_short"]) if status.get("cut_short") else None,
-            best_metric=status.get("best_metric")
-            or ("accuracy" if train_config.validation_fraction == 0 else "val_accuracy"),
+            best_metric=status.get("best_metric") or ("val_accuracy" if validated else "accuracy"),
         )
-    except Exception as error:  # any unreadable folder is listed, not raised
-        created = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(_mtime(path)))
-        return RunInfo(
-            run_id=path.name, path=path, status="damaged", preset="", model_config=None,
-            train_config=None, dataset="", class_names=(), epochs_done=0,
-            best_accuracy=None, test_accuracy=None, test_loss=None, duration_s=0.0,
-            created=created, error=f"damaged run folder: {type(error).__name__}: {error}",
-            checkpoints=checkpoints,
-        )  # fmt: skip
+        return RunInfo(**{**known, **progress})
+    except (KeyError, TypeError, ValueError, OverflowError) as error:  # a field missing or wrong
+        problem = f"status.json does not hold what this app writes there ({error!r})"
+        return RunInfo(**known, error=problem)
 
 
 def data_text(data: dict) -> str:
@@ -305,11 +344,25 @@ def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
 
 
 def delete_run(path: str | os.PathLike) -> None:
-    """Remove a run folder. ValueError if it is still training or is not a run folder."""
+    """Remove a run folder, whole or not at all as far as list_runs sees: it is first renamed
+    to a hidden name (one step), then emptied. ValueError if it is still training, is not a
+    run folder or cannot be renamed (left as it was); OSError naming the hidden folder if some
+    of its files could not be removed."""
     path = Path(path)
     looks_like_run = (path / "config.json").exists() or (path / "status.json").exists()
     if not path.is_dir() or not (looks_like_run or path.parent == runs_root()):
         raise ValueError(f"{path}: not a run folder")
     if read_run(path).status in ACTIVE_STATUSES:
         raise ValueError(f"{path.name} is still training: stop it before deleting it")
-    shutil.rmtree(path)
+    hidden = path.with_name(f".deleting-{path.name}-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        path.rename(hidden)
+    except OSError as error:
+        raise ValueError(f"{path.name} was not deleted: its folder cannot be changed in "
+                         f"{path.parent} ({error.strerror or error})") from error  # fmt: skip
+    try:
+        shutil.rmtree(hidden)
+    except OSError as error:
+        raise OSError(f"{path.name} is deleted from the list of runs, but some of its files "
+                      f"could not be removed ({error.strerror or error}): they are in "
+                      f"{hidden}") from error  # fmt: skip

@@ -225,8 +225,10 @@ def continue_training(
         raise ValueError(f"{info.run_id} is still {info.status}: it cannot be continued now")
     if "last" not in info.checkpoints or info.epochs_done < 1:
         raise ValueError(f"{info.run_id} has no last.keras checkpoint to continue from")
-    if not checkpoints.is_whole(run_dir, "last"):  # cut short, say
-        raise ValueError(f"{info.run_id}: last.keras is damaged (not a whole .keras file)")
+    try:
+        checkpoints.verify(run_dir, "last")  # here, not in the job: a refusal changes nothing
+    except ValueError as error:
+        raise ValueError(f"{info.run_id} cannot be continued: {error}") from error
     previous = _what_went_before(info)  # ValueError for a damaged history
     train_config = dataclasses.replace(
         info.train_config,
@@ -258,16 +260,20 @@ def continue_training(
                 "would train on some of them. Put the data back as it was, or train a new run."
             )
         path, half_written = Path(run_dir), f"{atomic.TEMP_PREFIX}*"
-        if not placement.is_chief:  # a helper worker trains a copy: the chief owns the folder
-            helper_dir = Path(tempfile.mkdtemp(prefix=WORKER_FOLDER_PREFIX)) / path.name
-            ignore = shutil.ignore_patterns(half_written)  # the chief's writes in flight
-            path = Path(shutil.copytree(path, helper_dir, ignore=ignore))
-        else:  # a killed process's half-writes go: only the chief's, as its job has not begun
-            for stale in path.glob(half_written):  # (a helper's would be the chief's own)
-                stale.unlink(missing_ok=True)
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        config["training"] = dataclasses.asdict(train_config)
-        runs.write_json_atomic(path / "config.json", config)
+        try:
+            if not placement.is_chief:  # a helper worker trains a copy: the chief owns the folder
+                helper_dir = Path(tempfile.mkdtemp(prefix=WORKER_FOLDER_PREFIX)) / path.name
+                ignore = shutil.ignore_patterns(half_written)  # the chief's writes in flight
+                path = Path(shutil.copytree(path, helper_dir, ignore=ignore))
+            else:  # a killed process's half-writes go: only the chief's, as its job has not begun
+                for stale in path.glob(half_written):  # (a helper's would be the chief's own)
+                    stale.unlink(missing_ok=True)
+            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+            config["training"] = dataclasses.asdict(train_config)
+            runs.write_json_atomic(path / "config.json", config)
+        except OSError as exc:  # a read-only folder, a full disk: the run stays as it was
+            raise OSError(f"Nothing was continued: the run folder {path} cannot be written "
+                          f"({exc.strerror or exc}).") from exc  # fmt: skip
         job = TrainingJob(path, model_config, train_config, data, previous=previous,
                           placement=placement)  # fmt: skip
         return _launch(job)

@@ -80,8 +80,9 @@ def follow_link(key: str, run_ids) -> None:
 
 def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None:
     """A selectbox of runs, newest first; None (after an info box) when there are none.
-    Damaged folders (listed on the Runs page) are left out: nothing says what they hold."""
-    found = [r for r in runs.list_runs() if r.status != "damaged"]
+    Damaged folders (listed on the Runs page) are left out unless config.json still says what
+    network they hold."""
+    found = [r for r in runs.list_runs() if r.model_config is not None]
     if with_checkpoint:
         found = [r for r in found if r.checkpoints]
     if not found:
@@ -131,7 +132,8 @@ def pick_checkpoint(prefix: str):
         version = os.path.getmtime(checkpoints.checkpoint_path(run.path, which))
         model = load_model_cached(str(run.path), which)
     except Exception as exc:  # a missing, damaged or foreign checkpoint file
-        show_error(exc)
+        whole = [c for c in run.checkpoints if c != which and checkpoints.is_whole(run.path, c)]
+        show_error(exc, "Pick another checkpoint above." if whole else "Pick another run above.")
         st.stop()
     return run, which, version, model
 
@@ -245,9 +247,12 @@ def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
     return False
 
 
-def show_error(exc: Exception) -> None:
-    """The exception's message as an error box; never a traceback."""
-    st.error(str(exc) or type(exc).__name__, icon=":material/error:")
+def show_error(exc: Exception, advice: str = "") -> None:
+    """The exception's message as an error box, then `advice`; never a traceback."""
+    text = str(exc) or type(exc).__name__
+    if advice:
+        text = f"{text if text.endswith(('.', '?', '!')) else text + '.'} {advice}"
+    st.error(text, icon=":material/error:")
 
 
 def image_grid(images, captions, columns: int = 8) -> None:

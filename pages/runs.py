@@ -20,6 +20,12 @@ def settings(run: runs.RunInfo) -> dict:
     return flat
 
 
+def epochs_text(run: runs.RunInfo) -> str:
+    """'3/10': epochs done of those asked for; '?' where a damaged file hides the number."""
+    done = "?" if run.status == "damaged" else run.epochs_done
+    return f"{done}/{run.train_config.epochs if run.train_config else '?'}"
+
+
 def percent(share: float | None) -> float | None:
     return None if share is None else 100 * share
 
@@ -37,6 +43,10 @@ def readable(load, run: runs.RunInfo, what: str) -> list | None:
 st.title("Runs")
 st.write(f"Every training run saved in `{runs.runs_root()}`, newest first.")
 found = runs.list_runs()
+if runs.runs_root().exists() and not runs.runs_root().is_dir():
+    st.error(f"{runs.runs_root()} is a file, not a folder: no run can be kept there. Point "
+             f"{runs.RUNS_VARIABLE} at a folder.", icon=":material/error:")  # fmt: skip
+    st.stop()
 if not found:
     st.info("No runs yet. Start one on the Train page.")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/monitoring:")
@@ -51,7 +61,7 @@ for run in found:
             "status": run.status,
             "created": run.created.replace("T", " ")[:16] or "—",  # to the minute
             "preset": run.preset,
-            "epochs": f"{run.epochs_done}/{train.epochs}" if train else str(run.epochs_done),
+            "epochs": epochs_text(run),
             "best val acc %": percent(run.best_val_accuracy),
             "test acc %": percent(run.test_accuracy),
             "duration (s)": run.duration_s,
@@ -74,7 +84,10 @@ st.dataframe(
     key="runs_table",
 )
 for run in [r for r in found if r.status == "damaged"]:
-    st.warning(f"{run.run_id} is damaged: {run.error or 'a file is missing or unreadable'}")
+    usable = run.model_config is not None and run.checkpoints  # only its progress is unknown
+    st.warning(f"{run.run_id} is damaged: {run.error or 'a file is missing or unreadable'}. It "
+               "cannot be continued" + (", but its network can still be opened on Feature "
+               "maps, Classify and Evaluate." if usable else "."))  # fmt: skip
 
 st.subheader("Compare")
 by_id = {r.run_id: r for r in found if r.status != "damaged"}
@@ -128,9 +141,7 @@ common.follow_link("runs_selected", every)
 run = every[st.selectbox("Run", list(every), key="runs_selected", **common.KEEP)]
 numbers = st.columns(4)
 numbers[0].metric("Status", run.status)
-numbers[1].metric(
-    "Epochs", f"{run.epochs_done}/{run.train_config.epochs if run.train_config else '?'}"
-)
+numbers[1].metric("Epochs", epochs_text(run))
 validated = run.best_metric == "val_accuracy"
 numbers[2].metric(
     "Best val accuracy" if validated else "Best training accuracy",
@@ -199,5 +210,5 @@ with st.expander("Delete this run"):
             runs.delete_run(run.path)
             st.session_state.pop(confirm, None)
             st.rerun()
-        except ValueError as exc:
+        except (ValueError, OSError) as exc:  # OSError: a read-only folder, say
             common.show_error(exc)

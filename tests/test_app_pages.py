@@ -598,6 +598,12 @@ def test_a_runs_folder_that_cannot_be_written_is_a_message_on_start(app, tmp_pat
     said = [e.value for e in app.error]  # (an earlier test's job may still show its own)
     assert any(s.startswith("Nothing was started: a run folder cannot be written in") for s in said)
     assert training.current_job() is None or not training.current_job().active
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path / "a-file"))
+    app.switch_page("pages/runs.py").run()
+    assert [e.value for e in app.error] == [
+        f"{tmp_path / 'a-file'} is a file, not a folder: no run can be kept there. Point "
+        "ALEXNET_RUNS_DIR at a folder."
+    ], "not 'No runs yet'"
 
 
 def test_runs_and_train_say_where_a_stop_cut_an_epoch_before_a_continue(app, tmp_path, cache_dir):
@@ -720,6 +726,29 @@ def test_runs_continues_a_run_and_lists_a_damaged_folder(app, finished_run):
     assert any(h.value == f"Run {run.run_id}" for h in app.subheader)
     assert training.current_job().wait(timeout=120)
     assert runs.read_run(run.path).epochs_done == 2
+
+
+def test_a_damaged_status_file_or_checkpoint_is_named_and_the_rest_still_used(app, finished_run):
+    run = copy_of(finished_run, "lost-status")
+    (run.path / "status.json").write_text("garbage")
+    best = run.path / "best.keras"
+    changed = bytearray(best.read_bytes())  # the same size: only its checksums can tell
+    changed[len(changed) // 2] ^= 0xFF
+    best.write_bytes(changed)
+    app.run().switch_page("pages/runs.py").run()
+    no_problems(app)
+    (warning,) = [w.value for w in app.warning if "lost-status is damaged" in w.value]
+    assert warning.startswith("lost-status is damaged: status.json is not JSON (Expecting value")
+    assert "can still be opened on Feature maps, Classify and Evaluate" in warning
+    assert app.dataframe[0].value.set_index("run")["epochs"]["lost-status"] == "?/1", "not 0/1"
+    app.switch_page("pages/classify.py").run()
+    assert app.selectbox(key="classify_run").value == "lost-status", "its network is offered"
+    assert app.selectbox(key="classify_checkpoint_lost-status").value == "best"
+    (error,) = [e.value for e in app.error]
+    assert error.endswith("best.keras: damaged, its model.weights.h5 does not read back as it "
+                          "was saved. Pick another checkpoint above.")  # fmt: skip
+    app.selectbox(key="classify_checkpoint_lost-status").select("last").run()
+    no_problems(app)  # last.keras is whole: the page works on it
 
 
 def test_choices_on_runs_classify_and_evaluate_outlive_a_visit_to_another_page(app, finished_run):

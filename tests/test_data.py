@@ -648,7 +648,11 @@ def test_only_one_class(tmp_path, cache):
     "name, problem",
     [
         ("fake.zip", "damaged or truncated"),
-        ("fake.tar.gz", "not a readable CIFAR-10 archive"),
+        (
+            "fake.tar.gz",
+            r"not a readable CIFAR-10 archive \(not a .tar, .tar.gz, .tar.bz2 or "
+            r".tar.xz file, or one cut short\)$",
+        ),
         ("fake.bin", "not a zip file, an image folder or a CIFAR-10 .tar.gz"),
     ],
 )
@@ -753,7 +757,7 @@ def test_a_few_bad_files_are_skipped_and_reported(tmp_path, cache):
     problems = "\n".join(dataset.skipped)
     assert "cat/notes.txt: not a readable image (JPEG" in problems
     assert "dog/cut.png: corrupt, truncated" in problems
-    assert "dog/bomb.png: " in problems and "decompression bomb" in problems
+    assert "dog/bomb.png: too large to read" in problems
     assert "3 files or folders left out" in dataset.summary()
     assert load_dataset(root, cache_dir=cache).skipped == dataset.skipped  # Kept by the cache.
 

@@ -66,10 +66,49 @@ def test_list_runs_reads_finished_interrupted_and_damaged_folders(runs_dir):
     assert listed["a-finished"].class_names == ("a", "b")
     assert listed["b-dead-process"].status == "interrupted"
     assert listed["c-no-job"].status == "interrupted"
-    for name in ("d-garbage", "e-empty"):
-        assert listed[name].status == "damaged" and "damaged" in listed[name].error
+    assert listed["d-garbage"].status == listed["e-empty"].status == "damaged"
+    assert listed["d-garbage"].error == "config.json is not JSON (Expecting property name " \
+        "enclosed in double quotes, line 1)"  # fmt: skip
+    assert listed["e-empty"].error == "config.json is missing"
+    assert listed["d-garbage"].model_config is None
     ordered = [run.run_id for run in runs.list_runs() if run.status != "damaged"]
     assert ordered == ["c-no-job", "b-dead-process", "a-finished"]  # newest first
+
+
+@pytest.mark.parametrize(
+    "status_text, error",
+    [
+        ("garbage", "status.json is not JSON (Expecting value, line 1)"),
+        ('["finished"]', "status.json does not hold what this app writes there"),
+        ('{"status": "finished", "epochs_done": "x"}', "status.json does not hold what this app "
+         "writes there (ValueError(\"invalid literal for int() with base 10: 'x'\"))"),
+        (json.dumps({"status": "running", "pid": 10**30}), "status.json does not hold what "
+         "this app writes there (OverflowError("),  # no process has such an id
+        ('{"epochs_done": 2}', "status.json does not hold what this app writes there "
+         "(KeyError('status'))"),
+    ],
+)  # fmt: skip
+def test_a_damaged_status_file_keeps_what_config_json_says(runs_dir, status_text, error):
+    """Its progress is unknown, but the network it trained is described by config.json, so
+    the pages that load a checkpoint can still offer it."""
+    make_run(runs_dir, "good-config", created="2026-11-29T10:00:00")
+    (runs_dir / "good-config" / "status.json").write_text(status_text)
+    (run,) = runs.list_runs()
+    assert run.status == "damaged" and run.error.startswith(error), run.error
+    assert run.model_config == TINY and run.class_names == ("a", "b")
+    assert run.created == "2026-11-29T10:00:00" and run.epochs_done == 0
+
+
+def test_a_config_file_with_wrong_parts_is_named_in_plain_words(runs_dir):
+    make_run(runs_dir, "no-model")
+    config = json.loads((runs_dir / "no-model" / "config.json").read_text())
+    (runs_dir / "no-model" / "config.json").write_text(json.dumps({"training": config["training"]}))
+    make_run(runs_dir, "odd-dataset")
+    (runs_dir / "odd-dataset" / "config.json").write_text(json.dumps({**config, "dataset": 3}))
+    listed = {run.run_id: run for run in runs.list_runs()}
+    assert listed["no-model"].error == "config.json has no 'model' part"
+    assert listed["odd-dataset"].error.startswith("config.json: ")
+    assert listed["odd-dataset"].model_config is None
 
 
 def test_an_older_status_file_is_read_and_a_run_without_validation_has_no_val_accuracy(
@@ -112,6 +151,36 @@ def test_a_reused_pid_is_not_taken_for_the_training_process(runs_dir):
     assert runs.read_run(reused).status == "interrupted"
     runs.delete_run(reused)  # not training, so it may go
     assert not reused.exists()
+
+
+def test_a_delete_that_cannot_finish_leaves_a_whole_run_or_none(runs_dir, monkeypatch):
+    """Root ignores file permissions, so the two failures are injected where the disk would
+    raise them: a folder that cannot be renamed (read-only), a file that cannot be removed."""
+    path = make_run(runs_dir, "kept")
+    (path / "best.keras").write_bytes(b"weights")
+    before = sorted(p.name for p in path.iterdir())
+
+    def read_only(self, target):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    with monkeypatch.context() as fault:
+        fault.setattr(Path, "rename", read_only)
+        with pytest.raises(ValueError, match=r"kept was not deleted: .*\(Read-only file system\)"):
+            runs.delete_run(path)
+    assert sorted(p.name for p in path.iterdir()) == before, "nothing of it removed"
+    assert runs.read_run(path).status == "finished"
+
+    def stuck(folder):  # removes all but one file, as rmtree does before it fails
+        for file in sorted(Path(folder).iterdir())[1:]:
+            file.unlink()
+        raise OSError(errno.EPERM, "Operation not permitted", str(folder))
+
+    monkeypatch.setattr(runs.shutil, "rmtree", stuck)
+    with pytest.raises(
+        OSError, match=r"kept is deleted from the list of runs, .*/\.deleting-kept-"
+    ):
+        runs.delete_run(path)
+    assert not path.exists() and runs.list_runs() == [], "no half-deleted run is listed"
 
 
 def test_delete_refuses_a_folder_that_is_not_a_run(tmp_path):

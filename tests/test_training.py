@@ -5,6 +5,7 @@ job's snapshot with a timeout instead of sleeping for a fixed time.
 """
 
 import dataclasses
+import errno
 import json
 import os
 import re
@@ -338,7 +339,7 @@ def test_continue_refuses_a_run_it_cannot_go_on_with_and_changes_nothing(
 
     damaged = copy("damaged")
     (damaged / "status.json").write_text("{not json")
-    refused(damaged, "damaged cannot be continued: damaged run folder: JSONDecodeError",
+    refused(damaged, r"damaged cannot be continued: status.json is not JSON \(Expecting",
             dataset=sample)  # fmt: skip
 
     parent = os.getppid()  # alive: as if another process were training the run now
@@ -520,9 +521,32 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
 
     (path / "last.keras").write_bytes(before[: len(before) // 2])  # cut short, outside the app
     status = (path / "status.json").read_bytes()
-    with pytest.raises(ValueError, match="last.keras is damaged"):
+    with pytest.raises(ValueError, match="cannot be continued: .*last.keras: damaged, not a whole"):
         training.continue_training(path, 1, dataset=sample)
     assert (path / "status.json").read_bytes() == status, "the refused continue changed nothing"
+    changed = bytearray(before)  # the same size, some bytes inside changed: a whole zip still
+    middle = len(changed) // 2
+    changed[middle : middle + 16] = bytes(b ^ 0xFF for b in changed[middle : middle + 16])
+    (path / "last.keras").write_bytes(changed)
+    assert checkpoints.is_whole(path, "last"), "the quick check cannot see this"
+    with pytest.raises(ValueError, match="last.keras: damaged, its .* does not read back"):
+        training.continue_training(path, 1, dataset=sample)  # once a job that failed on load
+    assert (path / "status.json").read_bytes() == status, "and left the run 'failed'"
+    with pytest.raises(ValueError, match="last.keras: damaged"):
+        checkpoints.load_checkpoint(path, "last")
+    (path / "last.keras").write_bytes(before)
+
+    def read_only(file, data):
+        raise OSError(errno.EROFS, "Read-only file system", str(Path(file).parent / "tmp-x"))
+
+    with monkeypatch.context() as fault:
+        fault.setattr(runs, "write_json_atomic", read_only)
+        with pytest.raises(OSError) as refused:
+            training.continue_training(path, 1, dataset=sample)
+    assert str(refused.value) == (
+        f"Nothing was continued: the run folder {path} cannot be written (Read-only file system)."
+    )  # not a temporary name
+    assert (path / "status.json").read_bytes() == status
     with pytest.raises(ValueError, match="no such run folder"):
         training.continue_training(tmp_path / "no-such-run", 1, dataset=sample)
     with pytest.raises(ValueError, match="not a run folder"):
@@ -561,6 +585,8 @@ def test_a_runs_folder_that_cannot_be_written_starts_nothing_and_leaves_no_folde
     (runs_dir / "a-file").write_text("not a folder")
     with pytest.raises(OSError, match="Nothing was started: a run folder cannot be written in"):
         training.start_training(TINY, FAST, dataset=sample, runs_dir=runs_dir / "a-file" / "runs")
+    with pytest.raises(OSError, match=r"a-file \(it is a file, not a folder\)"):
+        training.start_training(TINY, FAST, dataset=sample, runs_dir=runs_dir / "a-file")
 
     def disk_full(path, data):
         raise OSError(28, "No space left on device")
