@@ -306,6 +306,13 @@ def _broken_at_gaps(xs: Sequence[float], ys: Sequence[float], widest: float) -> 
     return out_x, out_y
 
 
+def _alone(ys: Sequence) -> list[bool]:
+    """Which points of a line broken by None have no neighbour on either side."""
+    last = len(ys) - 1
+    return [y is not None and (i == 0 or ys[i - 1] is None) and (i == last or ys[i + 1] is None)
+            for i, y in enumerate(ys)]  # fmt: skip
+
+
 def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> go.Figure:
     """One line per run: the training error of its batches (moving average) against epochs,
     as the paper's figure 1 compared ReLU with tanh. A batch sits at its share of the epoch."""
@@ -324,7 +331,11 @@ def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> 
         errors = [1 - value for value in smoothed([_batch_value(r, "accuracy") for r in rows])]
         stride = math.ceil(len(rows) / MOST_POINTS)
         x, y = _broken_at_gaps(thinned(positions), thinned(errors), widest=stride / per_epoch)
-        fig.add_trace(go.Scatter(x=x, y=y, mode=_lines(len(rows)), name=run_id))
+        line = go.Scatter(x=x, y=y, mode=_lines(len(rows)), name=run_id)
+        alone = _alone(y)
+        if len(y) > 1 and any(alone):  # a piece of one point between breaks: a line hides it
+            line.update(mode="lines+markers", marker_size=[6 if a else 0 for a in alone])
+        fig.add_trace(line)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="training error", **SHARE_AXIS)
     title = f"training error (moving average over {SMOOTHING_BATCHES} batches)"

@@ -142,8 +142,12 @@ def test_training_error_breaks_its_line_where_a_stopped_epoch_left_batches_unrun
     line = charts.compare_training_error({"run": rows}).data[0]
     assert list(line.x) == [0.25, None, 1.25, 1.5, 1.75, 2.0]
     assert line.y[1] is None and None not in line.y[2:]
+    assert line.mode == "lines+markers" and list(line.marker.size) == [6, 0, 0, 0, 0, 0], (
+        "the lone batch of epoch 1 gets a dot: a line of one point is invisible"
+    )
     whole = [{**BATCHES[0], "step": s, "epoch": 1 + (s - 1) // 4} for s in range(1, 9)]
     assert None not in charts.compare_training_error({"run": whole}).data[0].x
+    assert charts.compare_training_error({"run": whole}).data[0].mode == "lines"  # no dots
     # Thinned to one batch in 5, a missing stretch wider than 5 batches still breaks the line.
     long = [{**BATCHES[0], "step": s, "epoch": 1 + (s - 1) // 350} for s in range(1, 3501)]
     gap = [row for row in long if not 1_100 < row["step"] <= 1_400]  # epoch 4 stopped early
