@@ -263,9 +263,13 @@ def outlined(image: np.ndarray, box: tuple[int, int, int, int], factor: int = 4)
     return big
 
 
-def tile_images(images: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
-    """uint8 (N, h, w, 3) images in one (rows, columns) mosaic on a white background."""
+def tile_images(images: np.ndarray, columns: int, gap: int | None = None) -> np.ndarray:
+    """uint8 (N, h, w, 3) images in one mosaic on a white background, in rows of `columns`
+    (of N, if fewer). Without a `gap`, each is set off from the next by white an eighth of its
+    side (at least 2 pixels): with less, small enlarged kernels merged into one strip."""
     n, h, w = images.shape[:3]
+    columns = min(columns, n)
+    gap = max(2, h // 8) if gap is None else gap
     rows = -(-n // columns)
     mosaic = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap, 3), 255, np.uint8)
     for i, image in enumerate(images):

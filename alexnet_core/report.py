@@ -73,7 +73,7 @@ class Report:
                 "layer": r.name,
                 "kind": r.kind,
                 "kernel/stride": r.geometry,
-                "output shape": " x ".join(str(d) for d in r.output_shape),
+                "output shape": "x".join(str(d) for d in r.output_shape),
                 "receptive field": f"{r.receptive_field}x{r.receptive_field}"
                 if r.receptive_field
                 else "",

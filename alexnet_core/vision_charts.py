@@ -200,7 +200,7 @@ def confusion_matrix(confusion: np.ndarray, class_names: Sequence[str]) -> go.Fi
             zmax=1,
             text=counts,
             texttemplate="%{text}",
-            colorbar=dict(title="share", tickformat=".0%"),
+            colorbar=dict(title="share of<br>the true<br>class", tickformat=".0%"),
             hovertemplate="true %{y}, predicted %{x}: %{customdata} (%{z:.1%})<extra></extra>",
         )
     )

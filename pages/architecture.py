@@ -28,6 +28,11 @@ def count(number: int) -> str:
     return f"{number:,}" if number < 1e9 else common.count_text(number)
 
 
+def fc_share(plan: report.Report) -> float:
+    """The share of the network's parameters in fc6 and fc7."""
+    return sum(r.params for r in plan.rows if r.name in ("fc6", "fc7")) / plan.total_params
+
+
 def conv1_is_the_cause(name: str, two_gpus: bool, pooling: str, values: dict, convs: dict) -> bool:
     """Whether conv1's kernel or stride is what shrinks the maps to nothing: the network fits
     with a gentle conv1 (3x3, stride 1) and the rest as set, but not with this conv1 and the
@@ -80,14 +85,20 @@ row[3].selectbox("Normalisation", config.NORMALISATIONS, key="arch_normalization
 row = st.columns(4)
 row[0].selectbox("Activation", config.ACTIVATIONS, key="arch_activation", **keep)
 row[1].selectbox("Pooling", config.POOLINGS, key="arch_pooling", **keep)
-row[2].number_input("Random shift (pixels)", 0, 64, key="arch_shift", **keep)
+row[2].number_input(
+    "Random shift (pixels)", 0, 64, key="arch_shift",
+    help="Training moves each image by up to this many pixels of the images as loaded, which "
+    "the Train page loads at CIFAR-10's 32x32. The paper's random 224x224 crops of 256x256 "
+    "images moved them up to 16 of 256 pixels: the paper preset's 2 is that share of 32.",
+    **keep,
+)  # fmt: skip
 row[3].toggle("Random flips (augment)", key="arch_flip", **keep)
 row[3].toggle(
     "Split over two GPUs",
     key="arch_two_gpus",
     help="As in the paper, whose network did not fit on one 3 GB GPU: each GPU holds half of "
     "every layer's filters, and conv2, conv4 and conv5 see only the feature maps on their own "
-    "GPU (grouped convolutions), which halves their weights and multiply-adds.",
+    "GPU (grouped convolutions), which halves their weights and MACs.",
     **keep,
 )
 with st.expander("Each convolution", expanded=True):
@@ -95,12 +106,14 @@ with st.expander("Each convolution", expanded=True):
     st.caption(
         "The paper's conv1 has 96 filters of 11x11 pixels with stride 4; conv2, 256 of 5x5; "
         "conv3 to conv5, 3x3. A larger stride or kernel shrinks the maps faster; more filters "
-        "cost parameters and multiply-adds in this layer and the next."
+        "cost parameters and MACs in this layer and the next."
     )
 st.caption(
     "**paper**: the 2012 ImageNet network, split over two GPUs as it was. **tutorial**: the "
     "Keras tutorial's CIFAR-10 model, images upsampled to 227. **cifar_gpu**, **cifar_small**: "
-    "AlexNet reshaped for 32x32 images. **tiny**: for tests. *Image size* is what the dataset "
+    "AlexNet reshaped for 32x32 images. **tiny**: for tests. The paper says 224x224 inputs, "
+    "but without padding its 11x11 stride-4 conv1 makes the 55x55 maps it describes only "
+    "from 227x227, the size most re-implementations use. *Image size* is what the dataset "
     "provides, *input size* what conv1 sees after resizing inside the model. *Width* multiplies "
     "every convolution's filters. Pooling *overlapping*: 3x3 windows, stride 2 (paper); "
     "*non_overlapping*: 2x2; *custom*: the preset's own mix."
@@ -129,29 +142,37 @@ except ValueError as exc:
         )
     st.stop()
 
-cols = st.columns(5)
+cols = st.columns(3)  # three a row: a parameter count's every digit fits at 1280 pixels
 cols[0].metric("Total parameters", count(plan.total_params))
-cols[1].metric("Trainable parameters", count(plan.trainable_params))
-cols[2].metric("Multiply-adds per image", common.count_text(plan.total_macs))
-cols[3].metric("Activations per image", common.bytes_text(plan.total_memory_bytes))
+cols[1].metric("Trainable parameters", count(plan.trainable_params),
+               help="Less than the total where batch norm keeps running means and variances, "
+               "which are learned by averaging, not by gradients.")  # fmt: skip
+cols[2].metric("MACs per image", common.count_text(plan.total_macs),
+               help="Multiply-accumulates (one multiplication and one addition) for one image "
+               "through the network, as the table's MACs column adds up.")  # fmt: skip
+cols = st.columns(3)
+cols[0].metric("Activations per image", common.bytes_text(plan.total_memory_bytes))
 train = config.train_preset(name)  # the preset's batch size and optimizer
 weights, outputs = fitting.training_memory(model_config, train.batch_size, train.optimizer)
-cols[4].metric(
+cols[1].metric(
     "Memory to train", common.bytes_text(weights + outputs),
     help=f"At least, with the preset's batch of {train.batch_size} and {train.optimizer}: the "
     f"float32 weights, their gradients and the optimizer's copies "
     f"({common.bytes_text(weights)}), and a batch's layer outputs with their gradients "
     f"({common.bytes_text(outputs)}). Frameworks need more: workspaces, the next batch, "
-    "copies. The paper's GTX 580s had 3 GB each, too little for its network on one.",
+    "copies. The paper's GTX 580s had 3 GB each, and it found its network too big for one: "
+    "its code needed more than this floor.",
 )  # fmt: skip
 st.caption("Activation and augmentation change how the network learns, not these numbers.")
 
 left, right = st.columns(2)
 left.plotly_chart(charts.feature_map_shapes(plan), key="arch_shapes_chart")
 right.plotly_chart(charts.parameter_share(plan), key="arch_params_chart")
-fc_share = sum(r.params for r in plan.rows if r.name in ("fc6", "fc7")) / plan.total_params
-st.write(f"fc6 and fc7 hold **{fc_share:.0%}** of the parameters; the convolutions do most of "
-         "the computing.")  # fmt: skip
+shares = [fc_share(plan), fc_share(report.plan_layers(config.preset("paper")))]
+same = f"{shares[0]:.0%}" == f"{shares[1]:.0%}"
+paper = "" if same else f" (in the paper's network, {shares[1]:.0%})"
+st.write(f"fc6 and fc7 hold **{shares[0]:.0%}** of the parameters{paper}; the convolutions do "
+         "most of the computing.")  # fmt: skip
 deepest = [r for r in plan.rows if r.receptive_field][-1]  # the last layer with a map
 field, side = deepest.receptive_field, model_config.input_size
 beyond = ", more than the whole image: the rest is padding" if field > side else ""
@@ -167,13 +188,15 @@ st.dataframe(
     height=35 * (len(plan.rows) + 1) + 3,  # every layer in view: a row is 35 px, the header too
     column_config={
         # Pixels: wide enough for a large network's figures, which the first rows do not
-        # show, and together narrow enough for every column to fit beside the sidebar.
-        "kind": st.column_config.TextColumn(width=125),  # "input (uint8 RGB)"
-        "kernel/stride": st.column_config.TextColumn(width=145),  # "5x5/1 same, 2 groups"
-        "output shape": st.column_config.TextColumn(width=125),  # "127 x 127 x 1536"
-        "parameters": st.column_config.NumberColumn(format="localized", width=105),
-        "MACs": st.column_config.NumberColumn(format="localized", width=120),  # 1,234,567,890
-        "memory (KiB)": st.column_config.NumberColumn(format="%.1f", width=105),
+        # show, and together narrow enough (815) to fit beside the sidebar at 1280 pixels.
+        "layer": st.column_config.TextColumn(width=80),  # "predictions"
+        "kind": st.column_config.TextColumn(width=115),  # "input (uint8 RGB)"
+        "kernel/stride": st.column_config.TextColumn(width=135),  # "5x5/1 same, 2 groups"
+        "output shape": st.column_config.TextColumn(width=100),  # "127x127x1536"
+        "receptive field": st.column_config.TextColumn(width=105),
+        "parameters": st.column_config.NumberColumn(format="localized", width=90),
+        "MACs": st.column_config.NumberColumn(format="localized", width=100),  # 223,948,800
+        "memory (KiB)": st.column_config.NumberColumn(format="%.1f", width=90),
     },
     key="arch_table",
 )

@@ -307,7 +307,7 @@ def stopped_earlier_text(epoch_history) -> str:
     stops = snapshot.stopped_earlier(epoch_history)
     return " ".join(
         f"A stop came {batches} of {per_epoch} batches into epoch {epoch}; the "
-        f"run went on from epoch {epoch + 1}."
+        f"run went on from epoch {epoch + 1}, skipping epoch {epoch}'s other batches."
         for epoch, batches, per_epoch in stops
     )
 
@@ -316,5 +316,6 @@ def cut_short_text(epoch: int, batches: int, batches_per_epoch: int) -> str:
     """What it means that a stop ended `epoch` after `batches` of its batches."""
     return (
         f"The stop came {batches} of {batches_per_epoch} batches into epoch {epoch}: its row "
-        f"and checkpoint cover those batches, and a continue starts at epoch {epoch + 1}."
+        f"and checkpoint cover those batches, and a continue starts afresh at epoch "
+        f"{epoch + 1} (epoch {epoch}'s other batches are skipped)."
     )

@@ -69,12 +69,15 @@ loss.metric("Test loss", f"{result.loss:.3f}", help="mean categorical cross-entr
 elsewhere = "; Train, Runs and the sidebar give last.keras's, the final weights'"
 top1.metric("Top-1 accuracy", f"{result.top1:.1%}",
             help=f"of {which}.keras" + (elsewhere if which != "last" else ""))  # fmt: skip
-few = len(result.class_names) <= 5  # then the five most probable are every class
+classes = len(result.class_names)
+few = classes <= 5  # then the five most probable are every class
+guess = (f"; over {classes} classes a random guess already scores {5 / classes:.0%}, so top-1 "
+         "says more here")  # fmt: skip
 top5.metric(
     "Top-5 accuracy",
     "—" if few else f"{result.top5:.1%}",
-    help="the right class among the five most probable (the paper's ImageNet measure)"
-    + ("; with five classes or fewer, that is always so" if few else ""),
+    help="the right class among the five most probable (the paper's ImageNet measure, over "
+    "1000 classes)" + ("; with five classes or fewer, that is always so" if few else guess),
 )
 left, right = st.columns(2)
 left.plotly_chart(

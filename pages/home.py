@@ -34,8 +34,9 @@ started the deep-learning era in computer vision. Its ingredients:
   paper a small network reached 25% training error on CIFAR-10 six times faster than with tanh.
 - **Overlapping max pooling** (3x3 windows, stride 2), which cut the error slightly and
   made overfitting a little harder.
-- **Local response normalisation**, a competition between neighbouring channels (today
-  batch normalisation does this job better).
+- **Local response normalisation**, a competition between neighbouring channels that cut
+  the error by 1.2 to 1.4 points; later networks dropped it, and most use batch
+  normalisation instead, which rescales each channel over a batch.
 - **Dropout (0.5) and data augmentation** (random crops, flips, colour changes) against
   overfitting: the Train page previews what flips and shifts make of training images.
 - **Training on two GPUs** (GTX 580, 3 GB each) for five to six days. Each GPU held half of

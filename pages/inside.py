@@ -40,7 +40,7 @@ def conv1_mosaic(run_dir: str, which: str, version: float) -> np.ndarray:
     kernels = introspect.conv_kernels(checkpoints.load_checkpoint(run_dir, which), "conv1")
     images = introspect.kernel_images(kernels)  # conv1 always sees RGB
     factor = max(1, 24 // images.shape[1])
-    return introspect.tile_images(introspect.enlarge(images, factor), columns=12, gap=2)
+    return introspect.tile_images(introspect.enlarge(images, factor), columns=12)
 
 
 st.title("Feature maps & filters")
@@ -185,15 +185,15 @@ with filters_tab:
     if towers > 1:
         shares = np.split(introspect.colour_share(kernels), towers)
         for tower, (part, share) in enumerate(zip(np.split(tiles, towers), shares, strict=True)):
-            st.image(introspect.tile_images(part[:192], columns=16, gap=2),
+            st.image(introspect.tile_images(part[:192], columns=16),
                      caption=f"GPU {tower + 1} · mean colour share {share.mean():.2f}")  # fmt: skip
     else:
-        st.image(introspect.tile_images(tiles[:384], columns=16, gap=2))
+        st.image(introspect.tile_images(tiles[:384], columns=16))
 
     epochs = sorted(c for c in run.checkpoints if c.startswith("epoch_"))
     if not epochs:
         st.caption(
-            'This run kept no epoch checkpoints; train with "Keep every epoch\'s checkpoint" '
+            'This run kept no epoch checkpoints; train with "Checkpoint every epoch" '
             "to watch conv1 change from noise to edges and colour blobs."
         )
     elif st.toggle("Show conv1 at each epoch checkpoint", key="inside_filter_epochs", **KEEP):

@@ -237,10 +237,13 @@ with st.expander("Settings for a new run", expanded=job is None):
         c[1].number_input("Width multiplier", 0.05, 4.0, step=0.05, key="train_width", **KEEP)
         c[2].number_input("FC units", 1, 16384, key="train_fc_units", **KEEP)
         c[3].number_input("Dropout", 0.0, 0.95, step=0.05, key="train_dropout", **KEEP)
-        c[4].number_input("Random shift (px)", 0, 64, key="train_augment_shift", **KEEP)
+        c[4].number_input("Random shift (px)", 0, 64, key="train_augment_shift", **KEEP,
+                          help="Up to this many pixels of the images as loaded (Image size "
+                          "below). The paper's 224 crops of 256 moved them up to 16 of 256: "
+                          "2 of CIFAR's 32.")  # fmt: skip
         c[5].checkbox("Random flips", key="train_augment_flip", **KEEP)
         c[5].checkbox(
-            "Two-GPU split",
+            "Two GPUs",
             key="train_two_gpus",
             **KEEP,
             help="The paper's split over two GPUs (see Architecture) as grouped convolutions, "
@@ -300,7 +303,9 @@ with st.expander("Settings for a new run", expanded=job is None):
         c[1].number_input("Train subset (0 = all)", 0, 10**7, step=256, key="train_subset", **KEEP)
         c[2].number_input("Seed", 0, 2**31 - 1, key="train_seed", **KEEP)
         c[3].checkbox("Mixed precision (GPU)", key="train_mixed_precision", **KEEP)
-        c[4].checkbox("Keep every epoch's checkpoint", key="train_save_every_epoch", **KEEP)
+        c[4].checkbox("Checkpoint every epoch", key="train_save_every_epoch", **KEEP,
+                      help="Keep epoch_001.keras, epoch_002.keras... besides best and last: "
+                      "Feature maps then shows how conv1's filters changed.")  # fmt: skip
         c = st.columns(6)
         c[0].number_input("Image size (data)", 8, 512, key="train_image_size", **KEEP,
                           help="Images are resized to this when loaded; the model resizes "

@@ -217,6 +217,7 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     assert len(app.get("plotly_chart")) == 2
     text = " ".join(m.value for m in app.markdown)
     assert "a unit of pool5 sees **195x195** pixels of conv1's 227x227 input." in text
+    assert "fc6 and fc7 hold **89%** of the parameters; the" in text  # nothing to compare with
     assert app.dataframe[0].value.set_index("layer")["receptive field"]["conv2"] == "51x51"
     assert app.toggle(key="arch_two_gpus").value
     app.toggle(key="arch_two_gpus").set_value(False).run()
@@ -232,15 +233,15 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     # which sees 32 instead of 48 channels on each GPU, 5*5*16*256.
     app.number_input(key="arch_conv_filters_1").set_value(64).run()
     assert metric(app, "Total parameters") == f"{60_965_224 - 11_648 - 102_400:,}"
-    assert app.dataframe[0].value.set_index("layer")["output shape"]["conv1"] == "55 x 55 x 64"
+    assert app.dataframe[0].value.set_index("layer")["output shape"]["conv1"] == "55x55x64"
     app.number_input(key="arch_conv_filters_1").set_value(63).run()
     assert "conv2 is split into 2 groups, so its 63 input" in app.error[0].value
     app.number_input(key="arch_conv_filters_1").set_value(96).run()
     app.number_input(key="arch_conv_strides_1").set_value(2).run()
-    assert app.dataframe[0].value.set_index("layer")["output shape"]["conv1"] == "109 x 109 x 96"
+    assert app.dataframe[0].value.set_index("layer")["output shape"]["conv1"] == "109x109x96"
     app.number_input(key="arch_conv_strides_1").set_value(4).run()
 
-    assert metric(app, "Multiply-adds per image") == "724 M"
+    assert metric(app, "MACs per image") == "724 M"
 
     app.number_input(key="arch_input_size").set_value(32).run()
     assert not app.exception
@@ -260,10 +261,11 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     app.selectbox(key="arch_preset").select("tiny").run()  # a preset resets the knobs
     no_problems(app)
     assert metric(app, "Total parameters") == "14,666"
-    assert metric(app, "Multiply-adds per image") == "825 K"  # 825,024, not "1 M"
+    assert metric(app, "MACs per image") == "825 K"  # 825,024, not "1 M"
     assert app.number_input(key="arch_conv_strides_1").value == 1
     text = " ".join(m.value for m in app.markdown)
     assert "sees **45x45** pixels of conv1's 32x32 input, more than the whole image" in text
+    assert "hold **39%** of the parameters (in the paper's network, 89%);" in text
     app.number_input(key="arch_input_size").set_value(8).run()  # tiny's 3x3 conv1 is not why
     assert "pool5: the feature map would shrink to nothing" in app.error[0].value
     assert not app.info, "no hint that blames conv1"
@@ -615,7 +617,8 @@ def test_runs_and_train_say_where_a_stop_cut_an_epoch_before_a_continue(app, tmp
     full = first[header.index("batches")]
     first[header.index("batches")] = "3"  # as if a stop came there and a continue went on
     history.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n")
-    said = f"A stop came 3 of {full} batches into epoch 1; the run went on from epoch 2."
+    said = (f"A stop came 3 of {full} batches into epoch 1; the run went on from epoch 2, "
+            "skipping epoch 1's other batches.")  # fmt: skip
     app.run().switch_page("pages/runs.py").run()
     no_problems(app)
     assert any(said == caption.value for caption in app.caption)

@@ -233,4 +233,8 @@ def test_boxes_follow_smaller_images_and_display_helpers(model):
     mosaic = introspect.tile_images(IMAGES[:5], columns=2, gap=1)
     assert mosaic.shape == (3 * 33 - 1, 2 * 33 - 1, 3)
     np.testing.assert_array_equal(mosaic[33:65, 33:65], IMAGES[3])
+    kernels = introspect.enlarge(IMAGES[:8, :3, :3], 21)  # tiny's eight 3x3 conv1 filters
+    spaced = introspect.tile_images(kernels, columns=16)  # one row of eight, not of sixteen
+    assert spaced.shape == (63, 8 * 63 + 7 * 7, 3), "7-pixel gaps: an eighth of a 63-pixel tile"
+    assert (spaced[:, 63:70] == 255).all()
     assert introspect.enlarge(IMAGES[:2], 3).shape == (2, 96, 96, 3)
