@@ -14,6 +14,7 @@ crash or a full disk leaves the previous good version in place, never a half-wri
 from __future__ import annotations
 
 import csv
+import dataclasses
 import errno
 import io
 import json
@@ -28,6 +29,7 @@ from pathlib import Path
 from alexnet_core import atomic
 from alexnet_core.checkpoints import CHECKPOINT_NAME
 from alexnet_core.config import (
+    PRESETS,
     ModelConfig,
     TrainConfig,
     model_config_from_dict,
@@ -325,6 +327,27 @@ def data_text(data: dict) -> str:
             f"{len(data.get('class_names', ()))} classes")  # fmt: skip
     left_out = data.get("left_out", 0)
     return text + (f", {left_out:,} left out" if left_out else "")
+
+
+def preset_changes(run: RunInfo) -> str:
+    """How the run's network differs from its preset's, as 'activation tanh, width 0.5';
+    what follows the data (image size, classes) is left out. "" when nothing differs, or the
+    preset is not one of this version's."""
+    if run.model_config is None or run.preset not in PRESETS:
+        return ""
+    ours = run.model_config
+    preset = PRESETS[run.preset].for_dataset(ours.image_size, ours.num_classes)
+    changes = []
+    for name in (f.name for f in dataclasses.fields(ModelConfig)):
+        value = getattr(ours, name)
+        if value == getattr(preset, name):
+            continue
+        if isinstance(value, bool):
+            value = "on" if value else "off"
+        elif isinstance(value, tuple):
+            value = "/".join(map(str, value))  # per convolution: 8/16/16/16/16
+        changes.append(f"{name} {value}")
+    return ", ".join(changes)
 
 
 def _mtime(path: Path) -> float:

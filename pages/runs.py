@@ -61,6 +61,7 @@ for run in found:
             "status": run.status,
             "created": run.created.replace("T", " ")[:16] or "—",  # to the minute
             "preset": run.preset,
+            "changed from the preset": runs.preset_changes(run) or "—",
             "epochs": epochs_text(run),
             "best val acc %": percent(run.best_val_accuracy),
             "test acc %": percent(run.test_accuracy),
@@ -79,6 +80,7 @@ st.dataframe(
         "test acc %": st.column_config.NumberColumn(format="%.1f"),
         "duration (s)": st.column_config.NumberColumn(format="%.0f"),
         "created": st.column_config.TextColumn(width=125),  # "2026-12-01 05:01"
+        "changed from the preset": st.column_config.TextColumn(width=170),  # the rest on hover
     },
     placeholder="—",  # a number a run does not have yet, e.g. a test accuracy before the end
     key="runs_table",

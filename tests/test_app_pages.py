@@ -889,6 +889,11 @@ def test_runs_lists_only_the_settings_that_differ(app, finished_run):
     rate = run.train_config.learning_rate
     assert differ.loc["training.learning_rate"].tolist() == [str(rate), "0.5"]
 
+    settings["model"]["activation"] = "tanh"  # two runs named -tiny: the table tells them apart
+    (other.path / "config.json").write_text(json.dumps(settings))
+    table = app.run().dataframe[0].value.set_index("run")["changed from the preset"]
+    assert table.to_dict() == {run.run_id: "—", other.run_id: "activation tanh"}
+
 
 def test_a_link_from_train_opens_its_page_on_the_run_it_names(app, finished_run):
     run = copy_of(finished_run)

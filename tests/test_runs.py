@@ -128,6 +128,21 @@ def test_an_older_status_file_is_read_and_a_run_without_validation_has_no_val_ac
     )  # fmt: skip
 
 
+def test_a_runs_changes_to_its_preset_are_named_and_the_datas_sizes_are_not(runs_dir):
+    plain = runs.read_run(make_run(runs_dir, "plain"))
+    assert runs.preset_changes(plain) == ""
+    path = make_run(runs_dir, "changed")
+    config = json.loads((path / "config.json").read_text())
+    changed = TINY.for_dataset(64, 3).replace(
+        activation="tanh", width=0.5, augment_flip=True, conv_kernels=(5, 3, 3, 3, 3)
+    )
+    config["model"] = json.loads(dumps(changed))["model"]
+    (path / "config.json").write_text(json.dumps(config))
+    assert runs.preset_changes(runs.read_run(path)) == (
+        "conv_kernels 5/3/3/3/3, width 0.5, activation tanh, augment_flip on"
+    )  # in the order of ModelConfig's fields; image size 64 and 3 classes are the data's
+
+
 def test_a_live_process_keeps_its_run_running(runs_dir):
     path = make_run(runs_dir, "live", "running", pid=os.getppid())  # our parent is alive
     assert runs.read_run(path).status == "running"
