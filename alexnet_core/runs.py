@@ -287,9 +287,10 @@ def read_run(path: str | os.PathLike) -> RunInfo:
         checkpoints=checkpoints,
     )  # fmt: skip
     try:
-        known = {**damaged, **_configs(path)}
+        described = _configs(path)
     except ValueError as error:
         return RunInfo(**damaged, error=str(error))
+    known = {**damaged, **described}
     try:
         status = _read_part(path, "status.json")
     except ValueError as error:
@@ -312,6 +313,8 @@ def read_run(path: str | os.PathLike) -> RunInfo:
             cut_short=tuple(status["cut_short"]) if status.get("cut_short") else None,
             best_metric=status.get("best_metric") or ("val_accuracy" if validated else "accuracy"),
         )
+        if "created" not in described and status.get("started"):  # an older config.json
+            progress["created"] = str(status["started"])
         return RunInfo(**{**known, **progress})
     except (KeyError, TypeError, ValueError, OverflowError) as error:  # a field missing or wrong
         problem = f"status.json does not hold what this app writes there ({error!r})"
@@ -381,7 +384,7 @@ def delete_run(path: str | os.PathLike) -> None:
     try:
         path.rename(hidden)
     except OSError as error:
-        raise ValueError(f"{path.name} was not deleted: its folder cannot be changed in "
+        raise ValueError(f"{path.name} was not deleted: nothing can be changed in "
                          f"{path.parent} ({error.strerror or error})") from error  # fmt: skip
     try:
         shutil.rmtree(hidden)

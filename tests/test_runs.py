@@ -143,6 +143,14 @@ def test_a_runs_changes_to_its_preset_are_named_and_the_datas_sizes_are_not(runs
     )  # in the order of ModelConfig's fields; image size 64 and 3 classes are the data's
 
 
+def test_a_config_without_its_creation_time_takes_the_status_files_start(runs_dir):
+    path = make_run(runs_dir, "older", started="2026-11-01T08:00:00")
+    config = json.loads((path / "config.json").read_text())
+    del config["created"]
+    (path / "config.json").write_text(json.dumps(config))
+    assert runs.read_run(path).created == "2026-11-01T08:00:00"
+
+
 def test_a_live_process_keeps_its_run_running(runs_dir):
     path = make_run(runs_dir, "live", "running", pid=os.getppid())  # our parent is alive
     assert runs.read_run(path).status == "running"
