@@ -113,6 +113,16 @@ if "train_epochs" not in st.session_state:  # first visit: the preset that suits
 
 
 @st.fragment(run_every=1.0 if active else None)
+def control(job, action: str) -> None:
+    """Pause, resume or stop the job. The page lags the job by up to a second, so a click can
+    come after the run ended: then it says so rather than do nothing in silence."""
+    snap = job.snapshot()
+    if snap.active:
+        getattr(job, action)()
+    else:
+        st.toast(f"The run had already {snap.status} before the click.")
+
+
 def live(drawn_status: str) -> None:
     """The run's state from one snapshot; redrawn every second while the job is active."""
     snap = job.snapshot()
@@ -182,10 +192,13 @@ if job is not None:  # the current (or last) run first, then the settings for a 
     elif active:  # controls stay outside the live fragment: a click reruns the whole page
         c = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
         if snap.status == "paused":
-            c[0].button("Resume", key="train_resume", on_click=job.resume, icon=ICONS["resume"])
+            c[0].button("Resume", key="train_resume", on_click=control, args=(job, "resume"),
+                        icon=ICONS["resume"])  # fmt: skip
         else:
-            c[0].button("Pause", key="train_pause", on_click=job.pause, icon=ICONS["pause"])
-        c[1].button("Stop", key="train_stop", on_click=job.stop, icon=ICONS["stop"])
+            c[0].button("Pause", key="train_pause", on_click=control, args=(job, "pause"),
+                        icon=ICONS["pause"])  # fmt: skip
+        c[1].button("Stop", key="train_stop", on_click=control, args=(job, "stop"),
+                    icon=ICONS["stop"])  # fmt: skip
         # Empty, not the rate now: drawn outside the live fragment, a rate shown here would go
         # stale as the schedule moves, and Apply would set it back. One box per run. From 0, not
         # 1e-6: a schedule ends far below that (0 itself is refused with a message when applied).

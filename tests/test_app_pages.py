@@ -540,6 +540,19 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     assert app.button(key="train_continue").label == "Continue 1 more epoch"
 
 
+def test_a_stop_clicked_after_the_run_ended_says_so(app):
+    fill_in_a_tiny_run(app)
+    app.button(key="train_start").click().run()
+    app.button(key="train_pause").click().run()
+    poll(app, lambda at: any(b.key == "train_resume" for b in at.button))
+    job = training.current_job()
+    job.stop()  # the run ends between the page's last redraw and the click
+    assert job.wait(timeout=120)
+    app.button(key="train_stop").click().run()
+    no_problems(app)
+    assert [t.value for t in app.toast] == ["The run had already stopped before the click."]
+
+
 def test_train_takes_a_rate_below_the_forms_minimum_and_refuses_none(app):
     """One cycle starts at a 25th of its peak: 4e-7 here, under the form's 1e-6."""
     fill_in_a_tiny_run(app)
