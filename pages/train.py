@@ -97,6 +97,16 @@ def show_augmentation(model_config, train_config) -> None:
     common.image_grid(shown, captions, columns=PREVIEW_COPIES + 1)
 
 
+def control(job, action: str) -> None:
+    """Pause, resume or stop the job. The page lags the job by up to a second, so a click can
+    come after the run ended: then it says so rather than do nothing in silence."""
+    snap = job.snapshot()
+    if snap.active:
+        getattr(job, action)()
+    else:
+        st.toast(f"The run had already {snap.status} before the click.")
+
+
 st.title("Train")
 st.write(
     "Train a network on this machine and watch it learn: loss and accuracy per batch, "
@@ -113,16 +123,6 @@ if "train_epochs" not in st.session_state:  # first visit: the preset that suits
 
 
 @st.fragment(run_every=1.0 if active else None)
-def control(job, action: str) -> None:
-    """Pause, resume or stop the job. The page lags the job by up to a second, so a click can
-    come after the run ended: then it says so rather than do nothing in silence."""
-    snap = job.snapshot()
-    if snap.active:
-        getattr(job, action)()
-    else:
-        st.toast(f"The run had already {snap.status} before the click.")
-
-
 def live(drawn_status: str) -> None:
     """The run's state from one snapshot; redrawn every second while the job is active."""
     snap = job.snapshot()

@@ -175,7 +175,7 @@ def test_3_train_live_pause_reload_stop(page, server):
         open_page(page, "Train")
         choose(page, "train_source", "sample (CIFAR-10, 5,000 images)")
         choose(page, "train_preset", "tiny")
-        type_number(page, "train_epochs", 20)  # far more than the walk waits for: it stops it
+        type_number(page, "train_epochs", 500)  # about 20 min here: the walk stops it long before
         type_number(page, "train_batch_size", 8)
         page.locator(".st-key-train_start button").click()
         # The live fragment redraws on its own timer: nothing is clicked while we wait.
