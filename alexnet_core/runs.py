@@ -210,6 +210,16 @@ def process_identity() -> dict:
     return {"pid": os.getpid(), "process_start": _process_start(os.getpid())}
 
 
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process: it exists
+    return True
+
+
 def _is_alive(status: dict, path: Path) -> bool:
     pid = status.get("pid")
     if not isinstance(pid, int):
@@ -218,12 +228,8 @@ def _is_alive(status: dict, path: Path) -> bool:
         # This process: alive only if its registry still has a job for this folder.
         training = sys.modules.get("alexnet_core.training")
         return bool(training and training.is_training(path))
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not _pid_exists(pid):
         return False
-    except PermissionError:
-        pass  # someone else's process: it exists
     recorded, actual = status.get("process_start"), _process_start(pid)
     return recorded is None or actual is None or recorded == actual
 
@@ -392,3 +398,14 @@ def delete_run(path: str | os.PathLike) -> None:
         raise OSError(f"{path.name} is deleted from the list of runs, but some of its files "
                       f"could not be removed ({error.strerror or error}): they are in "
                       f"{hidden}") from error  # fmt: skip
+    _remove_abandoned_deletes(path.parent)
+
+
+def _remove_abandoned_deletes(root: Path) -> None:
+    """Finish the deletes of processes that died between the rename and the last file: their
+    `.deleting-<run>-<pid>-<ns>` folders stay hidden from list_runs but hold disk space. A
+    folder whose process still lives may be in the middle of its delete: it is left alone."""
+    for folder in root.glob(".deleting-*"):
+        pid = folder.name.rsplit("-", 2)[-2]
+        if pid.isdigit() and int(pid) < 2**31 and not _pid_exists(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)

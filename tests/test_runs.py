@@ -206,6 +206,20 @@ def test_a_delete_that_cannot_finish_leaves_a_whole_run_or_none(runs_dir, monkey
     assert not path.exists() and runs.list_runs() == [], "no half-deleted run is listed"
 
 
+def test_a_delete_finishes_the_deletes_of_processes_that_died(runs_dir):
+    """A process killed mid-delete leaves a hidden .deleting-* folder; the next delete removes
+    it if that process is gone, and leaves those of live processes (maybe mid-delete) alone."""
+    dead = runs_dir / ".deleting-old-run-999999999-17"  # no such pid (above pid_max)
+    live = runs_dir / f".deleting-busy-run-{os.getppid()}-18"
+    for folder in (dead, live):
+        folder.mkdir()
+        (folder / "last.keras").write_bytes(b"weights")
+    runs.delete_run(make_run(runs_dir, "now"))
+    assert not dead.exists()
+    assert (live / "last.keras").exists()
+    assert sorted(p.name for p in runs_dir.iterdir()) == [live.name]
+
+
 def test_delete_refuses_a_folder_that_is_not_a_run(tmp_path):
     (tmp_path / "precious").mkdir()
     with pytest.raises(ValueError, match="not a run folder"):
