@@ -32,8 +32,10 @@ class TrainingJob:
 
     def __init__(self, run_dir: Path, model_config: ModelConfig, train_config: TrainConfig,
                  data, previous: dict | None = None,
-                 placement: distribute.Placement | None = None):  # fmt: skip
+                 placement: distribute.Placement | None = None,
+                 claim: int | None = None):  # fmt: skip
         self.run_id, self.run_dir = run_dir.name, Path(run_dir)
+        self._claim = claim  # runs.claim_run's lock on the folder, released when the job ends
         self.model_config, self.train_config = model_config, train_config
         self._data, self.continuing = data, previous is not None
         self.placement = placement or distribute.SINGLE_DEVICE
@@ -280,6 +282,8 @@ class TrainingJob:
         finally:
             with self._lock:
                 self._status, self._error = status, error
+            if self._claim is not None:
+                runs.release_run(self._claim)
             self._done.set()
 
     # ---- state helpers -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import errno
+import fcntl
 import io
 import json
 import os
@@ -208,6 +209,34 @@ def _process_start(pid: int) -> str | None:
 def process_identity() -> dict:
     """What status.json records about the training process, to tell later if it is alive."""
     return {"pid": os.getpid(), "process_start": _process_start(os.getpid())}
+
+
+LOCK_NAME = ".training.lock"  # held by the process training the folder, for the job's life
+
+
+def claim_run(path: str | os.PathLike) -> int:
+    """Lock run folder `path` for one training job and return the lock's file descriptor, to
+    give to release_run when the job ends. ValueError if another process (or another job of
+    this one) holds it. The operating system drops the lock when its process dies, so a killed
+    trainer never leaves a folder locked."""
+    path = Path(path)
+    try:
+        fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise ValueError(f"{path.name} cannot be trained: its folder cannot be written "
+                         f"({error.strerror or error})") from error  # fmt: skip
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        os.close(fd)
+        raise ValueError(f"{path.name} is being trained right now by another job or program "
+                         "(a second browser tab, or the command line): wait for it to end"
+                         ) from error  # fmt: skip
+    return fd
+
+
+def release_run(fd: int) -> None:
+    os.close(fd)  # closing the descriptor drops its lock
 
 
 def _pid_exists(pid: int) -> bool:

@@ -218,6 +218,19 @@ def continue_training(
         raise ValueError(f"{run_dir}: no such run folder")
     if not (Path(run_dir) / "config.json").is_file():
         raise ValueError(f"{run_dir}: not a run folder (it has no config.json)")
+    # The chief holds the folder from before its checks to the job's end: two continues at once
+    # (the app and the command line) would both find it stopped and train it twice.
+    claim = runs.claim_run(run_dir) if distribute.cluster()[1] else None
+    try:
+        return _continue(Path(run_dir), extra_epochs, dataset, devices, claim)
+    except BaseException:
+        if claim is not None:
+            runs.release_run(claim)
+        raise
+
+
+def _continue(run_dir: Path, extra_epochs: int, dataset, devices: str | None,
+              claim: int | None) -> TrainingJob:  # fmt: skip
     info = runs.read_run(run_dir)
     if info.status == "damaged":
         raise ValueError(f"{info.run_id} cannot be continued: {info.error}")
@@ -275,7 +288,7 @@ def continue_training(
             raise OSError(f"Nothing was continued: the run folder {path} cannot be written "
                           f"({exc.strerror or exc}).") from exc  # fmt: skip
         job = TrainingJob(path, model_config, train_config, data, previous=previous,
-                          placement=placement)  # fmt: skip
+                          placement=placement, claim=claim)  # fmt: skip
         return _launch(job)
 
 

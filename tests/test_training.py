@@ -308,6 +308,7 @@ def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, 
     job = training.continue_training(path, 1, dataset=sample)  # the run's own: 'auto' here
     assert job.wait(120)
     assert not list(path.glob("tmp-*")), "the leftovers are cleared when the run goes on"
+    runs.release_run(runs.claim_run(path))  # the ended job let go of the folder
     snap = job.snapshot()
     assert snap.status == "finished", snap.error
     assert snap.device == "CPU" and snap.train_config.devices == "auto"
@@ -354,6 +355,25 @@ def test_continue_refuses_a_run_it_cannot_go_on_with_and_changes_nothing(
     no_last = copy("no-last")
     (no_last / "last.keras").unlink()
     refused(no_last, "no-last has no last.keras checkpoint to continue from", dataset=sample)
+    runs.release_run(runs.claim_run(no_last))  # a refusal lets go of the folder's lock
+
+    # Another program continuing the run this instant: its status.json may still say
+    # 'finished', but it holds the folder's lock until its job ends, and dies with it.
+    locked = copy("locked")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time\n"
+         f"fd = os.open({str(locked / runs.LOCK_NAME)!r}, os.O_RDWR | os.O_CREAT)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "held\n"
+        refused(locked, "locked is being trained right now by another job or program",
+                dataset=sample)  # fmt: skip
+    finally:
+        holder.kill()
+        holder.wait()
+    runs.release_run(runs.claim_run(locked))  # the lock went with its process
 
     other_classes = dataclasses.replace(sample, class_names=tuple(reversed(sample.class_names)))
     refused(copy("classes"), r"dataset: its classes \['truck', .* differ from the run's "
