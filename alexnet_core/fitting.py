@@ -47,6 +47,20 @@ def check_memory(model_config: ModelConfig, train_config: TrainConfig) -> None:
         )
 
 
+def out_of_memory(exc: BaseException, model_config: ModelConfig, batch_size: int,
+                  optimizer: str = "sgd") -> str | None:  # fmt: skip
+    """A plain message when `exc` is a device running out of memory (TensorFlow's
+    ResourceExhaustedError, JAX's RESOURCE_EXHAUSTED; a GPU has less memory than check_memory
+    counts on), else None. Their own text is pages of allocator detail."""
+    if type(exc).__name__ != "ResourceExhaustedError" and "RESOURCE_EXHAUSTED" not in str(exc):
+        return None
+    weights, outputs = training_memory(model_config, batch_size, optimizer)
+    return (f"The device ran out of memory (a batch of {batch_size} needs at least "
+            f"{outputs / 2**30:,.1f} GiB for its layer outputs, the weights with their "
+            f"gradients {weights / 2**30:,.1f} GiB). Lower the batch size, the width, the "
+            "dense layers' units or the input size.")  # fmt: skip
+
+
 def make_optimizer(config: TrainConfig):
     """The optimizer `config` asks for. Weight decay (decoupled: w -= lr * decay * w each step)
     skips biases and batch-norm gamma/beta: shrinking those only fights the normalisation."""
@@ -225,9 +239,14 @@ def estimate_epoch_seconds(
     x = rng.integers(0, 256, (batch_size, size, size, 3), dtype=np.uint8)
     labels = rng.integers(0, model_config.num_classes, batch_size)
     y = keras.utils.to_categorical(labels, model_config.num_classes)
-    model.train_on_batch(x, y)
-    started = time.perf_counter()
-    for _ in range(steps):
-        model.train_on_batch(x, y)  # returns numbers, so each step has really finished
-    per_step = (time.perf_counter() - started) / steps
+    try:
+        model.train_on_batch(x, y)
+        started = time.perf_counter()
+        for _ in range(steps):
+            model.train_on_batch(x, y)  # returns numbers, so each step has really finished
+        per_step = (time.perf_counter() - started) / steps
+    except Exception as exc:
+        if text := out_of_memory(exc, model_config, batch_size):
+            raise ValueError(text) from exc
+        raise
     return per_step * math.ceil(num_images / batch_size)

@@ -261,14 +261,17 @@ class TrainingJob:
 
     def _run(self) -> None:
         from alexnet_core.callbacks import CheckpointError, Diverged
-        from alexnet_core.fitting import fit
+        from alexnet_core.fitting import fit, out_of_memory
 
+        config = self.train_config
         try:
             status, error = fit(self, self._data), ""
         except (Diverged, CheckpointError) as exc:
             status, error = "failed", str(exc)
         except Exception as exc:  # whatever happens, the job must not stay 'running'
-            status, error = "failed", f"{type(exc).__name__}: {exc}"
+            status = "failed"
+            error = (out_of_memory(exc, self.model_config, config.batch_size, config.optimizer)
+                     or f"{type(exc).__name__}: {exc}")  # fmt: skip
         finally:
             self._data = None  # free the arrays; the job object outlives the thread
         with self._lock:

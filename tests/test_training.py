@@ -704,6 +704,39 @@ def test_estimate_epoch_seconds_times_real_steps(monkeypatch):
         training.estimate_epoch_seconds(TINY, 16, 0)
 
 
+def test_a_device_out_of_memory_is_told_plainly_with_what_the_batch_needs(
+    sample, runs_dir, monkeypatch
+):
+    """TensorFlow's own out-of-memory error (a real one: a tensor of 8 TiB on this CPU) reads
+    as pages of allocator detail; the job and the estimate say what ran out and what to lower."""
+    import tensorflow as tf
+
+    def allocate_too_much(*args):
+        tf.zeros((2**41,))  # float32: 8 TiB
+
+    with pytest.raises(tf.errors.ResourceExhaustedError) as raised:
+        allocate_too_much()
+    weights, outputs = fitting.training_memory(TINY, 16, "sgd")
+    expected = (f"The device ran out of memory (a batch of 16 needs at least "
+                f"{outputs / 2**30:,.1f} GiB for its layer outputs, the weights with their "
+                f"gradients {weights / 2**30:,.1f} GiB). Lower the batch size")  # fmt: skip
+    assert fitting.out_of_memory(raised.value, TINY, 16).startswith(expected)
+    jax_style = RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate")
+    assert fitting.out_of_memory(jax_style, TINY, 16).startswith(expected)
+    assert fitting.out_of_memory(RuntimeError("something else"), TINY, 16) is None
+
+    monkeypatch.setattr(fitting, "fit", allocate_too_much)
+    job = training.start_training(TINY, dataclasses.replace(FAST, batch_size=16), dataset=sample)
+    assert job.wait(60)
+    snap = job.snapshot()
+    assert snap.status == "failed" and snap.error.startswith(expected), snap.error
+    assert runs.read_run(job.run_dir).error == snap.error
+
+    monkeypatch.setattr(keras.Model, "train_on_batch", allocate_too_much)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        training.estimate_epoch_seconds(TINY, 16, 160)
+
+
 def test_status_json_is_plain_json(finished_run):
     status = json.loads((finished_run.run_dir / "status.json").read_text())
     assert status["status"] == "finished" and status["epochs_done"] == 1
