@@ -178,9 +178,11 @@ class Checkpoints(keras.callbacks.Callback):
 
 
 class Control(keras.callbacks.Callback):
-    """Pause and stop, honoured between batches.
+    """Pause and stop, honoured between batches, and a stop also at an epoch's end.
 
     fit() resets model.stop_training when it starts, so a stop is checked here, every batch.
+    Listed after Checkpoints: a stop clicked while an epoch validates or saves ends the run
+    there, rather than after one batch of the next epoch (an epoch a continue would skip).
     """
 
     def __init__(self, job):
@@ -189,6 +191,12 @@ class Control(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.job.hold_if_paused()
+        self._stop_if_asked()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._stop_if_asked()
+
+    def _stop_if_asked(self):
         if self.job.stop_requested():
             self.job.begin_stopping()
             self.model.stop_training = True

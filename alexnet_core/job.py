@@ -143,6 +143,9 @@ class TrainingJob:
                 status = "stopping"  # asked to stop: no batch is coming that the rate could use
             if status not in ("queued", "running", "paused"):
                 raise ValueError(f"{self.run_id} is {status}: its rate cannot change now")
+            if self.epoch >= self.train_config.epochs and self.batch >= self.batches_per_epoch:
+                raise ValueError(f"{self.run_id} has trained its last batch (it is being "
+                                 "tested now): no batch is left to use a new rate")  # fmt: skip
             self._requested_rate = rate
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -285,6 +288,7 @@ class TrainingJob:
         finally:
             with self._lock:
                 self._status, self._error = status, error
+                self._requested_rate = None  # set too late for any batch to take it up
             if self._claim is not None:
                 runs.release_run(self._claim)
             self._done.set()

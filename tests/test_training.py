@@ -225,6 +225,43 @@ def test_a_stop_while_paused_reads_stopping_until_the_run_has_ended(sample, runs
     assert job.snapshot().status == "stopped"
 
 
+def test_a_stop_between_epochs_ends_there_and_a_rate_after_the_last_batch_is_refused(
+    sample, runs_dir, monkeypatch
+):
+    """Clicks that land while an epoch validates and saves its checkpoint (seconds on a CPU):
+    a Stop must not train one more batch of the next epoch, an epoch a continue would then
+    skip; a new rate after the last batch would be taken up by no batch."""
+    from alexnet_core.job import TrainingJob
+
+    record_epoch, refusals = TrainingJob.record_epoch, []
+
+    def click_during_the_epochs_end(job, epoch, metrics):
+        record_epoch(job, epoch, metrics)
+        if epoch == job.train_config.epochs:
+            try:
+                job.set_learning_rate(0.5)
+            except ValueError as error:
+                refusals.append(str(error))
+        elif epoch == 1:
+            job.stop()
+
+    monkeypatch.setattr(TrainingJob, "record_epoch", click_during_the_epochs_end)
+    job = training.start_training(TINY, dataclasses.replace(FAST, epochs=3), dataset=sample)
+    assert job.wait(60)
+    snap = job.snapshot()
+    assert (snap.status, snap.epochs_done, snap.cut_short) == ("stopped", 1, None), snap.error
+    assert [row["batches"] for row in runs.load_history(job.run_dir)] == [8]
+    assert runs.read_run(job.run_dir).cut_short is None
+
+    job = training.continue_training(job.run_dir, 1, dataset=sample)  # epoch 2 of 2
+    assert job.wait(60)
+    snap = job.snapshot()
+    assert (snap.status, snap.epochs_done, snap.requested_rate) == ("finished", 2, None)
+    assert refusals == [f"{job.run_id} has trained its last batch (it is being tested now): "
+                        "no batch is left to use a new rate"]  # fmt: skip
+    assert snap.lr_events == ()
+
+
 def test_pause_holds_the_batch_counter_then_a_learning_rate_change_takes_effect(sample, runs_dir):
     cosine = dataclasses.replace(SLOW, schedule="cosine")
     began = time.monotonic()
