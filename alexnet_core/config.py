@@ -132,11 +132,11 @@ class ModelConfig:
             ("input_size", self.input_size >= 1, "a positive number of pixels"),
             ("num_classes", self.num_classes >= 2, "at least 2"),
             *((name, len(getattr(self, name)) == 5, one_per_conv) for name in PER_CONV_FIELDS),
-            ("conv_filters", min(self.conv_filters) >= 1, "positive filter counts"),
-            ("conv_kernels", min(self.conv_kernels) >= 1, "positive kernel sizes"),
-            ("conv_strides", min(self.conv_strides) >= 1, "positive strides"),
+            ("conv_filters", all(n >= 1 for n in self.conv_filters), "positive filter counts"),
+            ("conv_kernels", all(n >= 1 for n in self.conv_kernels), "positive kernel sizes"),
+            ("conv_strides", all(n >= 1 for n in self.conv_strides), "positive strides"),
             ("conv_padding", set(self.conv_padding) <= set(PADDINGS), f"each one of {PADDINGS}"),
-            ("pool_sizes", min(self.pool_sizes) >= 0, "window sizes >= 0 (0 = no pooling)"),
+            ("pool_sizes", all(n >= 0 for n in self.pool_sizes), "0 (no pooling) or window sizes"),
             ("pool_stride", self.pool_stride >= 1, "at least 1"),
             ("width", self.width > 0, "a positive multiplier"),
             ("normalization", self.normalization in NORMALISATIONS, f"one of {NORMALISATIONS}"),
@@ -147,7 +147,7 @@ class ModelConfig:
              "less than the image size"),
             ("mean", len(self.mean) == 3, "three values, one per channel"),
             ("std", len(self.std) == 3 and min(self.std) > 0, "three positive values"),
-            ("conv_groups", min(self.conv_groups) >= 1, "1 or more groups per convolution"),
+            ("conv_groups", all(n >= 1 for n in self.conv_groups), "1 or more groups per conv"),
         )  # fmt: skip
         widths = self.conv_widths()
         for i, (inputs, filters, groups) in enumerate(

@@ -3,6 +3,7 @@
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,17 @@ def test_grouped_convolutions_need_channels_that_divide():
         PRESETS["tiny"].replace(conv_groups=(1, 0, 1, 1, 1))
     with pytest.raises(ValueError, match="gpus must be 1 or 2"):
         PRESETS["tiny"].with_gpus(4)
+
+
+@pytest.mark.parametrize("field", ["conv_filters", "conv_kernels", "conv_strides", "conv_padding",
+                                   "pool_sizes", "conv_groups"])  # fmt: skip
+def test_a_per_convolution_field_without_five_entries_is_named(field):
+    """An empty tuple (a hand-edited config.json, say) is told as the field's mistake, not as
+    Python's 'min() arg is an empty sequence'."""
+    for value in ((), ("same",) * 2 if field == "conv_padding" else (3, 3)):
+        with pytest.raises(ValueError, match=f"^{field}: got {re.escape(repr(value))}, "
+                           "expected five entries, one per convolution$"):  # fmt: skip
+            PRESETS["tiny"].replace(**{field: value})
 
 
 def test_the_paper_presets_weight_decay_is_the_papers_through_its_momentum():
