@@ -210,6 +210,8 @@ class UnitMaxima:
 
 def unit_maxima(model, images: np.ndarray, layer_name: str, batch_size: int = 256, progress=None):
     """UnitMaxima for every channel of `layer_name` over uint8 images (N, S, S, 3)."""
+    if len(images) == 0:
+        raise ValueError("unit_maxima: got no images to search, expected at least one")
     sub_model = extractor(model, (layer_name,))
     values, rows, cols = [], [], []
     for _, (out,) in run_batches(sub_model, np.asarray(images), batch_size, progress):
@@ -268,6 +270,8 @@ def tile_images(images: np.ndarray, columns: int, gap: int | None = None) -> np.
     (of N, if fewer). Without a `gap`, each is set off from the next by white an eighth of its
     side (at least 2 pixels): with less, small enlarged kernels merged into one strip."""
     n, h, w = images.shape[:3]
+    if n == 0:
+        raise ValueError("tile_images: got no images, expected at least one")
     columns = min(columns, n)
     gap = max(2, h // 8) if gap is None else gap
     rows = -(-n // columns)

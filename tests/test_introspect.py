@@ -168,6 +168,10 @@ def test_bad_arguments_are_refused(model):
         introspect.feature_maps(model, IMAGES[0].astype(np.float32), "conv1")
     with pytest.raises(ValueError, match="channel 99"):
         introspect.top_activating(model, IMAGES, "conv1", 99)
+    with pytest.raises(ValueError, match="unit_maxima: got no images to search"):
+        introspect.unit_maxima(model, IMAGES[:0], "conv1")  # an empty test split
+    with pytest.raises(ValueError, match="tile_images: got no images"):
+        introspect.tile_images(IMAGES[:0], columns=4)
 
 
 def test_other_image_sizes_are_resized(model):
