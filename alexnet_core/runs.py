@@ -196,6 +196,29 @@ def load_lr_events(path: str | os.PathLike) -> list[dict]:
     return events
 
 
+def checkpoint_epochs(run: RunInfo) -> dict[str, tuple[int, float | None]]:
+    """For each checkpoint of `run`: the epoch whose weights it holds, and that epoch's score
+    by run.best_metric (None where history.csv does not say). best.keras holds the first
+    epoch of the highest score, as it is saved on a strict improvement only."""
+    try:
+        history = load_history(run.path)[: run.epochs_done]
+    except (ValueError, OSError):
+        history = []  # a damaged history: the epochs of last and epoch_NNN are still known
+    scores = {row["epoch"]: row.get(run.best_metric) for row in history}
+    scores = {e: float(s) for e, s in scores.items() if isinstance(s, int | float) and s == s}
+    found = {}
+    for which in run.checkpoints:
+        if which == "best":
+            epoch = max(scores, key=lambda e: (scores[e], -e), default=None)
+        elif which == "last":
+            epoch = run.epochs_done or None
+        else:
+            epoch = int(which.removeprefix("epoch_"))
+        if epoch:
+            found[which] = (epoch, scores.get(epoch))
+    return found
+
+
 def _process_start(pid: int) -> str | None:
     """The start time of process `pid` (clock ticks since boot), None where unknown. A pid can
     be reused by a new process after a reboot or a long time; the start time tells them apart."""

@@ -110,12 +110,24 @@ def checkpoint_picker(run: runs.RunInfo, key: str) -> str:
     options = sorted(run.checkpoints, key=lambda c: {"best": 0, "last": 1}.get(c, 2))
     whole = {c: checkpoints.is_whole(run.path, c) for c in options}
     first = next((i for i, c in enumerate(options) if whole[c]), 0)
+    epochs, name = runs.checkpoint_epochs(run), BEST_NAMES.get(run.best_metric, "score")
+
+    def describe(which: str) -> str:  # "best · epoch 3, val acc 61.2%"
+        epoch, score = epochs.get(which, (None, None))
+        facts = [f"epoch {epoch}"] if epoch and not which.startswith("epoch_") else []
+        facts += [f"{name} {score:.1%}"] if score is not None else []
+        text = f"{which} · {', '.join(facts)}" if facts else which
+        return text if whole[which] else f"{text} (damaged)"
+
     return st.selectbox(
         "Checkpoint",
         options,
         index=first,
         key=f"{key}_{run.run_id}",  # per run, so each run starts at its own readable one
-        format_func=lambda c: c if whole[c] else f"{c} (damaged)",
+        format_func=describe,
+        help="best: the epoch with the highest validation accuracy (training accuracy for a "
+        "run without a validation split); last: the final weights, whose test accuracy Train, "
+        "Runs and the sidebar give.",
         **KEEP,
     )
 

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from alexnet_core import classify, explain, vision_charts
+from alexnet_core import classify, explain, runs, vision_charts
 from pages import common, widgets
 
 KEPT_EVALUATIONS = 8  # finished evaluations kept for the whole server, newest last
@@ -66,9 +66,7 @@ if result is None:
 
 loss, top1, top5 = st.columns(3)
 loss.metric("Test loss", f"{result.loss:.3f}", help="mean categorical cross-entropy")
-elsewhere = "; Train, Runs and the sidebar give last.keras's, the final weights'"
-top1.metric("Top-1 accuracy", f"{result.top1:.1%}",
-            help=f"of {which}.keras" + (elsewhere if which != "last" else ""))  # fmt: skip
+top1.metric("Top-1 accuracy", f"{result.top1:.1%}", help=f"of {which}.keras")
 classes = len(result.class_names)
 few = classes <= 5  # then the five most probable are every class
 guess = (f"; over {classes} classes a random guess already scores {5 / classes:.0%}, so top-1 "
@@ -79,6 +77,14 @@ top5.metric(
     help="the right class among the five most probable (the paper's ImageNet measure, over "
     "1000 classes)" + ("; with five classes or fewer, that is always so" if few else guess),
 )
+if (which != "last" or views != "single") and run.test_accuracy is not None:
+    epochs = runs.checkpoint_epochs(run)
+    here = f"epoch {epochs[which][0]}'s" if which in epochs else f"{which}.keras's"
+    st.caption(
+        f"These are {here} figures{'' if views == 'single' else ', over several views'}. "
+        f"Train, Runs and the sidebar give the final weights' (last.keras, epoch "
+        f"{run.epochs_done}, one view of each image): {run.test_accuracy:.1%}."
+    )
 left, right = st.columns(2)
 left.plotly_chart(
     vision_charts.confusion_matrix(result.confusion, result.class_names), key="evaluate_confusion"

@@ -855,9 +855,27 @@ def test_the_checkpoint_picker_starts_at_a_whole_checkpoint(app, finished_run):
     app.run().switch_page("pages/classify.py").run()
     no_problems(app)
     picker = app.selectbox(key=f"classify_checkpoint_{run.run_id}")
-    assert picker.value == "last" and "best (damaged)" in picker.options
+    history = runs.load_history(run.path)
+    score = f"val acc {history[-1]['val_accuracy']:.1%}"
+    assert picker.options == [f"best · epoch 1, {score} (damaged)", f"last · epoch 1, {score}"]
+    assert picker.value == "last"
     picker.select("best").run()
     assert not app.exception and "best.keras: damaged" in app.error[0].value
+
+
+def test_evaluate_says_whose_figures_differ_from_the_runs_page(app, finished_run):
+    run = copy_of(finished_run)
+    app.run().switch_page("pages/evaluate.py").run()
+    app.button(key="evaluate_start").click().run()
+    no_problems(app)
+    said = [c.value for c in app.caption if c.value.startswith("These are")]
+    assert said == [f"These are epoch 1's figures. Train, Runs and the sidebar give the final "
+                    f"weights' (last.keras, epoch 1, one view of each image): "
+                    f"{run.test_accuracy:.1%}."]  # fmt: skip
+    app.selectbox(key=f"evaluate_checkpoint_{run.run_id}").select("last").run()
+    app.button(key="evaluate_start").click().run()
+    assert metric(app, "Top-1 accuracy") == f"{run.test_accuracy:.1%}", "the same weights"
+    assert not [c for c in app.caption if c.value.startswith("These are")], "nothing to explain"
 
 
 def test_one_run_says_when_a_stop_cut_its_last_epoch_short(app, finished_run):

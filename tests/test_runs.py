@@ -220,6 +220,22 @@ def test_a_delete_finishes_the_deletes_of_processes_that_died(runs_dir):
     assert sorted(p.name for p in runs_dir.iterdir()) == [live.name]
 
 
+def test_each_checkpoint_knows_its_epoch_and_that_epochs_score(runs_dir):
+    path = make_run(runs_dir, "scored", epochs_done=4, best_metric="val_accuracy")
+    for name in ("best", "last", "epoch_002"):
+        (path / f"{name}.keras").write_bytes(b"weights")
+    rows = [(1, 0.5), (2, 0.4), (3, 0.5), (4, 0.45), (5, 0.9)]  # 5: a failed epoch's row
+    runs.write_csv_atomic(path / "history.csv",
+                          [{"epoch": e, "val_accuracy": v} for e, v in rows])  # fmt: skip
+    found = runs.checkpoint_epochs(runs.read_run(path))
+    # best.keras was saved at epoch 1; epoch 3 only tied it, and epoch 5 is not in last.keras
+    assert found == {"best": (1, 0.5), "last": (4, 0.45), "epoch_002": (2, 0.4)}
+    (path / "history.csv").write_text("epoch,val_accuracy\nnot a number,0.5\n")  # damaged
+    assert runs.checkpoint_epochs(runs.read_run(path)) == {
+        "last": (4, None), "epoch_002": (2, None)
+    }  # fmt: skip
+
+
 def test_delete_refuses_a_folder_that_is_not_a_run(tmp_path):
     (tmp_path / "precious").mkdir()
     with pytest.raises(ValueError, match="not a run folder"):
