@@ -74,12 +74,16 @@ if source == "Test image":
         st.session_state["inside_index"] = 0  # the class changed under a high number
     if right.button("Random image", key="inside_random"):
         st.session_state["inside_index"] = int(np.random.default_rng().integers(len(pool)))
+    # The box counts within the chosen class; the caption names both numbers.
+    among = "" if chosen == "any class" else f" among the {chosen} images"
     position = left.number_input(
-        f"Image number (0 to {len(pool) - 1})", 0, len(pool) - 1, key="inside_index", **KEEP
+        f"Image number{among} (0 to {len(pool) - 1})", 0, len(pool) - 1, key="inside_index", **KEEP
     )
     index = int(pool[position])
     image = dataset.x_test[index]
-    label = f"test #{index}: {dataset.class_names[dataset.y_test[index]]}"
+    label = f"test image #{index}: {dataset.class_names[dataset.y_test[index]]}"
+    if chosen != "any class":
+        label = f"{chosen} #{position} of {len(pool)} · test image #{index}"
 else:
     if source == "Upload":
         kept = widgets.kept_uploads("An image", "inside_upload", type=list(UPLOAD_TYPES))

@@ -123,17 +123,34 @@ def heat_key(method: str, where=st) -> None:
     )
 
 
+def distinct_names(names: list[str]) -> list[str]:
+    """`names` with each repeat told apart by a number: photo.jpg, photo.jpg (2), ... A name
+    is a file's label in the table, the picker and the errors, so two files need two names."""
+    given, taken = set(names), set()
+    distinct = []
+    for name in names:
+        new, n = name, 1
+        while new in taken or (new != name and new in given):  # a file may be called "a (2)"
+            n += 1
+            new = f"{name} ({n})"
+        taken.add(new)
+        distinct.append(new)
+    return distinct
+
+
 def _kept(widget, label: str, key: str, before: str, **options) -> list[tuple[str, bytes]]:
     """A file widget (st.file_uploader, st.camera_input) whose files outlive a visit to
     another page: [(name, bytes)]. Streamlit empties such a widget once it leaves the screen,
     so its files are kept in the session (updated whenever the widget changes, emptied by
-    its clear button) and, under a caption `before` ({names} filled in), used until replaced."""
+    its clear button) and, under a caption `before` ({names} filled in), used until replaced.
+    Files of the same name are told apart (distinct_names)."""
     kept = f"{key}_kept"
 
     def remember() -> None:
         chosen = st.session_state.get(key)
         chosen = chosen if isinstance(chosen, list) else [chosen] if chosen else []
-        st.session_state[kept] = [(f.name, f.getvalue()) for f in chosen]
+        names = distinct_names([f.name for f in chosen])
+        st.session_state[kept] = [(n, f.getvalue()) for n, f in zip(names, chosen, strict=True)]
 
     chosen = widget(label, key=key, on_change=remember, **options)
     if chosen:

@@ -106,6 +106,27 @@ def test_inside_shows_layers_filters_and_units(app, trained_run):
     assert len(at.image) == images_before + 18
 
 
+def test_inside_numbers_a_test_image_the_way_its_caption_does(app, trained_run, test_images):
+    x_test, y_test = test_images
+    names = trained_run.class_names
+    at = open_page(app, "inside")
+    assert at.number_input(key="inside_index").label == f"Image number (0 to {len(y_test) - 1})"
+    at.number_input(key="inside_index").set_value(6).run()
+    size = f"({x_test.shape[1]}x{x_test.shape[2]})"
+    assert captions(at)[0] == f"test image #6: {names[y_test[6]]} {size}"
+
+    cats = np.flatnonzero(y_test == names.index("cat"))
+    at.selectbox(key="inside_class").select("cat").run()
+    box = at.number_input(key="inside_index")
+    assert box.label == f"Image number among the cat images (0 to {len(cats) - 1})"
+    box.set_value(2).run()
+    no_problems(at)
+    assert captions(at)[0] == f"cat #2 of {len(cats)} · test image #{cats[2]} {size}"
+    at.button(key="inside_random").click().run()
+    n = at.number_input(key="inside_index").value
+    assert captions(at)[0] == f"cat #{n} of {len(cats)} · test image #{cats[n]} {size}"
+
+
 def test_inside_keeps_its_choices_and_upload_while_you_visit_another_page(app, test_images):
     at = open_page(app, "inside")
     at.radio(key="inside_source").set_value("Upload").run()
@@ -280,6 +301,36 @@ def test_classify_keeps_the_uploads_while_you_visit_another_page(app, trained_ru
     assert at.selectbox(key="classify_pick").value == 0, "a choice from the list before"
     assert at.subheader[-1].value == first_test
     assert at.selectbox(key="classify_cam_class").value == second_guess, "the old image's class"
+
+
+def test_classify_tells_files_of_the_same_name_apart(app, trained_run, test_images):
+    at = open_page(app, "classify")
+    x_test, _ = test_images
+    files = [
+        ("photo.jpg", encoded(x_test[30], "JPEG"), "image/jpeg"),
+        ("photo.jpg", encoded(x_test[31], "JPEG"), "image/jpeg"),
+        ("bad.png", b"not an image", "image/png"),
+        ("bad.png", b"nor this", "image/png"),
+    ]
+    at.file_uploader(key="classify_upload").set_value(files).run()
+    assert not at.exception
+    named = ["photo.jpg", "photo.jpg (2)", "bad.png", "bad.png (2)"]
+    assert list(at.dataframe[0].value["file"]) == named
+    assert [e.value.split(":")[0] for e in at.error] == named[2:]
+    assert at.selectbox(key="classify_pick").options == named[:2]
+    model = checkpoints.load_checkpoint(trained_run.path, "best")
+    expected = classify.classify_files(model, [f[:2] for f in files], trained_run.class_names)
+    labels = [r.prediction.label if r.prediction else "" for r in expected]
+    assert list(at.dataframe[0].value["top class"]) == labels
+    at.selectbox(key="classify_pick").set_value(1).run()
+    assert at.subheader[-1].value == "photo.jpg (2)"
+
+    at.switch_page("pages/evaluate.py").run()
+    at.switch_page("pages/classify.py").run()
+    assert list(at.dataframe[0].value["file"]) == named
+    assert at.subheader[-1].value == "photo.jpg (2)", "the image looked at is kept too"
+    caption = "Uploaded before: photo.jpg, photo.jpg (2), bad.png, bad.png (2)."
+    assert any(caption in c.value for c in at.caption)
 
 
 def test_classify_shows_more_classes_without_running_the_network_again(
