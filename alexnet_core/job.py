@@ -58,6 +58,7 @@ class TrainingJob:
         self._test = (previous.get("test_loss"), previous.get("test_accuracy"))
         self._created = previous.get("created") or runs.now_iso()
         self.epochs_done = len(self._epoch_history)
+        self._first_epoch = self.epochs_done  # this job's epochs come after these rows
         self.epoch, self.batch = self.epochs_done, 0
         self._epochs_before = self.epochs_done  # epochs before the current one (batches_done)
         self.step = self._batch_history[-1]["step"] if self._batch_history else 0
@@ -96,8 +97,7 @@ class TrainingJob:
             now = self._ended or self._paused_since or time.monotonic()
             speed = self._images_per_second()
             done = self._epochs_before * self.batches_per_epoch + self.batch
-            left = (self.train_config.epochs * self.batches_per_epoch - done) * \
-                self.train_config.batch_size  # fmt: skip
+            left = max(self.train_config.epochs * self.batches_per_epoch - done, 0)
             return Snapshot(
                 run_id=self.run_id, run_dir=self.run_dir, status=self._status,
                 epoch=self.epoch, epochs=self.train_config.epochs, batch=self.batch,
@@ -107,7 +107,7 @@ class TrainingJob:
                 learning_rate=self._rate, images_per_second=speed,
                 elapsed_s=now - self._started,
                 duration_s=self._duration_before + now - self._started,
-                eta_s=max(left, 0) / speed if speed and self._status in ACTIVE else None,
+                eta_s=self._time_left(left, speed) if self._status in ACTIVE else None,
                 device=self._device, error=self._error,
                 test_loss=self._test[0], test_accuracy=self._test[1],
                 model_config=self.model_config, train_config=self.train_config,
@@ -294,6 +294,18 @@ class TrainingJob:
             self._done.set()
 
     # ---- state helpers -----------------------------------------------------------------------
+
+    def _time_left(self, batches_left: int, speed: float | None) -> float | None:
+        """Seconds for `batches_left`: at the pace of this session's last whole epoch, its
+        validation included (steady, and true to what an epoch costs), else during the first
+        epoch at the speed of the last batches. Called under the lock."""
+        ours = self._epoch_history[self._first_epoch :]
+        last = ours[-1] if ours else None
+        if last and last.get("batches") == self.batches_per_epoch and last.get("seconds"):
+            return batches_left * last["seconds"] / self.batches_per_epoch
+        if speed:
+            return batches_left * self.train_config.batch_size / speed
+        return None
 
     def _images_per_second(self) -> float | None:
         if len(self._speed) < 2:

@@ -32,7 +32,7 @@ class Snapshot:
     images_per_second: float | None  # over the last SPEED_WINDOW batches
     elapsed_s: float  # training time of this session of the run (pauses left out)
     duration_s: float  # training time of the whole run, every session of it
-    eta_s: float | None  # time left for the remaining training batches at the current speed
+    eta_s: float | None  # time left: the last whole epoch's pace (validation included), or speed
     device: str
     error: str
     test_loss: float | None

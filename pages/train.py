@@ -128,7 +128,7 @@ def live(drawn_status: str) -> None:
     snap = job.snapshot()
     if snap.status != drawn_status:
         st.rerun()  # paused, resumed or ended: redraw the buttons (and stop the timer at the end)
-    going = snap.status in ("running", "paused") and snap.eta_s  # not once a stop is asked for
+    going = snap.status == "running" and snap.eta_s  # not while paused, nor once stopping
     eta = f" · about {common.duration_text(snap.eta_s)} left" if going else ""
     rate = f" · learning rate {snap.learning_rate:.3g}" if snap.active else ""
     if snap.active and snap.requested_rate is not None:  # e.g. set while paused
@@ -210,8 +210,8 @@ if job is not None:  # the current (or last) run first, then the settings for a 
         )  # fmt: skip
         if c[3].button("Apply", key="train_lr_apply"):
             try:
-                if rate is None:
-                    raise ValueError("Type a learning rate first: above 0, at most 10.")
+                if rate is None or rate <= 0:  # 0 would stop learning altogether
+                    raise ValueError("Type a learning rate above 0 (at most 10) first.")
                 job.set_learning_rate(rate)
                 st.toast(f"Learning rate set to {rate:g} from the next batch")
             except ValueError as exc:

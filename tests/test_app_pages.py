@@ -570,11 +570,11 @@ def test_train_takes_a_rate_below_the_forms_minimum_and_refuses_none(app):
     no_problems(reloaded)
     assert f"learning rate {rate:.3g}" in reloaded.get("progress")[0].proto.text
     reloaded.button(key="train_lr_apply").click().run()
-    empty = "Type a learning rate first: above 0, at most 10."
+    empty = "Type a learning rate above 0 (at most 10) first."
     assert not reloaded.exception and reloaded.error[0].value == empty
     reloaded.number_input(key=f"train_lr_{job.run_id}").set_value(0.0)
     reloaded.button(key="train_lr_apply").click().run()
-    assert not reloaded.exception and "expected a positive rate" in reloaded.error[0].value
+    assert not reloaded.exception and reloaded.error[0].value == empty, "not 'learning_rate: got'"
     reloaded.number_input(key=f"train_lr_{job.run_id}").set_value(rate / 2)
     reloaded.button(key="train_lr_apply").click().run()
     no_problems(reloaded)
@@ -582,6 +582,7 @@ def test_train_takes_a_rate_below_the_forms_minimum_and_refuses_none(app):
     reloaded.run()  # paused: the rate now, and the one the next batch takes up
     progress = reloaded.get("progress")[0].proto.text
     assert f"learning rate {rate:.3g} ({rate / 2:.3g} from the next batch)" in progress
+    assert not progress.endswith(" left"), "a paused run has no time left to count down"
     job.stop()
 
 

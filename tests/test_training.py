@@ -262,6 +262,29 @@ def test_a_stop_between_epochs_ends_there_and_a_rate_after_the_last_batch_is_ref
     assert snap.lr_events == ()
 
 
+def test_the_time_left_follows_the_last_whole_epochs_pace_validation_included(sample, runs_dir):
+    job = training.start_training(TINY, SLOW, dataset=sample)  # 5 epochs of 32 batches
+    try:
+        wait_until(lambda: job.snapshot().step >= 2)
+        job.pause()
+        wait_until(lambda: job.snapshot().status == "paused", timeout=30)
+        first = job.snapshot()  # in epoch 1: at the speed of the last batches
+        assert first.epochs_done == 0 and first.eta_s == pytest.approx(
+            (160 - first.batches_done) * 8 / first.images_per_second
+        )
+        job.resume()
+        wait_until(lambda: job.snapshot().epochs_done >= 1 and job.snapshot().batch >= 2)
+        job.pause()
+        wait_until(lambda: job.snapshot().status == "paused", timeout=30)
+        snap = job.snapshot()
+        pace = snap.epoch_history[-1]["seconds"] / 32  # epoch 1's training and validation
+        assert snap.eta_s == pytest.approx((160 - snap.batches_done) * pace)
+    finally:
+        job.stop()
+        assert job.wait(60)
+    assert job.snapshot().eta_s is None
+
+
 def test_pause_holds_the_batch_counter_then_a_learning_rate_change_takes_effect(sample, runs_dir):
     cosine = dataclasses.replace(SLOW, schedule="cosine")
     began = time.monotonic()
