@@ -90,6 +90,26 @@ class TrainingData:
         }
 
 
+def data_warnings(dataset, train_config: TrainConfig) -> list[str]:
+    """What about a data.Dataset and these settings would make training say little, in
+    words: settings that train, but not meaningfully (a tiny subset, a batch bigger than the
+    data, a validation share larger than the training split)."""
+    n = len(TrainingData.from_dataset(dataset, train_config.train_subset).y_train)
+    split, val, classes = len(dataset.y_train), len(dataset.y_val), len(dataset.class_names)
+    batch, images = train_config.batch_size, f"image{'s' * (n != 1)}"
+    said = []
+    if n < classes:
+        said.append(f"Only {n:,} training {images} for {classes} classes: some classes never "
+                    "appear in training.")  # fmt: skip
+    if batch > n:
+        said.append(f"The batch of {batch:,} is larger than the {n:,} training {images}: every "
+                    "epoch is a single optimizer step.")  # fmt: skip
+    if val > split:  # against the whole split: a subset is a quick look, its validation whole
+        said.append(f"More images are held out for validation ({val:,}) than train "
+                    f"({split:,}): lower the validation share.")  # fmt: skip
+    return said
+
+
 WORKER_FOLDER_PREFIX = "alexnet-worker-"  # the temporary home of a helper worker's run copy
 _LOCK = threading.Lock()
 _JOBS: dict[str, TrainingJob] = {}  # run id -> job, oldest first; finished jobs stay listed

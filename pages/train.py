@@ -44,13 +44,17 @@ def load_preset() -> None:
 def estimate(model_config, train_config) -> str:
     dataset = common.load_dataset_cached(*common.data_settings(train_config))
     fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
-    count = min(len(dataset.y_train), train_config.train_subset or len(dataset.y_train))
-    seconds = training.estimate_epoch_seconds(fitted, train_config.batch_size, count)
+    used = training.TrainingData.from_dataset(dataset, train_config.train_subset)
+    count, batch = len(used.y_train), train_config.batch_size
+    # A batch larger than the data is, in training, one step of all the images: time that.
+    seconds = training.estimate_epoch_seconds(fitted, min(batch, count), count)
     seconds = float(f"{seconds:.2g}")  # as shown, so that the total is that times the epochs
     epochs = train_config.epochs
     total = common.duration_text(epochs * seconds)
-    return (f"About **{common.duration_text(seconds)} per epoch** here for {count:,} images "
-            f"({total} for {epochs} epoch{'s' if epochs > 1 else ''}).")  # fmt: skip
+    warnings = "".join(f" {text}" for text in training.data_warnings(dataset, train_config))
+    return (f"About **{common.duration_text(seconds)} per epoch** here for {count:,} "
+            f"image{'s' * (count != 1)} ({total} for {epochs} epoch{'s' * (epochs != 1)})."
+            f"{warnings}")  # fmt: skip
 
 
 def show_data(train_config) -> None:
@@ -58,8 +62,15 @@ def show_data(train_config) -> None:
     dataset = common.load_dataset_cached(*common.data_settings(train_config))
     st.success(dataset.summary() + ".", icon=":material/check_circle:")
     st.caption(f"Classes: {', '.join(dataset.class_names)}.")
+    used = training.TrainingData.from_dataset(dataset, train_config.train_subset)
+    if len(used.y_train) < len(dataset.y_train):
+        st.caption(f"A run trains on the first {len(used.y_train):,} of the "
+                   f"{len(dataset.y_train):,} training images (Train subset).")  # fmt: skip
+    said = training.data_warnings(dataset, train_config)
     if not len(dataset.y_test):  # it would train, and never be tested
-        st.warning(common.NO_TEST_IMAGES, icon=":material/warning:")
+        said.append(common.NO_TEST_IMAGES)
+    for text in said:
+        st.warning(text, icon=":material/warning:")
     if dataset.skipped:
         with st.expander(f"{len(dataset.skipped):,} left out"):
             st.code("\n".join(dataset.skipped), language=None, wrap_lines=True)

@@ -346,7 +346,11 @@ def test_a_run_on_data_too_small_to_test_says_so(app, tmp_path):
     app.number_input(key="train_subset").set_value(0)
     app.number_input(key="train_validation_fraction").set_value(0.0)
     app.button(key="train_check_data").click().run()  # said before anything trains
-    assert [w.value for w in app.warning] == [common.NO_TEST_IMAGES]
+    assert [w.value for w in app.warning] == [
+        "The batch of 32 is larger than the 2 training images: every epoch is a single "
+        "optimizer step.",
+        common.NO_TEST_IMAGES,
+    ]
     app.button(key="train_start").click().run()
     assert training.current_job().wait(120)
     app.run()
@@ -411,6 +415,36 @@ def test_train_estimates_a_tiny_epoch_in_a_unit_that_shows_it(app):
     assert found, text  # the total is what the figure shown makes, to two figures
     per_epoch, total = (float(found[i]) / (1000 if found[i + 1] == "ms" else 1) for i in (1, 3))
     assert total == pytest.approx(float(f"{3 * per_epoch:.2g}")), text
+
+
+def test_train_warns_of_settings_that_train_but_say_little(app):
+    fill_in_a_tiny_run(app)
+    app.number_input(key="train_subset").set_value(1)
+    app.button(key="train_estimate").click().run()
+    no_problems(app)
+    text = next(i.value for i in app.info if i.value.startswith("About"))
+    assert re.fullmatch(
+        r"About \*\*[\d.]+ m?s per epoch\*\* here for 1 image \([\d.]+ m?s for 1 epoch\)\. "
+        r"Only 1 training image for 10 classes: some classes never appear in training\. "
+        r"The batch of 32 is larger than the 1 training image: every epoch is a single "
+        r"optimizer step\.", text
+    ), text  # fmt: skip
+    app.number_input(key="train_subset").set_value(0)
+    app.number_input(key="train_validation_fraction").set_value(0.9)
+    app.button(key="train_check_data").click().run()
+    no_problems(app)
+    summary = next(s.value for s in app.success if "train /" in s.value)
+    found = re.search(r"([\d,]+) train / ([\d,]+) validation", summary)
+    train, val = (int(n.replace(",", "")) for n in found.groups())
+    assert [w.value for w in app.warning] == [
+        f"More images are held out for validation ({val:,}) than train ({train:,}): lower the "
+        "validation share."
+    ]
+    app.number_input(key="train_subset").set_value(100)
+    app.number_input(key="train_validation_fraction").set_value(0.1)
+    app.button(key="train_check_data").click().run()
+    assert not app.warning
+    assert any(c.value.startswith("A run trains on the first 100 of the ") for c in app.caption)
 
 
 def test_train_splits_a_network_over_two_gpus_as_the_paper_did(app):
