@@ -188,12 +188,13 @@ st.dataframe(
     height=35 * (len(plan.rows) + 1) + 3,  # every layer in view: a row is 35 px, the header too
     column_config={
         # Pixels: wide enough for a large network's figures, which the first rows do not
-        # show, and together narrow enough (815) to fit beside the sidebar at 1280 pixels.
+        # show, and together narrow enough (803) to fit the 810 pixels beside the sidebar at
+        # 1280 (a screenshot at 815 cut off the last column).
         "layer": st.column_config.TextColumn(width=80),  # "predictions"
         "kind": st.column_config.TextColumn(width=115),  # "input (uint8 RGB)"
         "kernel/stride": st.column_config.TextColumn(width=135),  # "5x5/1 same, 2 groups"
-        "output shape": st.column_config.TextColumn(width=100),  # "127x127x1536"
-        "receptive field": st.column_config.TextColumn(width=105),
+        "output shape": st.column_config.TextColumn(width=96),  # "127x127x1536"
+        "receptive field": st.column_config.TextColumn(width=97),
         "parameters": st.column_config.NumberColumn(format="localized", width=90),
         "MACs": st.column_config.NumberColumn(format="localized", width=100),  # 223,948,800
         "memory (KiB)": st.column_config.NumberColumn(format="%.1f", width=90),

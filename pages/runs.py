@@ -174,7 +174,7 @@ if changes:
     listed = "; ".join(f"at step {e['step']} (epoch {e['epoch']}) from {e['old']:.3g} to "
                        f"{e['new']:.3g}" for e in changes)  # fmt: skip
     st.caption(f"Learning rate changed by hand {listed}; the schedule gave way to it.")
-cols = st.columns(4, vertical_alignment="bottom")
+cols = st.columns([1, 1, 0.8, 1.4], vertical_alignment="bottom")  # "Continue 1000 more epochs"
 if "best" in run.checkpoints and checkpoints.is_whole(run.path, "best"):
     best = checkpoints.checkpoint_path(run.path, "best")
     cols[0].download_button(

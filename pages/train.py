@@ -228,7 +228,7 @@ if job is not None:  # the current (or last) run first, then the settings for a 
             except ValueError as exc:
                 common.show_error(exc)
     elif snap.epochs_done:  # ended with a checkpoint: it can go on where it stopped
-        c = st.columns([1, 1, 2], vertical_alignment="bottom")
+        c = st.columns([1, 1.6, 1.4], vertical_alignment="bottom")  # "Continue 1000 more epochs"
         if common.continue_run(job.run_dir, "train", c[:2]):
             st.rerun()
     live(snap.status)
@@ -322,7 +322,7 @@ with st.expander("Settings for a new run", expanded=job is None):
             "Label smoothing", 0.0, 0.9, step=0.05, key="train_label_smoothing", **KEEP
         )
         st.markdown("**Data and run**")
-        c = st.columns([1, 1, 1, 1.5, 1.5], vertical_alignment="center")
+        c = st.columns([1, 1, 0.7, 1.5, 1.7], vertical_alignment="center")  # labels fit at 1280 px
         c[0].number_input("Validation share", 0.0, 0.9, key="train_validation_fraction", **KEEP)
         c[1].number_input("Train subset (0 = all)", 0, 10**7, step=256, key="train_subset", **KEEP)
         c[2].number_input("Seed", 0, 2**31 - 1, key="train_seed", **KEEP)
