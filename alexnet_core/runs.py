@@ -35,10 +35,13 @@ from alexnet_core.config import (
     TrainConfig,
     model_config_from_dict,
     train_config_from_dict,
+    train_preset,
 )
 
 RUNS_VARIABLE = "ALEXNET_RUNS_DIR"  # environment variable naming the runs root
 ACTIVE_STATUSES = ("queued", "running", "paused", "stopping")
+# Training settings of the data and the machine, not of how a network learns
+NOT_PRESET_CHANGES = ("dataset", "image_size", "devices")
 
 
 @dataclass(frozen=True)
@@ -391,23 +394,27 @@ def data_text(data: dict) -> str:
 
 
 def preset_changes(run: RunInfo) -> str:
-    """How the run's network differs from its preset's, as 'activation tanh, width 0.5';
-    what follows the data (image size, classes) is left out. "" when nothing differs, or the
-    preset is not one of this version's."""
+    """How the run's settings differ from its preset's, as 'width 0.5, epochs 4': the
+    network's, then the training's. What follows the data (image size, classes, source) and
+    the machine (devices) is left out. "" when nothing differs, or the preset is not one of
+    this version's."""
     if run.model_config is None or run.preset not in PRESETS:
         return ""
     ours = run.model_config
-    preset = PRESETS[run.preset].for_dataset(ours.image_size, ours.num_classes)
+    pairs = [(ours, PRESETS[run.preset].for_dataset(ours.image_size, ours.num_classes))]
+    if run.train_config is not None:
+        pairs.append((run.train_config, train_preset(run.preset)))
     changes = []
-    for name in (f.name for f in dataclasses.fields(ModelConfig)):
-        value = getattr(ours, name)
-        if value == getattr(preset, name):
-            continue
-        if isinstance(value, bool):
-            value = "on" if value else "off"
-        elif isinstance(value, tuple):
-            value = "/".join(map(str, value))  # per convolution: 8/16/16/16/16
-        changes.append(f"{name} {value}")
+    for config, preset in pairs:
+        for name in (f.name for f in dataclasses.fields(config)):
+            value = getattr(config, name)
+            if value == getattr(preset, name) or name in NOT_PRESET_CHANGES:
+                continue
+            if isinstance(value, bool):
+                value = "on" if value else "off"
+            elif isinstance(value, tuple):
+                value = "/".join(map(str, value))  # per convolution: 8/16/16/16/16
+            changes.append(f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}")
     return ", ".join(changes)
 
 

@@ -958,7 +958,11 @@ def test_runs_lists_only_the_settings_that_differ(app, finished_run):
     settings["model"]["activation"] = "tanh"  # two runs named -tiny: the table tells them apart
     (other.path / "config.json").write_text(json.dumps(settings))
     table = app.run().dataframe[0].value.set_index("run")["changed from the preset"]
-    assert table.to_dict() == {run.run_id: "—", other.run_id: "activation tanh"}
+    trained = "epochs 1, train_subset 256"  # TINY_RUN; its batch and validation are the preset's
+    assert table.to_dict() == {
+        run.run_id: trained,
+        other.run_id: "activation tanh, epochs 1, learning_rate 0.5, train_subset 256",
+    }
 
 
 def test_a_link_from_train_opens_its_page_on_the_run_it_names(app, finished_run):

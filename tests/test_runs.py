@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from alexnet_core import checkpoints, runs
-from alexnet_core.config import PRESETS, TrainConfig, dumps
+from alexnet_core.config import PRESETS, dumps, train_preset
 from alexnet_core.model import build_alexnet
 
 TINY = PRESETS["tiny"]
@@ -23,7 +24,7 @@ def make_run(root, name, status="finished", created="2026-11-29T10:00:00", **fie
     """A run folder written by hand, as a training process would have left it."""
     path = root / name
     path.mkdir()
-    config = json.loads(dumps(TINY, TrainConfig(dataset="sample")))
+    config = json.loads(dumps(TINY, replace(train_preset("tiny"), dataset="sample")))
     config.update(created=created, dataset={"source": "sample", "class_names": ["a", "b"]})
     (path / "config.json").write_text(json.dumps(config))
     state = {"status": status, "pid": os.getpid(), "epochs_done": 1, "duration_s": 3.0}
@@ -137,10 +138,16 @@ def test_a_runs_changes_to_its_preset_are_named_and_the_datas_sizes_are_not(runs
         activation="tanh", width=0.5, augment_flip=True, conv_kernels=(5, 3, 3, 3, 3)
     )
     config["model"] = json.loads(dumps(changed))["model"]
+    config["training"].update(image_size=64, devices="cpu", dataset="/data/shapes")
     (path / "config.json").write_text(json.dumps(config))
     assert runs.preset_changes(runs.read_run(path)) == (
         "conv_kernels 5/3/3/3/3, width 0.5, activation tanh, augment_flip on"
     )  # in the order of ModelConfig's fields; image size 64 and 3 classes are the data's
+    config["training"].update(epochs=4, learning_rate=0.0025, schedule="cosine")
+    (path / "config.json").write_text(json.dumps(config))
+    assert runs.preset_changes(runs.read_run(path)).endswith(
+        "augment_flip on, epochs 4, learning_rate 0.0025, schedule cosine"
+    )  # then the training's, in TrainConfig's order
 
 
 def test_a_config_without_its_creation_time_takes_the_status_files_start(runs_dir):
