@@ -52,39 +52,54 @@ if not found:
     st.page_link("pages/train.py", label="Go to Train", icon=":material/monitoring:")
     st.stop()
 
-rows = []
-for run in found:
-    train = run.train_config
-    rows.append(
-        {  # what tells runs apart first: a narrow window scrolls to the settings
-            "run": run.run_id,
-            "status": run.status,
-            "created": run.created.replace("T", " ")[:16] or "—",  # to the minute
-            "preset": run.preset,
-            "changed from the preset": runs.preset_changes(run) or "—",
-            "epochs": epochs_text(run),
-            "best val acc %": percent(run.best_val_accuracy),
-            "test acc %": percent(run.test_accuracy),
-            "duration (s)": run.duration_s,
-            "optimizer": train.optimizer if train else "—",
-            "learning rate": train.learning_rate if train else None,
-            "batch size": train.batch_size if train else None,
-            "device": run.device or "—",
-        }
+
+def training_now(listed: list[runs.RunInfo]) -> tuple[str, ...]:
+    return tuple(r.run_id for r in listed if r.status in runs.ACTIVE_STATUSES)
+
+
+@st.fragment(run_every=2.0 if training_now(found) else None)
+def run_table(drawn_training: tuple[str, ...]) -> None:
+    """Every run in a table; redrawn every 2 s while one trains, and the whole page once a
+    run starts or ends (its checkpoints, curves and buttons change then)."""
+    found = runs.list_runs()
+    if training_now(found) != drawn_training:
+        st.rerun()
+    rows = []
+    for run in found:
+        train = run.train_config
+        rows.append(
+            {  # what tells runs apart first: a narrow window scrolls to the settings
+                "run": run.run_id,
+                "status": run.status,
+                "created": run.created.replace("T", " ")[:16] or "—",  # to the minute
+                "preset": run.preset,
+                "changed from the preset": runs.preset_changes(run) or "—",
+                "epochs": epochs_text(run),
+                "best val acc %": percent(run.best_val_accuracy),
+                "test acc %": percent(run.test_accuracy),
+                "duration (s)": run.duration_s,
+                "optimizer": train.optimizer if train else "—",
+                "learning rate": train.learning_rate if train else None,
+                "batch size": train.batch_size if train else None,
+                "device": run.device or "—",
+            }
+        )
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        column_config={
+            "best val acc %": st.column_config.NumberColumn(format="%.1f"),
+            "test acc %": st.column_config.NumberColumn(format="%.1f"),
+            "duration (s)": st.column_config.NumberColumn(format="%.0f"),
+            "created": st.column_config.TextColumn(width=125),  # "2026-12-01 05:01"
+            "changed from the preset": st.column_config.TextColumn(width=170),  # the rest on hover
+        },
+        placeholder="—",  # a number a run does not have yet, e.g. a test accuracy before the end
+        key="runs_table",
     )
-st.dataframe(
-    pd.DataFrame(rows),
-    hide_index=True,
-    column_config={
-        "best val acc %": st.column_config.NumberColumn(format="%.1f"),
-        "test acc %": st.column_config.NumberColumn(format="%.1f"),
-        "duration (s)": st.column_config.NumberColumn(format="%.0f"),
-        "created": st.column_config.TextColumn(width=125),  # "2026-12-01 05:01"
-        "changed from the preset": st.column_config.TextColumn(width=170),  # the rest on hover
-    },
-    placeholder="—",  # a number a run does not have yet, e.g. a test accuracy before the end
-    key="runs_table",
-)
+
+
+run_table(training_now(found))
 for run in [r for r in found if r.status == "damaged"]:
     usable = run.model_config is not None and run.checkpoints  # only its progress is unknown
     st.warning(f"{run.run_id} is damaged: {run.error or 'a file is missing or unreadable'}. It "
@@ -153,6 +168,9 @@ numbers[2].metric(
 tested = run.test_accuracy is not None  # 0% is a result, not a blank
 numbers[3].metric("Test accuracy", f"{run.test_accuracy:.1%}" if tested else "—",
                   help="of the final weights, last.keras")  # fmt: skip
+if run.status in runs.ACTIVE_STATUSES:
+    st.caption("Training now: the figures here are as of its last finished epoch, and the page "
+               "redraws when it ends; the table above follows it every 2 s.")  # fmt: skip
 if run.data:
     st.caption(f"Trained on {runs.data_text(run.data)}.")
 if run.data.get("left_out"):

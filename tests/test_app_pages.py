@@ -694,6 +694,9 @@ def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     assert app.checkbox(key=f"runs_delete_confirm_{run.run_id}").disabled
     assert app.button(key="runs_delete").disabled
     assert f"{run.run_id} is running: stop it on the Train page" in app.caption[-1].value
+    assert any(c.value.startswith("Training now: the figures here are as of its last finished")
+               for c in app.caption)  # fmt: skip
+    assert app.dataframe[0].value.set_index("run").loc[run.run_id, "status"] == "running"
     status.write_text(finished)
     app.run()
     assert not app.checkbox(key=f"runs_delete_confirm_{run.run_id}").disabled
