@@ -222,6 +222,14 @@ def checkpoint_epochs(run: RunInfo) -> dict[str, tuple[int, float | None]]:
     return found
 
 
+def manual_rate(run: RunInfo) -> float | None:
+    """The learning rate set by hand that a continue of `run` keeps in force (the last change
+    made in an epoch last.keras holds); None where the schedule rules. ValueError if
+    lr_events.json is damaged."""
+    events = [e for e in load_lr_events(run.path) if e["epoch"] <= run.epochs_done]
+    return float(events[-1]["new"]) if events else None
+
+
 def _process_start(pid: int) -> str | None:
     """The start time of process `pid` (clock ticks since boot), None where unknown. A pid can
     be reused by a new process after a reboot or a long time; the start time tells them apart."""

@@ -6,6 +6,7 @@ alexnet_core; this module only turns its objects into widgets and text.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import streamlit as st
@@ -245,9 +246,14 @@ def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
     extra = cells[0].number_input("More epochs", 1, 1000, value=5, key=f"{prefix}_continue_epochs",
                                   **KEEP)  # fmt: skip
     label = f"Continue {extra} more epoch{'s' if extra > 1 else ''}"
-    if not cells[1].button(
+    clicked = cells[1].button(
         label, key=f"{prefix}_continue", disabled=disabled, icon=":material/fast_forward:"
-    ):
+    )
+    with contextlib.suppress(ValueError):  # a damaged lr_events.json: the continue will say so
+        if not disabled and (rate := runs.manual_rate(runs.read_run(run_dir))) is not None:
+            st.caption(f"It goes on at the learning rate set by hand, {rate:.3g}, not the "
+                       "schedule's; set another while it trains.")  # fmt: skip
+    if not clicked:
         return False
     try:
         training.continue_training(run_dir, int(extra))

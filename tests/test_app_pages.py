@@ -916,6 +916,29 @@ def test_evaluate_says_whose_figures_differ_from_the_runs_page(app, finished_run
     assert not [c for c in app.caption if c.value.startswith("These are")], "nothing to explain"
 
 
+def test_one_run_lists_its_rate_changes_and_says_a_continue_keeps_the_last(app, finished_run):
+    run = copy_of(finished_run)
+    events = [
+        {"step": 3, "epoch": 1, "old": 0.01, "new": 0.05},
+        {"step": 9, "epoch": 2, "old": 0.05, "new": 0.2},
+    ]  # epoch 2: not in last.keras
+    (run.path / "lr_events.json").write_text(json.dumps(events))
+    app.run().switch_page("pages/runs.py").run()
+    no_problems(app)
+    said = [c.value for c in app.caption]
+    assert (
+        "Learning rate changed by hand at step 3 (epoch 1) from 0.01 to 0.05; at step 9 "
+        "(epoch 2) from 0.05 to 0.2; the schedule gave way to it."
+    ) in said
+    assert (
+        "It goes on at the learning rate set by hand, 0.05, not the schedule's; set another "
+        "while it trains."
+    ) in said
+    (run.path / "lr_events.json").unlink()
+    app.run()
+    assert not [c for c in app.caption if c.value.startswith("It goes on at")]
+
+
 def test_one_run_says_when_a_stop_cut_its_last_epoch_short(app, finished_run):
     run = copy_of(finished_run)  # one epoch, as if a stop came after 3 of its 8 batches
     status = json.loads((run.path / "status.json").read_text())
