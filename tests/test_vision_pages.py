@@ -435,7 +435,8 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
         "Top-5 accuracy": f"{expected.top5:.1%}",
     }
     top1 = next(m for m in at.metric if m.label == "Top-1 accuracy")
-    assert top1.help.startswith("of best.keras; Train, Runs and the sidebar give last.keras's")
+    assert top1.help == "of best.keras"  # and a caption says whose figures the other pages give
+    assert any(c.value.startswith("These are epoch ") for c in at.caption)
     assert len(at.get("plotly_chart")) == 2
     at.slider(key="evaluate_mistakes").set_value(3).run()
     no_problems(at)
