@@ -222,11 +222,16 @@ def checkpoint_epochs(run: RunInfo) -> dict[str, tuple[int, float | None]]:
     return found
 
 
+def kept_lr_events(run: RunInfo) -> list[dict]:
+    """The rate changes made in the epochs last.keras holds: those a continue carries on from
+    (a failed or cut epoch's are dropped). ValueError if lr_events.json is damaged."""
+    return [e for e in load_lr_events(run.path) if e["epoch"] <= run.epochs_done]
+
+
 def manual_rate(run: RunInfo) -> float | None:
-    """The learning rate set by hand that a continue of `run` keeps in force (the last change
-    made in an epoch last.keras holds); None where the schedule rules. ValueError if
-    lr_events.json is damaged."""
-    events = [e for e in load_lr_events(run.path) if e["epoch"] <= run.epochs_done]
+    """The learning rate set by hand that a continue of `run` keeps in force (the last kept
+    change); None where the schedule rules. ValueError if lr_events.json is damaged."""
+    events = kept_lr_events(run)
     return float(events[-1]["new"]) if events else None
 
 

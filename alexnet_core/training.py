@@ -323,7 +323,7 @@ def _what_went_before(info: runs.RunInfo) -> dict:
     return {
         "history": history,
         "batches": [b for b in runs.load_batch_history(info.path) if b["epoch"] in done],
-        "lr_events": [e for e in runs.load_lr_events(info.path) if e["epoch"] in done],
+        "lr_events": runs.kept_lr_events(info),
         "best": info.best_accuracy,
         "test_loss": info.test_loss,
         "test_accuracy": info.test_accuracy,
