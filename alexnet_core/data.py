@@ -135,8 +135,8 @@ def held_out_digest(x_val, y_val, x_test, y_test) -> str:
 
 def source_stamp(source: str | os.PathLike = "auto") -> str:
     """A short text that changes when the source's files do, for caches of loaded datasets:
-    a file's size and modification time, or those of a folder and every folder inside it
-    (adding or removing an image changes its folder's). Empty for a source that is not there."""
+    the size and modification time of its file, or of every file in its folder. Empty for a
+    source that is not there."""
     if source is None or not str(source).strip():
         return ""
     source = default_source() if source == "auto" else str(source)
@@ -145,11 +145,7 @@ def source_stamp(source: str | os.PathLike = "auto") -> str:
     else:
         path = SAMPLE_PATH if source == "sample" else Path(source).expanduser().absolute()
     try:
-        stat = path.stat()
-        stamps = [(str(path), stat.st_size, stat.st_mtime_ns)]
-        if path.is_dir():
-            walk = image_folders.walk(path)
-            stamps += [(folder, os.stat(folder).st_mtime_ns) for folder, _, _ in walk]
+        stamps = image_folders.file_stamps(path)
     except OSError:
         return ""
     return hashlib.sha256(json.dumps(stamps).encode()).hexdigest()[:16]

@@ -77,21 +77,7 @@ def _cache_name(path: Path, image_size: int) -> str:
     """The source's name, the size and its path's hash, then a digest that changes whenever
     the source's files or the loader change."""
     path = path.resolve()
-    if path.is_dir():
-        # A folder's own mtime misses edits inside its sub-folders: fingerprint every file.
-        stamps = []
-        for folder, _, files in image_folders.walk(path):
-            for file in files:
-                try:
-                    stat = os.stat(os.path.join(folder, file))
-                    stamp = (stat.st_size, stat.st_mtime_ns)
-                except OSError:  # A broken link: decoding lists it as a file it cannot read.
-                    stamp = (None, None)
-                stamps.append((os.path.join(folder, file), *stamp))
-        stamps.sort()
-    else:
-        stat = path.stat()
-        stamps = [stat.st_size, stat.st_mtime_ns]
+    stamps = image_folders.file_stamps(path)
     key = json.dumps([str(path), stamps, image_size, LOADER_VERSION])
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     where = hashlib.sha256(os.fsencode(path)).hexdigest()[:8]  # same name, other folder

@@ -89,6 +89,25 @@ def walk(root: str | os.PathLike):
         yield folder, subfolders, names
 
 
+def file_stamps(path: Path) -> list:
+    """(path, size, modification time) of a file, or of every file under a folder (links
+    followed), sorted: a list that changes whenever any file is added, removed or rewritten.
+    A folder's own time would miss a file overwritten in place, or edits in sub-folders."""
+    if not path.is_dir():
+        stat = path.stat()
+        return [(str(path), stat.st_size, stat.st_mtime_ns)]
+    stamps = []
+    for folder, _, files in walk(path):
+        for file in files:
+            name = os.path.join(folder, file)
+            try:
+                stat = os.stat(name)
+                stamps.append((name, stat.st_size, stat.st_mtime_ns))
+            except OSError:  # A broken link: decoding lists it as a file it cannot read.
+                stamps.append((name, None, None))
+    return sorted(stamps)
+
+
 def _folder_listing(root: Path) -> tuple[dict[Parts, Path], set[Parts]]:
     files, folders = {}, set()
     for folder, subfolders, names in walk(root):

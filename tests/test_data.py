@@ -292,6 +292,18 @@ def test_folders_whose_names_differ_only_in_case_are_refused(tmp_path, cache, na
     assert str(path) in str(error.value)
 
 
+def test_source_stamp_sees_a_file_overwritten_in_place(tmp_path):
+    root = make_folder(tmp_path / "pets", {"cat": 2, "dog": 2})
+    stamp = data.source_stamp(root)
+    image, folder = root / "cat" / "000.png", root / "cat"
+    folder_times = (folder.stat().st_atime_ns, folder.stat().st_mtime_ns)
+    image.write_bytes(png(1))  # same size, new content; the folder's own time is kept
+    os.utime(image, ns=(image.stat().st_atime_ns, image.stat().st_mtime_ns + 10**9))
+    os.utime(folder, ns=folder_times)
+    assert data.source_stamp(root) != stamp
+    assert data.source_stamp(root) == data.source_stamp(root)
+
+
 def test_symlinked_split_and_class_folders_are_followed(tmp_path, cache):
     elsewhere = make_folder(tmp_path / "elsewhere", {"cat": 3, "dog": 3})
     root = make_folder(tmp_path / "pets", {"cat": 1}, "test")
