@@ -69,14 +69,22 @@ def sidebar_status() -> None:
 BEST_NAMES = {"val_accuracy": "val acc", "accuracy": "train acc"}  # others: "best"
 
 
-def follow_link(key: str, run_ids) -> None:
-    """Choose the run a link names (?run=<id>, from the Train page's next steps) in run
-    selectbox `key`, once: the page opens on that run, not on one chosen there before."""
+def run_selectbox(key: str, by_id: dict, describe=str) -> str:
+    """A selectbox of the runs `by_id` (id -> run) under `key`. It opens on the run a link
+    names (?run=<id>, from the Train page's next steps), once, and says so when the run a link
+    names, or the one chosen here before, is not among them (deleted since, say)."""
     linked = st.query_params.get(RUN_PARAMETER)
     if linked is not None:
         del st.query_params[RUN_PARAMETER]
-        if linked in run_ids:
+        if linked in by_id:
             st.session_state[key] = linked
+    wanted = linked if linked is not None else st.session_state.get(key)
+    run_id = st.selectbox("Run", list(by_id), format_func=describe, key=key, **KEEP)
+    if wanted is not None and wanted not in by_id:
+        where = "The link's run" if linked is not None else "Run"
+        st.warning(f"{where} {wanted} is not here any more (deleted, or it has nothing to show "
+                   f"on this page); showing {run_id}.", icon=":material/info:")  # fmt: skip
+    return run_id
 
 
 def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None:
@@ -90,7 +98,6 @@ def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None
         st.info("No trained runs yet. Train one on the Train page (the tiny preset takes seconds).")
         return None
     by_id = {r.run_id: r for r in found}
-    follow_link(key, by_id)
 
     def describe(run_id: str) -> str:
         run = by_id[run_id]
@@ -98,8 +105,7 @@ def run_picker(key: str, *, with_checkpoint: bool = True) -> runs.RunInfo | None
         score = f" · {name} {accuracy:.1%}" if accuracy is not None else ""
         return f"{run_id} · {run.preset} · {run.status}{score}"
 
-    run_id = st.selectbox("Run", list(by_id), format_func=describe, key=key, **KEEP)
-    return by_id[run_id]
+    return by_id[run_selectbox(key, by_id, describe)]
 
 
 def checkpoint_picker(run: runs.RunInfo, key: str) -> str:
@@ -242,15 +248,22 @@ def _stop_or_none(stop: bool) -> None:
 
 def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
     """'More epochs' and a Continue button in two cells (columns); True once the run goes on
-    (training.continue_training started its job), else a message says why it could not."""
-    extra = cells[0].number_input("More epochs", 1, 1000, value=5, key=f"{prefix}_continue_epochs",
-                                  **KEEP)  # fmt: skip
-    label = f"Continue {extra} more epoch{'s' if extra > 1 else ''}"
+    (training.continue_training started its job), else a message says why it could not. A run
+    stopped before the epochs it planned offers the rest of them, others 5 more."""
+    run = runs.read_run(run_dir)
+    planned = run.train_config.epochs if run.train_config else 0
+    left = planned - run.epochs_done
+    extra = cells[0].number_input(
+        "More epochs", 1, 1000, value=left if left > 0 else 5,
+        key=f"{prefix}_continue_epochs_{run.run_id}", **KEEP,
+        help=f"It planned {planned} epochs and has trained {run.epochs_done}." if planned else None,
+    )  # fmt: skip
+    label = f"Continue {extra} more epoch{'s' if extra > 1 else ''} (to {run.epochs_done + extra})"
     clicked = cells[1].button(
         label, key=f"{prefix}_continue", disabled=disabled, icon=":material/fast_forward:"
     )
     with contextlib.suppress(ValueError):  # a damaged lr_events.json: the continue will say so
-        if not disabled and (rate := runs.manual_rate(runs.read_run(run_dir))) is not None:
+        if not disabled and (rate := runs.manual_rate(run)) is not None:
             st.caption(f"It goes on at the learning rate set by hand, {rate:.3g}, not the "
                        "schedule's; set another while it trains.")  # fmt: skip
     if not clicked:

@@ -154,8 +154,7 @@ if chosen:
 
 st.subheader("One run")
 every = {r.run_id: r for r in sorted(found, key=lambda r: r.status == "damaged")}  # readable first
-common.follow_link("runs_selected", every)
-run = every[st.selectbox("Run", list(every), key="runs_selected", **common.KEEP)]
+run = every[common.run_selectbox("runs_selected", every)]
 numbers = st.columns(4)
 numbers[0].metric("Status", run.status)
 numbers[1].metric("Epochs", epochs_text(run))

@@ -564,14 +564,16 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     assert any(changed in caption.value for caption in app.caption), "One run lists it"
 
     app.switch_page("pages/train.py").run()  # the run that ended goes on from the Train page
-    app.number_input(key="train_continue_epochs").set_value(1).run()
+    more = app.number_input(key=f"train_continue_epochs_{snap.run_id}")
+    assert more.value == 5, "a run that trained all it planned: 5 more"
+    more.set_value(1).run()
     app.button(key="train_continue").click().run()
     no_problems(app)
     assert training.current_job() is not job and training.current_job().wait(timeout=120)
     assert runs.read_run(job.run_dir).epochs_done == 2
     app.run()  # ended: the Continue box is drawn again, with the number chosen before
-    assert app.number_input(key="train_continue_epochs").value == 1
-    assert app.button(key="train_continue").label == "Continue 1 more epoch"
+    assert app.number_input(key=f"train_continue_epochs_{snap.run_id}").value == 1
+    assert app.button(key="train_continue").label == "Continue 1 more epoch (to 3)"
 
 
 def test_a_stop_clicked_after_the_run_ended_says_so(app):
@@ -774,7 +776,7 @@ def test_runs_continues_a_run_and_lists_a_damaged_folder(app, finished_run):
     assert app.selectbox(key="runs_selected").value == run.run_id, "a readable run comes first"
 
     app.selectbox(key="runs_selected").select(run.run_id)
-    app.number_input(key="runs_continue_epochs").set_value(1).run()
+    app.number_input(key=f"runs_continue_epochs_{run.run_id}").set_value(1).run()
     app.button(key="runs_continue").click().run()  # continues, then opens the Train page
     assert not app.exception
     assert any(h.value == f"Run {run.run_id}" for h in app.subheader)
@@ -1005,3 +1007,40 @@ def test_a_link_from_train_opens_its_page_on_the_run_it_names(app, finished_run)
         assert "run" not in app.query_params, "followed once"
         app.selectbox(key=key).select(run.run_id).run()
         assert app.selectbox(key=key).value == run.run_id, "then the user's choice counts"
+
+
+def test_a_page_says_when_the_run_it_showed_or_a_link_names_is_gone(app, finished_run):
+    run = copy_of(finished_run)
+    older = copy_of(finished_run, "20000101-000000-tiny")
+    for page, key in (("evaluate", "evaluate_run"), ("runs", "runs_selected")):
+        app.run().switch_page(f"pages/{page}.py").run()
+        app.selectbox(key=key).select(older.run_id).run()
+        shutil.rmtree(older.path)  # deleted elsewhere: another tab, the file manager
+        app.run()
+        no_problems(app)
+        assert app.selectbox(key=key).value == run.run_id
+        notes = [w.value for w in app.warning]
+        assert f"Run {older.run_id} is not here any more" in " ".join(notes)
+        assert f"showing {run.run_id}" in " ".join(notes)
+        app.run()
+        assert not any(older.run_id in w.value for w in app.warning), "said once"
+        app.query_params["run"] = "20000101-000000-nothing"  # an old link
+        app.run()
+        assert app.selectbox(key=key).value == run.run_id
+        notes = " ".join(w.value for w in app.warning)
+        assert "The link's run 20000101-000000-nothing is not here" in notes
+        assert "run" not in app.query_params
+        shutil.copytree(finished_run, older.path)  # back, for the next page
+
+
+def test_continue_offers_the_epochs_a_stopped_run_had_left(app, finished_run):
+    run = copy_of(finished_run)
+    settings = json.loads((run.path / "config.json").read_text())
+    settings["training"]["epochs"] = 4  # planned 4, stopped after the first
+    (run.path / "config.json").write_text(json.dumps(settings))
+    app.run().switch_page("pages/runs.py").run()
+    no_problems(app)
+    more = app.number_input(key=f"runs_continue_epochs_{run.run_id}")
+    assert more.value == 3
+    assert more.help == "It planned 4 epochs and has trained 1."
+    assert app.button(key="runs_continue").label == "Continue 3 more epochs (to 4)"
