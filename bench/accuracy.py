@@ -137,12 +137,13 @@ def train_once(model_config, train_config, dataset, runs_dir=None, quiet=False) 
 
 def score_run(run_dir: str, source: str | None = None) -> tuple[dict, str]:
     """A finished run scored again on its test split, without training (e.g. with views added
-    since it ran): its recorded numbers and the test views' ones, and the data's name."""
+    since it ran): its recorded numbers and the test views' ones, and the data's name.
+    ValueError for a folder that is not a finished run, or data that is not the run's own."""
     if not Path(run_dir).is_dir():
-        raise SystemExit(f"{run_dir}: no such run folder")
+        raise ValueError(f"{run_dir}: no such run folder")
     run = runs.read_run(run_dir)
     if run.status != "finished" or run.model_config is None:
-        raise SystemExit(f"{run_dir}: only a finished run can be scored (it is {run.status})")
+        raise ValueError(f"{run_dir}: only a finished run can be scored (it is {run.status})")
     train_config = run.train_config
     dataset = load_dataset(
         source or run.dataset,
@@ -150,6 +151,7 @@ def score_run(run_dir: str, source: str | None = None) -> tuple[dict, str]:
         validation_fraction=train_config.validation_fraction,
         seed=train_config.seed,
     )
+    check_same_data(run, dataset)
     images = train_images(dataset, train_config)
     result = {
         "preset": run.preset,
@@ -158,6 +160,8 @@ def score_run(run_dir: str, source: str | None = None) -> tuple[dict, str]:
         "epochs": run.epochs_done,
         "model_config": config_to_dict(run.model_config),
         "train_config": config_to_dict(train_config),
+        # As the run recorded them (its own test pass); the table shows test_ce and test_acc,
+        # computed again below in one evaluation.
         "test_loss": run.test_loss,
         "test_accuracy": run.test_accuracy,
         "wall_s": run.duration_s,  # as the run recorded it: training and its test pass
@@ -166,6 +170,24 @@ def score_run(run_dir: str, source: str | None = None) -> tuple[dict, str]:
         "epoch_seconds": [round(r["seconds"], 2) for r in runs.load_history(run.path)],
     }
     return result | scored_views(run.path, dataset, run.model_config), dataset.name
+
+
+def check_same_data(run, dataset) -> None:
+    """ValueError unless `dataset` is the data the run trained with: the same classes, and the
+    same validation and test images (as training.continue_training refuses other data). Runs
+    older than these records are scored as they are."""
+    if run.class_names and dataset.class_names != run.class_names:
+        raise ValueError(
+            f"{dataset.source}: its classes {list(dataset.class_names)} differ from the ones "
+            f"run {run.run_id} learned {list(run.class_names)}"
+        )
+    if run.held_out_digest and dataset.held_out_digest() != run.held_out_digest:
+        raise ValueError(
+            f"{dataset.source}: its validation and test images are not the ones run "
+            f"{run.run_id} held out (the data changed, or is other data), so its test figures "
+            f"could count images it trained on. Score it on the data it trained with "
+            f"({run.dataset})."
+        )
 
 
 def scored_views(run_dir, dataset, model_config) -> dict:
@@ -192,12 +214,21 @@ def main(argv: list[str] | None = None) -> None:
     if args.continue_run:
         parser.error("--continue belongs to the trainer: a benchmark trains from scratch")
     print(describe(), flush=True)
-    if args.score:
-        scored = [score_run(run_dir, args.dataset) for run_dir in args.score]
-        report([result for result, _ in scored], scored[0][1], "scored", args.no_save)
-        return
-    model_config, train_config = configs_from_args(args)
+    try:
+        if args.score:
+            scored = [score_run(run_dir, args.dataset) for run_dir in args.score]
+            results, data, name = [result for result, _ in scored], scored[0][1], "scored"
+        else:
+            results, data, name = train_seeds(args)
+    except ValueError as error:  # bad settings or data, a run its data no longer matches
+        parser.error(str(error))
+    report(results, data, name, args.no_save)
 
+
+def train_seeds(args) -> tuple[list[dict], str, str]:
+    """Train the configs the command line gives once per seed: the results, the data's name
+    and the preset's."""
+    model_config, train_config = configs_from_args(args)
     seeds = args.seeds or [train_config.seed]
     source = real_cifar10(args.dataset)
 
@@ -223,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         for seed in seeds
     ]
-    report(results, dataset.name, model_config.preset, args.no_save)
+    return results, dataset.name, model_config.preset
 
 
 def report(results: list[dict], data: str, name: str, no_save: bool) -> None:
@@ -233,7 +264,8 @@ def report(results: list[dict], data: str, name: str, no_save: bool) -> None:
             "preset": r["preset"],
             "seed": r["seed"],
             "epochs": r["epochs"],
-            "test acc": r["test_accuracy"],
+            # Both from the one test pass of scored_views; the run's own pass is in the JSON.
+            "test acc": r["test_acc"],
             "test CE": r["test_ce"],
             "flip-TTA acc": r.get("tta_test_accuracy", float("nan")),
             "ten-patch acc": r.get("ten_test_accuracy", float("nan")),

@@ -22,6 +22,24 @@ def real_cifar10(given: str | None) -> str:
     return given or (str(SHARED_ZIP) if SHARED_ZIP.exists() else "keras")
 
 
+def whole_number(at_least: int):
+    """An argparse `type=` for a count (steps, repeats, images, a batch size): a whole number
+    of at least `at_least`, so a zero that would divide by zero later stops at the command line."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < at_least:
+            raise argparse.ArgumentTypeError(
+                f"got {text!r}, expected a whole number of at least {at_least}"
+            )
+        return value
+
+    return parse
+
+
 def runs_parser(module: str, doc: str) -> argparse.ArgumentParser:
     """The command line of a benchmark that reads run folders: `python -m <module> RUN_DIR ...
     [--no-save]`, with the module's docstring as its help."""

@@ -29,7 +29,7 @@ from alexnet_core.config import PRESETS
 from alexnet_core.data import SAMPLE_PATH
 from alexnet_core.images import decode_image
 from alexnet_core.model import build_alexnet
-from bench.common import describe, save, table
+from bench.common import describe, save, table, whole_number
 
 
 def timed(what: str, work, repeats: int) -> dict:
@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--preset", default="cifar_small", choices=sorted(PRESETS))
     parser.add_argument("--run", help="a run folder: time its best checkpoint instead")
-    parser.add_argument("--repeats", type=int, default=20)
+    repeats = "timed calls after the first, whose median is reported"
+    parser.add_argument("--repeats", type=whole_number(at_least=1), default=20, help=repeats)
     parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
     args = parser.parse_args(argv)
     print(describe(), flush=True)

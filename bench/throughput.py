@@ -23,7 +23,7 @@ import numpy as np
 from alexnet_core.config import PRESETS, TrainConfig
 from alexnet_core.model import build_alexnet
 from alexnet_core.report import plan_layers
-from bench.common import describe, matmul_flops, save, table
+from bench.common import describe, matmul_flops, save, table, whole_number
 
 WARMUP_STEPS = 2  # the first steps trace and compile; they are not timed
 
@@ -166,12 +166,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--presets", nargs="+", choices=sorted(PRESETS),
                         default=["tutorial", "paper", "cifar_gpu", "cifar_small"])  # fmt: skip
-    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[32, 128])
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement")
+    count = whole_number(at_least=1)
+    parser.add_argument("--batch-sizes", nargs="+", type=count, default=[32, 128])
+    parser.add_argument("--steps", type=count, default=5, help="timed steps per measurement")
     parser.add_argument("--no-tutorial-code", action="store_true")
     parser.add_argument(
         "--overhead-images",
-        type=int,
+        type=whole_number(at_least=0),
         default=3600,
         help="images per epoch for the live-job overhead (0 = skip it; the sample has 3600)",
     )

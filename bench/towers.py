@@ -58,7 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = runs_parser("bench.towers", __doc__)
     args = parser.parse_args(argv)
     print(describe(), flush=True)
-    rows = [row for run in args.runs for row in tower_rows(run)]
+    try:
+        rows = [row for run in args.runs for row in tower_rows(run)]
+    except ValueError as error:  # a folder that is not a run: one line, not a traceback
+        parser.error(str(error))
     print(table(rows))
     if not args.no_save:
         print(f"\nwritten to {save('towers', {'rows': rows})}")

@@ -3,13 +3,16 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from alexnet_core import checkpoints, config, introspect, runs, training
+from alexnet_core import checkpoints, config, data, introspect, runs, training
 from bench import accuracy, common, epoch_start, latency, throughput, time_to_error, towers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,6 +95,82 @@ def test_accuracy_bench_scores_a_finished_run_again_with_the_same_numbers(
     assert all(0 <= float(value) <= 1 for value in row[3:4] + row[5:7])
 
 
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """A finished tiny run on the bundled sample, for the tests that score one again."""
+    settings = config.TrainConfig(dataset="sample", epochs=1, train_subset=64, batch_size=32)
+    runs_dir = tmp_path_factory.mktemp("runs")
+    job = training.start_training(config.PRESETS["tiny"], settings, runs_dir=runs_dir)
+    assert job.wait(timeout=120) and job.snapshot().status == "finished"
+    return job.run_dir
+
+
+def changed_sample(path: Path, change) -> str:
+    """The bundled sample zip written again at `path`, each member under the name
+    change(name), or left out where that is None."""
+    with zipfile.ZipFile(data.SAMPLE_PATH) as sample, zipfile.ZipFile(path, "w") as copy:
+        for name in sample.namelist():
+            if change(name) is not None:
+                copy.writestr(change(name), sample.read(name))
+    return str(path)
+
+
+def test_accuracy_bench_scores_a_run_only_on_the_data_it_trained_with(tiny_run, tmp_path, capsys):
+    score = ["--score", str(tiny_run), "--no-save", "--dataset"]
+    accuracy.main([*score, changed_sample(tmp_path / "same.zip", lambda name: name)])
+    assert re.search(r"^tiny\s+0\s+1\s", capsys.readouterr().out, re.MULTILINE)  # same images
+    with zipfile.ZipFile(data.SAMPLE_PATH) as sample:
+        first_test = next(name for name in sample.namelist() if name.startswith("test/"))
+    other_data = {
+        "less.zip": (lambda name: None if name == first_test else name, "not the ones run"),
+        "renamed.zip": (lambda name: name.replace("/airplane/", "/aeroplane/"),
+                        "['aeroplane', 'automobile',"),
+    }  # fmt: skip
+    for file, (change, said) in other_data.items():
+        with pytest.raises(SystemExit) as refused:
+            accuracy.main([*score, changed_sample(tmp_path / file, change)])
+        last = capsys.readouterr().err.splitlines()[-1]
+        assert refused.value.code == 2 and last.startswith("python -m bench.accuracy: error: ")
+        assert said in last and tiny_run.name in last
+
+
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["--score", "{run}", "--dataset", "{tmp}/nowhere"], "nowhere: no such file or folder"),
+        (["--score", "{tmp}"], "only a finished run can be scored (it is damaged)"),
+        (["--preset", "tiny", "--dataset", "{tmp}/nowhere"], "nowhere: no such file or folder"),
+        (["--preset", "tiny", "--epochs", "0"], "epochs: got 0, expected at least 1"),
+    ],
+)
+def test_accuracy_bench_says_what_is_wrong_in_one_line(argv, said, tiny_run, tmp_path, capsys):
+    argv = [a.format(run=tiny_run, tmp=tmp_path) for a in argv]
+    with pytest.raises(SystemExit) as refused:
+        accuracy.main([*argv, "--no-save"])
+    assert refused.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(said)
+    assert not (tmp_path / "runs").exists()  # nothing trained
+
+
+def test_accuracy_bench_reports_the_accuracy_of_the_test_pass_that_gives_its_loss(
+    tiny_run, tmp_path, capsys
+):
+    run_dir = Path(shutil.copytree(tiny_run, tmp_path / tiny_run.name))
+    status = json.loads((run_dir / "status.json").read_text())
+    (run_dir / "status.json").write_text(json.dumps(status | {"test_accuracy": 0.0123}))
+    accuracy.main(["--score", str(run_dir), "--no-save"])
+    row = re.search(r"^tiny\s+0\s+1\s+(\S+)\s+(\S+)\s", capsys.readouterr().out, re.MULTILINE)
+    train_config = runs.read_run(run_dir).train_config
+    dataset = data.load_dataset("sample", validation_fraction=train_config.validation_fraction,
+                                seed=train_config.seed)  # fmt: skip
+    probabilities = checkpoints.load_checkpoint(run_dir, "last").predict(dataset.x_test, verbose=0)
+    labels = dataset.y_test
+    top1 = np.mean(probabilities.argmax(axis=1) == labels)
+    cross_entropy = -np.mean(np.log(probabilities[np.arange(len(labels)), labels]))
+    assert float(row[1]) == pytest.approx(top1, abs=1e-4) and float(row[1]) != 0.0123
+    assert float(row[2]) == pytest.approx(cross_entropy, rel=1e-3)
+
+
 def test_throughput_bench_prints_each_batch_sizes_rows_and_refuses_unknown_presets(capsys):
     throughput.main(["--presets", "tiny", "--batch-sizes", "8", "16", "--steps", "1",
                      "--no-tutorial-code", "--overhead-images", "0", "--no-save"])  # fmt: skip
@@ -101,6 +180,28 @@ def test_throughput_bench_prints_each_batch_sizes_rows_and_refuses_unknown_prese
     with pytest.raises(SystemExit) as refused:
         throughput.main(["--presets", "cifar-small"])
     assert refused.value.code == 2 and "invalid choice: 'cifar-small'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "bench, argv",
+    [
+        (throughput, ["--steps", "0"]),
+        (throughput, ["--batch-sizes", "8", "0"]),
+        (throughput, ["--batch-sizes", "-8"]),
+        (throughput, ["--steps", "two"]),
+        (throughput, ["--overhead-images", "-1"]),  # 0 skips it
+        (latency, ["--repeats", "0"]),
+    ],
+)
+def test_speed_benches_refuse_counts_below_one_before_measuring(bench, argv, capsys):
+    with pytest.raises(SystemExit) as refused:
+        bench.main([*argv, "--no-save"])
+    out, err = capsys.readouterr()
+    least = 0 if argv[0] == "--overhead-images" else 1
+    assert refused.value.code == 2 and out == ""  # not even the machine line: nothing ran
+    assert err.splitlines()[-1].endswith(
+        f"argument {argv[0]}: got {argv[-1]!r}, expected a whole number of at least {least}"
+    )
 
 
 def test_epoch_start_bench_times_each_feed_and_epoch(capsys):
@@ -154,6 +255,14 @@ def test_towers_bench_reports_each_gpus_colour_filters_per_checkpoint(tmp_path, 
     assert float(rows[2][7]) == pytest.approx(
         towers.chance_of_a_split(sum(counts), 8, counts[0]), abs=1e-3
     )
+
+
+def test_towers_bench_says_when_a_folder_is_not_a_run(tmp_path, capsys):
+    with pytest.raises(SystemExit) as refused:
+        towers.main([str(tmp_path), "--no-save"])
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert refused.value.code == 2 and last.startswith("python -m bench.towers: error: ")
+    assert f"{tmp_path} is not a readable run folder" in last
 
 
 def test_the_chance_of_a_split_counts_the_ways_to_halve():
