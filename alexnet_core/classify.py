@@ -108,9 +108,10 @@ def view_batches(images: np.ndarray, views: str = "single") -> list[np.ndarray]:
     """The batches (each uint8 (N, S, S, 3)) that a test over `views` averages.
 
     The paper's 224-pixel patches of 256-pixel images sit 16 pixels, 1/16 of the side, from
-    the centre; here a corner view moves the whole image that far towards the corner, mirroring
-    the edge it uncovers as training's random shifts do ('reflect' in Keras, 'symmetric' in
-    numpy), so a 32-pixel CIFAR image moves 2 pixels.
+    the centre; here a corner view moves its window that far towards the corner, so the image
+    moves away from it (2 pixels for a 32-pixel CIFAR image), and the edge it uncovers on the
+    corner's side is mirrored as training's random shifts do ('reflect' in Keras, 'symmetric'
+    in numpy).
     """
     _view_count(views)  # refuses an unknown name
     images = np.asarray(images)

@@ -25,13 +25,15 @@ with left:
     st.markdown(
         """
 In 2012 Krizhevsky, Sutskever and Hinton won the ImageNet challenge (1.2 million photos,
-1000 classes) with a top-5 error of 15.3%, against 26.2% for the runner-up. Their network
-started the deep-learning era in computer vision. Its ingredients:
+1000 classes) with a top-5 error of 15.3%, against 26.2% for the runner-up. That figure
+averaged the predictions of seven networks; one network alone had 18.2% on the validation
+images. Their network started the deep-learning era in computer vision. Its ingredients:
 
 - **Five convolutional layers and three fully connected ones** — 60 million parameters,
   most of them in the two 4096-unit layers fc6 and fc7.
-- **ReLU instead of tanh.** max(0, x) does not saturate, so gradients stay large: in the
-  paper a small network reached 25% training error on CIFAR-10 six times faster than with tanh.
+- **ReLU instead of tanh.** max(0, x) does not saturate for positive inputs, so gradients
+  stay large there: in the paper a small network reached 25% training error on CIFAR-10
+  six times faster than with tanh.
 - **Overlapping max pooling** (3x3 windows, stride 2), which cut the ImageNet top-1 and
   top-5 errors by 0.4 and 0.3 points and made overfitting a little harder.
 - **Local response normalisation**, a competition between neighbouring channels that cut

@@ -46,8 +46,9 @@ def conv1_mosaic(run_dir: str, which: str, version: float) -> np.ndarray:
 st.title("Feature maps & filters")
 st.write(
     "Every convolution turns its input into a stack of feature maps, one per filter. Early "
-    "layers answer simple questions (an edge here? this colour there?), later ones respond to "
-    "textures and object parts. Pick a trained network and an image to see it for yourself."
+    "layers of a large network trained on ImageNet answer simple questions (an edge here? this "
+    "colour there?), later ones respond to textures and object parts. Pick a trained network "
+    "and an image to see it for yourself."
 )
 run, which, version, model = common.pick_checkpoint("inside")
 size = run.model_config.image_size
@@ -154,8 +155,9 @@ with maps_tab:
 
 with overview_tab:
     st.caption(
-        "The four channels of each layer with the highest mean activation for this image: "
-        "from edges and colours at the bottom of the network to parts near the top."
+        "The four channels of each layer with the highest mean activation for this image. In "
+        "large networks trained on ImageNet they go from edges and colours at the bottom to "
+        "object parts near the top."
     )
     st.plotly_chart(vision_charts.overview(maps), key="inside_overview")
 

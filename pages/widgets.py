@@ -101,14 +101,14 @@ def explanation_radio(key: str, label: str, views: str = "single") -> str:
         **KEEP,
         help="Grad-CAM: the last convolution's feature maps, weighted by how much each one "
         "raises the class's score. Occlusion (Zeiler and Fergus, 2014): cover one place at a "
-        "time with a square of the image's mean colour and see how far the class's probability "
-        "falls.",
+        "time with a square of the image's mean colour (theirs was grey) and see how far the "
+        "class's probability falls.",
     )
 
 
 HEAT_KEY_ENDS = {  # what the coldest and the hottest colour of a heat map mean
-    "grad_cam": ("no part in the class's score", "this map's largest part"),
-    "occlusion": ("covering it costs nothing", "this map's largest fall"),
+    "grad_cam": ("nothing for the class (or against it)", "this map's largest part"),
+    "occlusion": ("covering it costs nothing (or helps)", "this map's largest fall"),
 }
 
 

@@ -226,7 +226,7 @@ def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images)
     assert len(at.get("plotly_chart")) == 1 and len(at.image) == 3
     second_bmp = expected[2].prediction.probabilities  # what the heat maps' captions quote
     assert captions(at)[-1] == f"Grad-CAM: {trained_run.class_names[3]} ({second_bmp[3]:.1%})"
-    assert "no part in the class's score" in at.get("html")[-1].proto.body
+    assert "nothing for the class (or against it)" in at.get("html")[-1].proto.body
     assert not any("heat maps explain" in c.value for c in at.caption)  # one view: no caveat
     at.radio(key="classify_explain").set_value("occlusion").run()
     assert not at.exception
@@ -238,7 +238,7 @@ def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images)
     assert at.selectbox(key="classify_cam_class").options[3] == trained_run.class_names[3]
     key = at.get("html")[-1].proto.body  # the colour key under the heat maps
     assert "linear-gradient(to right, rgb(0, 0, 143) 0%" in key
-    assert "covering it costs nothing" in key and "this map's largest fall" in key
+    assert "covering it costs nothing (or helps)" in key and "this map's largest fall" in key
 
 
 def test_classify_adds_test_images_named_with_their_true_class(app, trained_run, test_images):
