@@ -5,7 +5,7 @@ import dataclasses
 
 import streamlit as st
 
-from alexnet_core import charts, config, data, distribute, runs, system, training
+from alexnet_core import charts, config, data, distribute, report, runs, system, training
 from pages import common, widgets
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
@@ -81,6 +81,7 @@ def show_augmentation(model_config, train_config) -> None:
     make them in training (new ones at every click)."""
     dataset = common.load_dataset_cached(*common.data_settings(train_config))
     fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
+    report.plan_layers(fitted)  # a network that could not train is said now, as Start would
     if not (fitted.augment_flip or fitted.augment_shift):
         st.info("No augmentation: this network trains on its images exactly as they are. "
                 "Switch on random flips or a random shift to see what they do.")  # fmt: skip
@@ -314,7 +315,8 @@ with st.expander("Settings for a new run", expanded=job is None):
             key="train_weight_decay",
             **KEEP,
             help="Decoupled, as Keras does it: each step shrinks the weights (not biases or "
-            "batch-norm scales) by learning rate x this; plain Adam ignores it. The paper's "
+            "batch-norm scales) by learning rate x this. adam trains without decay; adamw is "
+            "Adam with it. The paper's "
             "0.0005 went through its momentum of 0.9, which makes it about ten times stronger: "
             "0.005 here.",
         )

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 
+from alexnet_core.callbacks import learning_rate_at
 from alexnet_core.config import (
     PRESETS,
     TRAIN_PRESETS,
@@ -67,7 +68,7 @@ def test_paper_parameter_count_by_formula_and_by_keras():
     assert built("paper").count_params() == 60_965_224
     assert built("paper").get_layer("conv4").kernel.shape == (3, 3, 192, 384)
     assert plan_layers(PRESETS["paper"]).row("conv2").geometry == "5x5/1 same, 2 groups"
-    # On one GPU, as most re-implementations build it, every conv sees every map.
+    # On one GPU, as many re-implementations build it, every conv sees every map.
     one_gpu = PRESETS["paper"].with_gpus(1)
     assert one_gpu.conv_groups == (1,) * 5 and not one_gpu.two_gpus
     assert plan_layers(one_gpu).total_params == 62_378_344
@@ -86,6 +87,11 @@ def test_grouped_convolutions_need_channels_that_divide():
         PRESETS["paper"].replace(width=0.3)  # 96 and 256 filters at 0.3: 29 and 77
     with pytest.raises(ValueError, match="conv_groups: got"):
         PRESETS["tiny"].replace(conv_groups=(1, 0, 1, 1, 1))
+    # No width helps conv1: it is told so, not to change the width.
+    with pytest.raises(ValueError, match="conv1 is split into 2 groups, but it sees the image's "
+                       "3 colour channels, which split only into 1 or 3 groups.$"):  # fmt: skip
+        PRESETS["paper"].replace(conv_groups=(2, 2, 1, 2, 2))
+    assert PRESETS["paper"].replace(conv_groups=(3, 1, 1, 1, 1)).conv_groups[0] == 3
     with pytest.raises(ValueError, match="gpus must be 1 or 2"):
         PRESETS["tiny"].with_gpus(4)
 
@@ -104,6 +110,14 @@ def test_a_per_convolution_field_without_five_entries_is_named(field):
 def test_the_paper_presets_weight_decay_is_the_papers_through_its_momentum():
     assert TRAIN_PRESETS["paper"].weight_decay == 0.005  # 0.0005 through momentum 0.9
     assert TRAIN_PRESETS["paper"].momentum == 0.9
+
+
+def test_the_paper_presets_rate_falls_tenfold_three_times_with_plain_momentum():
+    """Section 5: momentum 0.9, rate 0.01 divided by 10 three times in about 90 epochs."""
+    train = TRAIN_PRESETS["paper"]
+    assert not train.nesterov and train.schedule == "step" and train.step_factor == 10
+    rates = {learning_rate_at(train, epoch, train.epochs) for epoch in range(train.epochs)}
+    assert sorted(rates, reverse=True) == pytest.approx([0.01, 0.001, 0.0001, 0.00001])
 
 
 def test_the_paper_preset_augments_as_the_paper_did_at_cifars_scale():
