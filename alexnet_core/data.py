@@ -92,7 +92,7 @@ def load_dataset(
         decoded = Decoded(name, cifar.CLASS_NAMES, x_train, y_train, x_test, y_test)
         decoded = _resized(decoded, image_size)
     else:
-        path = SAMPLE_PATH if source == "sample" else Path(source).expanduser().absolute()
+        path = SAMPLE_PATH if source == "sample" else source_path(source)
         if source != "sample":
             source = str(path)  # what a run records: found again from any working folder
         decoded, from_cache = load_cached(path, image_size, cache_dir, _decode_path)
@@ -143,12 +143,22 @@ def source_stamp(source: str | os.PathLike = "auto") -> str:
     if source == "keras":
         path = cifar.keras_cache_folder()
     else:
-        path = SAMPLE_PATH if source == "sample" else Path(source).expanduser().absolute()
+        path = SAMPLE_PATH if source == "sample" else source_path(source)
     try:
         stamps = image_folders.file_stamps(path)
     except OSError:
         return ""
     return hashlib.sha256(json.dumps(stamps).encode()).hexdigest()[:16]
+
+
+def source_path(source: str | os.PathLike) -> Path:
+    """The absolute path a user named, '~' expanded. Quotes around it, as a shell or a file
+    manager's "copy path" gives ("/data/my flowers"), are dropped unless they are part of
+    the name."""
+    path, text = Path(source).expanduser(), str(source).strip()
+    if len(text) > 2 and text[0] == text[-1] and text[0] in "'\"" and not path.exists():
+        path = Path(text[1:-1]).expanduser()
+    return path.absolute()
 
 
 def default_source() -> str:

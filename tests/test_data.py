@@ -292,6 +292,20 @@ def test_folders_whose_names_differ_only_in_case_are_refused(tmp_path, cache, na
     assert str(path) in str(error.value)
 
 
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_a_path_pasted_in_quotes_is_found_and_recorded_without_them(tmp_path, cache, quote):
+    root = make_folder(tmp_path / "my pets", {"cat": 3, "dog": 3})
+    dataset = load_dataset(f" {quote}{root}{quote} ", test_fraction=0, cache_dir=cache)
+    assert dataset.source == str(root) and len(dataset.y_train) == 6
+    assert data.source_stamp(f"{quote}{root}{quote}") == data.source_stamp(root) != ""
+
+
+def test_quotes_that_are_part_of_a_name_are_kept(tmp_path, cache, monkeypatch):
+    root = make_folder(tmp_path / '"pets"', {"cat": 3, "dog": 3})
+    monkeypatch.chdir(tmp_path)
+    assert load_dataset('"pets"', test_fraction=0, cache_dir=cache).source == str(root)
+
+
 def test_source_stamp_sees_a_file_overwritten_in_place(tmp_path):
     root = make_folder(tmp_path / "pets", {"cat": 2, "dog": 2})
     stamp = data.source_stamp(root)
