@@ -93,7 +93,7 @@ class TrainingData:
 def data_warnings(dataset, train_config: TrainConfig) -> list[str]:
     """What about a data.Dataset and these settings would make training say little, in
     words: settings that train, but not meaningfully (a tiny subset, a batch bigger than the
-    data, a validation share larger than the training split)."""
+    data, a validation share larger than the training split, none held out for validation)."""
     n = len(TrainingData.from_dataset(dataset, train_config.train_subset).y_train)
     split, val, classes = len(dataset.y_train), len(dataset.y_val), len(dataset.class_names)
     batch, images = train_config.batch_size, f"image{'s' * (n != 1)}"
@@ -107,6 +107,13 @@ def data_warnings(dataset, train_config: TrainConfig) -> list[str]:
     if val > split:  # against the whole split: a subset is a quick look, its validation whole
         said.append(f"More images are held out for validation ({val:,}) than train "
                     f"({split:,}): lower the validation share.")  # fmt: skip
+    if val == 0:
+        why = "too few images of each class for the validation share"
+        if not train_config.validation_fraction:
+            why = "the validation share is 0"
+        said.append(f"No images are held out for validation ({why}): the run has no "
+                    "validation accuracy, and best.keras keeps the epoch with the best "
+                    "training accuracy.")  # fmt: skip
     return said
 
 

@@ -282,9 +282,12 @@ def test_train_refuses_a_model_that_does_not_fit_and_starts_nothing(app):
     app.selectbox(key="train_source").select("sample")
     app.selectbox(key="train_preset").select("tiny").run()
     app.number_input(key="train_input_size").set_value(8)  # pool5 would get a 1x1 map
-    app.button(key="train_start").click().run()
-    assert not app.exception
-    assert app.error and "pool5" in app.error[0].value and "input_size" in app.error[0].value
+    for button in ("train_preview", "train_estimate", "train_start"):  # each says it alike
+        app.button(key=button).click().run()
+        assert not app.exception and not app.image, button
+        assert not any(i.value.startswith("About") for i in app.info), button
+        assert len(app.error) == 1 and "pool5" in app.error[0].value, button
+        assert "input_size" in app.error[0].value, button
     assert training.current_job() is None or not training.current_job().snapshot().active
     assert runs.list_runs() == []
 
@@ -349,6 +352,8 @@ def test_a_run_on_data_too_small_to_test_says_so(app, tmp_path):
     assert [w.value for w in app.warning] == [
         "The batch of 32 is larger than the 2 training images: every epoch is a single "
         "optimizer step.",
+        "No images are held out for validation (the validation share is 0): the run has no "
+        "validation accuracy, and best.keras keeps the epoch with the best training accuracy.",
         common.NO_TEST_IMAGES,
     ]
     app.button(key="train_start").click().run()

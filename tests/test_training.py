@@ -135,6 +135,20 @@ def test_without_a_validation_split_best_is_the_best_training_epoch_and_not_call
         np.testing.assert_array_equal(a, b)
 
 
+def test_data_too_small_to_hold_out_validation_images_is_told_before_training(sample):
+    """A validation share of 0.1 of one image a class holds out none: said, with its effect."""
+    one_each = [list(sample.y_train).index(label) for label in range(10)]
+    small = dataclasses.replace(sample, x_train=sample.x_train[one_each],
+                                y_train=sample.y_train[one_each], x_val=sample.x_val[:0],
+                                y_val=sample.y_val[:0])  # fmt: skip
+    assert training.data_warnings(small, dataclasses.replace(FAST, batch_size=10)) == [
+        "No images are held out for validation (too few images of each class for the "
+        "validation share): the run has no validation accuracy, and best.keras keeps the "
+        "epoch with the best training accuracy."
+    ]
+    assert training.data_warnings(sample, dataclasses.replace(FAST, batch_size=10)) == []
+
+
 def test_each_batch_records_its_own_loss_and_accuracy_beside_the_running_means(sample, runs_dir):
     # 200 images in batches of 64: the last batch of each epoch holds 8.
     short = dataclasses.replace(sample, x_train=sample.x_train[:200], y_train=sample.y_train[:200])
