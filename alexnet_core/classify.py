@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alexnet_core.images import decode_image
+from alexnet_core.images import decode_image_and_aspect
 from alexnet_core.introspect import (
     image_size,
     prepare_image,
@@ -65,6 +65,7 @@ class FileResult:
     error: str | None = None  # why the file could not be read
     # float (V, C): each test view's probabilities (VIEW_NAMES order); the prediction is their mean
     view_probabilities: np.ndarray | None = None
+    aspect: float = 1.0  # the picture's width / height, upright, before it was made square
 
 
 @dataclass(frozen=True)
@@ -178,12 +179,12 @@ def classify_files(
     """Decode and classify uploaded files, averaging the probabilities over the test views;
     an unreadable file gets an error, not an exception."""
     size = image_size(model)
-    decoded: list[tuple[str, np.ndarray | None, str | None]] = []
+    decoded: list[tuple[str, np.ndarray | None, str | None, float]] = []
     for name, data in files:
         try:
-            decoded.append((name, decode_image(data, size=size, name=name), None))
+            decoded.append((name, *decode_image_and_aspect(data, size=size, name=name), None))
         except ValueError as error:
-            decoded.append((name, None, str(error)))
+            decoded.append((name, None, 1.0, str(error)))
     return _classify_decoded(model, decoded, class_names, top_k, views)
 
 
@@ -192,25 +193,27 @@ def classify_images(
 ) -> list[FileResult]:
     """classify_files for images already decoded (uint8 RGB, e.g. from a test split), each
     with its name; they are resized to the model's image size."""
-    decoded = [(name, prepare_image(model, image)[0], None) for name, image in images]
+    decoded = [(name, prepare_image(model, image)[0], image.shape[1] / image.shape[0], None)
+               for name, image in images]  # fmt: skip
     return _classify_decoded(model, decoded, class_names, top_k, views)
 
 
 def _classify_decoded(model, decoded, class_names, top_k: int, views: str) -> list[FileResult]:
-    """Results for (name, image or None, error) triples: one network pass for all the images."""
+    """Results for (name, image or None, aspect, error): one network pass for all the images."""
     _check_class_names(model, class_names)
-    good = [image for _, image, _ in decoded if image is not None]
+    good = [image for _, image, _, _ in decoded if image is not None]
     each_view = iter(
         view_probabilities(model, np.stack(good), views).swapaxes(0, 1) if good else []
     )
     results = []
-    for name, image, error in decoded:
+    for name, image, aspect, error in decoded:
         if image is None:
             results.append(FileResult(name, None, None, error))
             continue
         seen = next(each_view)  # (V, C)
         prediction = make_prediction(seen.mean(axis=0), class_names, top_k)
-        results.append(FileResult(name, image, prediction, view_probabilities=seen))
+        results.append(FileResult(name, image, prediction, view_probabilities=seen,
+                                  aspect=aspect))  # fmt: skip
     return results
 
 

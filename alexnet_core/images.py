@@ -38,6 +38,14 @@ def decode_image(data: bytes, size: int | None = None, *, name: str = "image") -
     Raises ValueError, naming `name`, for bytes that are not an image, a truncated, corrupt or
     unsupported file, or an image larger than MAX_PIXELS.
     """
+    return decode_image_and_aspect(data, size, name=name)[0]
+
+
+def decode_image_and_aspect(
+    data: bytes, size: int | None = None, *, name: str = "image"
+) -> tuple[np.ndarray, float]:
+    """decode_image, and the picture's width / height as it stands upright (before any resize
+    to a square: a wide photo squeezed into one looks different to the network)."""
     width = height = 0  # unknown until Pillow has read the header
     try:
         # Pillow warns (rather than fails) between its own pixel limit and twice that, in
@@ -69,7 +77,8 @@ def decode_image(data: bytes, size: int | None = None, *, name: str = "image") -
         # SyntaxError, struct.error, EOFError, IndexError...): all mean a corrupt file.
         raise ValueError(f"{name}: corrupt, truncated or unsupported image ({error})") from error
     array = np.array(image, dtype=np.uint8)  # A writable copy; asarray would be read-only.
-    return resize_image(array, size) if size is not None else array
+    aspect = image.width / image.height  # a JPEG's draft scale keeps it
+    return (resize_image(array, size) if size is not None else array), aspect
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

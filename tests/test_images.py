@@ -148,6 +148,10 @@ def test_exif_orientation_is_applied():
     assert decoded.shape == (32, 16, 3)
     assert decoded[3, 12, 0] > 200 and decoded[3, 12, 2] < 60  # Top right: red.
     assert decoded[3, 3, 0] < 60 and decoded[3, 3, 2] > 200  # Top left: blue.
+    # Its shape as it stands upright, also when it is made square (and drafted smaller).
+    data = encode(Image.fromarray(np.repeat(np.repeat(stored, 8, 0), 8, 1)), "JPEG", exif=exif)
+    square, aspect = images.decode_image_and_aspect(data, 32)
+    assert square.shape == (32, 32, 3) and aspect == 0.5
 
 
 @pytest.mark.parametrize("data", [b"", b"hello, world", b"%PDF-1.4 not an image"])

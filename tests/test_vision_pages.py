@@ -333,6 +333,32 @@ def test_classify_tells_files_of_the_same_name_apart(app, trained_run, test_imag
     assert any(caption in c.value for c in at.caption)
 
 
+def test_classify_says_when_a_picture_far_from_square_was_squeezed(app, trained_run):
+    at = open_page(app, "classify")
+    rng = np.random.default_rng(5)
+    shapes = {"wide.jpg": (30, 60), "tall.png": (64, 40), "square.png": (40, 44)}
+    files = [(name, encoded(rng.integers(0, 256, (*shape, 3), dtype=np.uint8),
+                            "JPEG" if name.endswith("jpg") else "PNG"), "image/png")
+             for name, shape in shapes.items()]  # fmt: skip
+    at.file_uploader(key="classify_upload").set_value(files).run()
+    said = {}
+    for index, name in enumerate(shapes):
+        at.selectbox(key="classify_pick").set_value(index).run()
+        no_problems(at)
+        said[name] = [c.value for c in at.caption if c.value.startswith("Squeezed")]
+    assert said == {
+        "wide.jpg": [
+            "Squeezed into a square: the picture is 2.0 times as wide as it is tall. "
+            "Crop it around the subject for a fairer look."
+        ],
+        "tall.png": [
+            "Squeezed into a square: the picture is 1.6 times as tall as it is wide. "
+            "Crop it around the subject for a fairer look."
+        ],
+        "square.png": [],
+    }
+
+
 def test_classify_shows_more_classes_without_running_the_network_again(
     app, trained_run, monkeypatch
 ):
