@@ -213,6 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.continue_run:
         parser.error("--continue belongs to the trainer: a benchmark trains from scratch")
+    if args.minutes is not None and not args.minutes > 0:
+        parser.error(f"argument --minutes: got {args.minutes:g}, expected more than 0")
     print(describe(), flush=True)
     try:
         if args.score:

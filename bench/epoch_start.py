@@ -22,7 +22,7 @@ from alexnet_core.config import PRESETS, TrainConfig
 from alexnet_core.data import load_dataset
 from alexnet_core.fitting import batches, compile_model
 from alexnet_core.model import build_alexnet
-from bench.common import describe, real_cifar10, save, table
+from bench.common import describe, real_cifar10, save, table, whole_number
 
 
 class EpochClock(keras.callbacks.Callback):
@@ -65,9 +65,10 @@ def main(argv: list[str] | None = None) -> None:
                                      description=__doc__.split("\n\n")[0])  # fmt: skip
     parser.add_argument("--preset", default="cifar_small", choices=list(PRESETS))
     parser.add_argument("--dataset", help="as the trainer's; default: the shared CIFAR-10 copy")
-    parser.add_argument("--images", type=int, default=10_000, help="training images an epoch")
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=128)
+    count = whole_number(at_least=1)
+    parser.add_argument("--images", type=count, default=10_000, help="training images an epoch")
+    parser.add_argument("--epochs", type=count, default=4)
+    parser.add_argument("--batch-size", type=count, default=128)
     parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
     args = parser.parse_args(argv)
     print(describe(), flush=True)

@@ -70,7 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     print(describe(), flush=True)
 
     if args.run:
-        model, name = checkpoints.load_checkpoint(args.run, "best"), args.run
+        try:
+            model, name = checkpoints.load_checkpoint(args.run, "best"), args.run
+        except ValueError as error:  # not a run folder, or one without a good best.keras
+            parser.error(f"argument --run: {error}")
     else:
         model, name = build_alexnet(PRESETS[args.preset].for_dataset(32, 10)), args.preset
     classify.warm_up(model)  # as the app does when it loads a checkpoint

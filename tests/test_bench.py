@@ -191,6 +191,9 @@ def test_throughput_bench_prints_each_batch_sizes_rows_and_refuses_unknown_prese
         (throughput, ["--steps", "two"]),
         (throughput, ["--overhead-images", "-1"]),  # 0 skips it
         (latency, ["--repeats", "0"]),
+        (epoch_start, ["--images", "0"]),
+        (epoch_start, ["--epochs", "-1"]),
+        (epoch_start, ["--batch-size", "1.5"]),
     ],
 )
 def test_speed_benches_refuse_counts_below_one_before_measuring(bench, argv, capsys):
@@ -202,6 +205,21 @@ def test_speed_benches_refuse_counts_below_one_before_measuring(bench, argv, cap
     assert err.splitlines()[-1].endswith(
         f"argument {argv[0]}: got {argv[-1]!r}, expected a whole number of at least {least}"
     )
+
+
+def test_accuracy_refuses_minutes_that_leave_no_time_and_latency_a_folder_that_is_no_run(
+    tmp_path, capsys
+):
+    with pytest.raises(SystemExit) as refused:
+        accuracy.main(["--minutes", "-2", "--no-save"])
+    assert refused.value.code == 2 and capsys.readouterr().err.splitlines()[-1].endswith(
+        "argument --minutes: got -2, expected more than 0"
+    )
+    with pytest.raises(SystemExit) as refused:
+        latency.main(["--run", str(tmp_path), "--no-save"])
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert refused.value.code == 2 and err.startswith("python -m bench.latency: error: argument "
+                                                      f"--run: {tmp_path}")  # fmt: skip
 
 
 def test_epoch_start_bench_times_each_feed_and_epoch(capsys):
