@@ -31,6 +31,8 @@ class LayerRow:
 @dataclass(frozen=True)
 class Report:
     rows: tuple[LayerRow, ...]
+    # What is legal but wasteful, in words: kernels whose outer weights only meet padding.
+    notes: tuple[str, ...] = ()
 
     @property
     def total_params(self) -> int:
@@ -111,6 +113,7 @@ def _refuse(layer: str, size: int, window: int, what: str, config: ModelConfig) 
 def plan_layers(config: ModelConfig) -> Report:
     """The report for `config`; raises ValueError if a feature map would vanish."""
     rows: list[LayerRow] = []
+    notes: list[str] = []
     # The receptive field so far and the distance between neighbouring units, in input pixels.
     field, jump = 1, 1
 
@@ -137,6 +140,12 @@ def plan_layers(config: ModelConfig) -> Report:
         i, kernel, pool = stage.index, stage.kernel, stage.pool
         if stage.padding == "valid" and size < kernel:
             _refuse(f"conv{i}", size, kernel, "kernel", config)
+        if kernel > 2 * size - 1:  # 'same' padding: a kernel shifted over the whole map
+            reach = 2 * size - 1  # the offsets between any two of its pixels
+            notes.append(f"conv{i}: its {kernel}x{kernel} kernel sees a {size}x{size} map, so "
+                         f"at most {reach}x{reach} of its weights ever meet the map; the others "
+                         "multiply padding zeros, costing time and learning nothing. Make it "
+                         f"{reach}x{reach} or smaller.")  # fmt: skip
         out = _conv_output(size, kernel, stage.stride, stage.padding)
         seen = channels // stage.groups  # input channels each filter sees
         params = kernel * kernel * seen * stage.filters + stage.filters
@@ -175,4 +184,4 @@ def plan_layers(config: ModelConfig) -> Report:
         params,
         macs=features * config.num_classes,
     )
-    return Report(tuple(rows))
+    return Report(tuple(rows), tuple(notes))

@@ -165,6 +165,8 @@ cols[1].metric(
     "its code needed more than this floor.",
 )  # fmt: skip
 st.caption("Activation and augmentation change how the network learns, not these numbers.")
+for note in plan.notes:
+    st.warning(note, icon=":material/warning:")
 
 left, right = st.columns(2)
 left.plotly_chart(charts.feature_map_shapes(plan), key="arch_shapes_chart")

@@ -266,6 +266,12 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     text = " ".join(m.value for m in app.markdown)
     assert "sees **45x45** pixels of conv1's 32x32 input, more than the whole image" in text
     assert "hold **39%** of the parameters (in the paper's network, 89%);" in text
+    assert not app.warning
+    app.number_input(key="arch_conv_kernels_5").set_value(17).run()  # on a 7x7 map
+    assert [w.value for w in app.warning] == [report.plan_layers(
+        config.PRESETS["tiny"].replace(conv_kernels=(3, 3, 3, 3, 17))).notes[0]]  # fmt: skip
+    assert app.warning[0].value.startswith("conv5: its 17x17 kernel sees a 7x7 map")
+    app.number_input(key="arch_conv_kernels_5").set_value(3).run()
     app.number_input(key="arch_input_size").set_value(8).run()  # tiny's 3x3 conv1 is not why
     assert "pool5: the feature map would shrink to nothing" in app.error[0].value
     assert not app.info, "no hint that blames conv1"

@@ -82,6 +82,30 @@ def test_the_readmes_table_of_the_paper_is_the_reports_markdown():
     assert table in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
+def test_a_kernel_far_larger_than_its_map_is_noted_and_its_outer_weights_do_nothing():
+    """tiny's conv5 sees a 7x7 map: of a 17x17 kernel, only the central 13x13 meets it."""
+    config = PRESETS["tiny"].replace(conv_kernels=(3, 3, 3, 3, 17))
+    assert plan_layers(config).notes == (
+        "conv5: its 17x17 kernel sees a 7x7 map, so at most 13x13 of its weights ever meet the "
+        "map; the others multiply padding zeros, costing time and learning nothing. Make it "
+        "13x13 or smaller.",
+    )
+    assert plan_layers(config.replace(conv_kernels=(3, 3, 3, 3, 13))).notes == ()
+    model = build_alexnet(config)
+    conv5 = keras.Model(model.inputs, model.get_layer("conv5").output)
+    image = np.random.default_rng(0).integers(0, 256, (1, 32, 32, 3), dtype=np.uint8)
+    before = keras.ops.convert_to_numpy(conv5([image]))
+    kernel, bias = model.get_layer("conv5").get_weights()
+    outer = np.ones(kernel.shape, bool)
+    outer[2:15, 2:15] = False
+    changed = np.where(outer, kernel + 1.0, kernel)
+    model.get_layer("conv5").set_weights([changed, bias])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(conv5([image])), before, atol=1e-6)
+    changed[2, 2] += 1.0  # a corner of the central 13x13 does meet the map
+    model.get_layer("conv5").set_weights([changed, bias])
+    assert not np.allclose(keras.ops.convert_to_numpy(conv5([image])), before, atol=1e-6)
+
+
 def test_grouped_convolutions_need_channels_that_divide():
     with pytest.raises(ValueError, match="conv2 is split into 2 groups, so its 29 input and 77"):
         PRESETS["paper"].replace(width=0.3)  # 96 and 256 filters at 0.3: 29 and 77
