@@ -140,10 +140,12 @@ def plan_layers(config: ModelConfig) -> Report:
         i, kernel, pool = stage.index, stage.kernel, stage.pool
         if stage.padding == "valid" and size < kernel:
             _refuse(f"conv{i}", size, kernel, "kernel", config)
-        if kernel > 2 * size - 1:  # 'same' padding: a kernel shifted over the whole map
-            reach = 2 * size - 1  # the offsets between any two of its pixels
+        # 'same' padding: the kernel's rows that ever meet the map are the n rows an output
+        # sees, shifted by the stride for each further output: n + (outputs - 1) * stride.
+        reach = size + (math.ceil(size / stage.stride) - 1) * stage.stride
+        if stage.padding == "same" and kernel > reach:
             notes.append(f"conv{i}: its {kernel}x{kernel} kernel sees a {size}x{size} map, so "
-                         f"at most {reach}x{reach} of its weights ever meet the map; the others "
+                         f"only {reach}x{reach} of its weights ever meet the map; the others "
                          "multiply padding zeros, costing time and learning nothing. Make it "
                          f"{reach}x{reach} or smaller.")  # fmt: skip
         out = _conv_output(size, kernel, stage.stride, stage.padding)

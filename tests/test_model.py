@@ -82,28 +82,36 @@ def test_the_readmes_table_of_the_paper_is_the_reports_markdown():
     assert table in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_a_kernel_far_larger_than_its_map_is_noted_and_its_outer_weights_do_nothing():
-    """tiny's conv5 sees a 7x7 map: of a 17x17 kernel, only the central 13x13 meets it."""
-    config = PRESETS["tiny"].replace(conv_kernels=(3, 3, 3, 3, 17))
+@pytest.mark.parametrize("stride, kernel, reach", [(1, 33, 29), (2, 31, 29), (4, 31, 27)])
+def test_a_kernel_far_larger_than_its_map_is_noted_and_its_other_weights_do_nothing(
+    stride, kernel, reach
+):
+    """conv5 sees a 15x15 map: the note's count of kernel rows that meet it is the count of
+    rows whose change changes conv5's output, in Keras."""
+    keras.utils.set_random_seed(0)
+    config = PRESETS["tiny"].replace(input_size=64, conv_kernels=(3, 3, 3, 3, kernel),
+                                     conv_strides=(1, 1, 1, 1, stride))  # fmt: skip
     assert plan_layers(config).notes == (
-        "conv5: its 17x17 kernel sees a 7x7 map, so at most 13x13 of its weights ever meet the "
-        "map; the others multiply padding zeros, costing time and learning nothing. Make it "
-        "13x13 or smaller.",
+        f"conv5: its {kernel}x{kernel} kernel sees a 15x15 map, so only {reach}x{reach} of its "
+        "weights ever meet the map; the others multiply padding zeros, costing time and "
+        f"learning nothing. Make it {reach}x{reach} or smaller.",
     )
-    assert plan_layers(config.replace(conv_kernels=(3, 3, 3, 3, 13))).notes == ()
+    smaller = config.replace(conv_kernels=(3, 3, 3, 3, reach))
+    assert plan_layers(smaller).notes == ()
     model = build_alexnet(config)
-    conv5 = keras.Model(model.inputs, model.get_layer("conv5").output)
+    layer = model.get_layer("conv5")
+    conv5 = keras.Model(model.inputs, layer.output)
     image = np.random.default_rng(0).integers(0, 256, (1, 32, 32, 3), dtype=np.uint8)
     before = keras.ops.convert_to_numpy(conv5([image]))
-    kernel, bias = model.get_layer("conv5").get_weights()
-    outer = np.ones(kernel.shape, bool)
-    outer[2:15, 2:15] = False
-    changed = np.where(outer, kernel + 1.0, kernel)
-    model.get_layer("conv5").set_weights([changed, bias])
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(conv5([image])), before, atol=1e-6)
-    changed[2, 2] += 1.0  # a corner of the central 13x13 does meet the map
-    model.get_layer("conv5").set_weights([changed, bias])
-    assert not np.allclose(keras.ops.convert_to_numpy(conv5([image])), before, atol=1e-6)
+    weights, bias = layer.get_weights()
+    meeting = 0
+    for row in range(kernel):
+        changed = weights.copy()
+        changed[row] += 1.0
+        layer.set_weights([changed, bias])
+        after = keras.ops.convert_to_numpy(conv5([image]))
+        meeting += not np.allclose(after, before, atol=1e-6)
+    assert meeting == reach
 
 
 def test_grouped_convolutions_need_channels_that_divide():
