@@ -55,6 +55,7 @@ def decode_image_and_aspect(
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
+            stored = image.size  # before a draft scale, which rounds each side up
             if size is not None:
                 # JPEG can decode at 1/2, 1/4 or 1/8 scale directly: much faster for big
                 # photos that end up as 32x32. It only shrinks while the result stays >= size.
@@ -64,6 +65,7 @@ def decode_image_and_aspect(
                 raise Image.DecompressionBombError("over MAX_PIXELS")
             image.load()  # An animated GIF or APNG stays on its first frame.
         ImageOps.exif_transpose(image, in_place=True)  # Phone photos: upright, as viewers show.
+        turned = image.size != (width, height)  # a quarter turn swaps the sides
         image = to_rgb(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         size_text = f"{width:,}x{height:,} pixels, " if width else ""  # Pillow's check: no size
@@ -77,7 +79,7 @@ def decode_image_and_aspect(
         # SyntaxError, struct.error, EOFError, IndexError...): all mean a corrupt file.
         raise ValueError(f"{name}: corrupt, truncated or unsupported image ({error})") from error
     array = np.array(image, dtype=np.uint8)  # A writable copy; asarray would be read-only.
-    aspect = image.width / image.height  # a JPEG's draft scale keeps it
+    aspect = stored[1] / stored[0] if turned else stored[0] / stored[1]
     return (resize_image(array, size) if size is not None else array), aspect
 
 

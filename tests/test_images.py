@@ -154,6 +154,12 @@ def test_exif_orientation_is_applied():
     assert square.shape == (32, 32, 3) and aspect == 0.5
 
 
+def test_the_aspect_is_the_stored_pictures_not_a_draft_scales_rounding():
+    data = encode(Image.new("RGB", (1000, 799)), "JPEG")  # drafted at 1/8: 125x100, 1.25
+    image, aspect = images.decode_image_and_aspect(data, 32)
+    assert image.shape == (32, 32, 3) and aspect == 1000 / 799
+
+
 @pytest.mark.parametrize("data", [b"", b"hello, world", b"%PDF-1.4 not an image"])
 def test_not_an_image(data):
     with pytest.raises(ValueError, match=r"notes\.txt: not a readable image \(JPEG, PNG"):
