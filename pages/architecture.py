@@ -113,7 +113,7 @@ st.caption(
     "Keras tutorial's CIFAR-10 model, images upsampled to 227. **cifar_gpu**, **cifar_small**: "
     "AlexNet reshaped for 32x32 images. **tiny**: for tests. The paper says 224x224 inputs, "
     "but without padding its 11x11 stride-4 conv1 makes the 55x55 maps it describes only "
-    "from 227x227 or more; 227 is the smallest such size, and Caffe uses it. torchvision keeps "
+    "from 227 to 230 pixels; 227 is the smallest, and Caffe uses it. torchvision keeps "
     "224 and pads conv1 by 2 pixels instead. *Image size* is what the dataset "
     "provides, *input size* what conv1 sees after resizing inside the model. *Width* multiplies "
     "every convolution's filters. Pooling *overlapping*: 3x3 windows, stride 2 (paper); "
