@@ -20,6 +20,7 @@ import sys
 
 from alexnet_core import config as cfg
 from alexnet_core import runs
+from alexnet_core.report import plan_layers
 
 # The ModelConfig fields worth changing from the command line (help: their comments).
 MODEL_OPTIONS = ("width", "fc_units", "dropout", "normalization", "norm_before_pool", "activation",
@@ -158,6 +159,8 @@ def _follow(job, *, quiet: bool) -> int:
     """Show progress until the job ends; Ctrl-C stops it cleanly."""
     print(f"run folder: {job.run_dir}", file=sys.stderr)
     print(_data_line(job.run_dir), file=sys.stderr)
+    for note in plan_layers(job.model_config).notes:  # legal, but wasteful
+        print(f"note: {note}", file=sys.stderr)
     interactive = sys.stderr.isatty() and not quiet
     before = len(job.snapshot().epoch_history)  # a continued run's epochs are in its folder
     reported = before

@@ -27,7 +27,8 @@ with left:
 In 2012 Krizhevsky, Sutskever and Hinton won the ImageNet challenge (1.2 million photos,
 1000 classes) with a top-5 error of 15.3%, against 26.2% for the runner-up. That figure
 averaged the predictions of seven networks, two of them first trained on a larger release
-of ImageNet; one network alone had 18.2% on the validation images. Their network started the deep-learning era in computer vision. Its ingredients:
+of ImageNet; one network alone had 18.2% on the validation images. Their network started
+the deep-learning era in computer vision. Its ingredients:
 
 - **Five convolutional layers and three fully connected ones** — 60 million parameters,
   most of them in the two 4096-unit layers fc6 and fc7.

@@ -51,7 +51,8 @@ def estimate(model_config, train_config) -> str:
     seconds = float(f"{seconds:.2g}")  # as shown, so that the total is that times the epochs
     epochs = train_config.epochs
     total = common.duration_text(epochs * seconds)
-    warnings = "".join(f" {text}" for text in training.data_warnings(dataset, train_config))
+    said = [*report.plan_layers(fitted).notes, *training.data_warnings(dataset, train_config)]
+    warnings = "".join(f" {text}" for text in said)
     return (f"About **{common.duration_text(seconds)} per epoch** here for {count:,} "
             f"image{'s' * (count != 1)} ({total} for {epochs} epoch{'s' * (epochs != 1)})."
             f"{warnings}")  # fmt: skip

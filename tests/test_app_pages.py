@@ -456,6 +456,12 @@ def test_train_warns_of_settings_that_train_but_say_little(app):
     app.button(key="train_check_data").click().run()
     assert not app.warning
     assert any(c.value.startswith("A run trains on the first 100 of the ") for c in app.caption)
+    app.number_input(key="train_conv_kernels_5").set_value(15)  # on tiny's 7x7 conv5 map
+    app.button(key="train_estimate").click().run()
+    text = next(i.value for i in app.info if i.value.startswith("About"))
+    assert text.endswith("conv5: its 15x15 kernel sees a 7x7 map, so only 13x13 of its weights "
+                         "ever meet the map; the others multiply padding zeros, costing time and "
+                         "learning nothing. Make it 13x13 or smaller.")  # fmt: skip
 
 
 def test_train_splits_a_network_over_two_gpus_as_the_paper_did(app):
