@@ -201,12 +201,7 @@ title = "Top classes" + (
 chart.plotly_chart(vision_charts.top_k(prediction.top, title), key="classify_chart")
 seen_caption = f"What the network saw ({seen.shape[0]}x{seen.shape[1]})"
 picture.image(common.enlarged(seen, SHOWN_SIDE), caption=seen_caption)
-if not 0.8 <= result.aspect <= 1.25:  # squeezed into a square: its shapes look different
-    wide = result.aspect > 1
-    ratio = max(result.aspect, 1 / result.aspect)
-    picture.caption(f"Squeezed into a square: the picture is {ratio:.1f} times as "
-                    f"{'wide' if wide else 'tall'} as it is {'tall' if wide else 'wide'}. Crop "
-                    "it around the subject for a fairer look.")  # fmt: skip
+widgets.squeeze_note(result.aspect, picture)
 for cell, overlay, index in ((top_cam, top_overlay, top_index), (other_cam, other_overlay, other)):
     index = int(index)
     probability = prediction.probabilities[index]

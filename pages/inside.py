@@ -7,7 +7,7 @@ import streamlit as st
 
 from alexnet_core import checkpoints, introspect, vision_charts
 from alexnet_core.classify import UPLOAD_TYPES
-from alexnet_core.images import decode_image
+from alexnet_core.images import decode_image_and_aspect
 from pages import common, widgets
 
 OWN_SCALE, SHARED_SCALE = "each map on its own", "one for the whole layer"
@@ -56,7 +56,7 @@ size = run.model_config.image_size
 KEEP = common.KEEP  # the choices below keep their values while you visit other pages
 sources = ["Test image", "Upload", "Camera"]
 source = st.radio("Image", sources, horizontal=True, key="inside_source", **KEEP)
-image, label = None, ""
+image, label, aspect = None, "", 1.0  # aspect: an upload's width / height before resizing
 if source == "Test image":
     dataset, _ = common.run_dataset(run)
     if not len(dataset.y_test):
@@ -95,7 +95,7 @@ else:
         st.info("Choose an image to look inside the network with it.")
         st.stop()
     try:
-        image, label = decode_image(photo, size=size, name=name), name
+        (image, aspect), label = decode_image_and_aspect(photo, size=size, name=name), name
     except ValueError as exc:
         common.show_error(exc)
         st.stop()
@@ -107,6 +107,7 @@ left.image(
     caption=f"{label} ({image.shape[0]}x{image.shape[1]})",
     width=SHOWN_SIDE,
 )
+widgets.squeeze_note(aspect, left)
 middle.image(
     common.enlarged(seen, SHOWN_SIDE),
     caption=f"What conv1 saw: {seen.shape[0]}x{seen.shape[1]} (it sees the values normalised; "

@@ -123,6 +123,17 @@ def heat_key(method: str, where=st) -> None:
     )
 
 
+def squeeze_note(aspect: float, where=st) -> None:
+    """Under a picture made square: how far from square it was, when that changes its look
+    (`aspect`: its width / height as it stands upright)."""
+    if 0.8 <= aspect <= 1.25:
+        return
+    long, short = ("wide", "tall") if aspect > 1 else ("tall", "wide")
+    where.caption(f"Squeezed into a square: the picture is {max(aspect, 1 / aspect):.1f} times "
+                  f"as {long} as it is {short}. Crop it around the subject for a fairer "
+                  "look.")  # fmt: skip
+
+
 def distinct_names(names: list[str]) -> list[str]:
     """`names` with each repeat told apart by a number: photo.jpg, photo.jpg (2), ... A name
     is a file's label in the table, the picker and the errors, so two files need two names."""
