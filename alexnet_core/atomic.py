@@ -6,6 +6,9 @@ a file. The temporary files get the permissions a plain write would (mkstemp's a
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -48,3 +51,24 @@ def replacing(path: str | os.PathLike, suffix: str = ".tmp"):
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    with replacing(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | os.PathLike, data) -> None:
+    write_text(path, json.dumps(data, indent=2, allow_nan=True))
+
+
+def write_csv(path: str | os.PathLike, rows: list[dict]) -> None:
+    """Every column any row has (a run continued from an older version gains columns);
+    a row without one leaves its cell empty, and None is written as an empty cell too."""
+    out = io.StringIO()
+    if rows:
+        columns = list(dict.fromkeys(column for row in rows for column in row))
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    write_text(path, out.getvalue())

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from alexnet_core import distribute, runs
+from alexnet_core import atomic, distribute, run_lock, runs
 from alexnet_core.config import ModelConfig, TrainConfig
 from alexnet_core.snapshot import Snapshot, cut_short_of
 
@@ -35,7 +35,7 @@ class TrainingJob:
                  placement: distribute.Placement | None = None,
                  claim: int | None = None):  # fmt: skip
         self.run_id, self.run_dir = run_dir.name, Path(run_dir)
-        self._claim = claim  # runs.claim_run's lock on the folder, released when the job ends
+        self._claim = claim  # run_lock.claim_run's lock on the folder, released when the job ends
         self.model_config, self.train_config = model_config, train_config
         self._data, self.continuing = data, previous is not None
         self.placement = placement or distribute.SINGLE_DEVICE
@@ -165,7 +165,7 @@ class TrainingJob:
             self._lr_events.append(event)
             self._rate = new
             events = list(self._lr_events)
-        runs.write_json_atomic(self.run_dir / "lr_events.json", events)
+        atomic.write_json(self.run_dir / "lr_events.json", events)
 
     def start_epoch(self, epoch: int) -> None:
         with self._lock:
@@ -290,7 +290,7 @@ class TrainingJob:
                 self._status, self._error = status, error
                 self._requested_rate = None  # set too late for any batch to take it up
             if self._claim is not None:
-                runs.release_run(self._claim)
+                run_lock.release_run(self._claim)
             self._done.set()
 
     # ---- state helpers -----------------------------------------------------------------------
@@ -327,7 +327,7 @@ class TrainingJob:
             status = {
                 "status": state,
                 "error": error,
-                **runs.process_identity(),
+                **run_lock.process_identity(),
                 "started": self._created,
                 "updated": runs.now_iso(),
                 "epochs_done": self.epochs_done,
@@ -342,15 +342,15 @@ class TrainingJob:
                 "replicas": self.placement.replicas,
                 "workers": self.placement.workers,
             }
-        runs.write_json_atomic(self.run_dir / "status.json", status)
+        atomic.write_json(self.run_dir / "status.json", status)
 
     def _write_all(self, final: tuple[str, str] | None = None) -> None:
         with self._lock:
             history, batches = list(self._epoch_history), list(self._batch_history)
             events = list(self._lr_events)
-        runs.write_csv_atomic(self.run_dir / "history.csv", history)
-        runs.write_csv_atomic(self.run_dir / "batches.csv", batches)
+        atomic.write_csv(self.run_dir / "history.csv", history)
+        atomic.write_csv(self.run_dir / "batches.csv", batches)
         # a continue drops the changes made in epochs it redoes: the file must forget them too
         if events or (self.run_dir / "lr_events.json").exists():
-            runs.write_json_atomic(self.run_dir / "lr_events.json", events)
+            atomic.write_json(self.run_dir / "lr_events.json", events)
         self._write_status(final)

@@ -8,35 +8,31 @@ A run lives in `<runs root>/<run-id>/`:
     best.keras       best validation accuracy; last.keras after every epoch; epoch_NNN.keras
 
 Every file is written to a temporary file in the same folder and renamed over the old one, so a
-crash or a full disk leaves the previous good version in place, never a half-written one.
+crash or a full disk leaves the previous good version in place, never a half-written one
+(atomic.py). run_logs.py reads the three logs back; run_lock.py says who is training a folder.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import errno
-import fcntl
-import io
 import json
 import os
 import re
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alexnet_core import atomic
+from alexnet_core import run_lock, run_logs
 from alexnet_core.checkpoints import CHECKPOINT_NAME
 from alexnet_core.config import (
-    PRESETS,
     ModelConfig,
     TrainConfig,
     model_config_from_dict,
     train_config_from_dict,
-    train_preset,
 )
+from alexnet_core.presets import PRESETS, train_preset
 
 RUNS_VARIABLE = "ALEXNET_RUNS_DIR"  # environment variable naming the runs root
 ACTIVE_STATUSES = ("queued", "running", "paused", "stopping")
@@ -63,7 +59,7 @@ class RunInfo:
     error: str
     checkpoints: tuple[str, ...]  # ('best', 'last', 'epoch_001', ...) present on disk
     device: str = ""  # what trained it, e.g. 'CPU' or 'GPU:0 (NVIDIA H200)'
-    # What config.json records about the data (training.TrainingData.describe); {} if damaged
+    # What config.json records about the data (training_data.TrainingData.describe); {} if damaged
     data: dict = field(default_factory=dict)
     # data.held_out_digest of the validation and test splits it trained beside ("" if older)
     held_out_digest: str = ""
@@ -107,107 +103,15 @@ def create_run_dir(preset: str, root: str | os.PathLike | None = None) -> Path:
     raise RuntimeError(f"could not find a free run folder name for {base} in {root}")
 
 
-# ---- atomic writes ---------------------------------------------------------------------------
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    path = Path(path)
-    with atomic.replacing(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def write_json_atomic(path: str | os.PathLike, data) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=True))
-
-
-def write_csv_atomic(path: str | os.PathLike, rows: list[dict]) -> None:
-    """Every column any row has (a run continued from an older version gains columns);
-    a row without one leaves its cell empty, and None is written as an empty cell too."""
-    out = io.StringIO()
-    if rows:
-        columns = list(dict.fromkeys(column for row in rows for column in row))
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    write_text_atomic(path, out.getvalue())
-
-
-# ---- reading ---------------------------------------------------------------------------------
-
-
-def _read_json(path: Path):
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _read_csv(path: Path, integer_column: str) -> list[dict]:
-    """The rows of a run's CSV file, [] if there is none; ValueError if it is damaged (every
-    row must have a whole number in `integer_column`)."""
-    if not path.exists():
-        return []
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise ValueError(f"{path}: damaged, not a CSV file this app wrote ({error})") from error
-    if any(None in row for row in rows):  # csv puts the cells beyond the header under None
-        raise ValueError(f"{path}: damaged, a row has more cells than the header has names")
-    rows = [{k: _number(v) for k, v in row.items()} for row in rows]
-    if any(not isinstance(row.get(integer_column), int) for row in rows):
-        raise ValueError(f"{path}: damaged, a row has no whole number for {integer_column}")
-    return rows
-
-
-def _number(text: str):
-    """CSV cells back to numbers where they are numbers; empty cells become None."""
-    if text == "" or text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    return int(value) if value.is_integer() and "." not in text and "e" not in text else value
-
-
-def load_history(path: str | os.PathLike) -> list[dict]:
-    """Per-epoch rows: epoch, loss, accuracy, val_loss, val_accuracy, learning_rate, seconds."""
-    return _read_csv(Path(path) / "history.csv", "epoch")
-
-
-def load_batch_history(path: str | os.PathLike) -> list[dict]:
-    """Per-batch rows: step, epoch, loss, accuracy (running means per epoch, as Keras logs
-    them), batch_loss, batch_accuracy (the batch's own; empty in runs made before they were
-    recorded), learning_rate, images_per_second (over the last batches; empty for the first of
-    each epoch)."""
-    return _read_csv(Path(path) / "batches.csv", "step")
-
-
-def load_lr_events(path: str | os.PathLike) -> list[dict]:
-    """The learning-rate changes made by hand: step, epoch, old and new rate. ValueError if
-    the file is damaged."""
-    file = Path(path) / "lr_events.json"
-    if not file.exists():
-        return []
-    try:
-        events = _read_json(file)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{file}: damaged, not JSON ({error})") from error
-    keys = {"step", "epoch", "old", "new"}
-    if not isinstance(events, list) or not all(
-        isinstance(e, dict) and keys <= e.keys() for e in events
-    ):
-        raise ValueError(f"{file}: damaged, expected a list of step, epoch, old and new rates")
-    return events
-
-
 def checkpoint_epochs(run: RunInfo) -> dict[str, tuple[int, float | None]]:
     """For each checkpoint of `run`: the epoch whose weights it holds, and that epoch's score
     by run.best_metric (None where history.csv does not say). best.keras holds the first
     epoch of the highest score, as it is saved on a strict improvement only."""
     try:
-        history = load_history(run.path)[: run.epochs_done]
+        epochs = run_logs.load_history(run.path)[: run.epochs_done]
     except (ValueError, OSError):
-        history = []  # a damaged history: the epochs of last and epoch_NNN are still known
-    scores = {row["epoch"]: row.get(run.best_metric) for row in history}
+        epochs = []  # a damaged history: the epochs of last and epoch_NNN are still known
+    scores = {row["epoch"]: row.get(run.best_metric) for row in epochs}
     scores = {e: float(s) for e, s in scores.items() if isinstance(s, int | float) and s == s}
     found = {}
     for which in run.checkpoints:
@@ -225,7 +129,7 @@ def checkpoint_epochs(run: RunInfo) -> dict[str, tuple[int, float | None]]:
 def kept_lr_events(run: RunInfo) -> list[dict]:
     """The rate changes made in the epochs last.keras holds: those a continue carries on from
     (a failed or cut epoch's are dropped). ValueError if lr_events.json is damaged."""
-    return [e for e in load_lr_events(run.path) if e["epoch"] <= run.epochs_done]
+    return [e for e in run_logs.load_lr_events(run.path) if e["epoch"] <= run.epochs_done]
 
 
 def manual_rate(run: RunInfo) -> float | None:
@@ -235,77 +139,10 @@ def manual_rate(run: RunInfo) -> float | None:
     return float(events[-1]["new"]) if events else None
 
 
-def _process_start(pid: int) -> str | None:
-    """The start time of process `pid` (clock ticks since boot), None where unknown. A pid can
-    be reused by a new process after a reboot or a long time; the start time tells them apart."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def process_identity() -> dict:
-    """What status.json records about the training process, to tell later if it is alive."""
-    return {"pid": os.getpid(), "process_start": _process_start(os.getpid())}
-
-
-LOCK_NAME = ".training.lock"  # held by the process training the folder, for the job's life
-
-
-def claim_run(path: str | os.PathLike) -> int:
-    """Lock run folder `path` for one training job and return the lock's file descriptor, to
-    give to release_run when the job ends. ValueError if another process (or another job of
-    this one) holds it. The operating system drops the lock when its process dies, so a killed
-    trainer never leaves a folder locked."""
-    path = Path(path)
-    try:
-        fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as error:
-        raise ValueError(f"{path.name} cannot be trained: its folder cannot be written "
-                         f"({error.strerror or error})") from error  # fmt: skip
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as error:
-        os.close(fd)
-        raise ValueError(f"{path.name} is being trained right now by another job or program "
-                         "(a second browser tab, or the command line): wait for it to end"
-                         ) from error  # fmt: skip
-    return fd
-
-
-def release_run(fd: int) -> None:
-    os.close(fd)  # closing the descriptor drops its lock
-
-
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # someone else's process: it exists
-    return True
-
-
-def _is_alive(status: dict, path: Path) -> bool:
-    pid = status.get("pid")
-    if not isinstance(pid, int):
-        return False
-    if pid == os.getpid():
-        # This process: alive only if its registry still has a job for this folder.
-        training = sys.modules.get("alexnet_core.training")
-        return bool(training and training.is_training(path))
-    if not _pid_exists(pid):
-        return False
-    recorded, actual = status.get("process_start"), _process_start(pid)
-    return recorded is None or actual is None or recorded == actual
-
-
 def _read_part(path: Path, name: str) -> dict:
     """One of a run's JSON files; ValueError that names it and says plainly what is wrong."""
     try:
-        data = _read_json(path / name)
+        data = json.loads((path / name).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"{name} is missing") from None
     except json.JSONDecodeError as error:
@@ -371,7 +208,7 @@ def read_run(path: str | os.PathLike) -> RunInfo:
         return RunInfo(**known, error=str(error))
     try:
         state = status["status"]
-        if state in ACTIVE_STATUSES and not _is_alive(status, path):
+        if state in ACTIVE_STATUSES and not run_lock.is_alive(status, path):
             state = "interrupted"
         validated = known["train_config"].validation_fraction > 0
         progress = dict(
@@ -479,5 +316,5 @@ def _remove_abandoned_deletes(root: Path) -> None:
     folder whose process still lives may be in the middle of its delete: it is left alone."""
     for folder in root.glob(".deleting-*"):
         pid = folder.name.rsplit("-", 2)[-2]
-        if pid.isdigit() and int(pid) < 2**31 and not _pid_exists(int(pid)):
+        if pid.isdigit() and int(pid) < 2**31 and not run_lock.pid_exists(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)

@@ -25,7 +25,7 @@ class Snapshot:
     batch: int  # batches done in the current epoch
     batches_per_epoch: int
     step: int  # batches done in the whole run
-    batch_history: tuple[dict, ...]  # rows as runs.load_batch_history describes them
+    batch_history: tuple[dict, ...]  # rows as run_logs.load_batch_history describes them
     epoch_history: tuple[dict, ...]  # epoch, loss, accuracy, val_loss, val_accuracy, ...
     lr_events: tuple[dict, ...]  # step, epoch, old, new: manual learning-rate changes
     learning_rate: float  # the optimizer's rate at the last batch

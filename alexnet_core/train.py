@@ -19,7 +19,7 @@ import re
 import sys
 
 from alexnet_core import config as cfg
-from alexnet_core import runs
+from alexnet_core import presets, runs
 from alexnet_core.report import plan_layers
 
 # The ModelConfig fields worth changing from the command line (help: their comments).
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--preset",
-        choices=list(cfg.PRESETS),
+        choices=list(presets.PRESETS),
         help="model and training settings to start from (default cifar_small)",
     )
     parser.add_argument(
@@ -95,7 +95,7 @@ def configs_from_args(args) -> tuple[cfg.ModelConfig, cfg.TrainConfig]:
     """The preset's configs with the options given on the command line applied (ValueError
     from the configs for a bad value)."""
     preset = args.preset or "cifar_small"
-    model_config = cfg.preset(preset)
+    model_config = presets.preset(preset)
     given = {k: v for k, v in vars(args).items() if v is not None}
     model_changes = {k: given[k] for k in MODEL_OPTIONS if k in given}
     model_changes.update({k: tuple(given[k]) for k in PER_CONV_OPTIONS if k in given})
@@ -105,7 +105,7 @@ def configs_from_args(args) -> tuple[cfg.ModelConfig, cfg.TrainConfig]:
         model_config = model_config.with_pooling(given["pooling"])
     fields = {f.name for f in dataclasses.fields(cfg.TrainConfig)}
     train_changes = {k: v for k, v in given.items() if k in fields}
-    train_config = dataclasses.replace(cfg.train_preset(preset), **train_changes)
+    train_config = dataclasses.replace(presets.train_preset(preset), **train_changes)
     return model_config, train_config
 
 

@@ -16,14 +16,10 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from alexnet_core import atomic, checkpoints, distribute, runs
+from alexnet_core import atomic, checkpoints, distribute, run_lock, run_logs, runs
 from alexnet_core.config import ModelConfig, TrainConfig, dumps
-from alexnet_core.data import held_out_digest
 from alexnet_core.fitting import (
     check_memory,
     compile_model,
@@ -32,89 +28,13 @@ from alexnet_core.fitting import (
 )
 from alexnet_core.job import ACTIVE, JobBusy, TrainingJob
 from alexnet_core.snapshot import Snapshot
+from alexnet_core.training_data import TrainingData
 
 __all__ = [
     "ACTIVE", "JobBusy", "Snapshot", "TrainingJob", "start_training", "continue_training",
     "current_job", "is_training", "stop_all_jobs", "discard_helper_folder",
     "estimate_epoch_seconds", "make_optimizer", "compile_model",
 ]  # fmt: skip
-
-
-LEFT_OUT_RECORDED = 50  # config.json lists the first files left out of the data, and counts all
-
-
-@dataclass(frozen=True)
-class TrainingData:
-    """The arrays a job trains on (uint8 images, int labels) and where they came from."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    class_names: tuple[str, ...]
-    source: str
-    name: str
-    skipped: tuple[str, ...] = ()  # files and folders of the source left out, and why
-
-    @classmethod
-    def from_dataset(cls, ds, train_subset: int = 0) -> TrainingData:
-        # Datasets are shuffled by their seed, so the first train_subset images are a fair draw.
-        n = train_subset or len(ds.y_train)
-        empty_x = np.zeros((0, *ds.x_train.shape[1:]), np.uint8)
-        empty_y = np.zeros((0,), np.int64)
-        return cls(
-            ds.x_train[:n], ds.y_train[:n],
-            ds.x_val if ds.x_val is not None else empty_x,
-            ds.y_val if ds.y_val is not None else empty_y,
-            ds.x_test if ds.x_test is not None else empty_x,
-            ds.y_test if ds.y_test is not None else empty_y,
-            tuple(ds.class_names), str(getattr(ds, "source", "")), str(getattr(ds, "name", "")),
-            tuple(getattr(ds, "skipped", ())),
-        )  # fmt: skip
-
-    def describe(self) -> dict:
-        """What config.json records about the data."""
-        return {
-            "source": self.source,
-            "name": self.name,
-            "class_names": list(self.class_names),
-            "image_size": int(self.x_train.shape[1]),
-            "num_train": len(self.y_train),
-            "num_val": len(self.y_val),
-            "num_test": len(self.y_test),
-            "held_out_digest": held_out_digest(self.x_val, self.y_val, self.x_test, self.y_test),
-            "left_out": len(self.skipped),
-            "left_out_first": list(self.skipped[:LEFT_OUT_RECORDED]),
-        }
-
-
-def data_warnings(dataset, train_config: TrainConfig) -> list[str]:
-    """What about a data.Dataset and these settings would make training say little, in
-    words: settings that train, but not meaningfully (a tiny subset, a batch bigger than the
-    data, a validation share larger than the training split, none held out for validation)."""
-    n = len(TrainingData.from_dataset(dataset, train_config.train_subset).y_train)
-    split, val, classes = len(dataset.y_train), len(dataset.y_val), len(dataset.class_names)
-    batch, images = train_config.batch_size, f"image{'s' * (n != 1)}"
-    said = []
-    if n < classes:
-        said.append(f"Only {n:,} training {images} for {classes} classes: some classes never "
-                    "appear in training.")  # fmt: skip
-    if batch > n:
-        said.append(f"The batch of {batch:,} is larger than the {n:,} training {images}: every "
-                    "epoch is a single optimizer step.")  # fmt: skip
-    if val > split:  # against the whole split: a subset is a quick look, its validation whole
-        said.append(f"More images are held out for validation ({val:,}) than train "
-                    f"({split:,}): lower the validation share.")  # fmt: skip
-    if val == 0:
-        why = "too few images of each class for the validation share"
-        if not train_config.validation_fraction:
-            why = "the validation share is 0"
-        said.append(f"No images are held out for validation ({why}): the run has no "
-                    "validation accuracy, and best.keras keeps the epoch with the best "
-                    "training accuracy.")  # fmt: skip
-    return said
 
 
 WORKER_FOLDER_PREFIX = "alexnet-worker-"  # the temporary home of a helper worker's run copy
@@ -218,7 +138,7 @@ def start_training(
             config.update(run_id=run_dir.name, created=runs.now_iso(), dataset=data.describe())
             config["placement"] = {"replicas": placement.replicas, "workers": placement.workers,
                                    "devices": list(placement.devices)}  # fmt: skip
-            runs.write_json_atomic(run_dir / "config.json", config)
+            atomic.write_json(run_dir / "config.json", config)
             job = TrainingJob(run_dir, model_config, train_config, data, placement=placement)
         except OSError as exc:  # a full disk, a read-only folder: no half-made run is left
             if run_dir is not None:
@@ -247,12 +167,12 @@ def continue_training(
         raise ValueError(f"{run_dir}: not a run folder (it has no config.json)")
     # The chief holds the folder from before its checks to the job's end: two continues at once
     # (the app and the command line) would both find it stopped and train it twice.
-    claim = runs.claim_run(run_dir) if distribute.cluster()[1] else None
+    claim = run_lock.claim_run(run_dir) if distribute.cluster()[1] else None
     try:
         return _continue(Path(run_dir), extra_epochs, dataset, devices, claim)
     except BaseException:
         if claim is not None:
-            runs.release_run(claim)
+            run_lock.release_run(claim)
         raise
 
 
@@ -310,7 +230,7 @@ def _continue(run_dir: Path, extra_epochs: int, dataset, devices: str | None,
                     stale.unlink(missing_ok=True)
             config = json.loads((path / "config.json").read_text(encoding="utf-8"))
             config["training"] = dataclasses.asdict(train_config)
-            runs.write_json_atomic(path / "config.json", config)
+            atomic.write_json(path / "config.json", config)
         except OSError as exc:  # a read-only folder, a full disk: the run stays as it was
             raise OSError(f"Nothing was continued: the run folder {path} cannot be written "
                           f"({exc.strerror or exc}).") from exc  # fmt: skip
@@ -322,14 +242,14 @@ def _continue(run_dir: Path, extra_epochs: int, dataset, devices: str | None,
 def _what_went_before(info: runs.RunInfo) -> dict:
     """What a continued job carries on from: the histories of the epochs last.keras holds
     (a failed epoch's rows and rate changes are dropped), the best score, test metrics, time."""
-    history = runs.load_history(info.path)[: info.epochs_done]
+    history = run_logs.load_history(info.path)[: info.epochs_done]
     if len(history) < info.epochs_done:
         raise ValueError(f"{info.run_id}: history.csv lists {len(history)} epochs, but "
                          f"last.keras holds {info.epochs_done}")  # fmt: skip
     done = {row["epoch"] for row in history}
     return {
         "history": history,
-        "batches": [b for b in runs.load_batch_history(info.path) if b["epoch"] in done],
+        "batches": [b for b in run_logs.load_batch_history(info.path) if b["epoch"] in done],
         "lr_events": runs.kept_lr_events(info),
         "best": info.best_accuracy,
         "test_loss": info.test_loss,

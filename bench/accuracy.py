@@ -22,7 +22,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from alexnet_core import checkpoints, classify, runs, training
+from alexnet_core import checkpoints, classify, run_logs, runs, training
 from alexnet_core.config import config_to_dict
 from alexnet_core.data import load_dataset
 from alexnet_core.fitting import estimate_epoch_seconds
@@ -167,7 +167,7 @@ def score_run(run_dir: str, source: str | None = None) -> tuple[dict, str]:
         "wall_s": run.duration_s,  # as the run recorded it: training and its test pass
         "train_images": images,
         "train_images_per_s": images * run.epochs_done / run.duration_s,
-        "epoch_seconds": [round(r["seconds"], 2) for r in runs.load_history(run.path)],
+        "epoch_seconds": [round(r["seconds"], 2) for r in run_logs.load_history(run.path)],
     }
     return result | scored_views(run.path, dataset, run.model_config), dataset.name
 

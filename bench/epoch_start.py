@@ -18,10 +18,11 @@ import time
 
 import keras
 
-from alexnet_core.config import PRESETS, TrainConfig
+from alexnet_core.config import TrainConfig
 from alexnet_core.data import load_dataset
 from alexnet_core.fitting import batches, compile_model
 from alexnet_core.model import build_alexnet
+from alexnet_core.presets import PRESETS
 from bench.common import describe, real_cifar10, save, table, whole_number
 
 

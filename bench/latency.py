@@ -25,10 +25,10 @@ from PIL import Image
 
 from alexnet_core import checkpoints, classify, explain, introspect, vision_charts
 from alexnet_core.cifar import CLASS_NAMES
-from alexnet_core.config import PRESETS
 from alexnet_core.data import SAMPLE_PATH
 from alexnet_core.images import decode_image
 from alexnet_core.model import build_alexnet
+from alexnet_core.presets import PRESETS
 from bench.common import describe, save, table, whole_number
 
 

@@ -20,8 +20,9 @@ import time
 import keras
 import numpy as np
 
-from alexnet_core.config import PRESETS, TrainConfig
+from alexnet_core.config import TrainConfig
 from alexnet_core.model import build_alexnet
+from alexnet_core.presets import PRESETS
 from alexnet_core.report import plan_layers
 from bench.common import describe, matmul_flops, save, table, whole_number
 

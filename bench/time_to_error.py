@@ -13,7 +13,7 @@ that took as the first run given.
 
 from __future__ import annotations
 
-from alexnet_core import runs
+from alexnet_core import run_logs, runs
 from bench.common import describe, runs_parser, save, table
 
 
@@ -23,7 +23,7 @@ def time_to_error(run_dir: str, error: float) -> dict:
     info = runs.read_run(run_dir)
     if info.model_config is None:
         raise ValueError(f"{run_dir} is not a readable run folder: {info.error}")
-    history = runs.load_history(run_dir)
+    history = run_logs.load_history(run_dir)
     model = info.model_config
     row = {
         "run": info.run_id, "activation": model.activation,

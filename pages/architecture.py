@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import charts, config, fitting, report
+from alexnet_core import charts, config, fitting, presets, report
 from pages import common, widgets
 
 # Widget key -> ModelConfig field it sets. The preset's values fill them in.
@@ -41,20 +41,20 @@ def conv1_is_the_cause(name: str, two_gpus: bool, pooling: str, values: dict, co
     def fits(kernels, strides) -> bool:
         changed = {**convs, "conv_kernels": kernels, "conv_strides": strides}
         try:
-            report.plan_layers(config.customised(name, two_gpus, pooling, **values, **changed))
+            report.plan_layers(presets.customised(name, two_gpus, pooling, **values, **changed))
         except ValueError:
             return False
         return True
 
     kernels, strides = convs["conv_kernels"], convs["conv_strides"]
-    own = config.preset(name)
+    own = presets.preset(name)
     return fits((3, *kernels[1:]), (1, *strides[1:])) and not fits(
         (kernels[0], *own.conv_kernels[1:]), (strides[0], *own.conv_strides[1:])
     )
 
 
 def load_preset() -> None:
-    chosen = config.preset(st.session_state.arch_preset)
+    chosen = presets.preset(st.session_state.arch_preset)
     for key, field in KNOBS.items():
         st.session_state[key] = getattr(chosen, field)
     widgets.fill_conv_settings("arch", chosen)
@@ -72,7 +72,7 @@ if "arch_image_size" not in st.session_state:
 keep = common.KEEP  # the knobs keep their values while you visit other pages
 row = st.columns(4)
 name = row[0].selectbox(
-    "Preset", list(config.PRESETS), key="arch_preset", on_change=load_preset, **keep
+    "Preset", list(presets.PRESETS), key="arch_preset", on_change=load_preset, **keep
 )
 row[1].number_input("Image size (pixels)", 8, 512, key="arch_image_size", **keep)
 row[2].number_input("Input size (pixels)", 8, 512, key="arch_input_size", **keep)
@@ -123,7 +123,7 @@ st.caption(
 values = {field: st.session_state[key] for key, field in KNOBS.items()}
 pooling, two_gpus = values.pop("pooling"), values.pop("two_gpus")
 try:
-    model_config = config.customised(name, two_gpus, pooling, **values, **convs)  # refuses bad
+    model_config = presets.customised(name, two_gpus, pooling, **values, **convs)  # refuses bad
     plan = report.plan_layers(model_config)  # refuses shapes that shrink to nothing
 except ValueError as exc:
     common.show_error(exc)
@@ -153,7 +153,7 @@ cols[2].metric("MACs per image", common.count_text(plan.total_macs),
                "through the network, as the table's MACs column adds up.")  # fmt: skip
 cols = st.columns(3)
 cols[0].metric("Activations per image", common.bytes_text(plan.total_memory_bytes))
-train = config.train_preset(name)  # the preset's batch size and optimizer
+train = presets.train_preset(name)  # the preset's batch size and optimizer
 weights, outputs = fitting.training_memory(model_config, train.batch_size, train.optimizer)
 cols[1].metric(
     "Memory to train", common.bytes_text(weights + outputs),
@@ -171,7 +171,7 @@ for note in plan.notes:
 left, right = st.columns(2)
 left.plotly_chart(charts.feature_map_shapes(plan), key="arch_shapes_chart")
 right.plotly_chart(charts.parameter_share(plan), key="arch_params_chart")
-shares = [fc_share(plan), fc_share(report.plan_layers(config.preset("paper")))]
+shares = [fc_share(plan), fc_share(report.plan_layers(presets.preset("paper")))]
 same = f"{shares[0]:.0%}" == f"{shares[1]:.0%}"
 paper = "" if same else f" (in the paper's network, {shares[1]:.0%})"
 st.write(f"fc6 and fc7 hold **{shares[0]:.0%}** of the parameters{paper}; the convolutions do "

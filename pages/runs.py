@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import charts, checkpoints, config, runs
+from alexnet_core import charts, checkpoints, config, run_logs, runs
 from pages import common
 
 # The Compare chart's curves: per-epoch metrics as Keras logged them, and the batches' error.
@@ -31,7 +31,7 @@ def percent(share: float | None) -> float | None:
 
 
 def readable(load, run: runs.RunInfo, what: str) -> list | None:
-    """The rows `load` (runs.load_history, ...) reads from the run's folder; None after a
+    """The rows `load` (run_logs.load_history, ...) reads from the run's folder; None after a
     warning when its file is damaged, so one bad file leaves the rest of the page working."""
     try:
         return load(run.path)
@@ -119,7 +119,7 @@ metric = st.segmented_control(
 ) or usual  # fmt: skip
 left_out = "damaged, left out of the comparison"
 if chosen and metric == "batch_error":
-    batches = {i: readable(runs.load_batch_history, by_id[i], left_out) for i in chosen}
+    batches = {i: readable(run_logs.load_batch_history, by_id[i], left_out) for i in chosen}
     batches = {run_id: rows for run_id, rows in batches.items() if rows is not None}
     if any(batches.values()):
         st.plotly_chart(charts.compare_training_error(batches), key="runs_batch_chart")
@@ -129,7 +129,7 @@ if chosen and metric == "batch_error":
     elif batches:  # else each run's warning has said why
         st.info("None of these runs has trained a batch yet.")
 elif chosen:
-    histories = {i: readable(runs.load_history, by_id[i], left_out) for i in chosen}
+    histories = {i: readable(run_logs.load_history, by_id[i], left_out) for i in chosen}
     histories = {run_id: rows for run_id, rows in histories.items() if rows is not None}
     name = CURVES[metric]
     why = "no finished epoch" + (" or no validation split" if metric.startswith("val_") else "")
@@ -181,12 +181,13 @@ if run.data.get("left_out"):
 if run.status == "failed" and run.error:
     st.error(run.error, icon=":material/error:")
 damaged = run.status == "damaged"
-history = [] if damaged else readable(runs.load_history, run, "its history cannot be shown")
+history = [] if damaged else readable(run_logs.load_history, run, "its history cannot be shown")
 if run.cut_short:
     st.caption(common.cut_short_text(*run.cut_short))
 if stops := common.stopped_earlier_text(history or []):
     st.caption(stops)
-changes = [] if damaged else readable(runs.load_lr_events, run, "its rate changes cannot be listed")
+unlisted = "its rate changes cannot be listed"
+changes = [] if damaged else readable(run_logs.load_lr_events, run, unlisted)
 if changes:
     listed = "; ".join(f"at step {e['step']} (epoch {e['epoch']}) from {e['old']:.3g} to "
                        f"{e['new']:.3g}" for e in changes)  # fmt: skip

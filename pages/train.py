@@ -5,7 +5,18 @@ import dataclasses
 
 import streamlit as st
 
-from alexnet_core import charts, config, data, distribute, report, runs, system, training
+from alexnet_core import (
+    charts,
+    config,
+    data,
+    distribute,
+    presets,
+    report,
+    runs,
+    system,
+    training,
+    training_data,
+)
 from pages import common, widgets
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
@@ -33,25 +44,25 @@ def load_preset() -> None:
     """Fill the form with the chosen preset's model and training settings."""
     name = st.session_state.train_preset
     for field in MODEL_FIELDS:
-        st.session_state[key(field)] = getattr(config.preset(name), field)
-    st.session_state.train_two_gpus = config.preset(name).two_gpus
-    st.session_state.train_pooling = config.preset(name).pooling
-    widgets.fill_conv_settings("train", config.preset(name))
+        st.session_state[key(field)] = getattr(presets.preset(name), field)
+    st.session_state.train_two_gpus = presets.preset(name).two_gpus
+    st.session_state.train_pooling = presets.preset(name).pooling
+    widgets.fill_conv_settings("train", presets.preset(name))
     for field in TRAIN_FIELDS:
-        st.session_state[key(field)] = getattr(config.train_preset(name), field)
+        st.session_state[key(field)] = getattr(presets.train_preset(name), field)
 
 
 def estimate(model_config, train_config) -> str:
     dataset = common.load_dataset_cached(*common.data_settings(train_config))
     fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
-    used = training.TrainingData.from_dataset(dataset, train_config.train_subset)
+    used = training_data.TrainingData.from_dataset(dataset, train_config.train_subset)
     count, batch = len(used.y_train), train_config.batch_size
     # A batch larger than the data is, in training, one step of all the images: time that.
     seconds = training.estimate_epoch_seconds(fitted, min(batch, count), count)
     seconds = float(f"{seconds:.2g}")  # as shown, so that the total is that times the epochs
     epochs = train_config.epochs
     total = common.duration_text(epochs * seconds)
-    said = [*report.plan_layers(fitted).notes, *training.data_warnings(dataset, train_config)]
+    said = [*report.plan_layers(fitted).notes, *training_data.data_warnings(dataset, train_config)]
     warnings = "".join(f" {text}" for text in said)
     return (f"About **{common.duration_text(seconds)} per epoch** here for {count:,} "
             f"image{'s' * (count != 1)} ({total} for {epochs} epoch{'s' * (epochs != 1)})."
@@ -63,11 +74,11 @@ def show_data(train_config) -> None:
     dataset = common.load_dataset_cached(*common.data_settings(train_config))
     st.success(dataset.summary() + ".", icon=":material/check_circle:")
     st.caption(f"Classes: {', '.join(dataset.class_names)}.")
-    used = training.TrainingData.from_dataset(dataset, train_config.train_subset)
+    used = training_data.TrainingData.from_dataset(dataset, train_config.train_subset)
     if len(used.y_train) < len(dataset.y_train):
         st.caption(f"A run trains on the first {len(used.y_train):,} of the "
                    f"{len(dataset.y_train):,} training images (Train subset).")  # fmt: skip
-    said = training.data_warnings(dataset, train_config)
+    said = training_data.data_warnings(dataset, train_config)
     if not len(dataset.y_test):  # it would train, and never be tested
         said.append(common.NO_TEST_IMAGES)
     for text in said:
@@ -243,7 +254,7 @@ with st.expander("Settings for a new run", expanded=job is None):
                             format_func=lambda name: SOURCE_LABELS.get(name, name),
                             **KEEP)  # fmt: skip
     c[1].selectbox(
-        "Preset", list(config.PRESETS), key="train_preset", **KEEP, on_change=load_preset
+        "Preset", list(presets.PRESETS), key="train_preset", **KEEP, on_change=load_preset
     )
     if source == OWN_DATA:
         source = st.text_input(
@@ -349,7 +360,7 @@ with st.expander("Settings for a new run", expanded=job is None):
         st.info("Enter the path of your dataset above: an image folder or a .zip.")
     elif start or timing or preview or check:
         try:  # the configs refuse bad values, the core a network that does not fit the data
-            model_config = config.customised(
+            model_config = presets.customised(
                 st.session_state.train_preset,
                 st.session_state.train_two_gpus,
                 st.session_state.train_pooling,

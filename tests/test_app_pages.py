@@ -17,7 +17,16 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from alexnet_core import checkpoints, config, data, report, runs, snapshot, training
+from alexnet_core import (
+    checkpoints,
+    data,
+    presets,
+    report,
+    run_logs,
+    runs,
+    snapshot,
+    training,
+)
 from pages import common
 
 pytestmark = pytest.mark.slow
@@ -46,9 +55,9 @@ def train_tiny(root: Path, cache_dir: Path, **settings) -> Path:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("ALEXNET_RUNS_DIR", str(root))
         env.setenv("ALEXNET_CACHE_DIR", str(cache_dir))
-        train = config.train_preset("tiny")
+        train = presets.train_preset("tiny")
         job = training.start_training(
-            config.preset("tiny"), dataclasses.replace(train, dataset="sample", **settings)
+            presets.preset("tiny"), dataclasses.replace(train, dataset="sample", **settings)
         )
         assert job.wait(timeout=120)
     return job.run_dir
@@ -210,7 +219,7 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     no_problems(app)
     assert metric(app, "Total parameters") == "60,965,224"
     # At least float32 weights, gradients and SGD's momentum, and batch 128's outputs twice
-    activations = report.plan_layers(config.preset("paper")).total_memory_bytes
+    activations = report.plan_layers(presets.preset("paper")).total_memory_bytes
     floor = (12 * 60_965_224 + 2 * 128 * activations) / 2**30
     assert metric(app, "Memory to train") == f"{floor:.2f} GiB"
     assert metric(app, "Activations per image") == f"{activations / 2**20:.2f} MiB"
@@ -269,7 +278,7 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     assert not app.warning
     app.number_input(key="arch_conv_kernels_5").set_value(17).run()  # on a 7x7 map
     assert [w.value for w in app.warning] == [report.plan_layers(
-        config.PRESETS["tiny"].replace(conv_kernels=(3, 3, 3, 3, 17))).notes[0]]  # fmt: skip
+        presets.PRESETS["tiny"].replace(conv_kernels=(3, 3, 3, 3, 17))).notes[0]]  # fmt: skip
     assert app.warning[0].value.startswith("conv5: its 17x17 kernel sees a 7x7 map")
     app.number_input(key="arch_conv_kernels_5").set_value(3).run()
     app.number_input(key="arch_input_size").set_value(8).run()  # tiny's 3x3 conv1 is not why
@@ -459,9 +468,10 @@ def test_train_warns_of_settings_that_train_but_say_little(app):
     app.number_input(key="train_conv_kernels_5").set_value(15)  # on tiny's 7x7 conv5 map
     app.button(key="train_estimate").click().run()
     text = next(i.value for i in app.info if i.value.startswith("About"))
-    assert text.endswith("conv5: its 15x15 kernel sees a 7x7 map, so only 13x13 of its weights "
-                         "ever meet the map; the others multiply padding zeros, costing time and "
-                         "learning nothing. Make it 13x13 or smaller.")  # fmt: skip
+    note = ("conv5: its 15x15 kernel sees a 7x7 map, so only 13x13 of its weights ever meet "
+            "the map; the others multiply padding zeros, costing time and learning nothing. "
+            "Make it 13x13 or smaller.")  # fmt: skip
+    assert text.endswith(note)
 
 
 def test_train_splits_a_network_over_two_gpus_as_the_paper_did(app):
@@ -689,8 +699,8 @@ def test_runs_and_train_say_where_a_stop_cut_an_epoch_before_a_continue(app, tmp
     app.run().switch_page("pages/runs.py").run()
     no_problems(app)
     assert any(said == caption.value for caption in app.caption)
-    assert snapshot.stopped_earlier(runs.load_history(path)) == [(1, 3, int(full))]
-    last_cut = runs.load_history(path)[:1]  # a stop in the last epoch is cut_short's to tell
+    assert snapshot.stopped_earlier(run_logs.load_history(path)) == [(1, 3, int(full))]
+    last_cut = run_logs.load_history(path)[:1]  # a stop in the last epoch is cut_short's to tell
     assert snapshot.stopped_earlier([{**last_cut[0], "batches": 3}]) == []
 
 
@@ -912,7 +922,7 @@ def test_the_checkpoint_picker_starts_at_a_whole_checkpoint(app, finished_run):
     app.run().switch_page("pages/classify.py").run()
     no_problems(app)
     picker = app.selectbox(key=f"classify_checkpoint_{run.run_id}")
-    history = runs.load_history(run.path)
+    history = run_logs.load_history(run.path)
     score = f"val acc {history[-1]['val_accuracy']:.1%}"
     assert picker.options == [f"best · epoch 1, {score} (damaged)", f"last · epoch 1, {score}"]
     assert picker.value == "last"

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from alexnet_core import atomic, runs
+from alexnet_core import atomic
 
 
 def mode(path) -> int:
@@ -24,7 +24,7 @@ def test_written_files_get_what_a_plain_write_would(tmp_path, monkeypatch, umask
     previous = os.umask(umask)
     try:
         (tmp_path / "plain.json").write_text("{}")
-        runs.write_json_atomic(tmp_path / "status.json", {"status": "finished"})
+        atomic.write_json(tmp_path / "status.json", {"status": "finished"})
     finally:
         os.umask(previous)
     assert mode(tmp_path / "status.json") == mode(tmp_path / "plain.json") == 0o666 & ~umask

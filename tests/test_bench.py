@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet_core import checkpoints, config, data, introspect, runs, training
+from alexnet_core import checkpoints, config, data, introspect, presets, run_logs, runs, training
 from bench import accuracy, common, epoch_start, latency, throughput, time_to_error, towers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +80,7 @@ def test_accuracy_bench_scores_a_finished_run_again_with_the_same_numbers(
     scored = capsys.readouterr().out.splitlines()
     written = [json.loads(p.read_text()) for p in sorted((tmp_path / "results").iterdir())]
     assert len(written) == 2 and all(w["version"] == 2 for w in written)
-    (epoch,) = runs.load_history(run_dir)
+    (epoch,) = run_logs.load_history(run_dir)
     for result in (w["results"][0] for w in written):
         assert result["epoch_seconds"] == [round(epoch["seconds"], 2)]
         assert result["test_loss"] == pytest.approx(result["test_ce"], abs=1e-4)  # no smoothing
@@ -100,7 +100,7 @@ def tiny_run(tmp_path_factory) -> Path:
     """A finished tiny run on the bundled sample, for the tests that score one again."""
     settings = config.TrainConfig(dataset="sample", epochs=1, train_subset=64, batch_size=32)
     runs_dir = tmp_path_factory.mktemp("runs")
-    job = training.start_training(config.PRESETS["tiny"], settings, runs_dir=runs_dir)
+    job = training.start_training(presets.PRESETS["tiny"], settings, runs_dir=runs_dir)
     assert job.wait(timeout=120) and job.snapshot().status == "finished"
     return job.run_dir
 
@@ -249,10 +249,10 @@ def test_latency_bench_times_every_feature_layer(capsys):
 def test_towers_bench_reports_each_gpus_colour_filters_per_checkpoint(tmp_path, capsys):
     settings = config.TrainConfig(dataset="sample", epochs=2, train_subset=64, batch_size=32,
                                   save_every_epoch=True)  # fmt: skip
-    split = config.PRESETS["tiny"].with_gpus(2)
+    split = presets.PRESETS["tiny"].with_gpus(2)
     job = training.start_training(split, settings, runs_dir=tmp_path / "split")
     assert job.wait(timeout=120)
-    one = training.start_training(config.PRESETS["tiny"], settings, runs_dir=tmp_path / "one")
+    one = training.start_training(presets.PRESETS["tiny"], settings, runs_dir=tmp_path / "one")
     assert one.wait(timeout=120)
     towers.main([str(job.run_dir), str(one.run_dir), "--no-save"])
     lines = capsys.readouterr().out.splitlines()
@@ -296,12 +296,12 @@ def test_the_chance_of_a_split_counts_the_ways_to_halve():
 def test_time_to_error_bench_finds_when_each_run_reached_the_error(tmp_path, capsys):
     """Two real tiny runs (ReLU, tanh); the tanh run's history is then set to known numbers."""
     settings = config.TrainConfig(dataset="sample", epochs=1, train_subset=64, batch_size=32)
-    relu = training.start_training(config.PRESETS["tiny"], settings, runs_dir=tmp_path / "a")
+    relu = training.start_training(presets.PRESETS["tiny"], settings, runs_dir=tmp_path / "a")
     assert relu.wait(timeout=120)
-    tanh_config = config.PRESETS["tiny"].replace(activation="tanh")
+    tanh_config = presets.PRESETS["tiny"].replace(activation="tanh")
     tanh = training.start_training(tanh_config, settings, runs_dir=tmp_path / "b")
     assert tanh.wait(timeout=120)
-    history = runs.load_history(relu.run_dir)
+    history = run_logs.load_history(relu.run_dir)
     (tanh.run_dir / "history.csv").write_text(
         "epoch,loss,accuracy,seconds\n1,2.0,0.50,10\n2,1.5,0.70,12\n3,1.0,0.80,11\n"
     )

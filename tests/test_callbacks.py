@@ -8,8 +8,8 @@ import pytest
 
 from alexnet_core import checkpoints
 from alexnet_core.callbacks import Checkpoints, Diverged
-from alexnet_core.config import PRESETS
 from alexnet_core.model import build_alexnet
+from alexnet_core.presets import PRESETS
 
 IMAGES = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
 

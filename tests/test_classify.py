@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from alexnet_core import classify, explain, vision_charts
-from alexnet_core.config import PRESETS
 from alexnet_core.model import build_alexnet
+from alexnet_core.presets import PRESETS
 
 CORNERS = ("top left", "top right", "bottom left", "bottom right")
 

@@ -60,7 +60,8 @@ TWO_DEVICES = textwrap.dedent(
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from alexnet_core import checkpoints, runs, training
-    from alexnet_core.config import PRESETS, TrainConfig
+    from alexnet_core.config import TrainConfig
+    from alexnet_core.presets import PRESETS
     from alexnet_core.data import load_dataset
 
     dataset = load_dataset("sample", validation_fraction=0.2)

@@ -5,7 +5,8 @@ import dataclasses
 import pytest
 
 from alexnet_core import fitting, images, report, training
-from alexnet_core.config import PRESETS, TRAIN_PRESETS, TrainConfig
+from alexnet_core.config import TrainConfig
+from alexnet_core.presets import PRESETS, TRAIN_PRESETS
 
 GIB = 2**30
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from alexnet_core import introspect, vision_charts
-from alexnet_core.config import PRESETS
 from alexnet_core.images import resize_image
 from alexnet_core.model import build_alexnet
+from alexnet_core.presets import PRESETS
 from alexnet_core.report import plan_layers
 
 RNG = np.random.default_rng(0)

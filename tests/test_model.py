@@ -14,14 +14,10 @@ import pytest
 
 from alexnet_core.callbacks import learning_rate_at
 from alexnet_core.config import (
-    PRESETS,
-    TRAIN_PRESETS,
     ModelConfig,
     TrainConfig,
-    customised,
     dumps,
     model_config_from_dict,
-    preset,
     train_config_from_dict,
 )
 from alexnet_core.model import (
@@ -30,6 +26,7 @@ from alexnet_core.model import (
     build_alexnet,
     feature_layer_names,
 )
+from alexnet_core.presets import PRESETS, TRAIN_PRESETS, customised, preset
 from alexnet_core.report import plan_layers
 from tests.conftest import dev_dependency
 
@@ -451,7 +448,7 @@ def test_pooling_knob_switches_between_overlapping_and_not():
 
 JAX_SCRIPT = """
 import json
-from alexnet_core.config import PRESETS
+from alexnet_core.presets import PRESETS
 from alexnet_core.model import build_alexnet
 import keras
 out = {}

@@ -13,9 +13,10 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet_core import checkpoints, runs
-from alexnet_core.config import PRESETS, dumps, train_preset
+from alexnet_core import atomic, checkpoints, run_lock, run_logs, runs
+from alexnet_core.config import dumps
 from alexnet_core.model import build_alexnet
+from alexnet_core.presets import PRESETS, train_preset
 
 TINY = PRESETS["tiny"]
 
@@ -172,7 +173,7 @@ def test_a_reused_pid_is_not_taken_for_the_training_process(runs_dir):
     # Our parent is alive, but a process_start other than its own means the pid now belongs
     # to another process: the one that trained the run is gone.
     parent = os.getppid()
-    actual = runs._process_start(parent)
+    actual = run_lock._process_start(parent)
     assert actual is not None, "needs /proc to read a process's start time"
     same = make_run(runs_dir, "same", "running", pid=parent, process_start=actual)
     reused = make_run(runs_dir, "reused", "running", pid=parent,
@@ -232,7 +233,7 @@ def test_each_checkpoint_knows_its_epoch_and_that_epochs_score(runs_dir):
     for name in ("best", "last", "epoch_002"):
         (path / f"{name}.keras").write_bytes(b"weights")
     rows = [(1, 0.5), (2, 0.4), (3, 0.5), (4, 0.45), (5, 0.9)]  # 5: a failed epoch's row
-    runs.write_csv_atomic(path / "history.csv",
+    atomic.write_csv(path / "history.csv",
                           [{"epoch": e, "val_accuracy": v} for e, v in rows])  # fmt: skip
     found = runs.checkpoint_epochs(runs.read_run(path))
     # best.keras was saved at epoch 1; epoch 3 only tied it, and epoch 5 is not in last.keras
@@ -253,18 +254,18 @@ def test_delete_refuses_a_folder_that_is_not_a_run(tmp_path):
 def test_histories_round_trip_through_csv(tmp_path):
     rows = [{"epoch": 1, "loss": 2.5, "val_loss": None, "learning_rate": 1e-05},
             {"epoch": 2, "loss": float("nan"), "val_loss": 1.0, "learning_rate": 0.01}]  # fmt: skip
-    runs.write_csv_atomic(tmp_path / "history.csv", rows)
-    back = runs.load_history(tmp_path)
+    atomic.write_csv(tmp_path / "history.csv", rows)
+    back = run_logs.load_history(tmp_path)
     assert back[0] == {"epoch": 1, "loss": 2.5, "val_loss": None, "learning_rate": 1e-05}
     assert back[1]["epoch"] == 2 and np.isnan(back[1]["loss"])
-    assert runs.load_batch_history(tmp_path) == [] and runs.load_lr_events(tmp_path) == []
+    assert run_logs.load_batch_history(tmp_path) == [] and run_logs.load_lr_events(tmp_path) == []
 
 
 def test_rows_from_an_older_run_and_newer_rows_share_one_csv(tmp_path):
     old = {"step": 1, "loss": 2.0}  # continued from a version without the speed column
     new = {"step": 2, "loss": 1.5, "images_per_second": 300.0}
-    runs.write_csv_atomic(tmp_path / "batches.csv", [old, new])
-    assert runs.load_batch_history(tmp_path) == [{**old, "images_per_second": None}, new]
+    atomic.write_csv(tmp_path / "batches.csv", [old, new])
+    assert run_logs.load_batch_history(tmp_path) == [{**old, "images_per_second": None}, new]
 
 
 def fail_on_rename(monkeypatch):
@@ -291,8 +292,8 @@ def fail_half_way(monkeypatch):
 @pytest.mark.parametrize(
     ("name", "write", "old", "new"),
     [
-        ("status.json", runs.write_json_atomic, {"status": "running"}, {"status": "finished"}),
-        ("history.csv", runs.write_csv_atomic, [{"epoch": 1, "loss": 2.0}],
+        ("status.json", atomic.write_json, {"status": "running"}, {"status": "finished"}),
+        ("history.csv", atomic.write_csv, [{"epoch": 1, "loss": 2.0}],
          [{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.5}]),
     ],
 )  # fmt: skip
@@ -366,21 +367,21 @@ def test_an_epochs_checkpoints_are_saved_together_or_not_at_all(tmp_path, monkey
 def test_damaged_side_files_and_checkpoints_raise_value_errors_naming_the_file(tmp_path):
     (tmp_path / "lr_events.json").write_text("[{")
     with pytest.raises(ValueError, match="lr_events.json: damaged, not JSON"):
-        runs.load_lr_events(tmp_path)
+        run_logs.load_lr_events(tmp_path)
     (tmp_path / "lr_events.json").write_text('[{"step": 3}]')
     with pytest.raises(ValueError, match="lr_events.json: damaged, expected a list"):
-        runs.load_lr_events(tmp_path)
+        run_logs.load_lr_events(tmp_path)
     (tmp_path / "history.csv").write_bytes(b"epoch,loss\n1,\xff\xfe\n")
     with pytest.raises(ValueError, match="history.csv: damaged, not a CSV"):
-        runs.load_history(tmp_path)
+        run_logs.load_history(tmp_path)
     (tmp_path / "history.csv").write_text("epoch,loss\n1,2.3,9\n")  # once a TypeError
     with pytest.raises(ValueError, match="more cells than the header has names"):
-        runs.load_history(tmp_path)
+        run_logs.load_history(tmp_path)
     (tmp_path / "history.csv").write_text("epoch,loss\n1,0.5\nmany,0.4\n")
     with pytest.raises(ValueError, match="no whole number for epoch"):
-        runs.load_history(tmp_path)
+        run_logs.load_history(tmp_path)
     (tmp_path / "history.csv").write_text("epoch,loss\n1,0.5\n2,0.4\n")
-    assert [row["epoch"] for row in runs.load_history(tmp_path)] == [1, 2]
+    assert [row["epoch"] for row in run_logs.load_history(tmp_path)] == [1, 2]
     (tmp_path / "best.keras").write_bytes(b"not a zip")  # the file is there, but no model
     with pytest.raises(ValueError, match="best.keras: damaged, not a whole .keras file"):
         checkpoints.load_checkpoint(tmp_path, "best")

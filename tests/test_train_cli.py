@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from alexnet_core import runs, train
-from alexnet_core.config import PRESETS, TRAIN_PRESETS
+from alexnet_core import run_logs, train
+from alexnet_core.presets import PRESETS, TRAIN_PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,7 +95,7 @@ def test_a_one_epoch_run_writes_a_run_folder(tmp_path):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["training"]["train_subset"] == 256 and config["model"]["preset"] == "tiny"
     (row,) = [line for line in result.stderr.splitlines() if line.startswith("epoch 1/1:")]
-    (epoch,) = runs.load_history(run_dir)  # the epoch's own speed, not the last batches'
+    (epoch,) = run_logs.load_history(run_dir)  # the epoch's own speed, not the last batches'
     assert epoch["images"] == 256
     assert row.endswith(f" {epoch['images'] / epoch['seconds']:,.0f} img/s")
 

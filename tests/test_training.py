@@ -20,10 +20,21 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet_core import checkpoints, fitting, runs, system, training
+from alexnet_core import (
+    atomic,
+    checkpoints,
+    fitting,
+    run_lock,
+    run_logs,
+    runs,
+    system,
+    training,
+    training_data,
+)
 from alexnet_core.callbacks import learning_rate_at
-from alexnet_core.config import PRESETS, TrainConfig
+from alexnet_core.config import TrainConfig
 from alexnet_core.data import load_dataset
+from alexnet_core.presets import PRESETS
 
 TINY = PRESETS["tiny"]
 FAST = TrainConfig(dataset="sample", epochs=1, batch_size=32, learning_rate=0.01,
@@ -80,8 +91,8 @@ def test_a_run_finishes_with_its_history_and_files(finished_run, sample):
                  "last.keras"):  # fmt: skip
         assert (path / name).is_file(), name
     assert not list(path.glob("tmp-*"))
-    assert len(runs.load_history(path)) == 1
-    batches = runs.load_batch_history(path)
+    assert len(run_logs.load_history(path)) == 1
+    batches = run_logs.load_batch_history(path)
     assert len(batches) == 8
     # The speed chart draws from these rows, so it survives a page reload: no speed after the
     # first batch (one reading), a positive one from the second on.
@@ -108,7 +119,7 @@ def test_the_progress_line_names_the_epoch_a_job_is_starting_not_batch_0(finishe
 
 def test_best_is_chosen_by_validation_accuracy_and_says_so(finished_run):
     info = runs.read_run(finished_run.run_dir)
-    validation = runs.load_history(finished_run.run_dir)[0]["val_accuracy"]
+    validation = run_logs.load_history(finished_run.run_dir)[0]["val_accuracy"]
     assert info.best_metric == "val_accuracy"
     assert info.best_accuracy == info.best_val_accuracy == pytest.approx(validation)
 
@@ -120,7 +131,7 @@ def test_without_a_validation_split_best_is_the_best_training_epoch_and_not_call
     settings = dataclasses.replace(FAST, epochs=3, validation_fraction=0, save_every_epoch=True)
     job = training.start_training(TINY, settings, dataset=unsplit)
     assert job.wait(120)
-    history = runs.load_history(job.run_dir)
+    history = run_logs.load_history(job.run_dir)
     assert [row["val_accuracy"] for row in history] == [None] * 3
     accuracies = [row["accuracy"] for row in history]
     info = runs.read_run(job.run_dir)
@@ -141,12 +152,12 @@ def test_data_too_small_to_hold_out_validation_images_is_told_before_training(sa
     small = dataclasses.replace(sample, x_train=sample.x_train[one_each],
                                 y_train=sample.y_train[one_each], x_val=sample.x_val[:0],
                                 y_val=sample.y_val[:0])  # fmt: skip
-    assert training.data_warnings(small, dataclasses.replace(FAST, batch_size=10)) == [
+    assert training_data.data_warnings(small, dataclasses.replace(FAST, batch_size=10)) == [
         "No images are held out for validation (too few images of each class for the "
         "validation share): the run has no validation accuracy, and best.keras keeps the "
         "epoch with the best training accuracy."
     ]
-    assert training.data_warnings(sample, dataclasses.replace(FAST, batch_size=10)) == []
+    assert training_data.data_warnings(sample, dataclasses.replace(FAST, batch_size=10)) == []
 
 
 def test_each_batch_records_its_own_loss_and_accuracy_beside_the_running_means(sample, runs_dir):
@@ -155,7 +166,7 @@ def test_each_batch_records_its_own_loss_and_accuracy_beside_the_running_means(s
     job = training.start_training(TINY, dataclasses.replace(FAST, epochs=2, batch_size=64),
                                   dataset=short)  # fmt: skip
     assert job.wait(120)
-    batches, epochs = runs.load_batch_history(job.run_dir), runs.load_history(job.run_dir)
+    batches, epochs = run_logs.load_batch_history(job.run_dir), run_logs.load_history(job.run_dir)
     images = np.array([64, 64, 64, 8])
     for epoch, logged in zip((1, 2), epochs, strict=True):
         rows = [row for row in batches if row["epoch"] == epoch]
@@ -204,7 +215,7 @@ def test_stop_ends_within_a_few_batches_keeps_last_and_refuses_a_second_start(sa
     assert snap.step - stopped_at <= 3
     assert snap.epochs_done == 1 and snap.test_accuracy is not None
     assert snap.cut_short == (1, snap.step) and snap.step < snap.batches_per_epoch == 32
-    assert runs.load_history(job.run_dir)[0]["batches"] == snap.step
+    assert run_logs.load_history(job.run_dir)[0]["batches"] == snap.step
     # The test metrics are those of the weights the stop left in last.keras.
     assert checkpoint_accuracy(job.run_dir, "last", sample) == pytest.approx(
         snap.test_accuracy, abs=1e-6
@@ -264,7 +275,7 @@ def test_a_stop_between_epochs_ends_there_and_a_rate_after_the_last_batch_is_ref
     assert job.wait(60)
     snap = job.snapshot()
     assert (snap.status, snap.epochs_done, snap.cut_short) == ("stopped", 1, None), snap.error
-    assert [row["batches"] for row in runs.load_history(job.run_dir)] == [8]
+    assert [row["batches"] for row in run_logs.load_history(job.run_dir)] == [8]
     assert runs.read_run(job.run_dir).cut_short is None
 
     job = training.continue_training(job.run_dir, 1, dataset=sample)  # epoch 2 of 2
@@ -334,7 +345,7 @@ def test_pause_holds_the_batch_counter_then_a_learning_rate_change_takes_effect(
     after = [b["learning_rate"] for b in snap.batch_history if b["step"] >= event["step"]]
     assert after and all(rate == pytest.approx(0.003) for rate in after)
     assert snap.learning_rate == pytest.approx(0.003)
-    assert runs.load_lr_events(job.run_dir) == [event]
+    assert run_logs.load_lr_events(job.run_dir) == [event]
     job.stop()
     assert job.wait(60)
     with pytest.raises(ValueError, match="stopped"):
@@ -355,12 +366,12 @@ def test_a_diverging_loss_fails_the_run_and_keeps_the_last_good_checkpoint(sampl
     info = runs.read_run(job.run_dir)
     assert (info.status, info.epochs_done) == ("failed", 1)
     assert "diverged" in info.error
-    assert [e["new"] for e in runs.load_lr_events(job.run_dir)] == [1e6], "the record stays"
+    assert [e["new"] for e in run_logs.load_lr_events(job.run_dir)] == [1e6], "the record stays"
 
     job = training.continue_training(job.run_dir, 1, dataset=sample)  # redoes epoch 2
     assert job.wait(60) and job.snapshot().status == "finished", job.snapshot().error
     assert job.manual_rate is None, "the rate set in the discarded epoch came back"
-    assert runs.load_lr_events(job.run_dir) == [], "a later continue would bring it back"
+    assert run_logs.load_lr_events(job.run_dir) == [], "a later continue would bring it back"
 
 
 def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, sample, tmp_path):
@@ -382,13 +393,13 @@ def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, 
     job = training.continue_training(path, 1, dataset=sample)  # the run's own: 'auto' here
     assert job.wait(120)
     assert not list(path.glob("tmp-*")), "the leftovers are cleared when the run goes on"
-    runs.release_run(runs.claim_run(path))  # the ended job let go of the folder
+    run_lock.release_run(run_lock.claim_run(path))  # the ended job let go of the folder
     snap = job.snapshot()
     assert snap.status == "finished", snap.error
     assert snap.device == "CPU" and snap.train_config.devices == "auto"
     assert (snap.epochs_done, snap.epochs) == (2, 2)
-    assert [row["epoch"] for row in runs.load_history(path)] == [1, 2]
-    steps = [row["step"] for row in runs.load_batch_history(path)]
+    assert [row["epoch"] for row in run_logs.load_history(path)] == [1, 2]
+    steps = [row["step"] for row in run_logs.load_batch_history(path)]
     assert steps == list(range(1, 17))
     # The optimizer's step count carried on: a fresh optimizer would say 8.
     assert int(checkpoints.load_checkpoint(path, "last").optimizer.iterations) == 16
@@ -421,7 +432,7 @@ def test_continue_refuses_a_run_it_cannot_go_on_with_and_changes_nothing(
     for state in ("running", "paused"):
         alive = copy(state)
         status = json.loads((alive / "status.json").read_text())
-        status.update(status=state, pid=parent, process_start=runs._process_start(parent))
+        status.update(status=state, pid=parent, process_start=run_lock._process_start(parent))
         (alive / "status.json").write_text(json.dumps(status))
         assert runs.read_run(alive).status == state
         refused(alive, f"{state} is still {state}: it cannot be continued now", dataset=sample)
@@ -429,14 +440,14 @@ def test_continue_refuses_a_run_it_cannot_go_on_with_and_changes_nothing(
     no_last = copy("no-last")
     (no_last / "last.keras").unlink()
     refused(no_last, "no-last has no last.keras checkpoint to continue from", dataset=sample)
-    runs.release_run(runs.claim_run(no_last))  # a refusal lets go of the folder's lock
+    run_lock.release_run(run_lock.claim_run(no_last))  # a refusal lets go of the folder's lock
 
     # Another program continuing the run this instant: its status.json may still say
     # 'finished', but it holds the folder's lock until its job ends, and dies with it.
     locked = copy("locked")
     holder = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, os, sys, time\n"
-         f"fd = os.open({str(locked / runs.LOCK_NAME)!r}, os.O_RDWR | os.O_CREAT)\n"
+         f"fd = os.open({str(locked / run_lock.LOCK_NAME)!r}, os.O_RDWR | os.O_CREAT)\n"
          "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -447,7 +458,7 @@ def test_continue_refuses_a_run_it_cannot_go_on_with_and_changes_nothing(
     finally:
         holder.kill()
         holder.wait()
-    runs.release_run(runs.claim_run(locked))  # the lock went with its process
+    run_lock.release_run(run_lock.claim_run(locked))  # the lock went with its process
 
     other_classes = dataclasses.replace(sample, class_names=tuple(reversed(sample.class_names)))
     refused(copy("classes"), r"dataset: its classes \['truck', .* differ from the run's "
@@ -473,7 +484,7 @@ def test_each_batch_trains_at_the_scheduled_rate_before_and_after_a_continue(sam
         return [learning_rate_at(one_cycle, epoch - 1 + batch / per_epoch, total)
                 for batch in range(per_epoch)]  # fmt: skip
 
-    first = runs.load_batch_history(job.run_dir)
+    first = run_logs.load_batch_history(job.run_dir)
     assert [row["epoch"] for row in first] == [1] * per_epoch + [2] * per_epoch
     rates = [row["learning_rate"] for row in first]
     assert rates == pytest.approx(scheduled(1, 2) + scheduled(2, 2), rel=1e-6)
@@ -481,7 +492,7 @@ def test_each_batch_trains_at_the_scheduled_rate_before_and_after_a_continue(sam
 
     job = training.continue_training(job.run_dir, 1, dataset=sample)
     assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
-    rows = runs.load_batch_history(job.run_dir)
+    rows = run_logs.load_batch_history(job.run_dir)
     assert rows[: 2 * per_epoch] == first
     assert [row["epoch"] for row in rows[2 * per_epoch :]] == [3] * per_epoch
     # The schedule is recomputed over the new total of 3 epochs.
@@ -509,7 +520,7 @@ def test_the_command_line_exits_1_naming_the_divergence(tmp_path):
 
 def test_a_final_status_is_on_disk_before_the_snapshot_shows_it(sample, runs_dir, monkeypatch):
     """The Runs page reads status.json: a page that saw 'finished' must find it there too."""
-    write_csv = runs.write_csv_atomic
+    write_csv = atomic.write_csv
 
     def slow_write(path, rows):  # a slow disk at the end of the run
         time.sleep(0.3)
@@ -517,7 +528,7 @@ def test_a_final_status_is_on_disk_before_the_snapshot_shows_it(sample, runs_dir
 
     job = training.start_training(TINY, FAST, dataset=sample)
     wait_until(lambda: job.snapshot().epochs_done == 1, timeout=120, every=0.01)
-    monkeypatch.setattr(runs, "write_csv_atomic", slow_write)
+    monkeypatch.setattr(atomic, "write_csv", slow_write)
     wait_until(lambda: not job.snapshot().active, timeout=120, every=0.01)
     assert runs.read_run(job.run_dir).status == job.snapshot().status == "finished"
     assert job.wait(30)
@@ -634,7 +645,7 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
         raise OSError(errno.EROFS, "Read-only file system", str(Path(file).parent / "tmp-x"))
 
     with monkeypatch.context() as fault:
-        fault.setattr(runs, "write_json_atomic", read_only)
+        fault.setattr(atomic, "write_json", read_only)
         with pytest.raises(OSError) as refused:
             training.continue_training(path, 1, dataset=sample)
     assert str(refused.value) == (
@@ -685,7 +696,7 @@ def test_a_runs_folder_that_cannot_be_written_starts_nothing_and_leaves_no_folde
     def disk_full(path, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(runs, "write_json_atomic", disk_full)  # config.json of a new folder
+    monkeypatch.setattr(atomic, "write_json", disk_full)  # config.json of a new folder
     with pytest.raises(OSError, match=rf"in {re.escape(str(runs_dir))} \(No space left"):
         training.start_training(TINY, FAST, dataset=sample)
     assert [p.name for p in runs_dir.iterdir()] == ["a-file"], "no half-made run is listed"

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from alexnet_core import checkpoints, classify, config, data, introspect, runs, training
+from alexnet_core import checkpoints, classify, config, data, introspect, presets, runs, training
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ def trained_run(tmp_path_factory):
     train_config = config.TrainConfig(
         dataset="sample", epochs=1, train_subset=256, batch_size=32, save_every_epoch=True
     )
-    job = training.start_training(config.PRESETS["tiny"], train_config, runs_dir=root)
+    job = training.start_training(presets.PRESETS["tiny"], train_config, runs_dir=root)
     assert job.wait(timeout=180)
     run = runs.read_run(job.run_dir)
     assert run.status == "finished" and "epoch_001" in run.checkpoints, run.error
@@ -160,7 +160,7 @@ def test_inside_keeps_its_choices_and_upload_while_you_visit_another_page(app, t
 def test_inside_shows_conv1_of_a_split_network_in_the_two_gpus_halves(tmp_path, monkeypatch):
     monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path))
     settings = config.TrainConfig(dataset="sample", epochs=1, train_subset=64, batch_size=32)
-    job = training.start_training(config.PRESETS["tiny"].with_gpus(2), settings)
+    job = training.start_training(presets.PRESETS["tiny"].with_gpus(2), settings)
     assert job.wait(timeout=120)
     at = open_page(AppTest.from_file("../app.py", default_timeout=90), "inside")
     at.selectbox(key="inside_filter_layer").select("conv1").run()
@@ -609,7 +609,7 @@ def test_a_three_class_run_shows_no_top_5_and_says_when_its_test_split_is_empty(
             (folder / name / f"{n}.png").write_bytes(encoded(x_test[i]))
     settings = config.TrainConfig(dataset=str(folder), epochs=1, batch_size=8,
                                   validation_fraction=0)  # fmt: skip
-    job = training.start_training(config.PRESETS["tiny"], settings, runs_dir=tmp_path / "runs")
+    job = training.start_training(presets.PRESETS["tiny"], settings, runs_dir=tmp_path / "runs")
     assert job.wait(timeout=120) and job.snapshot().status == "finished"
     monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path / "runs"))
 

@@ -1,0 +1,71 @@
+"""The logs a run writes as it trains, read back: history.csv (one row per epoch), batches.csv
+(one row per batch) and lr_events.json (the learning-rate changes made by hand). Each reader
+gives [] for a file not written yet and raises ValueError, naming the file, for a damaged one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+
+def _read_csv(path: Path, integer_column: str) -> list[dict]:
+    """The rows of a run's CSV file, [] if there is none; ValueError if it is damaged (every
+    row must have a whole number in `integer_column`)."""
+    if not path.exists():
+        return []
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"{path}: damaged, not a CSV file this app wrote ({error})") from error
+    if any(None in row for row in rows):  # csv puts the cells beyond the header under None
+        raise ValueError(f"{path}: damaged, a row has more cells than the header has names")
+    rows = [{k: _number(v) for k, v in row.items()} for row in rows]
+    if any(not isinstance(row.get(integer_column), int) for row in rows):
+        raise ValueError(f"{path}: damaged, a row has no whole number for {integer_column}")
+    return rows
+
+
+def _number(text: str):
+    """CSV cells back to numbers where they are numbers; empty cells become None."""
+    if text == "" or text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() and "." not in text and "e" not in text else value
+
+
+def load_history(path: str | os.PathLike) -> list[dict]:
+    """Per-epoch rows: epoch, loss, accuracy, val_loss, val_accuracy, learning_rate, seconds."""
+    return _read_csv(Path(path) / "history.csv", "epoch")
+
+
+def load_batch_history(path: str | os.PathLike) -> list[dict]:
+    """Per-batch rows: step, epoch, loss, accuracy (running means per epoch, as Keras logs
+    them), batch_loss, batch_accuracy (the batch's own; empty in runs made before they were
+    recorded), learning_rate, images_per_second (over the last batches; empty for the first of
+    each epoch)."""
+    return _read_csv(Path(path) / "batches.csv", "step")
+
+
+def load_lr_events(path: str | os.PathLike) -> list[dict]:
+    """The learning-rate changes made by hand: step, epoch, old and new rate. ValueError if
+    the file is damaged."""
+    file = Path(path) / "lr_events.json"
+    if not file.exists():
+        return []
+    try:
+        events = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{file}: damaged, not JSON ({error})") from error
+    keys = {"step", "epoch", "old", "new"}
+    if not isinstance(events, list) or not all(
+        isinstance(e, dict) and keys <= e.keys() for e in events
+    ):
+        raise ValueError(f"{file}: damaged, expected a list of step, epoch, old and new rates")
+    return events
