@@ -211,6 +211,8 @@ def live(drawn_status: str) -> None:
 
 if job is not None:  # the current (or last) run first, then the settings for a new one
     st.subheader(f"Run {snap.run_id}")
+    for note in report.plan_layers(snap.model_config).notes:  # Estimate said it before Start
+        st.caption(f":material/info: {note}")
     if snap.status == "stopping":
         st.caption("Stopping: the epoch's validation, checkpoint and the test pass come first.")
     elif active:  # controls stay outside the live fragment: a click reruns the whole page

@@ -472,6 +472,11 @@ def test_train_warns_of_settings_that_train_but_say_little(app):
             "the map; the others multiply padding zeros, costing time and learning nothing. "
             "Make it 13x13 or smaller.")  # fmt: skip
     assert text.endswith(note)
+    app.button(key="train_start").click().run()  # legal, so it trains; the run says it again
+    assert training.current_job().wait(120)
+    app.run()
+    no_problems(app)
+    assert [c.value for c in app.caption if "kernel" in c.value] == [f":material/info: {note}"]
 
 
 def test_train_splits_a_network_over_two_gpus_as_the_paper_did(app):
