@@ -55,6 +55,7 @@ def release_run(fd: int) -> None:
 
 
 def pid_exists(pid: int) -> bool:
+    """Whether a process with this id runs now (perhaps not the one that once had it)."""
     try:
         os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
@@ -65,6 +66,7 @@ def pid_exists(pid: int) -> bool:
 
 
 def is_alive(status: dict, path: Path) -> bool:
+    """Whether the process a run's status.json names (process_identity) still trains `path`."""
     pid = status.get("pid")
     if not isinstance(pid, int):
         return False
