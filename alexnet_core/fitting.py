@@ -1,13 +1,11 @@
-"""How a job's model is fitted: optimizer, loss and metric, model.fit, and a speed estimate.
+"""How a job's model is fitted: optimizer, loss and metric, model.fit, and the memory it needs.
 
-fit() runs in the training thread; estimate_epoch_seconds() in the caller's.
+fit() runs in the training thread.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
-import time
 
 import numpy as np
 
@@ -216,37 +214,3 @@ def _job_model(job):
         new.assign(old)
     compile_model(model, job.train_config, optimizer)
     return model
-
-
-def estimate_epoch_seconds(
-    model_config: ModelConfig, batch_size: int, num_images: int, *, steps: int = 3
-) -> float:
-    """Seconds one epoch of `num_images` would take here: times `steps` real training steps
-    on random images after one warm-up step (which traces the graph), then extrapolates."""
-    import keras
-
-    from alexnet_core.model import build_alexnet
-
-    if batch_size < 1 or num_images < 1:
-        raise ValueError(f"batch_size and num_images must be positive, got {batch_size}, "
-                         f"{num_images}")  # fmt: skip
-    train_config = TrainConfig(batch_size=batch_size)
-    check_memory(model_config, train_config)
-    model = build_alexnet(model_config)
-    compile_model(model, train_config)
-    rng = np.random.default_rng(0)
-    size = model_config.image_size
-    x = rng.integers(0, 256, (batch_size, size, size, 3), dtype=np.uint8)
-    labels = rng.integers(0, model_config.num_classes, batch_size)
-    y = keras.utils.to_categorical(labels, model_config.num_classes)
-    try:
-        model.train_on_batch(x, y)
-        started = time.perf_counter()
-        for _ in range(steps):
-            model.train_on_batch(x, y)  # returns numbers, so each step has really finished
-        per_step = (time.perf_counter() - started) / steps
-    except Exception as exc:
-        if text := out_of_memory(exc, model_config, batch_size):
-            raise ValueError(text) from exc
-        raise
-    return per_step * math.ceil(num_images / batch_size)

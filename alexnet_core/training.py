@@ -23,7 +23,6 @@ from alexnet_core.config import ModelConfig, TrainConfig, dumps
 from alexnet_core.fitting import (
     check_memory,
     compile_model,
-    estimate_epoch_seconds,
     make_optimizer,
 )
 from alexnet_core.job import ACTIVE, JobBusy, TrainingJob
@@ -33,7 +32,7 @@ from alexnet_core.training_data import TrainingData
 __all__ = [
     "ACTIVE", "JobBusy", "Snapshot", "TrainingJob", "start_training", "continue_training",
     "current_job", "is_training", "stop_all_jobs", "discard_helper_folder",
-    "estimate_epoch_seconds", "make_optimizer", "compile_model",
+    "make_optimizer", "compile_model",
 ]  # fmt: skip
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from alexnet_core import checkpoints, classify, run_logs, runs, training
 from alexnet_core.config import config_to_dict
 from alexnet_core.data import load_dataset
-from alexnet_core.fitting import estimate_epoch_seconds
+from alexnet_core.estimate import estimate_epoch_seconds
 from alexnet_core.train import build_parser, configs_from_args
 from bench.common import describe, real_cifar10, save, table
 

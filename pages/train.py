@@ -10,6 +10,7 @@ from alexnet_core import (
     config,
     data,
     distribute,
+    estimate,
     presets,
     report,
     runs,
@@ -52,21 +53,31 @@ def load_preset() -> None:
         st.session_state[key(field)] = getattr(presets.train_preset(name), field)
 
 
-def estimate(model_config, train_config) -> str:
+def estimate_text(model_config, train_config) -> str:
+    """How long a run of these settings takes here, part by part, from timed real steps."""
     dataset = common.load_dataset_cached(*common.data_settings(train_config))
     fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
     used = training_data.TrainingData.from_dataset(dataset, train_config.train_subset)
-    count, batch = len(used.y_train), train_config.batch_size
+    count, validated, tested = len(used.y_train), len(used.y_val), len(used.y_test)
     # A batch larger than the data is, in training, one step of all the images: time that.
-    seconds = training.estimate_epoch_seconds(fitted, min(batch, count), count)
-    seconds = float(f"{seconds:.2g}")  # as shown, so that the total is that times the epochs
-    epochs = train_config.epochs
-    total = common.duration_text(epochs * seconds)
+    timed = dataclasses.replace(train_config, batch_size=min(train_config.batch_size, count))
+    saves = 2 + train_config.save_every_epoch  # last.keras, best.keras (, epoch_NNN.keras)
+    took = estimate.estimate_run(fitted, timed, count, validated, tested,
+                                 checkpoints_per_epoch=saves)  # fmt: skip
+    duration, epochs = common.duration_text, train_config.epochs
+    parts = [f"{duration(took.train_s)} of training steps"]
+    if validated:
+        parts.append(f"{duration(took.validation_s)} validating {validated:,} images")
+    parts.append(f"{duration(took.checkpoint_s)} saving checkpoints")
+    ends = f"{duration(took.build_s)} to build the model's steps before the first batch"
+    if tested:
+        ends += f" and {duration(took.test_s)} to test {tested:,} images at the end"
     said = [*report.plan_layers(fitted).notes, *training_data.data_warnings(dataset, train_config)]
-    warnings = "".join(f" {text}" for text in said)
-    return (f"About **{common.duration_text(seconds)} per epoch** here for {count:,} "
-            f"image{'s' * (count != 1)} ({total} for {epochs} epoch{'s' * (epochs != 1)})."
-            f"{warnings}")  # fmt: skip
+    took_all = f"{epochs} epoch{'s take' if epochs != 1 else ' takes'}"
+    return (f"About **{duration(took.epoch_s)} per epoch** here for {count:,} "
+            f"image{'s' * (count != 1)}: {', '.join(parts)}. {took_all} about "
+            f"{duration(took.total_s(epochs))} in all, with {ends}."
+            + "".join(f" {text}" for text in said))  # fmt: skip
 
 
 def show_data(train_config) -> None:
@@ -374,8 +385,8 @@ with st.expander("Settings for a new run", expanded=job is None):
             if check:
                 show_data(train_config)
             elif timing:
-                with st.spinner("Timing a few training steps…"):
-                    st.info(estimate(model_config, train_config))
+                with st.spinner("Timing a few training steps and a checkpoint save…"):
+                    st.info(estimate_text(model_config, train_config))
             elif preview:
                 show_augmentation(model_config, train_config)
             else:

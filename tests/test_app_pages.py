@@ -417,24 +417,32 @@ def test_train_previews_what_flips_and_shifts_do_to_training_images(app):
     assert not app.exception and "augment_shift" in app.error[0].value
 
 
-def test_train_estimates_a_tiny_epoch_in_a_unit_that_shows_it(app):
-    fill_in_a_tiny_run(app)
-    app.button(key="train_estimate").click().run()
-    no_problems(app)
-    # Not "About 0 s per epoch … (0.0 min)"; an earlier test's run may show an info box first.
-    text = next(i.value for i in app.info if i.value.startswith("About"))
-    found = re.fullmatch(r"About \*\*([\d.]+) (ms|s) per epoch\*\* here for 256 images "
-                         r"\(([\d.]+) (ms|s) for 1 epoch\)\.", text)  # fmt: skip
-    assert found, text
-    assert float(found[1]) > 0 and found.groups()[:2] == found.groups()[2:]
+FIGURE = r"([\d.]+ m?s)"  # a duration as duration_text writes one below a minute
+ESTIMATE = (rf"About \*\*{FIGURE} per epoch\*\* here for 256 images: {FIGURE} of training "
+            rf"steps, {FIGURE} validating 400 images, {FIGURE} saving checkpoints\. 3 epochs "
+            rf"take about {FIGURE} in all, with {FIGURE} to build the model's steps before the "
+            rf"first batch and {FIGURE} to test 1,000 images at the end\.")  # fmt: skip
+
+
+def seconds(figure: str) -> float:
+    number, unit = figure.split()
+    return float(number) / (1000 if unit == "ms" else 1)
+
+
+def test_train_estimates_a_run_part_by_part_in_units_that_show_them(app):
+    fill_in_a_tiny_run(app)  # 256 of the sample's images; it holds out 400 and tests 1,000
     app.number_input(key="train_epochs").set_value(3)
     app.button(key="train_estimate").click().run()
+    no_problems(app)
+    # Not "About 0 s per epoch"; an earlier test's run may show an info box first.
     text = next(i.value for i in app.info if i.value.startswith("About"))
-    found = re.fullmatch(r"About \*\*([\d.]+) (ms|s) per epoch\*\* here for 256 images "
-                         r"\(([\d.]+) (ms|s) for 3 epochs\)\.", text)  # fmt: skip
-    assert found, text  # the total is what the figure shown makes, to two figures
-    per_epoch, total = (float(found[i]) / (1000 if found[i + 1] == "ms" else 1) for i in (1, 3))
-    assert total == pytest.approx(float(f"{3 * per_epoch:.2g}")), text
+    found = re.fullmatch(ESTIMATE, text)
+    assert found, text
+    epoch, train, validate, save, total, build, test = map(seconds, found.groups())
+    assert min(epoch, train, validate, save, build, test) > 0, text
+    # Each figure is rounded to two significant figures, so the sums hold to about 5%.
+    assert epoch == pytest.approx(train + validate + save, rel=0.06), text
+    assert total == pytest.approx(build + 3 * epoch + test, rel=0.06), text
 
 
 def test_train_warns_of_settings_that_train_but_say_little(app):
@@ -444,7 +452,7 @@ def test_train_warns_of_settings_that_train_but_say_little(app):
     no_problems(app)
     text = next(i.value for i in app.info if i.value.startswith("About"))
     assert re.fullmatch(
-        r"About \*\*[\d.]+ m?s per epoch\*\* here for 1 image \([\d.]+ m?s for 1 epoch\)\. "
+        r"About .* per epoch\*\* here for 1 image: .*\. 1 epoch takes about .* at the end\. "
         r"Only 1 training image for 10 classes: some classes never appear in training\. "
         r"The batch of 32 is larger than the 1 training image: every epoch is a single "
         r"optimizer step\.", text

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from alexnet_core import fitting, images, report, training
+from alexnet_core import estimate, fitting, images, report, training
 from alexnet_core.config import TrainConfig
 from alexnet_core.presets import PRESETS, TRAIN_PRESETS
 
@@ -65,4 +65,4 @@ def test_training_and_timing_refuse_it_before_building_anything(monkeypatch, run
         training.start_training(PRESETS["tiny"], tiny)
     assert list(runs_dir.iterdir()) == [], "no run folder is made"
     with pytest.raises(ValueError, match="Training this network needs"):
-        training.estimate_epoch_seconds(PRESETS["tiny"], 32, 64)
+        estimate.estimate_epoch_seconds(PRESETS["tiny"], 32, 64)

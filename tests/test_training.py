@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import types
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 from alexnet_core import (
     atomic,
     checkpoints,
+    estimate,
     fitting,
     run_lock,
     run_logs,
@@ -776,17 +778,39 @@ def test_batches_feed_every_image_once_an_epoch_in_a_new_seeded_order_without_au
     assert sum(epochs(in_order, 1)[0], ()) == tuple(range(10)) and "shuffle" not in in_order
 
 
-def test_estimate_epoch_seconds_times_real_steps(monkeypatch):
-    # A clock that reads 10.0 s before the 3 timed steps and 10.6 s after: 0.2 s a step.
-    readings = iter([10.0, 10.6])
-    monkeypatch.setattr(fitting, "time", types.SimpleNamespace(perf_counter=lambda: next(readings)))
-    # 150 images in batches of 16: 10 steps, the last of 6 images.
-    assert training.estimate_epoch_seconds(TINY, 16, 150) == pytest.approx(2.0)
-    assert next(readings, None) is None, "the clock was not read before and after the steps"
+def test_estimate_run_times_real_steps_and_one_checkpoint_save(monkeypatch):
+    # The clock, as the estimate reads it: tracing the training step takes 1 s, then 0.2 s a
+    # step over 3 steps; tracing the evaluation step 0.5 s, then 0.05 s a step; the save 0.7 s.
+    readings = iter([0.0, 1.0, 1.6, 2.0, 2.5, 2.65, 3.0, 3.7])
+    clock = types.SimpleNamespace(perf_counter=lambda: next(readings))
+    monkeypatch.setattr(estimate, "time", clock)
+    saved = []
+    monkeypatch.setattr(checkpoints, "save_checkpoints", lambda model, paths: saved.append(paths))
+    got = estimate.estimate_run(TINY, dataclasses.replace(FAST, batch_size=16), 150, num_val=40,
+                                num_test=100, checkpoints_per_epoch=2)  # fmt: skip
+    assert next(readings, None) is None, "the clock was read once before and after each part"
+    assert len(saved) == 1 and len(saved[0]) == 2, "one save of last.keras and best.keras"
+    # 150 images in batches of 16: 10 steps (the last of 6); 40 to validate: 3; 100 to test: 7.
+    assert dataclasses.astuple(got) == pytest.approx((1.5, 2.0, 0.15, 0.7, 0.35))
+    assert got.epoch_s == pytest.approx(2.85)
+    assert got.total_s(4) == pytest.approx(1.5 + 4 * 2.85 + 0.35)
+
+    readings = iter([9.0, 10.0, 10.6])  # training steps alone: no evaluation step, no save
+    assert estimate.estimate_epoch_seconds(TINY, 16, 150) == pytest.approx(2.0)
+    assert next(readings, None) is None
     with pytest.raises(ValueError, match="batch_size and num_images must be positive, got 0, 160"):
-        training.estimate_epoch_seconds(TINY, 0, 160)
+        estimate.estimate_epoch_seconds(TINY, 0, 160)
     with pytest.raises(ValueError, match="must be positive, got 16, 0"):
-        training.estimate_epoch_seconds(TINY, 16, 0)
+        estimate.estimate_epoch_seconds(TINY, 16, 0)
+    with pytest.raises(ValueError, match="num_train: got 0, expected at least 1 image"):
+        estimate.estimate_run(TINY, FAST, 0)
+
+
+def test_estimate_run_saves_a_real_checkpoint_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    got = estimate.estimate_run(TINY, FAST, 64, num_val=32, num_test=32, checkpoints_per_epoch=1)
+    assert min(dataclasses.astuple(got)) > 0
+    assert list(tmp_path.iterdir()) == [], "the saved checkpoint is removed"
 
 
 def test_a_device_out_of_memory_is_told_plainly_with_what_the_batch_needs(
@@ -819,7 +843,7 @@ def test_a_device_out_of_memory_is_told_plainly_with_what_the_batch_needs(
 
     monkeypatch.setattr(keras.Model, "train_on_batch", allocate_too_much)
     with pytest.raises(ValueError, match=re.escape(expected)):
-        training.estimate_epoch_seconds(TINY, 16, 160)
+        estimate.estimate_epoch_seconds(TINY, 16, 160)
 
 
 def test_status_json_is_plain_json(finished_run):
