@@ -43,6 +43,8 @@ def readable(load, run: runs.RunInfo, what: str) -> list | None:
 st.title("Runs")
 st.write(f"Every training run saved in `{runs.runs_root()}`, newest first.")
 found = runs.list_runs()
+if deleted := st.session_state.pop("runs_deleted", None):
+    st.success(f"Deleted {deleted} and its checkpoints.", icon=":material/delete:")
 if runs.runs_root().exists() and not runs.runs_root().is_dir():
     st.error(f"{runs.runs_root()} is a file, not a folder: no run can be kept there. Point "
              f"{runs.RUNS_VARIABLE} at a folder.", icon=":material/error:")  # fmt: skip
@@ -229,6 +231,8 @@ with st.expander("Delete this run"):
         try:
             runs.delete_run(run.path)
             st.session_state.pop(confirm, None)
+            st.session_state.pop("runs_selected", None)  # not "no longer here": it was asked
+            st.session_state.runs_deleted = run.run_id  # said once, after the rerun
             st.rerun()
         except (ValueError, OSError) as exc:  # OSError: a read-only folder, say
             common.show_error(exc)

@@ -750,12 +750,18 @@ def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     app.button(key="runs_delete").click().run()
     no_problems(app)
     assert [r.run_id for r in runs.list_runs()] == [run.run_id]
+    assert [s.value for s in app.success] == [f"Deleted {other.run_id} and its checkpoints."]
+    assert not app.warning, "a run deleted on purpose is not reported as gone missing"
+    assert app.selectbox(key="runs_selected").value == run.run_id
     assert not app.checkbox(key=f"runs_delete_confirm_{run.run_id}").value
     app.checkbox(key=f"runs_delete_confirm_{run.run_id}").check().run()
     app.button(key="runs_delete").click().run()
     no_problems(app)
     assert runs.list_runs() == []
     assert any("No runs yet" in i.value for i in app.info)
+    assert [s.value for s in app.success] == [f"Deleted {run.run_id} and its checkpoints."]
+    app.run()
+    assert not app.success, "said once"
 
 
 def test_runs_never_calls_training_accuracy_validation_accuracy(
