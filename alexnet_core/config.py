@@ -159,10 +159,15 @@ class ModelConfig:
                     "3 colour channels, which split only into 1 or 3 groups."
                 )
             if inputs % groups or filters % groups:
+                # conv{i}'s inputs are conv{i-1}'s filters: name the conv whose count is off.
+                off = [(i - 1, inputs), (i, filters)]
+                names = " and ".join(f"conv{n}" for n, count in off if count % groups)
+                scaled = f" (after the width multiplier {self.width:g})" if self.width != 1 else ""
                 raise ValueError(
                     f"conv_groups: conv{i} is split into {groups} groups, so its {inputs} input "
-                    f"and {filters} output channels must both divide by {groups}. Change the "
-                    "width multiplier or the groups (the split over two GPUs)."
+                    f"and {filters} output channels must both divide by {groups}. Make the "
+                    f"filters of {names}{scaled} a multiple of {groups}, or change "
+                    "the width multiplier or the groups (the split over two GPUs)."
                 )
 
     def conv_stages(self) -> list[ConvStage]:

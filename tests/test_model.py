@@ -112,8 +112,17 @@ def test_a_kernel_far_larger_than_its_map_is_noted_and_its_other_weights_do_noth
 
 
 def test_grouped_convolutions_need_channels_that_divide():
-    with pytest.raises(ValueError, match="conv2 is split into 2 groups, so its 29 input and 77"):
+    with pytest.raises(ValueError) as both:
         PRESETS["paper"].replace(width=0.3)  # 96 and 256 filters at 0.3: 29 and 77
+    assert str(both.value) == (
+        "conv_groups: conv2 is split into 2 groups, so its 29 input and 77 output channels must "
+        "both divide by 2. Make the filters of conv1 and conv2 (after the width multiplier 0.3) "
+        "a multiple of 2, or change the width multiplier or the groups (the split over two GPUs)."
+    )
+    with pytest.raises(ValueError, match="2. Make the filters of conv1 a multiple of 2, or"):
+        PRESETS["paper"].replace(conv_filters=(95, 256, 384, 384, 256))  # conv2's inputs
+    with pytest.raises(ValueError, match="2. Make the filters of conv4 a multiple of 2, or"):
+        PRESETS["paper"].replace(conv_filters=(96, 256, 384, 383, 256))  # conv4's outputs
     with pytest.raises(ValueError, match="conv_groups: got"):
         PRESETS["tiny"].replace(conv_groups=(1, 0, 1, 1, 1))
     # No width helps conv1: it is told so, not to change the width.
