@@ -29,12 +29,15 @@ def classify_all(run_dir: str, which: str, version: float, names: tuple, files: 
 def forget_if_changed(key: str, subject: str, default) -> None:
     """Set widget `key` back to `default` when what it is about (`subject`) has changed since
     the last run: a choice made for one image, or one list of images, means nothing for the
-    next. Set, not removed: the browser redraws a widget whose value the script sets, but keeps
-    showing its old choice when the value is only forgotten."""
-    about = f"{key}_about"
-    if st.session_state.get(about) != subject:
+    next. A default that moves for the same subject (another test-time augmentation ranks the
+    classes anew) is followed too, unless a choice was made. Set, not removed: the browser
+    redraws a widget whose value the script sets, but keeps showing its old choice when the
+    value is only forgotten."""
+    about, given = f"{key}_about", f"{key}_default"
+    untouched = st.session_state.get(key) == st.session_state.get(given)
+    if st.session_state.get(about) != subject or untouched:
         st.session_state[key] = default
-        st.session_state[about] = subject
+    st.session_state[about], st.session_state[given] = subject, default
 
 
 def top_classes(results, names: tuple, k: int) -> list:

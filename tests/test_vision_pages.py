@@ -396,6 +396,32 @@ def test_classify_shows_more_classes_without_running_the_network_again(
     assert at.selectbox(key="classify_cam_class").value == second, "the second guess, not the top"
 
 
+def test_classify_grad_cam_box_follows_the_second_guess_until_a_class_is_chosen(
+    app, trained_run, test_images
+):
+    model = checkpoints.load_checkpoint(trained_run.path, "best")
+    x_test, names = test_images[0], trained_run.class_names
+
+    def second_guess(image, views: str) -> int:
+        (result,) = classify.classify_images(model, [("", image)], names, views=views)
+        return result.prediction.top[1][0]
+
+    # A test image whose second guess changes when the ten patches are averaged.
+    image = next(x for x in x_test[:200] if second_guess(x, "single") != second_guess(x, "ten"))
+    at = open_page(app, "classify")
+    at.file_uploader(key="classify_upload").set_value(("moves.png", encoded(image), "image/png"))
+    at.run()
+    assert at.selectbox(key="classify_cam_class").value == second_guess(image, "single")
+    at.radio(key="classify_views").set_value("ten").run()
+    no_problems(at)
+    assert at.selectbox(key="classify_cam_class").value == second_guess(image, "ten")
+    guesses = {second_guess(image, "single"), second_guess(image, "ten")}
+    chosen = next(i for i in range(len(names)) if i not in guesses)
+    at.selectbox(key="classify_cam_class").set_value(chosen).run()
+    at.radio(key="classify_views").set_value("single").run()
+    assert at.selectbox(key="classify_cam_class").value == chosen, "a choice made is kept"
+
+
 def test_classify_one_photo_from_the_camera(app, trained_run, test_images):
     at = open_page(app, "classify")
     at.toggle(key="classify_use_camera").set_value(True).run()
