@@ -201,7 +201,7 @@ def training_curves(
              dict(mode=_lines(len(steps)), line=dict(color=TRAIN_COLOUR, width=1),
                   opacity=0.3)),
             (steps, thinned(smoothed(values)),
-             f"training (moving average, {SMOOTHING_BATCHES} batches)",
+             f"training (exponential average, ~{SMOOTHING_BATCHES} batches)",
              "train", dict(mode=_lines(len(steps)), line=dict(color=TRAIN_COLOUR))),
             (val_steps, [r[f"val_{metric}"] for r in val_rows], "validation (each epoch's end)",
              "val",
@@ -338,6 +338,6 @@ def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> 
         fig.add_trace(line)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="training error", **SHARE_AXIS)
-    title = f"training error (moving average over {SMOOTHING_BATCHES} batches)"
+    title = f"training error (exponential average over ~{SMOOTHING_BATCHES} batches)"
     fig.update_layout(title=title, colorway=RUN_COLOURS, **LAYOUT)
     return fig

@@ -41,7 +41,8 @@ def _number(text: str):
 
 
 def load_history(path: str | os.PathLike) -> list[dict]:
-    """Per-epoch rows: epoch, loss, accuracy, val_loss, val_accuracy, learning_rate, seconds."""
+    """Per-epoch rows: epoch, loss, accuracy, val_loss, val_accuracy, learning_rate (the rate
+    at the epoch's end: batches.csv has each batch's), seconds."""
     return _read_csv(Path(path) / "history.csv", "epoch")
 
 

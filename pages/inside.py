@@ -101,10 +101,11 @@ else:
         st.stop()
 
 maps, seen, stats = look_inside(str(run.path), which, version, image)
+resized = "" if source == "Test image" else "resized to the run's image size, "  # not the file's
 left, middle, right = st.columns(3)
 left.image(
     common.enlarged(image, SHOWN_SIDE),
-    caption=f"{label} ({image.shape[0]}x{image.shape[1]})",
+    caption=f"{label} ({resized}{image.shape[0]}x{image.shape[1]})",
     width=SHOWN_SIDE,
 )
 widgets.squeeze_note(aspect, left)

@@ -282,7 +282,7 @@ with st.expander("Settings for a new run", expanded=job is None):
     # Enter in a number box must not start a run: only the buttons submit.
     with st.form("train_form", border=False, enter_to_submit=False):
         st.markdown("**Model** (augmentation is part of the model; it acts on training batches)")
-        c = st.columns(6)
+        c = st.columns(6, vertical_alignment="bottom")  # a label on two lines
         c[0].number_input("Input size", 8, 512, key="train_input_size", **KEEP)
         c[1].number_input("Width multiplier", 0.05, 4.0, step=0.05, key="train_width", **KEEP)
         c[2].number_input("FC units", 1, 16384, key="train_fc_units", **KEEP)

@@ -59,7 +59,7 @@ def test_training_curves_place_validation_at_the_end_of_each_epoch():
 
 def test_training_curves_draw_each_batch_and_their_moving_average():
     fig = charts.training_curves(BATCHES, EPOCHS)
-    average = "training (moving average, 10 batches)"
+    average = "training (exponential average, ~10 batches)"
     losses, accuracies = trace(fig, "each training batch", "x"), trace(fig, average, "x2")
     assert list(losses.x) == [1, 2, 3, 4] and list(losses.y) == [2.3, 1.9, 1.9, 1.5]
     # By hand, keeping 0.9 of the average at each batch: (0.9 * 0.1 * 0.1 + 0.1 * 0.3) / 0.19
@@ -189,7 +189,7 @@ def test_long_runs_draw_at_most_about_800_points_per_line_ending_at_the_newest_b
     every = trace(curves, "training batches (one in 5)")
     assert len(every.x) == 701 and every.x[-1] == 3500 and list(every.y[:3]) == [3.0, 2.0, 4.0]
     full = charts.smoothed([2.0 + s % 3 for s in range(1, 3501)])
-    average = trace(curves, "training (moving average, 10 batches)")
+    average = trace(curves, "training (exponential average, ~10 batches)")
     assert list(average.y) == pytest.approx([*full[::5], full[-1]])  # averaged, then thinned
     for fig in (charts.learning_rate_curve(rows), charts.throughput(rows),
                 charts.compare_training_error({"run": rows})):  # fmt: skip

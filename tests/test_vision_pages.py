@@ -188,11 +188,13 @@ def test_inside_takes_an_upload_and_refuses_a_broken_one(app):
     at.run()
     no_problems(at)
     assert len(at.get("plotly_chart")) == 3
+    assert captions(at)[0] == "photo.png (resized to the run's image size, 32x32)", "not 48x64"
     squeezed = [c.value for c in at.caption if c.value.startswith("Squeezed")]
     assert squeezed == ["Squeezed into a square: the picture is 1.3 times as wide as it is tall. "
                         "Crop it around the subject for a fairer look."]  # fmt: skip
     at.radio(key="inside_source").set_value("Test image").run()  # square: nothing to say
     assert not [c for c in at.caption if c.value.startswith("Squeezed")]
+    assert re.fullmatch(r"test image #\d+: \w+ \(32x32\)", captions(at)[0]), captions(at)
     at.radio(key="inside_source").set_value("Upload").run()
     at.file_uploader(key="inside_upload").set_value(("broken.png", b"\x89PNG\r\n", "image/png"))
     at.run()
