@@ -87,11 +87,18 @@ def estimate_run(
         raise
     checkpoint_s = 0.0
     if checkpoints_per_epoch:
-        with tempfile.TemporaryDirectory(prefix="alexnet-estimate-") as folder:
-            paths = [Path(folder) / f"{n}.keras" for n in range(checkpoints_per_epoch)]
-            started = time.perf_counter()
-            checkpoints.save_checkpoints(model, paths)
-            checkpoint_s = time.perf_counter() - started
+        try:
+            with tempfile.TemporaryDirectory(prefix="alexnet-estimate-") as folder:
+                paths = [Path(folder) / f"{n}.keras" for n in range(checkpoints_per_epoch)]
+                started = time.perf_counter()
+                checkpoints.save_checkpoints(model, paths)
+                checkpoint_s = time.perf_counter() - started
+        except OSError as error:  # a full temporary folder, say: where, not a bare errno
+            raise ValueError(
+                f"The estimate could not save a checkpoint to time it in "
+                f"{tempfile.gettempdir()} ({error.strerror or error}). Free some space there, "
+                "or point the TMPDIR environment variable at another folder."
+            ) from error
     return RunEstimate(
         build_s=build_s,
         train_s=per_train_step * math.ceil(num_train / batch_size),

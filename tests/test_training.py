@@ -812,6 +812,15 @@ def test_estimate_run_saves_a_real_checkpoint_and_leaves_nothing_behind(tmp_path
     assert min(dataclasses.astuple(got)) > 0
     assert list(tmp_path.iterdir()) == [], "the saved checkpoint is removed"
 
+    def disk_full(model, paths):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoints, "save_checkpoints", disk_full)
+    with pytest.raises(ValueError, match=rf"checkpoint to time it in {re.escape(str(tmp_path))} "
+                       r"\(No space left on device\)\. Free some space"):  # fmt: skip
+        estimate.estimate_run(TINY, FAST, 64, checkpoints_per_epoch=1)
+    assert list(tmp_path.iterdir()) == []
+
 
 def test_a_device_out_of_memory_is_told_plainly_with_what_the_batch_needs(
     sample, runs_dir, monkeypatch
