@@ -84,6 +84,14 @@ def load_dataset(
     """
     _check_options(source, image_size, validation_fraction, test_fraction, seed)
     image_size = int(image_size)
+    if source == "auto" and os.environ.get(SOURCE_VARIABLE):  # say where the path came from
+        try:
+            return load_dataset(
+                default_source(), image_size=image_size, validation_fraction=validation_fraction,
+                test_fraction=test_fraction, seed=seed, cache_dir=cache_dir,
+            )  # fmt: skip
+        except ValueError as error:
+            raise ValueError(f"${SOURCE_VARIABLE} names {error}") from error
     source = default_source() if source == "auto" else str(source)
     from_cache = False
     if source == "keras":

@@ -42,7 +42,10 @@ def read_image_folder(path: Path, image_size: int) -> FolderImages:
                 f"{path}: cannot open this zip file; it looks damaged or truncated (an unfinished "
                 "download or copy?)"
             )
-        raise ValueError(f"{path}: not a zip file, an image folder or a CIFAR-10 .tar.gz")
+        raise ValueError(
+            f"{path}: not a dataset this app reads (an image folder or a .zip of one, the "
+            "packed .npz copy, CIFAR-10's .tar.gz or its batches folder)"
+        )
     try:
         with zipfile.ZipFile(path) as archive:
             return _Tree(path, *_zip_listing(archive), read=archive.read).decode(image_size)
