@@ -5,8 +5,9 @@
     python -m alexnet_core.train --continue checkpoints/20261129-233501-cifar_small --epochs 5
 
 Every TrainConfig field is an option (--batch-size, --learning-rate, ...); the preset supplies
-the rest. Ctrl-C stops after the current batch and keeps what was learned. Exit status: 0
-finished, 1 failed, 2 bad options, 130 stopped by Ctrl-C.
+the rest. Ctrl-C, or SIGTERM (what `timeout`, `kill` and batch schedulers send), stops after
+the current batch and keeps what was learned. Exit status: 0 finished, 1 failed, 2 bad
+options, 130 stopped.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import argparse
 import dataclasses
 import inspect
 import json
+import os
 import re
+import signal
 import sys
+from pathlib import Path
 
 from alexnet_core import config as cfg
 from alexnet_core import presets, runs
@@ -26,8 +30,9 @@ from alexnet_core.report import plan_layers
 MODEL_OPTIONS = ("width", "fc_units", "dropout", "normalization", "norm_before_pool", "activation",
                  "augment_flip", "augment_shift", "input_size")  # fmt: skip
 PER_CONV_OPTIONS = ("conv_filters", "conv_kernels", "conv_strides", "conv_groups")  # 5 numbers
-# What --continue takes besides the run folder: the run keeps every other setting it had.
-CONTINUE_OPTIONS = ("continue_run", "epochs", "devices", "quiet")
+# What --continue takes besides the run folder: the run keeps every other setting it had
+# (--dataset only says where its data is now, if it moved).
+CONTINUE_OPTIONS = ("continue_run", "epochs", "devices", "quiet", "dataset")
 CLEAR_LINE = "\r\033[K"  # back to the start of the terminal line and erase it
 CHOICES = {
     "optimizer": cfg.OPTIMIZERS,
@@ -66,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--continue",
         dest="continue_run",
         metavar="RUN_DIR",
-        help="train this run folder --epochs more epochs (default 1) with its own settings; "
-        "--devices may change where",
+        help="train this run folder (or run id in the runs folder) --epochs more epochs "
+        "(default 1) with its own settings; --devices may change where, --dataset say where "
+        "its data moved",
     )
     parser.add_argument("--runs-dir", help="where run folders go (default $ALEXNET_RUNS_DIR "
                         "or checkpoints/)")  # fmt: skip
@@ -125,11 +131,13 @@ def main(argv: list[str] | None = None) -> int:
             ]
             if others:
                 flags = ", ".join("--" + k.replace("_", "-") for k in others)
-                raise ValueError(f"--continue goes on with the run's own settings; only --epochs "
-                                 f"and --devices apply, not {flags}")  # fmt: skip
-            before = runs.read_run(args.continue_run).train_config  # None if not a run
-            job = training.continue_training(args.continue_run, args.epochs or 1,
-                                             devices=args.devices)  # fmt: skip
+                raise ValueError(f"--continue goes on with the run's own settings; only "
+                                 f"--epochs, --devices, --dataset and --quiet apply, not "
+                                 f"{flags}")  # fmt: skip
+            run_dir = _run_folder(args.continue_run)
+            before = runs.read_run(run_dir).train_config  # None if not a run
+            job = training.continue_training(run_dir, args.epochs or 1, devices=args.devices,
+                                             data_source=args.dataset)  # fmt: skip
             now = job.snapshot().train_config.devices
             if before and now != before.devices:  # a GPU run brought to a machine without one
                 print(f"devices: the run's {before.devices!r} cannot be placed here, so it goes "
@@ -137,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             job = training.start_training(model_config, train_config, runs_dir=args.runs_dir)
     except (ValueError, OSError) as error:  # bad settings, unreadable data, unwritable folder
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_as_flag(str(error), vars(args))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C while TensorFlow loads: nothing to save yet
         print("interrupted before training started", file=sys.stderr)
@@ -145,6 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     status = _follow(job, quiet=args.quiet)
     training.discard_helper_folder(job)  # a helper worker's checkpoints were only for itself
     return status
+
+
+def _run_folder(given: str) -> str:
+    """The folder --continue names: a path, or the id of a run in the runs folder."""
+    by_id = runs.runs_root() / given
+    if Path(given).exists() or os.sep in given or not by_id.is_dir():
+        return given
+    return str(by_id)
 
 
 def _as_flag(message: str, options: dict) -> str:
@@ -245,7 +261,9 @@ def _summary(snap, trained: int) -> str:
         epoch, batches = snap.cut_short
         text += f" (epoch {epoch} after {batches} of {snap.batches_per_epoch} batches)"
     if snap.test_accuracy is not None:
-        text += f"; test accuracy {snap.test_accuracy:.4f} (loss {snap.test_loss:.4f})"
+        smoothed = snap.train_config.label_smoothing  # the epoch lines' losses include it
+        text += (f"; test accuracy {snap.test_accuracy:.4f} (loss {snap.test_loss:.4f}"
+                 f"{', without label smoothing' if smoothed else ''})")  # fmt: skip
     if snap.status == "stopped" and not snap.epochs_done:
         text += "; nothing was saved (no epoch had finished)"
     if snap.error:
@@ -253,7 +271,16 @@ def _summary(snap, trained: int) -> str:
     return text + f"\nrun folder: {snap.run_dir}"
 
 
+def _stop_on_signals() -> None:
+    """SIGTERM stops a run as Ctrl-C does, and so does SIGINT in a job a script started in the
+    background (the shell starts those with SIGINT ignored)."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # TensorFlow's start-up notes are noise
+    _stop_on_signals()
     try:
         sys.exit(main())
     except KeyboardInterrupt:  # Ctrl-C while reading the options: nothing started

@@ -36,6 +36,9 @@ __all__ = [
 ]  # fmt: skip
 
 
+# Said when a continue cannot load the run's data from where it was.
+MOVED_DATA_HINT = (" (if the data moved, say where it is now: the command line's --continue "
+                   "takes --dataset)")  # fmt: skip
 WORKER_FOLDER_PREFIX = "alexnet-worker-"  # the temporary home of a helper worker's run copy
 _LOCK = threading.Lock()
 _JOBS: dict[str, TrainingJob] = {}  # run id -> job, oldest first; finished jobs stay listed
@@ -148,18 +151,27 @@ def start_training(
 
 
 def continue_training(
-    run_dir, extra_epochs: int, *, dataset=None, devices: str | None = None
+    run_dir,
+    extra_epochs: int,
+    *,
+    dataset=None,
+    devices: str | None = None,
+    data_source: str | None = None,
 ) -> TrainingJob:
     """Train a run `extra_epochs` more epochs from its last.keras (weights and optimizer
     state), in the same folder: the epoch count, histories and duration carry on.
 
     The schedule is recomputed over the new total of epochs; a manual learning rate set
     earlier stays in force. `devices` replaces the run's device setting; without it, a setting
-    this machine cannot place (a GPU run brought to a laptop) becomes 'auto'. Nothing in the
-    folder changes unless the job starts.
+    this machine cannot place (a GPU run brought to a laptop) becomes 'auto'. `data_source`
+    says where the run's data is now, when it moved (its held-out images must be the same);
+    `dataset` (a data.Dataset) is used as given. Nothing in the folder changes unless the job
+    starts.
     """
     if not isinstance(extra_epochs, int) or extra_epochs < 1:
         raise ValueError(f"extra_epochs: got {extra_epochs!r}, expected at least 1")
+    if Path(run_dir).exists() and not Path(run_dir).is_dir():
+        raise ValueError(f"{run_dir}: a file, not a run folder")
     if not Path(run_dir).is_dir():
         raise ValueError(f"{run_dir}: no such run folder")
     if not (Path(run_dir) / "config.json").is_file():
@@ -168,15 +180,15 @@ def continue_training(
     # (the app and the command line) would both find it stopped and train it twice.
     claim = run_lock.claim_run(run_dir) if distribute.cluster()[1] else None
     try:
-        return _continue(Path(run_dir), extra_epochs, dataset, devices, claim)
+        return _continue(Path(run_dir), extra_epochs, dataset, data_source, devices, claim)
     except BaseException:
         if claim is not None:
             run_lock.release_run(claim)
         raise
 
 
-def _continue(run_dir: Path, extra_epochs: int, dataset, devices: str | None,
-              claim: int | None) -> TrainingJob:  # fmt: skip
+def _continue(run_dir: Path, extra_epochs: int, dataset, data_source: str | None,
+              devices: str | None, claim: int | None) -> TrainingJob:  # fmt: skip
     info = runs.read_run(run_dir)
     if info.status == "damaged":
         raise ValueError(f"{info.run_id} cannot be continued: {info.error}")
@@ -192,7 +204,7 @@ def _continue(run_dir: Path, extra_epochs: int, dataset, devices: str | None,
     train_config = dataclasses.replace(
         info.train_config,
         epochs=info.epochs_done + extra_epochs,
-        dataset=info.dataset,
+        dataset=data_source or info.dataset,  # where the data moved, or where it was
         devices=devices or info.train_config.devices,
     )
     with _reserve():
@@ -206,7 +218,8 @@ def _continue(run_dir: Path, extra_epochs: int, dataset, devices: str | None,
         try:
             data, model_config, train_config = _prepare(info.model_config, train_config, dataset)
         except ValueError as error:  # the data moved, say
-            raise ValueError(f"{info.run_id} cannot go on with its data: {error}") from error
+            moved = "" if data_source else MOVED_DATA_HINT
+            raise ValueError(f"{info.run_id} cannot go on with its data: {error}{moved}") from error
         if data.class_names != info.class_names:
             raise ValueError(
                 f"dataset: its classes {list(data.class_names)} differ from the run's "
@@ -229,6 +242,7 @@ def _continue(run_dir: Path, extra_epochs: int, dataset, devices: str | None,
                     stale.unlink(missing_ok=True)
             config = json.loads((path / "config.json").read_text(encoding="utf-8"))
             config["training"] = dataclasses.asdict(train_config)
+            config["dataset"] = data.describe()  # where it is now, and what is left out now
             atomic.write_json(path / "config.json", config)
         except OSError as exc:  # a read-only folder, a full disk: the run stays as it was
             raise OSError(f"Nothing was continued: the run folder {path} cannot be written "

@@ -63,8 +63,13 @@ def test_options_override_the_preset():
         (["--dataset", "/no/such/cifar.zip", "--epochs", "1"], "/no/such/cifar.zip"),
         (["--preset", "paper", "--width", "0.3"], "conv2 is split into 2 groups"),
         (
+            ["--preset", "tiny", "--dataset", "sample", "--devices", "banana"],
+            "error: --devices: no device 'banana'",
+        ),  # fmt: skip
+        (["--continue", "README.md"], "error: README.md: a file, not a run folder"),
+        (
             ["--continue", "some-run", "--learning-rate", "0.1", "--preset", "tiny"],
-            "only --epochs and --devices apply, not --preset, --learning-rate",
+            "only --epochs, --devices, --dataset and --quiet apply, not --preset, --learning-rate",
         ),  # fmt: skip
     ],
 )
@@ -140,8 +145,17 @@ def test_the_data_line_lists_what_was_left_out(tmp_path):
     ]
 
 
+def test_continue_finds_a_run_by_its_id_in_the_runs_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path))
+    (tmp_path / "20260101-000000-tiny").mkdir()
+    assert train._run_folder("20260101-000000-tiny") == str(tmp_path / "20260101-000000-tiny")
+    assert train._run_folder("elsewhere/20260101-000000-tiny") == "elsewhere/20260101-000000-tiny"
+    assert train._run_folder("no-such-run") == "no-such-run", "left for the error to name"
+
+
 @pytest.mark.slow
-def test_ctrl_c_stops_the_run_and_keeps_its_checkpoints(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])  # Ctrl-C; timeout, kill
+def test_a_stop_signal_stops_the_run_and_keeps_its_checkpoints(tmp_path, stop):
     env = {**os.environ, "ALEXNET_RUNS_DIR": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2"}
     args = ["--preset", "tiny", "--dataset", "sample", "--epochs", "50", "--batch-size", "8",
             "--train-subset", "256"]  # fmt: skip
@@ -151,7 +165,7 @@ def test_ctrl_c_stops_the_run_and_keeps_its_checkpoints(tmp_path):
         deadline = time.monotonic() + 120
         while not list(tmp_path.glob("*/last.keras")) and time.monotonic() < deadline:
             time.sleep(0.1)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         stderr = process.communicate(timeout=60)[1]
     finally:
         process.kill()

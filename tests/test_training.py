@@ -376,6 +376,35 @@ def test_a_diverging_loss_fails_the_run_and_keeps_the_last_good_checkpoint(sampl
     assert run_logs.load_lr_events(job.run_dir) == [], "a later continue would bring it back"
 
 
+def test_a_run_whose_data_moved_goes_on_from_its_new_place(tmp_path, runs_dir):
+    from PIL import Image
+
+    folder, rng = tmp_path / "shapes", np.random.default_rng(0)
+    for split, count in (("train", 10), ("test", 3)):
+        for name in ("circle", "square"):
+            (folder / split / name).mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / split / name / f"{i}.png")
+    settings = dataclasses.replace(FAST, dataset=str(folder), validation_fraction=0.2)
+    job = training.start_training(TINY, settings)
+    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
+    moved = folder.rename(tmp_path / "moved")  # as when a run and its data go to another machine
+    gone = rf"its data: {re.escape(str(folder))}: no such file or folder \(if the data moved"
+    with pytest.raises(ValueError, match=gone):
+        training.continue_training(job.run_dir, 1)
+    (moved / "test" / "circle" / "0.png").rename(tmp_path / "taken.png")
+    with pytest.raises(ValueError, match="changed since"):  # not the images it held out
+        training.continue_training(job.run_dir, 1, data_source=str(moved))
+    (tmp_path / "taken.png").rename(moved / "test" / "circle" / "0.png")
+    job = training.continue_training(job.run_dir, 1, data_source=str(moved))
+    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
+    info = runs.read_run(job.run_dir)
+    assert info.epochs_done == 2 and info.dataset == info.train_config.dataset == str(moved)
+    job = training.continue_training(job.run_dir, 1)  # the new place is the run's place now
+    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
+
+
 def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, sample, tmp_path):
     path = tmp_path / finished_run.run_id
     shutil.copytree(finished_run.run_dir, path)
