@@ -168,9 +168,10 @@ class Checkpoints(keras.callbacks.Callback):
             checkpoints.save_checkpoints(self.model, paths)
         except OSError as error:
             files = ", ".join(path.name for path in paths)
+            kept = "The previous checkpoints were kept." if self.job.epochs_done else (
+                "No checkpoint was saved: it was the first epoch.")  # fmt: skip
             raise CheckpointError(
-                f"Could not save epoch {epoch + 1}'s checkpoints ({files}): {error}. The "
-                "previous checkpoints were kept."
+                f"Could not save epoch {epoch + 1}'s checkpoints ({files}): {error}. {kept}"
             ) from error
         if improved:
             self.best = float(score)

@@ -642,11 +642,15 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(keras.Model, "save", disk_full)
+    job = training.start_training(TINY, FAST, dataset=sample, runs_dir=tmp_path / "new")
+    assert job.wait(120) and job.snapshot().error.endswith(
+        "No space left on device. No checkpoint was saved: it was the first epoch."
+    )  # a new run has none to keep
     job = training.continue_training(path, 1, dataset=sample)
     assert job.wait(120)
     snap = job.snapshot()
     assert snap.status == "failed"
-    assert "No space left on device" in snap.error and "previous checkpoint" in snap.error
+    assert snap.error.endswith("No space left on device. The previous checkpoints were kept.")
     assert (path / "last.keras").read_bytes() == before
     assert not list(path.glob("tmp-*"))
     monkeypatch.undo()
