@@ -18,7 +18,9 @@ cache, or --dataset.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import sys
 import time
 from pathlib import Path
 
@@ -65,7 +67,7 @@ def epochs_within(minutes: float, model_config, train_config, dataset) -> int:
     epoch = estimate_epoch_seconds(model_config, train_config.batch_size, images, steps=5)
     epoch *= 1 + len(dataset.y_val) / (3 * images)
     epochs = epochs_for(minutes, epoch)
-    print(f"about {epoch:.0f} s per epoch here: {epochs} epochs fit in {minutes:g} min",
+    print(f"about {epoch:.2g} s per epoch here: {epochs} epochs fit in {minutes:g} min",
           flush=True)  # fmt: skip
     return epochs
 
@@ -97,15 +99,23 @@ def train_once(model_config, train_config, dataset, runs_dir=None, quiet=False) 
     start = time.perf_counter()
     job = training.start_training(model_config, train_config, dataset=dataset, runs_dir=runs_dir)
     last_epoch = 0
-    while not job.wait(timeout=5):
-        snapshot = job.snapshot()
-        if quiet:
-            continue
-        if snapshot.epoch_history and snapshot.epoch_history[-1]["epoch"] != last_epoch:
-            row = snapshot.epoch_history[-1]
-            last_epoch = row["epoch"]
-            print(f"  epoch {last_epoch}: {_epoch_accuracy(row)} "
-                  f"({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
+    try:
+        while not job.wait(timeout=5):
+            snapshot = job.snapshot()
+            if quiet:
+                continue
+            if snapshot.epoch_history and snapshot.epoch_history[-1]["epoch"] != last_epoch:
+                row = snapshot.epoch_history[-1]
+                last_epoch = row["epoch"]
+                print(f"  epoch {last_epoch}: {_epoch_accuracy(row)} "
+                      f"({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
+    except KeyboardInterrupt:  # as the trainer does: the epoch ends, checkpoints are kept
+        print("\nstopping after this batch", file=sys.stderr, flush=True)
+        job.stop()
+        job.wait()
+        print(f"stopped; no result. The run folder keeps what it learned: {job.run_dir}",
+              file=sys.stderr)  # fmt: skip
+        raise SystemExit(130) from None
     wall = time.perf_counter() - start
     snapshot = job.snapshot()
     images = train_images(dataset, train_config)
@@ -141,6 +151,8 @@ def score_run(run_dir: str, source: str | None = None) -> tuple[dict, str]:
     ValueError for a folder that is not a finished run, or data that is not the run's own."""
     if not Path(run_dir).is_dir():
         raise ValueError(f"{run_dir}: no such run folder")
+    if not (Path(run_dir) / "config.json").is_file():
+        raise ValueError(f"{run_dir}: not a run folder (it has no config.json)")
     run = runs.read_run(run_dir)
     if run.status != "finished" or run.model_config is None:
         raise ValueError(f"{run_dir}: only a finished run can be scored (it is {run.status})")
@@ -203,6 +215,9 @@ def main(argv: list[str] | None = None) -> None:
     # point is one command line.
     parser = build_parser()
     parser.prog, parser.description = "python -m bench.accuracy", __doc__.split("\n\n")[0]
+    for action in parser._actions:  # the trainer's --continue: a benchmark trains from scratch
+        if action.dest == "continue_run":
+            action.help = argparse.SUPPRESS
     seeds = "train once per seed (each splits off its own validation images); default --seed"
     parser.add_argument("--seeds", nargs="+", type=int, help=seeds)
     minutes = "train as many epochs as fit here in this many minutes (overrides --epochs)"
@@ -241,6 +256,9 @@ def train_seeds(args) -> tuple[list[dict], str, str]:
 
     dataset = data_for(seeds[0])
     print(dataset.summary(), flush=True)
+    if train_config.train_subset and train_config.train_subset < len(dataset.y_train):
+        print(f"training on the first {train_config.train_subset:,} of those training images "
+              "(--train-subset)", flush=True)  # fmt: skip
     model_config = model_config.for_dataset(dataset.image_size, dataset.num_classes)
     train_config = dataclasses.replace(train_config, dataset=dataset.source)
     if args.minutes:
@@ -269,14 +287,17 @@ def report(results: list[dict], data: str, name: str, no_save: bool) -> None:
             # Both from the one test pass of scored_views; the run's own pass is in the JSON.
             "test acc": r["test_acc"],
             "test CE": r["test_ce"],
-            "flip-TTA acc": r.get("tta_test_accuracy", float("nan")),
-            "ten-patch acc": r.get("ten_test_accuracy", float("nan")),
+            "flip-TTA acc": r.get("tta_test_accuracy"),  # None: trained without flips
+            "ten-patch acc": r.get("ten_test_accuracy"),  # None: without flips and shifts
             "wall min": r["wall_s"] / 60,
             "img/s": r["train_images_per_s"],
         }
         for r in results
     ]
     print("\n" + table(rows))
+    if any(row["ten-patch acc"] is None for row in rows):
+        print("— : not scored; a network trained without flips (and shifts, for the ten "
+              "patches) is not tested on those views")  # fmt: skip
     if not no_save:
         path = save(f"accuracy-{name}", {"version": RESULTS_VERSION, "data": data,
                                          "results": results})  # fmt: skip

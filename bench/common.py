@@ -119,6 +119,8 @@ def table(rows: list[dict]) -> str:
 
 
 def _cell(value) -> str:
+    if value is None:  # a figure the run has not got (a threshold never reached, say)
+        return "—"
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     return str(value)

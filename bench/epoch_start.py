@@ -73,8 +73,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
     args = parser.parse_args(argv)
     print(describe(), flush=True)
-    dataset = load_dataset(real_cifar10(args.dataset))
+    try:
+        dataset = load_dataset(real_cifar10(args.dataset))
+    except ValueError as error:  # a wrong path, a file that is no dataset
+        parser.error(str(error))
     print(dataset.summary(), flush=True)
+    if args.images > len(dataset.y_train):
+        print(f"--images {args.images:,}: the data has {len(dataset.y_train):,} training "
+              "images, so an epoch trains on those", flush=True)  # fmt: skip
     rows = []
     for feed_name in ("Keras arrays", "fitting.batches"):
         rows += clock(feed_name, args.preset, dataset, args.images, args.epochs, args.batch_size)
@@ -86,6 +92,8 @@ def main(argv: list[str] | None = None) -> None:
         for name in ("Keras arrays", "fitting.batches")
     ]  # fmt: skip
     print("\n" + table(totals))
+    if args.epochs == 1:
+        print("(one epoch: nothing after the first to wait for; ask for --epochs 2 or more)")
     if not args.no_save:
         settings = vars(args) | {"images": min(args.images, len(dataset.y_train))}
         path = save("epoch_start", {"settings": settings, "epochs": rows, "totals": totals})

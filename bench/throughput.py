@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> None:
         "--overhead-images",
         type=whole_number(at_least=0),
         default=3600,
-        help="images per epoch for the live-job overhead (0 = skip it; the sample has 3600)",
+        help="images per epoch for the live-job overhead, measured on cifar_small at batch "
+        "128 whatever --presets says (0 = skip it; the sample has 3600)",
     )
     parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
     args = parser.parse_args(argv)

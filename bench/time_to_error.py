@@ -24,6 +24,9 @@ def time_to_error(run_dir: str, error: float) -> dict:
     if info.model_config is None:
         raise ValueError(f"{run_dir} is not a readable run folder: {info.error}")
     history = run_logs.load_history(run_dir)
+    if len(history) < info.epochs_done:  # cut short outside the app: the times would be wrong
+        raise ValueError(f"{run_dir}: history.csv lists {len(history)} epochs, but the run "
+                         f"trained {info.epochs_done}")  # fmt: skip
     model = info.model_config
     row = {
         "run": info.run_id, "activation": model.activation,

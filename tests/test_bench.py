@@ -138,7 +138,7 @@ def test_accuracy_bench_scores_a_run_only_on_the_data_it_trained_with(tiny_run, 
     "argv, said",
     [
         (["--score", "{run}", "--dataset", "{tmp}/nowhere"], "nowhere: no such file or folder"),
-        (["--score", "{tmp}"], "only a finished run can be scored (it is damaged)"),
+        (["--score", "{tmp}"], "not a run folder (it has no config.json)"),
         (["--preset", "tiny", "--dataset", "{tmp}/nowhere"], "nowhere: no such file or folder"),
         (["--preset", "tiny", "--epochs", "0"], "epochs: got 0, expected at least 1"),
     ],
@@ -159,7 +159,8 @@ def test_accuracy_bench_reports_the_accuracy_of_the_test_pass_that_gives_its_los
     status = json.loads((run_dir / "status.json").read_text())
     (run_dir / "status.json").write_text(json.dumps(status | {"test_accuracy": 0.0123}))
     accuracy.main(["--score", str(run_dir), "--no-save"])
-    row = re.search(r"^tiny\s+0\s+1\s+(\S+)\s+(\S+)\s", capsys.readouterr().out, re.MULTILINE)
+    out = capsys.readouterr().out
+    row = re.search(r"^tiny\s+0\s+1\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s", out, re.MULTILINE)
     train_config = runs.read_run(run_dir).train_config
     dataset = data.load_dataset("sample", validation_fraction=train_config.validation_fraction,
                                 seed=train_config.seed)  # fmt: skip
@@ -169,6 +170,27 @@ def test_accuracy_bench_reports_the_accuracy_of_the_test_pass_that_gives_its_los
     cross_entropy = -np.mean(np.log(probabilities[np.arange(len(labels)), labels]))
     assert float(row[1]) == pytest.approx(top1, abs=1e-4) and float(row[1]) != 0.0123
     assert float(row[2]) == pytest.approx(cross_entropy, rel=1e-3)
+    assert row[3] == row[4] == "—", "tiny trains without flips: no views to score"
+
+
+def test_accuracy_bench_stops_on_ctrl_c_as_the_trainer_does(tmp_path, monkeypatch, capsys):
+    waits = []
+
+    def ctrl_c_once(job, timeout=None):  # Ctrl-C in the first wait, then the real waits
+        waits.append(timeout)
+        if len(waits) == 1:
+            raise KeyboardInterrupt
+        return real_wait(job, timeout)
+
+    real_wait = training.TrainingJob.wait
+    monkeypatch.setattr(training.TrainingJob, "wait", ctrl_c_once)
+    with pytest.raises(SystemExit) as stopped:
+        accuracy.main(["--preset", "tiny", "--dataset", "sample", "--train-subset", "64",
+                       "--epochs", "5", "--runs-dir", str(tmp_path), "--no-save"])  # fmt: skip
+    assert stopped.value.code == 130
+    (run_dir,) = tmp_path.iterdir()
+    assert runs.read_run(run_dir).status == "stopped"
+    assert f"The run folder keeps what it learned: {run_dir}" in capsys.readouterr().err
 
 
 def test_throughput_bench_prints_each_batch_sizes_rows_and_refuses_unknown_presets(capsys):
@@ -220,6 +242,14 @@ def test_accuracy_refuses_minutes_that_leave_no_time_and_latency_a_folder_that_i
     err = capsys.readouterr().err.splitlines()[-1]
     assert refused.value.code == 2 and err.startswith("python -m bench.latency: error: argument "
                                                       f"--run: {tmp_path}")  # fmt: skip
+
+
+def test_epoch_start_bench_says_when_the_data_cannot_be_used(tmp_path, capsys):
+    with pytest.raises(SystemExit) as refused:
+        epoch_start.main(["--dataset", str(tmp_path / "nowhere"), "--no-save"])
+    err = capsys.readouterr().err
+    assert refused.value.code == 2 and err.splitlines()[-1].endswith("no such file or folder")
+    assert "Traceback" not in err
 
 
 def test_epoch_start_bench_times_each_feed_and_epoch(capsys):
@@ -321,3 +351,6 @@ def test_time_to_error_bench_finds_when_each_run_reached_the_error(tmp_path, cap
     with pytest.raises(SystemExit):  # a folder that is not a run: a message, no traceback
         time_to_error.main([str(tmp_path), "--no-save"])
     assert "not a readable run folder" in capsys.readouterr().err
+    (relu.run_dir / "history.csv").write_text("epoch,loss,accuracy,seconds\n")  # emptied
+    with pytest.raises(ValueError, match="history.csv lists 0 epochs, but the run trained 1"):
+        time_to_error.time_to_error(str(relu.run_dir), 0.25)
