@@ -60,6 +60,7 @@ def _add(parser, name: str, kind: type, choices, help_text: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m alexnet_core.train",
+        usage="%(prog)s [--preset NAME | --continue RUN_DIR] [options]  (--help lists them)",
         description="Train an AlexNet-shaped network; writes a run folder the app can show.",
     )
     parser.add_argument(

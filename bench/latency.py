@@ -19,6 +19,7 @@ import io
 import statistics
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -69,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(describe(), flush=True)
 
+    if args.run and not Path(args.run).is_dir():
+        parser.error(f"argument --run: {args.run}: no such run folder")
     if args.run:
         try:
             model, name = checkpoints.load_checkpoint(args.run, "best"), args.run

@@ -242,6 +242,10 @@ def test_accuracy_refuses_minutes_that_leave_no_time_and_latency_a_folder_that_i
     err = capsys.readouterr().err.splitlines()[-1]
     assert refused.value.code == 2 and err.startswith("python -m bench.latency: error: argument "
                                                       f"--run: {tmp_path}")  # fmt: skip
+    with pytest.raises(SystemExit) as refused:
+        latency.main(["--run", str(tmp_path / "gone"), "--no-save"])
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.endswith(f"argument --run: {tmp_path / 'gone'}: no such run folder")
 
 
 def test_epoch_start_bench_says_when_the_data_cannot_be_used(tmp_path, capsys):
