@@ -265,6 +265,8 @@ def _summary(snap, trained: int) -> str:
         smoothed = snap.train_config.label_smoothing  # the epoch lines' losses include it
         text += (f"; test accuracy {snap.test_accuracy:.4f} (loss {snap.test_loss:.4f}"
                  f"{', without label smoothing' if smoothed else ''})")  # fmt: skip
+    if snap.train_config.mixed_precision and "GPU" not in (snap.device or ""):
+        text += "; mixed precision was off: it needs a GPU"
     if snap.status == "stopped" and not snap.epochs_done:
         text += "; nothing was saved (no epoch had finished)"
     if snap.error:

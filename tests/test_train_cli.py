@@ -7,11 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
 
-from alexnet_core import run_logs, train
+from alexnet_core import config, run_logs, train
 from alexnet_core.presets import PRESETS, TRAIN_PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,6 +144,24 @@ def test_the_data_line_lists_what_was_left_out(tmp_path):
         "  val/: left out",
         "  ... and 1 more",
     ]
+
+
+def test_the_summary_says_what_its_figures_leave_out():
+    snap = types.SimpleNamespace(
+        status="finished", epochs_done=2, duration_s=61.4, device="CPU", cut_short=None,
+        test_accuracy=0.5, test_loss=1.25, error="", run_dir="runs/r",
+        train_config=config.TrainConfig(label_smoothing=0.1, mixed_precision=True),
+    )  # fmt: skip
+    assert train._summary(snap, 2) == (
+        "finished after 2 epochs in 61 s on CPU; test accuracy 0.5000 (loss 1.2500, without "
+        "label smoothing); mixed precision was off: it needs a GPU\nrun folder: runs/r"
+    )
+    snap.train_config, snap.device = config.TrainConfig(mixed_precision=True), "GPU:0 (H200)"
+    assert "(loss 1.2500); " not in train._summary(snap, 1)  # nothing left out to say
+    assert train._summary(snap, 1).startswith(
+        "finished after 2 epochs (1 this time) in 61 s on GPU:0 (H200); test accuracy 0.5000 "
+        "(loss 1.2500)\n"
+    )
 
 
 def test_continue_finds_a_run_by_its_id_in_the_runs_folder(tmp_path, monkeypatch):
