@@ -145,12 +145,16 @@ def main(argv: list[str] | None = None) -> int:
                       f"on with {now!r}", file=sys.stderr)  # fmt: skip
         else:
             job = training.start_training(model_config, train_config, runs_dir=args.runs_dir)
-    except (ValueError, OSError) as error:  # bad settings, unreadable data, unwritable folder
-        print(f"error: {_as_flag(str(error), vars(args))}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:  # Ctrl-C while TensorFlow loads: nothing to save yet
         print("interrupted before training started", file=sys.stderr)
         return 130
+    except training.DataMissing as error:  # not where the run recorded it
+        print(f"error: {error}. If the data moved, give its new place with --dataset.",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    except (ValueError, OSError) as error:  # bad settings, unreadable data, unwritable folder
+        print(f"error: {_as_flag(str(error), vars(args))}", file=sys.stderr)
+        return 2
     status = _follow(job, quiet=args.quiet)
     training.discard_helper_folder(job)  # a helper worker's checkpoints were only for itself
     return status

@@ -30,15 +30,17 @@ from alexnet_core.snapshot import Snapshot
 from alexnet_core.training_data import TrainingData
 
 __all__ = [
-    "ACTIVE", "JobBusy", "Snapshot", "TrainingJob", "start_training", "continue_training",
-    "current_job", "is_training", "stop_all_jobs", "discard_helper_folder",
+    "ACTIVE", "DataMissing", "JobBusy", "Snapshot", "TrainingJob", "start_training",
+    "continue_training", "current_job", "is_training", "stop_all_jobs", "discard_helper_folder",
     "make_optimizer", "compile_model",
 ]  # fmt: skip
 
 
-# Said when a continue cannot load the run's data from where it was.
-MOVED_DATA_HINT = (" (if the data moved, say where it is now: the command line's --continue "
-                   "takes --dataset)")  # fmt: skip
+class DataMissing(ValueError):
+    """A continue cannot load the run's data from where the run recorded it (moved, or gone):
+    the caller can ask where it is now (continue_training's data_source)."""
+
+
 WORKER_FOLDER_PREFIX = "alexnet-worker-"  # the temporary home of a helper worker's run copy
 _LOCK = threading.Lock()
 _JOBS: dict[str, TrainingJob] = {}  # run id -> job, oldest first; finished jobs stay listed
@@ -218,8 +220,8 @@ def _continue(run_dir: Path, extra_epochs: int, dataset, data_source: str | None
         try:
             data, model_config, train_config = _prepare(info.model_config, train_config, dataset)
         except ValueError as error:  # the data moved, say
-            moved = "" if data_source else MOVED_DATA_HINT
-            raise ValueError(f"{info.run_id} cannot go on with its data: {error}{moved}") from error
+            refusal = ValueError if data_source else DataMissing  # a new place was tried
+            raise refusal(f"{info.run_id} cannot go on with its data: {error}") from error
         if data.class_names != info.class_names:
             raise ValueError(
                 f"dataset: its classes {list(data.class_names)} differ from the run's "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -266,10 +267,19 @@ def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
         if not disabled and (rate := runs.manual_rate(run)) is not None:
             st.caption(f"It goes on at the learning rate set by hand, {rate:.3g}, not the "
                        "schedule's; set another while it trains.")  # fmt: skip
+    moved_to = ""
+    if run.dataset not in ("", "sample", "keras") and not Path(run.dataset).exists():
+        moved_to = st.text_input(
+            f"Its data is no longer at {run.dataset}. Where is it now?",
+            key=f"{prefix}_continue_data_{run.run_id}", disabled=disabled,
+            placeholder="the same images, moved or copied: a folder or file on this machine",
+            help="The run goes on only if its validation and test images are the ones it held "
+            "out, so that it never trains on them.",
+        ).strip()  # fmt: skip
     if not clicked:
         return False
     try:
-        training.continue_training(run_dir, int(extra))
+        training.continue_training(run_dir, int(extra), data_source=moved_to or None)
         return True
     except training.JobBusy as exc:
         st.warning(f"The run was not continued. {exc}")

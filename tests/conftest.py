@@ -44,3 +44,19 @@ def runs_dir(tmp_path, monkeypatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("ALEXNET_RUNS_DIR", str(path))
     return path
+
+
+@pytest.fixture
+def shapes_folder(tmp_path) -> Path:
+    """An image folder of two classes, 10 random 32x32 PNGs each in train/ and 3 in test/."""
+    import numpy as np
+    from PIL import Image
+
+    folder, rng = tmp_path / "shapes", np.random.default_rng(0)
+    for split, count in (("train", 10), ("test", 3)):
+        for name in ("circle", "square"):
+            (folder / split / name).mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / split / name / f"{i}.png")
+    return folder

@@ -830,6 +830,29 @@ def test_runs_continues_a_run_and_lists_a_damaged_folder(app, finished_run):
     assert runs.read_run(run.path).epochs_done == 2
 
 
+def test_runs_continues_a_run_whose_data_moved_from_where_it_is_now(app, tmp_path, shapes_folder):
+    settings = dataclasses.replace(presets.train_preset("tiny"), dataset=str(shapes_folder),
+                                   epochs=1, validation_fraction=0.2)  # fmt: skip
+    job = training.start_training(presets.preset("tiny"), settings, runs_dir=runs.runs_root())
+    assert job.wait(timeout=120) and job.snapshot().status == "finished"
+    key = f"runs_continue_data_{job.run_id}"
+    app.run().switch_page("pages/runs.py").run()
+    assert not [box for box in app.text_input if box.key == key], "its data is where it was"
+    moved = shapes_folder.rename(tmp_path / "moved")
+    app.run()
+    box = app.text_input(key=key)
+    assert box.label == f"Its data is no longer at {shapes_folder}. Where is it now?"
+    app.button(key="runs_continue").click().run()
+    assert app.error[0].value.endswith(f"{shapes_folder}: no such file or folder")
+    app.text_input(key=key).input(f" {moved} ")  # pasted with spaces
+    app.number_input(key=f"runs_continue_epochs_{job.run_id}").set_value(1)
+    app.button(key="runs_continue").click().run()  # continues, then opens the Train page
+    no_problems(app)
+    assert training.current_job().wait(timeout=120)
+    assert runs.read_run(job.run_dir).epochs_done == 2
+    assert runs.read_run(job.run_dir).dataset == str(moved)
+
+
 def test_a_damaged_status_file_or_checkpoint_is_named_and_the_rest_still_used(app, finished_run):
     run = copy_of(finished_run, "lost-status")
     (run.path / "status.json").write_text("garbage")

@@ -30,6 +30,7 @@ from alexnet_core import (
     run_logs,
     runs,
     system,
+    train,
     training,
     training_data,
 )
@@ -376,29 +377,25 @@ def test_a_diverging_loss_fails_the_run_and_keeps_the_last_good_checkpoint(sampl
     assert run_logs.load_lr_events(job.run_dir) == [], "a later continue would bring it back"
 
 
-def test_a_run_whose_data_moved_goes_on_from_its_new_place(tmp_path, runs_dir):
-    from PIL import Image
-
-    folder, rng = tmp_path / "shapes", np.random.default_rng(0)
-    for split, count in (("train", 10), ("test", 3)):
-        for name in ("circle", "square"):
-            (folder / split / name).mkdir(parents=True)
-            for i in range(count):
-                pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-                Image.fromarray(pixels).save(folder / split / name / f"{i}.png")
-    settings = dataclasses.replace(FAST, dataset=str(folder), validation_fraction=0.2)
+def test_a_run_whose_data_moved_goes_on_from_its_new_place(
+    tmp_path, runs_dir, shapes_folder, capsys
+):
+    settings = dataclasses.replace(FAST, dataset=str(shapes_folder), validation_fraction=0.2)
     job = training.start_training(TINY, settings)
     assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
-    moved = folder.rename(tmp_path / "moved")  # as when a run and its data go to another machine
-    gone = rf"its data: {re.escape(str(folder))}: no such file or folder \(if the data moved"
-    with pytest.raises(ValueError, match=gone):
+    moved = shapes_folder.rename(tmp_path / "moved")  # as when a run and its data go elsewhere
+    with pytest.raises(training.DataMissing, match=rf"cannot go on with its data: "
+                       rf"{re.escape(str(shapes_folder))}: no such file or folder$"):  # fmt: skip
         training.continue_training(job.run_dir, 1)
+    assert train.main(["--continue", str(job.run_dir)]) == 2
+    assert capsys.readouterr().err.endswith(
+        "no such file or folder. If the data moved, give its new place with --dataset.\n"
+    )
     (moved / "test" / "circle" / "0.png").rename(tmp_path / "taken.png")
     with pytest.raises(ValueError, match="changed since"):  # not the images it held out
         training.continue_training(job.run_dir, 1, data_source=str(moved))
     (tmp_path / "taken.png").rename(moved / "test" / "circle" / "0.png")
-    job = training.continue_training(job.run_dir, 1, data_source=str(moved))
-    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
+    assert train.main(["--continue", str(job.run_dir), "--dataset", str(moved), "--quiet"]) == 0
     info = runs.read_run(job.run_dir)
     assert info.epochs_done == 2 and info.dataset == info.train_config.dataset == str(moved)
     job = training.continue_training(job.run_dir, 1)  # the new place is the run's place now
