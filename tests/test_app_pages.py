@@ -316,15 +316,8 @@ def fill_in_a_tiny_run(app) -> None:
     app.number_input(key="train_epochs").set_value(1)
 
 
-def test_train_checks_and_trains_on_a_folder_of_the_users_own(app, tmp_path):
-    folder = tmp_path / "shapes"
-    rng = np.random.default_rng(0)
-    for split, count in (("train", 8), ("test", 3)):
-        for name in ("circle", "square"):
-            (folder / split / name).mkdir(parents=True)
-            for i in range(count):
-                pixels = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
-                Image.fromarray(pixels).save(folder / split / name / f"{i}.png")
+def test_train_checks_and_trains_on_a_folder_of_the_users_own(app, tmp_path, shapes_folder):
+    folder = shapes_folder
     (folder / "train" / "circle" / "broken.png").write_bytes(b"not a png")
     (folder / "val" / "circle").mkdir(parents=True)  # neither train/ nor test/: left out
 
@@ -338,7 +331,7 @@ def test_train_checks_and_trains_on_a_folder_of_the_users_own(app, tmp_path):
     app.button(key="train_check_data").click().run()
     no_problems(app)
     checked = [s.value for s in app.success if str(folder) in s.value]  # not a last run's
-    assert "14 train / 2 validation / 6 test images, 2 classes" in checked[0]
+    assert "18 train / 2 validation / 6 test images, 2 classes" in checked[0]
     assert any(c.value == "Classes: circle, square." for c in app.caption)
     left_out = app.get("expander")[-1]
     assert left_out.label == "2 left out"
