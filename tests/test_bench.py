@@ -13,7 +13,16 @@ import numpy as np
 import pytest
 
 from alexnet_core import checkpoints, config, data, introspect, presets, run_logs, runs, training
-from bench import accuracy, common, epoch_start, latency, throughput, time_to_error, towers
+from bench import (
+    accuracy,
+    common,
+    epoch_start,
+    estimate,
+    latency,
+    throughput,
+    time_to_error,
+    towers,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -246,6 +255,20 @@ def test_accuracy_refuses_minutes_that_leave_no_time_and_latency_a_folder_that_i
         latency.main(["--run", str(tmp_path / "gone"), "--no-save"])
     err = capsys.readouterr().err.splitlines()[-1]
     assert err.endswith(f"argument --run: {tmp_path / 'gone'}: no such run folder")
+
+
+def test_estimate_bench_sets_the_estimate_beside_the_run(capsys):
+    estimate.main(["--train-subset", "64", "--epochs", "2", "--no-save"])
+    out = capsys.readouterr().out
+    figures = ["first epoch (with the build)", "each later epoch", "the run (2 epochs, test pass)",
+               "the run, from the call to the end"]  # fmt: skip
+    rows = [re.search(rf"^{re.escape(f)}\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", out, re.M)
+            for f in figures]  # fmt: skip
+    assert all(rows), out
+    for row in rows:  # measured / estimated is the two figures' ratio, as printed
+        estimated, measured, ratio = map(float, row.groups())
+        assert estimated > 0 and ratio == pytest.approx(measured / estimated, rel=0.01, abs=1e-3)
+    assert float(rows[3][2]) >= float(rows[2][2]), "the wall time holds the run's own time"
 
 
 def test_epoch_start_bench_says_when_the_data_cannot_be_used(tmp_path, capsys):
