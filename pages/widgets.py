@@ -41,6 +41,9 @@ def conv_settings(prefix: str, **widget_options) -> dict[str, tuple[int, ...]]:
                                     label_visibility="collapsed", **widget_options))
             for i in range(1, 6)
         )  # fmt: skip
+    # Streamlit keeps a number past a box's bounds out of the settings, marking it only in red.
+    bounds = ", ".join(f"{name.split()[0]} 1 to {largest:,}" for _, name, largest in CONV_SETTINGS)
+    st.caption(f"{bounds.capitalize()}: a number outside these turns red and is not used.")
     return values
 
 

@@ -240,6 +240,8 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
 
     # 64 filters in conv1 instead of 96: conv1 loses 11*11*3*32 + 32 weights and grouped conv2,
     # which sees 32 instead of 48 channels on each GPU, 5*5*16*256.
+    bounds = "Filters 1 to 8,192, kernel 1 to 64, stride 1 to 32: a number outside these turns red"
+    assert any(c.value.startswith(bounds) for c in app.caption), "said, as Streamlit only marks it"
     app.number_input(key="arch_conv_filters_1").set_value(64).run()
     assert metric(app, "Total parameters") == f"{60_965_224 - 11_648 - 102_400:,}"
     assert app.dataframe[0].value.set_index("layer")["output shape"]["conv1"] == "55x55x64"
@@ -477,7 +479,7 @@ def test_train_warns_of_settings_that_train_but_say_little(app):
     assert training.current_job().wait(120)
     app.run()
     no_problems(app)
-    assert [c.value for c in app.caption if "kernel" in c.value] == [f":material/info: {note}"]
+    assert [c.value for c in app.caption if "weights" in c.value] == [f":material/info: {note}"]
 
 
 def test_train_splits_a_network_over_two_gpus_as_the_paper_did(app):
