@@ -6,8 +6,8 @@
 
 Every TrainConfig field is an option (--batch-size, --learning-rate, ...); the preset supplies
 the rest. Ctrl-C, or SIGTERM (what `timeout`, `kill` and batch schedulers send), stops after
-the current batch and keeps what was learned. Exit status: 0 finished, 1 failed, 2 bad
-options, 130 stopped.
+the current batch and keeps what was learned. Progress goes to stderr, the closing summary
+to stdout. Exit status: 0 finished, 1 failed, 2 bad options, 130 stopped.
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def _follow(job, *, quiet: bool) -> int:
         if interactive and snap.status in ("running", "paused"):
             print(CLEAR_LINE + _bar(snap), end="", file=sys.stderr, flush=True)
     print(CLEAR_LINE * interactive, end="", file=sys.stderr)
-    print(_summary(snap, snap.epochs_done - before), file=sys.stderr)
+    print(_summary(snap, snap.epochs_done - before), flush=True)  # the result: stdout, for logs
     if snap.status == "failed":
         return 1
     return 130 if interrupted and snap.status == "stopped" else 0

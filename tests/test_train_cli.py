@@ -95,7 +95,8 @@ def test_a_one_epoch_run_writes_a_run_folder(tmp_path):
     status = json.loads((run_dir / "status.json").read_text())
     assert (status["status"], status["epochs_done"]) == ("finished", 1)
     assert (run_dir / "best.keras").is_file() and (run_dir / "last.keras").is_file()
-    assert "epoch 1/1: loss" in result.stderr and "test accuracy" in result.stderr
+    assert "epoch 1/1: loss" in result.stderr and "test accuracy" not in result.stderr
+    assert "; test accuracy " in result.stdout, "the summary is the output"
     assert "data: CIFAR-10 sample bundled with the app" in result.stderr
     assert "256 train / 400 validation / 1,000 test images, 10 classes" in result.stderr
     config = json.loads((run_dir / "config.json").read_text())
@@ -114,7 +115,7 @@ def test_a_one_epoch_run_writes_a_run_folder(tmp_path):
     assert "epoch 1/2" not in result.stderr, "the first epoch was reported again"
     assert "epoch 2/2: loss" in result.stderr
     total = json.loads((run_dir / "status.json").read_text())["duration_s"]
-    said = re.search(r"finished after 2 epochs \(1 this time\) in (\d+) s", result.stderr)
+    said = re.search(r"finished after 2 epochs \(1 this time\) in (\d+) s", result.stdout)
     # status.json keeps the seconds to two decimals: 3.495 may print as 3 beside its 3.50
     assert said and abs(int(said[1]) - total) <= 0.51, result.stderr
 
@@ -179,18 +180,20 @@ def test_a_stop_signal_stops_the_run_and_keeps_its_checkpoints(tmp_path, stop):
     args = ["--preset", "tiny", "--dataset", "sample", "--epochs", "50", "--batch-size", "8",
             "--train-subset", "256"]  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "alexnet_core.train", *args], cwd=ROOT,
-                               env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 120
         while not list(tmp_path.glob("*/last.keras")) and time.monotonic() < deadline:
             time.sleep(0.1)
         process.send_signal(stop)
-        stderr = process.communicate(timeout=60)[1]
+        stdout, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
     assert process.returncode == 130, stderr
     assert "stopping after this batch" in stderr and "Traceback" not in stderr
-    assert "nothing was saved" not in stderr, "last.keras was there before the stop"
+    assert stdout.startswith("stopped after ") and "run folder: " in stdout, stdout
+    assert "nothing was saved" not in stdout, "last.keras was there before the stop"
     (run_dir,) = tmp_path.iterdir()
     assert json.loads((run_dir / "status.json").read_text())["status"] == "stopped"
     assert not list(run_dir.glob("tmp-*"))
