@@ -206,6 +206,8 @@ def _follow(job, *, quiet: bool) -> int:
             print(CLEAR_LINE + _bar(snap), end="", file=sys.stderr, flush=True)
     print(CLEAR_LINE * interactive, end="", file=sys.stderr)
     print(_summary(snap, snap.epochs_done - before), flush=True)  # the result: stdout, for logs
+    if snap.error:
+        print(f"error: {snap.error}", file=sys.stderr)
     if snap.status == "failed":
         return 1
     return 130 if interrupted and snap.status == "stopped" else 0
@@ -273,8 +275,6 @@ def _summary(snap, trained: int) -> str:
         text += "; mixed precision was off: it needs a GPU"
     if snap.status == "stopped" and not snap.epochs_done:
         text += "; nothing was saved (no epoch had finished)"
-    if snap.error:
-        text += f"\nerror: {snap.error}"
     return text + f"\nrun folder: {snap.run_dir}"
 
 
