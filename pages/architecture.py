@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from alexnet_core import charts, config, fitting, presets, report
-from pages import common, widgets
+from pages import common, widgets, wording
 
 # Widget key -> ModelConfig field it sets. The preset's values fill them in.
 KNOBS = {
@@ -25,7 +25,7 @@ KNOBS = {
 
 def count(number: int) -> str:
     """Every digit while they fit beside the other figures (60,965,224), else 68.6 G."""
-    return f"{number:,}" if number < 1e9 else common.count_text(number)
+    return f"{number:,}" if number < 1e9 else wording.count_text(number)
 
 
 def fc_share(plan: report.Report) -> float:
@@ -148,19 +148,19 @@ cols[0].metric("Total parameters", count(plan.total_params))
 cols[1].metric("Trainable parameters", count(plan.trainable_params),
                help="Less than the total where batch norm keeps running means and variances, "
                "which are learned by averaging, not by gradients.")  # fmt: skip
-cols[2].metric("MACs per image", common.count_text(plan.total_macs),
+cols[2].metric("MACs per image", wording.count_text(plan.total_macs),
                help="Multiply-accumulates (one multiplication and one addition) for one image "
                "through the network, as the table's MACs column adds up.")  # fmt: skip
 cols = st.columns(3)
-cols[0].metric("Activations per image", common.bytes_text(plan.total_memory_bytes))
+cols[0].metric("Activations per image", wording.bytes_text(plan.total_memory_bytes))
 train = presets.train_preset(name)  # the preset's batch size and optimizer
 weights, outputs = fitting.training_memory(model_config, train.batch_size, train.optimizer)
 cols[1].metric(
-    "Memory to train", common.bytes_text(weights + outputs),
+    "Memory to train", wording.bytes_text(weights + outputs),
     help=f"At least, with the preset's batch of {train.batch_size} and {train.optimizer}: the "
     f"float32 weights, their gradients and the optimizer's copies "
-    f"({common.bytes_text(weights)}), and a batch's layer outputs with their gradients "
-    f"({common.bytes_text(outputs)}). Frameworks need more: workspaces, the next batch, "
+    f"({wording.bytes_text(weights)}), and a batch's layer outputs with their gradients "
+    f"({wording.bytes_text(outputs)}). Frameworks need more: workspaces, the next batch, "
     "copies. The paper's GTX 580s had 3 GB each, and it found its network too big for one: "
     "its code needed more than this floor.",
 )  # fmt: skip

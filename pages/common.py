@@ -1,6 +1,6 @@
 """Shared Streamlit glue for the pages: the sidebar job status, run and checkpoint pickers,
-continuing a run, cached model and dataset loading, error display, an image grid and the
-wording of durations and counts (pages/widgets.py holds the shared widgets). Logic stays in
+continuing a run, cached model and dataset loading, error display and an image grid
+(pages/widgets.py holds the shared widgets, pages/wording.py how figures read). Logic stays in
 alexnet_core; this module only turns its objects into widgets and text.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from alexnet_core import checkpoints, classify, data, introspect, runs, snapshot, training
+from alexnet_core import checkpoints, classify, data, introspect, runs, training
 
 KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
 RUN_PARAMETER = "run"  # a link's query parameter naming the run its page should open on
@@ -304,59 +304,3 @@ def image_grid(images, captions, columns: int = 8) -> None:
         row = zip(images[start : start + columns], captions[start : start + columns], strict=True)
         for cell, (image, caption) in zip(cells, row, strict=False):  # the last row may be short
             cell.image(image, caption=caption, width="stretch")
-
-
-def duration_text(seconds: float) -> str:
-    """A duration to two significant figures in a unit that suits it: 40 ms, 1.5 s, 3.2 min,
-    12 h."""
-
-    def two_figures(value: float) -> str:  # 151 -> "150", not "1.5e+02"
-        return f"{float(f'{value:.2g}'):g}"
-
-    for unit, size, limit in (("ms", 1e-3, 1000), ("s", 1, 60), ("min", 60, 60)):
-        text = two_figures(seconds / size)
-        if float(text) < limit:
-            return f"{text} {unit}"
-        seconds = float(text) * size  # rounded on: 59.7 s is 60 s, so 1 min
-    return f"{two_figures(seconds / 3600)} h"
-
-
-def three_figures(value: float) -> str:
-    """A value from 1 to 999 to three significant figures: 1.94, 12.3, 715."""
-    return f"{value:.{2 if value < 9.995 else 1 if value < 99.95 else 0}f}"
-
-
-def count_text(count: float) -> str:
-    """A large count with a unit prefix, to three figures: 715 M, 1.14 G, 12.3 K."""
-    rounded = float(f"{count:.3g}")  # 999.6 M reads 1.00 G, not 1000 M
-    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if rounded >= size:
-            return f"{three_figures(rounded / size)} {unit}"
-    return f"{count:,.0f}"
-
-
-def bytes_text(size: float) -> str:
-    """A size in bytes to three figures in binary units: 5.02 MiB, 1.94 GiB, 1.41 TiB."""
-    for unit, power in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if size >= 0.995 * 2**power:  # what would read 1024 MiB reads 1.00 GiB
-            return f"{three_figures(size / 2**power)} {unit}"
-    return f"{size:,.0f} B"
-
-
-def stopped_earlier_text(epoch_history) -> str:
-    """The epochs that a stop cut short before the run went on, or ''."""
-    stops = snapshot.stopped_earlier(epoch_history)
-    return " ".join(
-        f"A stop came {batches} of {per_epoch} batches into epoch {epoch}; the "
-        f"run went on from epoch {epoch + 1}, skipping epoch {epoch}'s other batches."
-        for epoch, batches, per_epoch in stops
-    )
-
-
-def cut_short_text(epoch: int, batches: int, batches_per_epoch: int) -> str:
-    """What it means that a stop ended `epoch` after `batches` of its batches."""
-    return (
-        f"The stop came {batches} of {batches_per_epoch} batches into epoch {epoch}: its row "
-        f"and checkpoint cover those batches, and a continue starts afresh at epoch "
-        f"{epoch + 1} (epoch {epoch}'s other batches are skipped)."
-    )

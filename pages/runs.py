@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from alexnet_core import charts, checkpoints, config, run_logs, runs
-from pages import common
+from pages import common, wording
 
 # The Compare chart's curves: per-epoch metrics as Keras logged them, and the batches' error.
 CURVES = {"val_accuracy": "val accuracy", "val_loss": "val loss", "accuracy": "accuracy",
@@ -185,8 +185,8 @@ if run.status == "failed" and run.error:
 damaged = run.status == "damaged"
 history = [] if damaged else readable(run_logs.load_history, run, "its history cannot be shown")
 if run.cut_short:
-    st.caption(common.cut_short_text(*run.cut_short))
-if stops := common.stopped_earlier_text(history or []):
+    st.caption(wording.cut_short_text(*run.cut_short))
+if stops := wording.stopped_earlier_text(history or []):
     st.caption(stops)
 unlisted = "its rate changes cannot be listed"
 changes = [] if damaged else readable(run_logs.load_lr_events, run, unlisted)

@@ -10,15 +10,13 @@ from alexnet_core import (
     config,
     data,
     distribute,
-    estimate,
     presets,
     report,
     runs,
     system,
     training,
-    training_data,
 )
-from pages import common, widgets
+from pages import common, train_checks, widgets, wording
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
                 "activation", "normalization", "norm_before_pool")  # fmt: skip
@@ -29,7 +27,6 @@ NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
     ("inside", "See its feature maps", ":material/grid_view:"),
     ("classify", "Classify images with it", ":material/label:"),
 ]
-PREVIEW_IMAGES, PREVIEW_COPIES = 4, 5  # augmentation preview: training images, views of each
 KEEP = common.KEEP  # the settings keep their values while you visit other pages
 OWN_DATA = "own"  # the Dataset choice that asks for a path
 SOURCE_LABELS = {"keras": "keras (CIFAR-10)", "sample": "sample (CIFAR-10, 5,000 images)",
@@ -51,85 +48,6 @@ def load_preset() -> None:
     widgets.fill_conv_settings("train", presets.preset(name))
     for field in TRAIN_FIELDS:
         st.session_state[key(field)] = getattr(presets.train_preset(name), field)
-
-
-def estimate_text(model_config, train_config) -> str:
-    """How long a run of these settings takes here, part by part, from timed real steps."""
-    dataset = common.load_dataset_cached(*common.data_settings(train_config))
-    fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
-    used = training_data.TrainingData.from_dataset(dataset, train_config.train_subset)
-    count, validated, tested = len(used.y_train), len(used.y_val), len(used.y_test)
-    # A batch larger than the data is, in training, one step of all the images: time that.
-    timed = dataclasses.replace(train_config, batch_size=min(train_config.batch_size, count))
-    saves = 2 + train_config.save_every_epoch  # last.keras, best.keras (, epoch_NNN.keras)
-    took = estimate.estimate_run(fitted, timed, count, validated, tested,
-                                 checkpoints_per_epoch=saves)  # fmt: skip
-    duration, epochs = common.duration_text, train_config.epochs
-    parts = [f"{duration(took.train_s)} of training steps"]
-    if validated:
-        parts.append(f"{duration(took.validation_s)} validating {validated:,} images")
-    parts.append(f"{duration(took.checkpoint_s)} saving checkpoints")
-    ends = f"{duration(took.build_s)} to build the model's steps before the first batch"
-    if tested:
-        ends += f" and {duration(took.test_s)} to test {tested:,} images at the end"
-    said = [*report.plan_layers(fitted).notes, *training_data.data_warnings(dataset, train_config)]
-    took_all = f"{epochs} epoch{'s take' if epochs != 1 else ' takes'}"
-    return (f"About **{duration(took.epoch_s)} per epoch** here for {count:,} "
-            f"image{'s' * (count != 1)}: {', '.join(parts)}. {took_all} about "
-            f"{duration(took.total_s(epochs))} in all, with {ends}."
-            + "".join(f" {text}" for text in said))  # fmt: skip
-
-
-def show_data(train_config) -> None:
-    """What the settings load: the splits' sizes, the classes and what was left out."""
-    dataset = common.load_dataset_cached(*common.data_settings(train_config))
-    st.success(dataset.summary() + ".", icon=":material/check_circle:")
-    st.caption(f"Classes: {', '.join(dataset.class_names)}.")
-    used = training_data.TrainingData.from_dataset(dataset, train_config.train_subset)
-    if len(used.y_train) < len(dataset.y_train):
-        st.caption(f"A run trains on the first {len(used.y_train):,} of the "
-                   f"{len(dataset.y_train):,} training images (Train subset).")  # fmt: skip
-    said = training_data.data_warnings(dataset, train_config)
-    if not len(dataset.y_test):  # it would train, and never be tested
-        said.append(common.NO_TEST_IMAGES)
-    for text in said:
-        st.warning(text, icon=":material/warning:")
-    if dataset.skipped:
-        with st.expander(f"{len(dataset.skipped):,} left out"):
-            st.code("\n".join(dataset.skipped), language=None, wrap_lines=True)
-
-
-def show_augmentation(model_config, train_config) -> None:
-    """A few training images, each beside random views of it as the model's flips and shifts
-    make them in training (new ones at every click)."""
-    dataset = common.load_dataset_cached(*common.data_settings(train_config))
-    fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
-    report.plan_layers(fitted)  # a network that could not train is said now, as Start would
-    if not (fitted.augment_flip or fitted.augment_shift):
-        st.info("No augmentation: this network trains on its images exactly as they are. "
-                "Switch on random flips or a random shift to see what they do.")  # fmt: skip
-        return
-    changes = ["mirrored at random"] if fitted.augment_flip else []
-    if fitted.augment_shift:
-        changes.append(f"shifted by up to {fitted.augment_shift} px (the edge that comes in is "
-                       "mirrored)")  # fmt: skip
-    st.markdown(
-        f"**What training sees**: each image, then {PREVIEW_COPIES} random versions of it, "
-        f"{' and '.join(changes)}. Every epoch draws new ones, so the network rarely sees the "
-        "same picture twice. The paper did the same with random 224x224 crops of its 256x256 "
-        "images and their mirror images, and by altering the colours' intensity."
-    )
-    originals = list(dataset.x_train[:PREVIEW_IMAGES])  # at the size training loads them
-    # Imported here: it loads Keras, and a fresh server's first visit to /train should reach
-    # common's hand-over to app.py without waiting seconds for that.
-    from alexnet_core import model
-
-    views = model.augment_examples(fitted, originals, PREVIEW_COPIES)
-    shown, captions = [], []
-    for original, label, copies in zip(originals, dataset.y_train, views, strict=False):
-        shown += [common.enlarged(image, 96) for image in (original, *copies)]
-        captions += [dataset.class_names[label]] + [f"view {i + 1}" for i in range(PREVIEW_COPIES)]
-    common.image_grid(shown, captions, columns=PREVIEW_COPIES + 1)
 
 
 def control(job, action: str) -> None:
@@ -164,11 +82,11 @@ def live(drawn_status: str) -> None:
     if snap.status != drawn_status:
         st.rerun()  # paused, resumed or ended: redraw the buttons (and stop the timer at the end)
     going = snap.status == "running" and snap.eta_s  # not while paused, nor once stopping
-    eta = f" · about {common.duration_text(snap.eta_s)} left" if going else ""
+    eta = f" · about {wording.duration_text(snap.eta_s)} left" if going else ""
     rate = f" · learning rate {snap.learning_rate:.3g}" if snap.active else ""
     if snap.active and snap.requested_rate is not None:  # e.g. set while paused
         rate += f" ({snap.requested_rate:.3g} from the next batch)"
-    trained = common.duration_text(snap.duration_s)
+    trained = wording.duration_text(snap.duration_s)
     text = f"**{snap.status}** · {snap.position}{rate} · {trained} of training{eta}"
     st.progress(min(max(snap.progress, 0.0), 1.0), text=text)
     last = snap.batch_history[-1] if snap.batch_history else {}
@@ -198,8 +116,8 @@ def live(drawn_status: str) -> None:
     elif not snap.active:
         st.info(f"Run {snap.status} before it was tested.")
     if snap.cut_short and not snap.active:
-        st.caption(common.cut_short_text(*snap.cut_short, snap.batches_per_epoch))
-    if stops := common.stopped_earlier_text(snap.epoch_history):
+        st.caption(wording.cut_short_text(*snap.cut_short, snap.batches_per_epoch))
+    if stops := wording.stopped_earlier_text(snap.epoch_history):
         st.caption(stops)
     if not snap.active:
         pages = NEXT_PAGES if snap.epochs_done else NEXT_PAGES[:1]  # nothing saved to look in
@@ -383,12 +301,12 @@ with st.expander("Settings for a new run", expanded=job is None):
             settings = {field: st.session_state[key(field)] for field in TRAIN_FIELDS}
             train_config = config.TrainConfig(dataset=source, **settings)
             if check:
-                show_data(train_config)
+                train_checks.show_data(train_config)
             elif timing:
                 with st.spinner("Timing a few training steps and a checkpoint save…"):
-                    st.info(estimate_text(model_config, train_config))
+                    st.info(train_checks.estimate_text(model_config, train_config))
             elif preview:
-                show_augmentation(model_config, train_config)
+                train_checks.show_augmentation(model_config, train_config)
             else:
                 training.start_training(model_config, train_config)
                 st.rerun()

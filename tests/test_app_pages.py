@@ -27,7 +27,7 @@ from alexnet_core import (
     snapshot,
     training,
 )
-from pages import common
+from pages import common, wording
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -121,7 +121,7 @@ def test_every_page_renders_without_runs(app, page):
     ],  # fmt: skip
 )
 def test_durations_read_in_a_unit_that_suits_them(seconds, text):
-    assert common.duration_text(seconds) == text
+    assert wording.duration_text(seconds) == text
 
 
 @pytest.mark.parametrize(
@@ -135,7 +135,7 @@ def test_durations_read_in_a_unit_that_suits_them(seconds, text):
     ],  # fmt: skip
 )
 def test_sizes_read_in_binary_units_to_three_figures(size, text):
-    assert common.bytes_text(size) == text
+    assert wording.bytes_text(size) == text
 
 
 @pytest.mark.parametrize(
@@ -149,7 +149,7 @@ def test_sizes_read_in_binary_units_to_three_figures(size, text):
     ],  # fmt: skip
 )
 def test_large_counts_keep_three_figures(count, text):
-    assert common.count_text(count) == text
+    assert wording.count_text(count) == text
 
 
 def test_the_server_skips_streamlits_full_collection_after_every_rerun():
@@ -572,7 +572,7 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     assert len(snap.epoch_history) == 1
     assert [e["new"] for e in snap.lr_events] == [0.02]
     progress = app.get("progress")[0].proto.text
-    assert f" · {common.duration_text(snap.duration_s)} of training" in progress
+    assert f" · {wording.duration_text(snap.duration_s)} of training" in progress
     assert "left" not in progress, "no time left once it ended"
     links = {link.proto.label: link.proto.query_string for link in app.get("page_link")}
     assert list(links) == ["Compare it in Runs", "See its feature maps", "Classify images with it"]
