@@ -4,7 +4,7 @@
 
 The paper found, in every run, one GPU's conv1 kernels largely colour-agnostic and the other's
 colour-specific. For every checkpoint of each run (epoch_NNN when the run kept them, then
-last): the mean colour share (introspect.colour_share: 0 sees brightness alone, 1 colour alone)
+last): the mean colour share (filters.colour_share: 0 sees brightness alone, 1 colour alone)
 of the conv1 filters that fed each GPU, how many of them are colour filters (share over 0.5),
 and the chance that an even split of the filters drawn at random puts the colour filters at
 least that unevenly. A run on one GPU has no towers: its halves are a control, and the chance
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from math import comb
 
-from alexnet_core import checkpoints, introspect, runs
+from alexnet_core import checkpoints, filters, runs
 from bench.common import describe, runs_parser, save, table
 
 COLOUR = 0.5  # a filter with a larger colour share counts as a colour filter
@@ -40,8 +40,8 @@ def tower_rows(run_dir: str) -> list[dict]:
     names = [c for c in info.checkpoints if c.startswith("epoch_")] + ["last"]
     rows = []
     for which in names:
-        kernels = introspect.conv_kernels(checkpoints.load_checkpoint(run_dir, which), "conv1")
-        shares = introspect.colour_share(kernels)
+        kernels = filters.conv_kernels(checkpoints.load_checkpoint(run_dir, which), "conv1")
+        shares = filters.colour_share(kernels)
         first, second = shares[: len(shares) // 2], shares[len(shares) // 2 :]
         counts = [int((part > COLOUR).sum()) for part in (first, second)]
         rows.append({

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import charts, config, fitting, presets, report
+from alexnet_core import architecture_charts, config, fitting, presets, report
 from pages import common, widgets, wording
 
 # Widget key -> ModelConfig field it sets. The preset's values fill them in.
@@ -169,8 +169,8 @@ for note in plan.notes:
     st.warning(note, icon=":material/warning:")
 
 left, right = st.columns(2)
-left.plotly_chart(charts.feature_map_shapes(plan), key="arch_shapes_chart")
-right.plotly_chart(charts.parameter_share(plan), key="arch_params_chart")
+left.plotly_chart(architecture_charts.feature_map_shapes(plan), key="arch_shapes_chart")
+right.plotly_chart(architecture_charts.parameter_share(plan), key="arch_params_chart")
 shares = [fc_share(plan), fc_share(report.plan_layers(presets.preset("paper")))]
 same = f"{shares[0]:.0%}" == f"{shares[1]:.0%}"
 paper = "" if same else f" (in the paper's network, {shares[1]:.0%})"

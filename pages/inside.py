@@ -5,7 +5,7 @@ import os
 import numpy as np
 import streamlit as st
 
-from alexnet_core import checkpoints, introspect, vision_charts
+from alexnet_core import checkpoints, filters, introspect, vision_charts
 from alexnet_core.classify import UPLOAD_TYPES
 from alexnet_core.images import decode_image_and_aspect
 from pages import common, widgets
@@ -37,8 +37,8 @@ def maxima_over_test_split(run_dir: str, which: str, version: float, data: tuple
 def conv1_mosaic(run_dir: str, which: str, version: float) -> np.ndarray:
     """conv1's kernels of one checkpoint as one image. Loaded here, not through the shared
     model cache, so a tour of the epochs does not push out the model being inspected."""
-    kernels = introspect.conv_kernels(checkpoints.load_checkpoint(run_dir, which), "conv1")
-    images = introspect.kernel_images(kernels)  # conv1 always sees RGB
+    kernels = filters.conv_kernels(checkpoints.load_checkpoint(run_dir, which), "conv1")
+    images = filters.kernel_images(kernels)  # conv1 always sees RGB
     factor = max(1, 24 // images.shape[1])
     return introspect.tile_images(introspect.enlarge(images, factor), columns=12)
 
@@ -166,11 +166,11 @@ with overview_tab:
 with filters_tab:
     conv_names = introspect.conv_layer_names(model)
     filter_layer = st.selectbox("Layer", conv_names, key="inside_filter_layer", **KEEP)
-    kernels = introspect.conv_kernels(model, filter_layer)
+    kernels = filters.conv_kernels(model, filter_layer)
     k, inputs, outputs = kernels.shape[0], kernels.shape[2], kernels.shape[3]
     factor = max(1, 64 // k)  # about 64 pixels a kernel on screen
     # conv1 of a network split over two GPUs: the halves of its filters fed one GPU each
-    towers = introspect.feeds_groups(model, filter_layer) if inputs == 3 else 1
+    towers = filters.feeds_groups(model, filter_layer) if inputs == 3 else 1
     if inputs == 3:
         st.caption(
             f"{outputs} filters of {k}x{k} pixels, each stretched to its own colour range."
@@ -179,7 +179,7 @@ with filters_tab:
                "other's colour-specific. Colour share: the part of a filter's weights that "
                "tells colours apart rather than brightness, 0 to 1." if towers > 1 else "")
         )  # fmt: skip
-        tiles = introspect.enlarge(introspect.kernel_images(kernels), factor)
+        tiles = introspect.enlarge(filters.kernel_images(kernels), factor)
     else:
         widgets.within("inside_filter", 0, outputs - 1)
         out = st.number_input(
@@ -189,9 +189,9 @@ with filters_tab:
             f"Filter {out} has a {k}x{k} kernel for each of its {inputs} input channels "
             "(one gray scale for the filter: bright = large positive weight)."
         )
-        tiles = introspect.enlarge(introspect.kernel_slices(kernels, int(out)), factor)
+        tiles = introspect.enlarge(filters.kernel_slices(kernels, int(out)), factor)
     if towers > 1:
-        shares = np.split(introspect.colour_share(kernels), towers)
+        shares = np.split(filters.colour_share(kernels), towers)
         for tower, (part, share) in enumerate(zip(np.split(tiles, towers), shares, strict=True)):
             st.image(introspect.tile_images(part[:192], columns=16),
                      caption=f"GPU {tower + 1} · mean colour share {share.mean():.2f}")  # fmt: skip

@@ -12,7 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet_core import checkpoints, config, data, introspect, presets, run_logs, runs, training
+from alexnet_core import (
+    checkpoints,
+    config,
+    data,
+    filters,
+    presets,
+    run_logs,
+    runs,
+    training,
+)
 from bench import (
     accuracy,
     common,
@@ -320,7 +329,7 @@ def test_towers_bench_reports_each_gpus_colour_filters_per_checkpoint(tmp_path, 
         ("no", "epoch_001"), ("no", "epoch_002"), ("no", "last"),
     ]  # fmt: skip
     kernels = checkpoints.load_checkpoint(job.run_dir, "last").get_layer("conv1").kernel.numpy()
-    shares = introspect.colour_share(kernels)  # tiny's conv1: 8 filters, 4 per GPU
+    shares = filters.colour_share(kernels)  # tiny's conv1: 8 filters, 4 per GPU
     first, second = shares[:4], shares[4:]
     assert [float(v) for v in rows[2][3:5]] == pytest.approx(
         [first.mean(), second.mean()], abs=1e-3

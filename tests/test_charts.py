@@ -3,7 +3,7 @@
 import plotly.graph_objects as go
 import pytest
 
-from alexnet_core import charts, presets, report
+from alexnet_core import architecture_charts, charts, presets, report
 
 BATCHES = [  # loss and accuracy: the epoch's running means; batch_*: each batch's own
     {"step": 1, "epoch": 1, "loss": 2.3, "accuracy": 0.10, "batch_loss": 2.3,
@@ -30,7 +30,7 @@ def trace(fig: go.Figure, name: str, xaxis: str | None = None):
 
 def test_feature_map_shapes_follow_the_report():
     plan = report.plan_layers(presets.preset("paper"))
-    fig = charts.feature_map_shapes(plan)
+    fig = architecture_charts.feature_map_shapes(plan)
     sides, channels = trace(fig, "side (pixels)"), trace(fig, "channels")
     assert list(sides.x) == list(channels.x)
     conv1 = list(sides.x).index("conv1")
@@ -41,7 +41,7 @@ def test_feature_map_shapes_follow_the_report():
 
 def test_parameter_share_puts_fc6_first_by_size():
     plan = report.plan_layers(presets.preset("paper"))
-    bars = charts.parameter_share(plan).data[0]
+    bars = architecture_charts.parameter_share(plan).data[0]
     params = dict(zip(bars.y, bars.x, strict=True))
     assert params["fc6"] == 6 * 6 * 256 * 4096 + 4096 == plan.row("fc6").params
     assert max(params, key=params.get) == "fc6"

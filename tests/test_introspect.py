@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet_core import introspect, vision_charts
+from alexnet_core import filters, introspect, vision_charts
 from alexnet_core.images import resize_image
 from alexnet_core.model import build_alexnet
 from alexnet_core.presets import PRESETS
@@ -56,14 +56,14 @@ def test_every_feature_layer_has_its_output_shape(fixture, request):
 
 
 def test_conv_kernels_are_the_layer_weights(model):
-    kernels = introspect.conv_kernels(model, "conv1")
+    kernels = filters.conv_kernels(model, "conv1")
     np.testing.assert_array_equal(kernels, model.get_layer("conv1").get_weights()[0])
-    images = introspect.kernel_images(kernels)
+    images = filters.kernel_images(kernels)
     assert images.shape == (8, 3, 3, 3) and images.dtype == np.uint8
     assert (images.reshape(8, -1).min(axis=1) == 0).all()
     assert (images.reshape(8, -1).max(axis=1) == 255).all()
-    deeper = introspect.conv_kernels(model, "conv2")  # (3, 3, 8, 16)
-    slices = introspect.kernel_slices(deeper, 5)
+    deeper = filters.conv_kernels(model, "conv2")  # (3, 3, 8, 16)
+    slices = filters.kernel_slices(deeper, 5)
     assert slices.shape == (8, 3, 3, 3) and slices.min() == 0 and slices.max() == 255
     np.testing.assert_array_equal(slices[..., 0], slices[..., 2])  # gray
     slices = slices[..., 0]
@@ -71,9 +71,9 @@ def test_conv_kernels_are_the_layer_weights(model):
     weights = np.moveaxis(deeper[..., 5], 2, 0)
     assert np.argmax(slices) == np.argmax(weights) and np.argmin(slices) == np.argmin(weights)
     with pytest.raises(ValueError, match="kernel_slices"):
-        introspect.kernel_images(deeper)
+        filters.kernel_images(deeper)
     with pytest.raises(ValueError, match="Conv2D"):
-        introspect.conv_kernels(model, "pool1")
+        filters.conv_kernels(model, "pool1")
 
 
 def test_colour_share_is_the_energy_outside_the_grey_part():
@@ -84,17 +84,17 @@ def test_colour_share_is_the_energy_outside_the_grey_part():
     red = np.zeros((3, 3, 3, 1))
     red[..., 0, 0] = 1.0  # red alone: grey part 1/3 per pixel, colour part (2/3, -1/3, -1/3)
     kernels = np.concatenate([edge, opponent, red, np.zeros((3, 3, 3, 1))], axis=3)
-    np.testing.assert_allclose(introspect.colour_share(kernels), [0, 1, 2 / 3, 0], atol=1e-6)
+    np.testing.assert_allclose(filters.colour_share(kernels), [0, 1, 2 / 3, 0], atol=1e-6)
     with pytest.raises(ValueError, match="expected"):
-        introspect.colour_share(np.zeros((3, 3, 8, 4)))
+        filters.colour_share(np.zeros((3, 3, 8, 4)))
 
 
 def test_which_groups_a_conv_layers_filters_feed():
     split = build_alexnet(PRESETS["tiny"].with_gpus(2))  # conv2, conv4 and conv5 grouped
-    feeds = [introspect.feeds_groups(split, f"conv{i}") for i in range(1, 6)]
+    feeds = [filters.feeds_groups(split, f"conv{i}") for i in range(1, 6)]
     assert feeds == [2, 1, 2, 2, 1]
     one = build_alexnet(PRESETS["tiny"])
-    assert [introspect.feeds_groups(one, f"conv{i}") for i in range(1, 6)] == [1] * 5
+    assert [filters.feeds_groups(one, f"conv{i}") for i in range(1, 6)] == [1] * 5
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,16 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from alexnet_core import checkpoints, classify, config, data, introspect, presets, runs, training
+from alexnet_core import (
+    checkpoints,
+    classify,
+    config,
+    data,
+    filters,
+    presets,
+    runs,
+    training,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -167,7 +176,7 @@ def test_inside_shows_conv1_of_a_split_network_in_the_two_gpus_halves(tmp_path, 
     no_problems(at)
     halves = [c for image in at.image for c in image.captions if c.startswith("GPU ")]
     kernels = checkpoints.load_checkpoint(job.run_dir, "best").get_layer("conv1").kernel.numpy()
-    first, second = np.split(introspect.colour_share(kernels), 2)
+    first, second = np.split(filters.colour_share(kernels), 2)
     assert halves == [
         f"GPU 1 · mean colour share {first.mean():.2f}",
         f"GPU 2 · mean colour share {second.mean():.2f}",
