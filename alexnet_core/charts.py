@@ -106,15 +106,18 @@ def training_curves(
     lr_events: Sequence[Mapping] = (),
     *,
     batches_per_epoch: int | None = None,
+    label_smoothing: float = 0.0,
 ) -> go.Figure:
     """Loss and accuracy: each training batch's own value (faint), their moving average
-    (smoothed), and a point per epoch's validation.
+    (smoothed), and a point per epoch's validation. The loss is the one trained on: with label
+    smoothing it includes it (and cannot reach 0), which its title then says.
 
     The x axis is the global step; a validation point sits at the last step of its epoch
     (from the batch history, else epoch * batches_per_epoch). Dashed lines mark lr changes.
     Rows from runs made before batch values were recorded give their running means instead.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    loss = f"loss, with label smoothing {label_smoothing:g}" if label_smoothing else "loss"
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(loss, "accuracy"))
     steps = thinned([row["step"] for row in batch_history])
     stride = math.ceil(len(batch_history) / MOST_POINTS)
     each = "each training batch" if stride <= 1 else f"training batches (one in {stride})"

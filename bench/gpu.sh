@@ -93,7 +93,8 @@ tutorial)  # the tutorial's network (227x227 inputs) with flips, shifts and one-
     device_env
     part bench.accuracy --preset tutorial --dataset "$PACKED" --minutes "$MINUTES" \
         --mixed-precision --augment-flip --augment-shift 4 --batch-size 128 \
-        --schedule one_cycle --learning-rate 0.02 --label-smoothing 0.1
+        --schedule one_cycle --learning-rate 0.02 --label-smoothing 0.1 --nesterov \
+        --weight-decay 0.0005
     ;;
 *)
     sed -n '2,19p' "$0"; exit 2

@@ -87,9 +87,10 @@ row[0].selectbox("Activation", config.ACTIVATIONS, key="arch_activation", **keep
 row[1].selectbox("Pooling", config.POOLINGS, key="arch_pooling", **keep)
 row[2].number_input(
     "Random shift (pixels)", 0, 64, key="arch_shift",
-    help="Training moves each image by up to this many pixels of the images as loaded, which "
-    "the Train page loads at CIFAR-10's 32x32. The paper's random 224x224 crops of 256x256 "
-    "images moved them up to 16 of 256 pixels: the paper preset's 2 is that share of 32.",
+    help="Training moves each image by any distance up to this many pixels of the images as "
+    "loaded, which the Train page loads at CIFAR-10's 32x32; fractions of a pixel included, "
+    "by resampling. The paper's random 224x224 crops of 256x256 images moved them up to 16 "
+    "of 256 pixels: the paper preset's 2 is that share of 32.",
     **keep,
 )  # fmt: skip
 row[3].toggle("Random flips (augment)", key="arch_flip", **keep)

@@ -140,6 +140,11 @@ elif chosen:
         st.plotly_chart(charts.compare_runs(histories, metric), key="runs_chart")
         if missing:
             st.caption(f"No {name} curve for {', '.join(missing)} ({why}).")
+        smoothed = [i for i in histories if by_id[i].train_config.label_smoothing]
+        if metric.endswith("loss") and smoothed:
+            st.caption(f"The losses of {', '.join(smoothed)} include label smoothing, which keeps "
+                       "them above 0: compare them with runs that used the same smoothing. "
+                       "Accuracy compares across all.")  # fmt: skip
     elif histories:  # else each run's warning has said why
         st.info(f"None of these runs has a {name} curve ({why}).")
 if chosen:

@@ -93,8 +93,11 @@ def live(drawn_status: str) -> None:
     tested = [e for e in snap.epoch_history if e.get("val_accuracy") is not None]
     m = st.columns(5)
     so_far = "Over this epoch's batches so far, as Keras reports it; the chart shows each batch."
+    smoothing = snap.train_config.label_smoothing
+    with_smoothing = (f" It includes label smoothing ({smoothing:g}), so it cannot reach 0; the "
+                      "test loss at the end is without it.") if smoothing else ""  # fmt: skip
     loss = f"{last['loss']:.4g}" if last else "—"  # 2.303, or 3.8e+18 when it diverges
-    m[0].metric("Loss", loss, help=so_far)
+    m[0].metric("Loss", loss, help=so_far + with_smoothing)
     m[1].metric("Accuracy", f"{last['accuracy']:.1%}" if last else "—", help=so_far)
     m[2].metric("Val accuracy", f"{tested[-1]['val_accuracy']:.1%}" if tested else "—")
     # The speed chart's last point: the first batch of an epoch has none of its own.
@@ -129,7 +132,8 @@ def live(drawn_status: str) -> None:
             st.info("Building the model and compiling the first training step: the first batch "
                     "takes a few seconds longer than the rest.")  # fmt: skip
         return
-    curves = charts.training_curves(snap.batch_history, snap.epoch_history, snap.lr_events)
+    curves = charts.training_curves(snap.batch_history, snap.epoch_history, snap.lr_events,
+                                    label_smoothing=smoothing)  # fmt: skip
     st.plotly_chart(curves, key="train_curves")
     left, right = st.columns(2)
     lr_curve = charts.learning_rate_curve(snap.batch_history, snap.lr_events)
@@ -206,9 +210,10 @@ with st.expander("Settings for a new run", expanded=job is None):
         c[2].number_input("FC units", 1, 16384, key="train_fc_units", **KEEP)
         c[3].number_input("Dropout", 0.0, 0.95, step=0.05, key="train_dropout", **KEEP)
         c[4].number_input("Random shift (px)", 0, 64, key="train_augment_shift", **KEEP,
-                          help="Up to this many pixels of the images as loaded (Image size "
-                          "below). The paper's 224 crops of 256 moved them up to 16 of 256: "
-                          "2 of CIFAR's 32.")  # fmt: skip
+                          help="Any distance up to this many pixels of the images as loaded "
+                          "(Image size below), fractions included: the image is resampled, "
+                          "where the paper's crops moved whole pixels. Its 224 crops of 256 "
+                          "moved them up to 16 of 256: 2 of CIFAR's 32.")  # fmt: skip
         c[5].checkbox("Random flips", key="train_augment_flip", **KEEP)
         c[5].checkbox(
             "Two GPUs",
@@ -257,9 +262,9 @@ with st.expander("Settings for a new run", expanded=job is None):
             format="%.5f",
             key="train_weight_decay",
             **KEEP,
-            help="Decoupled, as Keras does it: each step shrinks the weights (not biases or "
-            "batch-norm scales) by learning rate x this. adam trains without decay; adamw is "
-            "Adam with it. The paper's "
+            help="Decoupled, as Keras does it: each step shrinks the weights (not biases, nor "
+            "batch norm's scales and shifts) by learning rate x this. adam trains without "
+            "decay; adamw is Adam with it. The paper's "
             "0.0005 went through its momentum of 0.9, which makes it about ten times stronger: "
             "0.005 here.",
         )

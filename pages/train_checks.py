@@ -69,7 +69,8 @@ def show_augmentation(model_config, train_config) -> None:
         return
     changes = ["mirrored at random"] if fitted.augment_flip else []
     if fitted.augment_shift:
-        changes.append(f"shifted by up to {fitted.augment_shift} px (the edge that comes in is "
+        changes.append(f"shifted by up to {fitted.augment_shift} px, fractions of a pixel "
+                       "included (resampled, so a little softened; the edge that comes in is "
                        "mirrored)")  # fmt: skip
     st.markdown(
         f"**What training sees**: each image, then {PREVIEW_COPIES} random versions of it, "

@@ -546,6 +546,7 @@ def test_train_makes_the_papers_comparisons_and_sets_each_convolution(app):
 
 def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     fill_in_a_tiny_run(app)
+    app.number_input(key="train_label_smoothing").set_value(0.1)
     app.button(key="train_start").click().run()
     no_problems(app)
     job = training.current_job()
@@ -578,6 +579,9 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     assert list(links) == ["Compare it in Runs", "See its feature maps", "Classify images with it"]
     assert set(links.values()) == {f"run={snap.run_id}"}, "each opens its page on this run"
     assert "0.02" in app.get("plotly_chart")[0].proto.spec, "the lr change is marked"
+    assert "loss, with label smoothing 0.1" in app.get("plotly_chart")[0].proto.spec
+    (loss,) = [m for m in app.metric if m.label == "Loss"]
+    assert "includes label smoothing (0.1)" in loss.proto.help
 
     reloaded = AppTest.from_file(str(APP), default_timeout=60)  # a reload: a new session
     reloaded.run()
@@ -869,6 +873,23 @@ def test_a_damaged_status_file_or_checkpoint_is_named_and_the_rest_still_used(ap
                           "was saved. Pick another checkpoint above.")  # fmt: skip
     app.selectbox(key="classify_checkpoint_lost-status").select("last").run()
     no_problems(app)  # last.keras is whole: the page works on it
+
+
+def test_runs_says_which_compared_losses_include_label_smoothing(app, finished_run):
+    plain = copy_of(finished_run, "20000101-000000-tiny")
+    smoothed = copy_of(finished_run, "20000102-000000-tiny")
+    written = json.loads((smoothed.path / "config.json").read_text())
+    written["training"]["label_smoothing"] = 0.1
+    (smoothed.path / "config.json").write_text(json.dumps(written))
+    app.run().switch_page("pages/runs.py").run()
+    app.multiselect(key="runs_compare").set_value([plain.run_id, smoothed.run_id]).run()
+    app.segmented_control(key="runs_metric").set_value("val_loss").run()
+    no_problems(app)
+    (said,) = [c.value for c in app.caption if "label smoothing" in c.value]
+    assert said.startswith(f"The losses of {smoothed.run_id} include label smoothing")
+    assert plain.run_id not in said
+    app.segmented_control(key="runs_metric").set_value("val_accuracy").run()
+    assert not [c.value for c in app.caption if "label smoothing" in c.value], "not for accuracy"
 
 
 def test_choices_on_runs_classify_and_evaluate_outlive_a_visit_to_another_page(app, finished_run):

@@ -57,6 +57,16 @@ def test_training_curves_place_validation_at_the_end_of_each_epoch():
     assert len(markers) == 2 and all(s.x0 == 3 for s in markers)  # one per subplot
 
 
+def test_training_curves_say_when_the_loss_includes_label_smoothing():
+    titles = [a.text for a in charts.training_curves(BATCHES, EPOCHS).layout.annotations]
+    assert titles == ["loss", "accuracy"]
+    fig = charts.training_curves(BATCHES, EPOCHS, label_smoothing=0.1)
+    assert [a.text for a in fig.layout.annotations] == [
+        "loss, with label smoothing 0.1",
+        "accuracy",
+    ]
+
+
 def test_training_curves_draw_each_batch_and_their_moving_average():
     fig = charts.training_curves(BATCHES, EPOCHS)
     average = "training (exponential average, ~10 batches)"
