@@ -44,6 +44,9 @@ class ConvStage(NamedTuple):
     groups: int  # filter groups: each filter sees only 1/groups of the input channels
 
 
+# The per-convolution counts that must be 1 or more, and what one entry of each is.
+POSITIVE_PER_CONV = (("conv_filters", "filter count"), ("conv_kernels", "kernel size"),
+                     ("conv_strides", "stride"))  # fmt: skip
 PER_CONV_FIELDS = ("conv_filters", "conv_kernels", "conv_strides", "conv_padding", "pool_sizes",
                    "norm_after", "conv_groups")  # fmt: skip
 
@@ -81,6 +84,13 @@ def _check(config, *rules: tuple[str, bool, str]) -> None:
         if not ok:
             value = getattr(config, field_name)
             raise ValueError(f"{field_name}: got {value!r}, expected {expected}")
+
+
+def _each_conv_positive(config, field_name: str, what: str) -> tuple[str, bool, str]:
+    """A _check rule that names the first convolution whose `what` (e.g. 'stride') is below 1."""
+    low = [i for i, n in enumerate(getattr(config, field_name), start=1) if n < 1]
+    which = f" (conv{low[0]}'s is not)" if low else ""
+    return (field_name, not low, f"at least 1 for each {what}{which}")
 
 
 def _is_a(kind: str, value) -> bool:
@@ -132,9 +142,7 @@ class ModelConfig:
             ("input_size", self.input_size >= 1, "a positive number of pixels"),
             ("num_classes", self.num_classes >= 2, "at least 2"),
             *((name, len(getattr(self, name)) == 5, one_per_conv) for name in PER_CONV_FIELDS),
-            ("conv_filters", all(n >= 1 for n in self.conv_filters), "positive filter counts"),
-            ("conv_kernels", all(n >= 1 for n in self.conv_kernels), "positive kernel sizes"),
-            ("conv_strides", all(n >= 1 for n in self.conv_strides), "positive strides"),
+            *(_each_conv_positive(self, name, what) for name, what in POSITIVE_PER_CONV),
             ("conv_padding", set(self.conv_padding) <= set(PADDINGS), f"each one of {PADDINGS}"),
             ("pool_sizes", all(n >= 0 for n in self.pool_sizes), "0 (no pooling) or window sizes"),
             ("pool_stride", self.pool_stride >= 1, "at least 1"),

@@ -201,15 +201,18 @@ with st.expander("Settings for a new run", expanded=job is None):
             "testing), CIFAR-10's cifar-10-python.tar.gz or its batches folder.",
             **KEEP,
         ).strip()
-    # Enter in a number box must not start a run: only the buttons submit.
+    # Enter in a number box must not start a run: only the buttons submit. The number boxes
+    # have no bounds: Streamlit holds a number past a box's bounds back from its form and drops
+    # the click that submits it without a word. The configs check every value at a click, and
+    # say what is wrong.
     with st.form("train_form", border=False, enter_to_submit=False):
         st.markdown("**Model** (augmentation is part of the model; it acts on training batches)")
         c = st.columns(6, vertical_alignment="bottom")  # a label on two lines
-        c[0].number_input("Input size", 8, 512, key="train_input_size", **KEEP)
-        c[1].number_input("Width multiplier", 0.05, 4.0, step=0.05, key="train_width", **KEEP)
-        c[2].number_input("FC units", 1, 16384, key="train_fc_units", **KEEP)
-        c[3].number_input("Dropout", 0.0, 0.95, step=0.05, key="train_dropout", **KEEP)
-        c[4].number_input("Random shift (px)", 0, 64, key="train_augment_shift", **KEEP,
+        c[0].number_input("Input size", step=1, key="train_input_size", **KEEP)
+        c[1].number_input("Width multiplier", step=0.05, key="train_width", **KEEP)
+        c[2].number_input("FC units", step=1, key="train_fc_units", **KEEP)
+        c[3].number_input("Dropout", step=0.05, key="train_dropout", **KEEP)
+        c[4].number_input("Random shift (px)", step=1, key="train_augment_shift", **KEEP,
                           help="Any distance up to this many pixels of the images as loaded "
                           "(Image size below), fractions included: the image is resampled, "
                           "where the paper's crops moved whole pixels. Its 224 crops of 256 "
@@ -242,23 +245,22 @@ with st.expander("Settings for a new run", expanded=job is None):
         )
         st.markdown("**Optimisation**")
         c = st.columns(6)
-        c[0].number_input("Epochs", 1, 1000, key="train_epochs", **KEEP)
-        c[1].number_input("Batch size", 1, 4096, key="train_batch_size", **KEEP)
+        c[0].number_input("Epochs", step=1, key="train_epochs", **KEEP)
+        c[1].number_input("Batch size", step=1, key="train_batch_size", **KEEP)
         c[2].selectbox("Optimizer", config.OPTIMIZERS, key="train_optimizer", **KEEP)
         c[3].number_input(
-            "Learning rate", 1e-6, 10.0, format="%.5f", key="train_learning_rate", **KEEP
+            "Learning rate", step=0.001, format="%.5f", key="train_learning_rate", **KEEP
         )
-        c[4].number_input("Momentum (SGD)", 0.0, 0.999, step=0.05, key="train_momentum", **KEEP)
+        c[4].number_input("Momentum (SGD)", step=0.05, key="train_momentum", **KEEP)
         c[5].checkbox("Nesterov", key="train_nesterov", **KEEP)
         c = st.columns(6)
         c[0].selectbox("Schedule", config.SCHEDULES, key="train_schedule", **KEEP)
-        c[1].number_input("one_cycle warm-up", 0.01, 0.99, key="train_warmup_fraction", **KEEP)
-        c[2].number_input("step: every (epochs)", 1, 1000, key="train_step_epochs", **KEEP)
-        c[3].number_input("step: divide by", 1.0, 1000.0, key="train_step_factor", **KEEP)
+        c[1].number_input("one_cycle warm-up", step=0.05, key="train_warmup_fraction", **KEEP)
+        c[2].number_input("step: every (epochs)", step=1, key="train_step_epochs", **KEEP)
+        c[3].number_input("step: divide by", step=1.0, key="train_step_factor", **KEEP)
         c[4].number_input(
             "Weight decay",
-            0.0,
-            0.1,
+            step=0.0005,
             format="%.5f",
             key="train_weight_decay",
             **KEEP,
@@ -268,20 +270,18 @@ with st.expander("Settings for a new run", expanded=job is None):
             "0.0005 went through its momentum of 0.9, which makes it about ten times stronger: "
             "0.005 here.",
         )
-        c[5].number_input(
-            "Label smoothing", 0.0, 0.9, step=0.05, key="train_label_smoothing", **KEEP
-        )
+        c[5].number_input("Label smoothing", step=0.05, key="train_label_smoothing", **KEEP)
         st.markdown("**Data and run**")
         c = st.columns([1, 1, 0.7, 1.5, 1.7], vertical_alignment="center")  # labels fit at 1280 px
-        c[0].number_input("Validation share", 0.0, 0.9, key="train_validation_fraction", **KEEP)
-        c[1].number_input("Train subset (0 = all)", 0, 10**7, step=256, key="train_subset", **KEEP)
-        c[2].number_input("Seed", 0, 2**31 - 1, key="train_seed", **KEEP)
+        c[0].number_input("Validation share", step=0.05, key="train_validation_fraction", **KEEP)
+        c[1].number_input("Train subset (0 = all)", step=256, key="train_subset", **KEEP)
+        c[2].number_input("Seed", step=1, key="train_seed", **KEEP)
         c[3].checkbox("Mixed precision (GPU)", key="train_mixed_precision", **KEEP)
         c[4].checkbox("Checkpoint every epoch", key="train_save_every_epoch", **KEEP,
                       help="Keep epoch_001.keras, epoch_002.keras... besides best and last: "
                       "Feature maps then shows how conv1's filters changed.")  # fmt: skip
         c = st.columns(6)
-        c[0].number_input("Image size (data)", 8, 512, key="train_image_size", **KEEP,
+        c[0].number_input("Image size (data)", step=1, key="train_image_size", **KEEP,
                           help="Images are resized to this when loaded; the model resizes "
                           "them to its input size per batch.")  # fmt: skip
         c[1].selectbox("Devices", distribute.DEVICE_SETTINGS, key="train_devices", **KEEP,

@@ -11,17 +11,18 @@ import streamlit as st
 from alexnet_core import classify, explain
 from pages.common import KEEP
 
-# The per-convolution fields a user sets in a grid, with each row's name and largest value.
+# The per-convolution fields a user sets in a grid, with each row's name. No bounds: ModelConfig
+# and the layer plan say what is wrong with a value, where a bounded box only turns red.
 CONV_SETTINGS = (
-    ("conv_filters", "filters (before width)", 8192),
-    ("conv_kernels", "kernel (pixels)", 64),
-    ("conv_strides", "stride", 32),
+    ("conv_filters", "filters (before width)"),
+    ("conv_kernels", "kernel (pixels)"),
+    ("conv_strides", "stride"),
 )
 
 
 def fill_conv_settings(prefix: str, model_config) -> None:
     """Set conv_settings' widgets to `model_config`'s values (when a preset is chosen)."""
-    for field, _, _ in CONV_SETTINGS:
+    for field, _ in CONV_SETTINGS:
         for i, value in enumerate(getattr(model_config, field), start=1):
             st.session_state[f"{prefix}_{field}_{i}"] = value
 
@@ -33,17 +34,14 @@ def conv_settings(prefix: str, **widget_options) -> dict[str, tuple[int, ...]]:
     for i, cell in enumerate(st.columns(widths)[1:], start=1):
         cell.markdown(f"**conv{i}**")
     values = {}
-    for field, name, largest in CONV_SETTINGS:
+    for field, name in CONV_SETTINGS:
         row = st.columns(widths, vertical_alignment="center")
         row[0].markdown(name)
         values[field] = tuple(
-            int(row[i].number_input(f"conv{i} {name}", 1, largest, key=f"{prefix}_{field}_{i}",
+            int(row[i].number_input(f"conv{i} {name}", step=1, key=f"{prefix}_{field}_{i}",
                                     label_visibility="collapsed", **widget_options))
             for i in range(1, 6)
         )  # fmt: skip
-    # Streamlit keeps a number past a box's bounds out of the settings, marking it only in red.
-    bounds = ", ".join(f"{name.split()[0]} 1 to {largest:,}" for _, name, largest in CONV_SETTINGS)
-    st.caption(f"{bounds.capitalize()}: a number outside these turns red and is not used.")
     return values
 
 

@@ -240,8 +240,9 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
 
     # 64 filters in conv1 instead of 96: conv1 loses 11*11*3*32 + 32 weights and grouped conv2,
     # which sees 32 instead of 48 channels on each GPU, 5*5*16*256.
-    bounds = "Filters 1 to 8,192, kernel 1 to 64, stride 1 to 32: a number outside these turns red"
-    assert any(c.value.startswith(bounds) for c in app.caption), "said, as Streamlit only marks it"
+    app.number_input(key="arch_conv_strides_3").set_value(0).run()
+    assert app.error[0].value.startswith("conv_strides: got (4, 1, 0, 1, 1), expected at least 1")
+    app.number_input(key="arch_conv_strides_3").set_value(1).run()
     app.number_input(key="arch_conv_filters_1").set_value(64).run()
     assert metric(app, "Total parameters") == f"{60_965_224 - 11_648 - 102_400:,}"
     assert app.dataframe[0].value.set_index("layer")["output shape"]["conv1"] == "55x55x64"
@@ -306,6 +307,34 @@ def test_train_refuses_a_model_that_does_not_fit_and_starts_nothing(app):
         assert len(app.error) == 1 and "pool5" in app.error[0].value, button
         assert "input_size" in app.error[0].value, button
     assert training.current_job() is None or not training.current_job().snapshot().active
+    assert runs.list_runs() == []
+
+
+@pytest.mark.parametrize(
+    ("box", "value", "said"),
+    [
+        ("train_epochs", 0, "epochs: got 0, expected at least 1"),
+        ("train_learning_rate", 50.0, None),  # no upper bound: a rate of 50 diverges, and says so
+        ("train_dropout", 1.0, "dropout: got 1.0, expected a rate in [0, 1)"),
+        ("train_conv_strides_3", 0, "conv_strides: got (1, 1, 0, 1, 1), expected at least 1 for "
+         "each stride (conv3's is not)"),
+    ],
+)  # fmt: skip
+def test_train_says_what_is_wrong_with_a_number_where_a_bounded_box_would_drop_the_click(
+    app, box, value, said
+):
+    """The form's boxes have no bounds: in a browser, a form with a number past its box's bounds
+    ignores the click that submits it, without a word (the browser test shows the message)."""
+    app.run().switch_page("pages/train.py").run()
+    app.selectbox(key="train_source").select("sample")
+    app.selectbox(key="train_preset").select("tiny").run()
+    app.number_input(key=box).set_value(value)
+    app.button(key="train_check_data").click().run()
+    assert not app.exception
+    if said is None:
+        assert not app.error and app.success, "Check the data takes the value"
+    else:
+        assert [e.value for e in app.error] == [said]
     assert runs.list_runs() == []
 
 

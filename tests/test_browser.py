@@ -175,6 +175,12 @@ def test_3_train_live_pause_reload_stop(page, server):
         open_page(page, "Train")
         choose(page, "train_source", "sample (CIFAR-10, 5,000 images)")
         choose(page, "train_preset", "tiny")
+        # A bounded box would hold 0 back and drop the click on its form without a word.
+        type_number(page, "train_epochs", 0)
+        page.locator(".st-key-train_check_data button").click()
+        error = page.locator("[data-testid='stAlertContentError']").first
+        error.wait_for()
+        assert error.inner_text().endswith("epochs: got 0, expected at least 1")
         type_number(page, "train_epochs", 500)  # about 20 min here: the walk stops it long before
         type_number(page, "train_batch_size", 8)
         page.locator(".st-key-train_start button").click()
