@@ -25,6 +25,8 @@ MAX_PIXELS = 80_000_000
 BACKGROUND = (255, 255, 255)
 
 CGROUP_LIMIT = "/sys/fs/cgroup/memory.max"  # A container's memory cap (cgroup v2), if any.
+CGROUP_USAGE = "/sys/fs/cgroup/memory.current"  # and what the container uses of it
+MEMINFO = "/proc/meminfo"  # Linux: MemAvailable, what can be had without swapping
 
 
 def is_image_name(name: str) -> bool:
@@ -131,6 +133,28 @@ def machine_memory() -> int | None:
     if cap.isdigit():
         total = min(total, int(cap)) if total else int(cap)
     return total
+
+
+def free_memory() -> int | None:
+    """Bytes this process could still take now without swapping: Linux's MemAvailable, or less
+    where a container's cap is nearer. None where neither can be read (not Linux)."""
+    free = None
+    try:
+        with open(MEMINFO, encoding="ascii") as file:
+            line = next((line for line in file if line.startswith("MemAvailable:")), "")
+        free = int(line.split()[1]) * 1024  # "MemAvailable:   20147092 kB"
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        with (
+            open(CGROUP_LIMIT, encoding="ascii") as cap,
+            open(CGROUP_USAGE, encoding="ascii") as used,
+        ):
+            left = int(cap.read().strip()) - int(used.read().strip())
+        free = min(free, left) if free is not None else left
+    except (OSError, ValueError):  # no cgroup v2 here, or "max": uncapped
+        pass
+    return free
 
 
 def check_memory(what: str, count: int, size: int) -> None:

@@ -17,6 +17,7 @@ from alexnet_core import (
     config,
     data,
     filters,
+    fitting,
     presets,
     run_logs,
     runs,
@@ -28,6 +29,7 @@ from bench import (
     epoch_start,
     estimate,
     latency,
+    memory,
     throughput,
     time_to_error,
     towers,
@@ -234,6 +236,8 @@ def test_throughput_bench_prints_each_batch_sizes_rows_and_refuses_unknown_prese
         (epoch_start, ["--images", "0"]),
         (epoch_start, ["--epochs", "-1"]),
         (epoch_start, ["--batch-size", "1.5"]),
+        (memory, ["--fc-units", "4096", "0"]),
+        (memory, ["--batch-sizes", "-16"]),
     ],
 )
 def test_speed_benches_refuse_counts_below_one_before_measuring(bench, argv, capsys):
@@ -278,6 +282,20 @@ def test_estimate_bench_sets_the_estimate_beside_the_run(capsys):
         estimated, measured, ratio = map(float, row.groups())
         assert estimated > 0 and ratio == pytest.approx(measured / estimated, rel=0.01, abs=1e-3)
     assert float(rows[3][2]) >= float(rows[2][2]), "the wall time holds the run's own time"
+
+
+def test_memory_bench_sets_the_peak_training_took_beside_the_floor(capsys):
+    memory.main(["--preset", "tiny", "--fc-units", "32", "--batch-sizes", "8", "--no-save"])
+    out = capsys.readouterr().out
+    number = r"([\d.e+-]+)"
+    row = re.search(rf"^32\s+8\s+(\d+)\s+{number}\s+{number}\s+{number}\s*$", out, re.M)
+    assert row, out
+    parameters, floor, added, ratio = int(row[1]), *map(float, row.groups()[1:])
+    assert parameters == 14_666, "the tiny preset's own dense layers of 32"
+    config = presets.PRESETS["tiny"].replace(fc_units=32, num_classes=10)
+    weights, outputs = fitting.training_memory(config, 8, "sgd")
+    assert floor == pytest.approx((weights + outputs) / 2**30, rel=1e-3)
+    assert added > 0 and ratio == pytest.approx(added / floor, rel=0.01)
 
 
 def test_epoch_start_bench_says_when_the_data_cannot_be_used(tmp_path, capsys):

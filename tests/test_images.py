@@ -224,6 +224,23 @@ def test_a_containers_memory_cap_below_the_machines_memory_is_what_counts(tmp_pa
     assert machine_memory() == physical
 
 
+def test_free_memory_is_what_linux_has_available_or_a_containers_cap_leaves(tmp_path, monkeypatch):
+    meminfo, cap, used = tmp_path / "meminfo", tmp_path / "memory.max", tmp_path / "memory.current"
+    monkeypatch.setattr(images, "MEMINFO", str(meminfo))
+    monkeypatch.setattr(images, "CGROUP_LIMIT", str(cap))
+    monkeypatch.setattr(images, "CGROUP_USAGE", str(used))
+    assert images.free_memory() is None, "neither can be read"
+    meminfo.write_text("MemTotal: 24000000 kB\nMemFree: 100 kB\nMemAvailable: 20000000 kB\n")
+    assert images.free_memory() == 20_000_000 * 1024
+    cap.write_text("max\n")
+    used.write_text("5000000000\n")
+    assert images.free_memory() == 20_000_000 * 1024, "uncapped"
+    cap.write_text("8000000000\n")
+    assert images.free_memory() == 3_000_000_000, "the cap leaves less than the machine has"
+    meminfo.unlink()
+    assert images.free_memory() == 3_000_000_000
+
+
 def test_images_bigger_than_the_machine_are_refused_and_small_ones_pass():
     check_memory("pets", 1000, 32)  # 3 MB
     # 10 million images at 512 px: 7,324 GiB, more than any machine this runs on.
