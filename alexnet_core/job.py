@@ -271,6 +271,8 @@ class TrainingJob:
             status, error = fit(self, self._data), ""
         except (Diverged, CheckpointError) as exc:
             status, error = "failed", str(exc)
+        except OSError as exc:  # a log or status file could not be written: a full disk, mostly
+            status, error = "failed", self._unwritable_text(exc)
         except Exception as exc:  # whatever happens, the job must not stay 'running'
             status = "failed"
             error = (out_of_memory(exc, self.model_config, config.batch_size, config.optimizer)
@@ -294,6 +296,14 @@ class TrainingJob:
             self._done.set()
 
     # ---- state helpers -----------------------------------------------------------------------
+
+    def _unwritable_text(self, exc: OSError) -> str:
+        """Why the run ended when its folder could not be written, and what is still there."""
+        where = exc.filename or self.run_dir
+        kept = (f"Epoch {self.epochs_done}'s checkpoints were kept: make room, then continue "
+                "the run." if self.epochs_done else "No checkpoint was saved: no epoch had "
+                "finished.")  # fmt: skip
+        return f"Could not write {where}: {exc.strerror or exc}. {kept}"
 
     def _time_left(self, batches_left: int, speed: float | None) -> float | None:
         """Seconds for `batches_left`: at the pace of this session's last whole epoch, its

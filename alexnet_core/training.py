@@ -90,6 +90,22 @@ def current_job() -> TrainingJob | None:
         return _active_job() or next(kept, None)
 
 
+def list_runs() -> list[runs.RunInfo]:
+    """Every saved run (runs.list_runs), one that a job of this process ran to its end as the
+    job tells it: when the run's folder could not be written (a full disk), its status.json
+    still says how the run was before, 'paused' say, which reads as interrupted."""
+    with _LOCK:
+        ended = {job.run_dir.resolve(): job for job in _JOBS.values() if not job.alive}
+    listed = []
+    for run in runs.list_runs():
+        job = ended.get(run.path.resolve())
+        snap = job.snapshot() if job else None
+        if snap is not None and run.status not in (snap.status, "damaged"):
+            run = dataclasses.replace(run, status=snap.status, error=snap.error)
+        listed.append(run)
+    return listed
+
+
 def is_training(run_dir) -> bool:
     """Whether a job of this process is still working on run folder `run_dir`."""
     target = Path(run_dir).resolve()

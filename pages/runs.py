@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import charts, checkpoints, config, run_logs, runs
+from alexnet_core import charts, checkpoints, config, run_logs, runs, training
 from pages import common, wording
 
 # The Compare chart's curves: per-epoch metrics as Keras logged them, and the batches' error.
@@ -42,7 +42,7 @@ def readable(load, run: runs.RunInfo, what: str) -> list | None:
 
 st.title("Runs")
 st.write(f"Every training run saved in `{runs.runs_root()}`, newest first.")
-found = runs.list_runs()
+found = training.list_runs()
 if deleted := st.session_state.pop("runs_deleted", None):
     st.success(f"Deleted {deleted} and its checkpoints.", icon=":material/delete:")
 if runs.runs_root().exists() and not runs.runs_root().is_dir():
@@ -63,7 +63,7 @@ def training_now(listed: list[runs.RunInfo]) -> tuple[str, ...]:
 def run_table(drawn_training: tuple[str, ...]) -> None:
     """Every run in a table; redrawn every 2 s while one trains, and the whole page once a
     run starts or ends (its checkpoints, curves and buttons change then)."""
-    found = runs.list_runs()
+    found = training.list_runs()
     if training_now(found) != drawn_training:
         st.rerun()
     rows = []

@@ -626,6 +626,33 @@ def test_a_run_put_on_the_cpu_of_a_gpu_machine_says_so_and_computes_in_float32(
     )
 
 
+def test_a_disk_that_fills_in_mid_epoch_fails_the_run_saying_what_was_kept(
+    finished_run, sample, runs_dir, monkeypatch
+):
+    path = runs_dir / finished_run.run_id
+    shutil.copytree(finished_run.run_dir, path)
+    before = (path / "last.keras").read_bytes()
+    job = training.continue_training(path, 1, dataset=sample)
+    job.pause()
+    wait_until(lambda: job.snapshot().status == "paused")
+
+    def disk_full(target, text):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patched:  # from here on, nothing can be written
+        patched.setattr(atomic, "write_text", disk_full)
+        job.resume()  # its "running" cannot be written
+        assert job.wait(60)
+    snap = job.snapshot()
+    assert snap.status == "failed"
+    assert snap.error == (f"Could not write {job.run_dir}: No space left on device. Epoch 1's "
+                          "checkpoints were kept: make room, then continue the run.")  # fmt: skip
+    assert (path / "last.keras").read_bytes() == before
+    assert runs.read_run(path).status == "interrupted", "status.json still says paused"
+    (listed,) = [run for run in training.list_runs() if run.path == path]
+    assert (listed.status, listed.error) == ("failed", snap.error), "as the job tells it"
+
+
 def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     finished_run, sample, tmp_path, monkeypatch
 ):
