@@ -26,6 +26,22 @@ def epochs_text(run: runs.RunInfo) -> str:
     return f"{done}/{run.train_config.epochs if run.train_config else '?'}"
 
 
+def checkpoint_notes(run: runs.RunInfo) -> list[str]:
+    """What is missing or damaged among a trained run's best.keras and last.keras, and what it
+    means, a sentence each."""
+    if not run.epochs_done or run.status in ("damaged", *runs.ACTIVE_STATUSES):
+        return []
+    if not {"best", "last"} & set(run.checkpoints):
+        return [f"{run.run_id} has no checkpoint: best.keras and last.keras are gone, so it "
+                "cannot go on, and Feature maps, Classify and Evaluate leave it out."]  # fmt: skip
+    state = {name: "missing" if name not in run.checkpoints else
+             "damaged (not a whole .keras file)" if not checkpoints.is_whole(run.path, name)
+             else "" for name in ("best", "last")}  # fmt: skip
+    means = {"best": "the other pages open last.keras", "last": "the run cannot go on from it"}
+    return [f"{run.run_id}: {name}.keras is {problem}, so {means[name]}."
+            for name, problem in state.items() if problem]  # fmt: skip
+
+
 def percent(share: float | None) -> float | None:
     return None if share is None else 100 * share
 
@@ -221,9 +237,8 @@ nothing_saved = "last" not in run.checkpoints or run.epochs_done < 1  # no epoch
 damaged_last = not nothing_saved and not checkpoints.is_whole(run.path, "last")
 if common.continue_run(run.path, "runs", cols[2:], disabled=busy or nothing_saved or damaged_last):
     st.switch_page("pages/train.py")
-if damaged_last and not damaged:
-    st.warning(f"{run.run_id}: last.keras is damaged (not a whole .keras file), so the run "
-               "cannot go on from it.", icon=":material/warning:")  # fmt: skip
+for note in checkpoint_notes(run):
+    st.warning(note, icon=":material/warning:")
 
 with st.expander("Delete this run"):
     in_training = run.status in runs.ACTIVE_STATUSES

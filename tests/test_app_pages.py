@@ -904,6 +904,34 @@ def test_a_damaged_status_file_or_checkpoint_is_named_and_the_rest_still_used(ap
     no_problems(app)  # last.keras is whole: the page works on it
 
 
+def test_runs_says_which_checkpoints_are_missing_or_damaged(app, finished_run):
+    good = copy_of(finished_run)
+    gone = copy_of(finished_run, "20000101-000000-tiny")
+    for saved in gone.path.glob("*.keras"):
+        saved.unlink()
+    cut = copy_of(finished_run, "20000102-000000-tiny")
+    whole = (cut.path / "best.keras").read_bytes()
+    (cut.path / "best.keras").write_bytes(whole[: len(whole) // 2])
+    app.run().switch_page("pages/runs.py").run()
+    app.selectbox(key="runs_selected").select(gone.run_id).run()
+    no_problems(app)
+    assert [w.value for w in app.warning] == [
+        f"{gone.run_id} has no checkpoint: best.keras and last.keras are gone, so it cannot go "
+        "on, and Feature maps, Classify and Evaluate leave it out."
+    ]
+    assert app.button(key="runs_continue").disabled
+    app.selectbox(key="runs_selected").select(cut.run_id).run()
+    no_problems(app)
+    assert [w.value for w in app.warning] == [
+        f"{cut.run_id}: best.keras is damaged (not a whole .keras file), so the other pages "
+        "open last.keras."
+    ]
+    assert "runs_download_model" not in [b.key for b in app.get("download_button")]
+    assert not app.button(key="runs_continue").disabled, "last.keras is whole"
+    app.selectbox(key="runs_selected").select(good.run_id).run()
+    assert not app.warning and "runs_download_model" in [b.key for b in app.get("download_button")]
+
+
 def test_runs_says_which_compared_losses_include_label_smoothing(app, finished_run):
     plain = copy_of(finished_run, "20000101-000000-tiny")
     smoothed = copy_of(finished_run, "20000102-000000-tiny")
