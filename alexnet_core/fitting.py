@@ -14,7 +14,7 @@ from alexnet_core.config import ModelConfig, TrainConfig
 
 # Copies of the weights an optimizer keeps: SGD's momentum, Adam's two moments.
 OPTIMIZER_SLOTS = {"sgd": 1, "adam": 2, "adamw": 2}
-# What training really took over training_memory's floor: 1.67 to 1.98 times it on the 2-core
+# What training really took over training_memory's floor: 1.68 to 2.06 times it on the 2-core
 # CPU, for networks of 25 to 267 million parameters and batches of 16 and 64 (bench/memory.py;
 # building the weights alone takes about three times their size while initialising them). The
 # check counts 1.6 times the floor: a network it refuses would not have fitted.

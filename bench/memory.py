@@ -7,7 +7,7 @@ For each size: the paper's network (10 classes) with that many units in fc6 and 
 batches on random 227x227 images, in a fresh process so that its peak is its own. The table
 gives fitting.training_memory's floor (the weights with their gradients and the optimizer's
 copies, and a batch's layer outputs with their gradients), the peak resident memory the
-training added to the process (after its imports and images), and their ratio: what
+training added to what the process held after its imports and images, and their ratio: what
 fitting.TRAINING_OVERHEAD stands for.
 """
 
@@ -32,6 +32,15 @@ def peak_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux), else its peak so far."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as file:
+            return int(file.read().split()[1]) * resource.getpagesize()
+    except (OSError, IndexError, ValueError):
+        return peak_bytes()
+
+
 def probe(preset: str, fc_units: int, batch_size: int) -> dict:
     """Train two batches of the network in this process; its floor and the peak it added."""
     import keras
@@ -46,7 +55,7 @@ def probe(preset: str, fc_units: int, batch_size: int) -> dict:
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (2 * batch_size, side, side, 3), dtype=np.uint8)
     y = keras.utils.to_categorical(rng.integers(0, 10, 2 * batch_size), 10)
-    before = peak_bytes()  # Python, TensorFlow and the images: not the training's
+    before = resident_bytes()  # Python, TensorFlow and the images: not the training's
     model = build_alexnet(config)
     compile_model(model, TrainConfig(batch_size=batch_size, optimizer="sgd"))
     model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)

@@ -162,7 +162,7 @@ cols[1].metric(
     f"float32 weights, their gradients and the optimizer's copies "
     f"({wording.bytes_text(weights)}), and a batch's layer outputs with their gradients "
     f"({wording.bytes_text(outputs)}). Frameworks need more: workspaces, the next batch, "
-    "copies. TensorFlow took 1.7 to 2 times this floor on this app's 2-core CPU "
+    "copies. TensorFlow took 1.7 to 2.1 times this floor on this app's 2-core CPU "
     "(bench/memory.py), and Train refuses a network whose 1.6 times it is more than the memory "
     "free. The paper's GTX 580s had 3 GB each, and it found its network too big for one: "
     "its code needed more than this floor.",
