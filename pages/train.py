@@ -38,16 +38,33 @@ def key(field: str) -> str:
     return field if field.startswith("train_") else f"train_{field}"
 
 
+def fill_form(model_config, train_config) -> None:
+    """Set the form's model and training settings to these configs'."""
+    for field in MODEL_FIELDS:
+        st.session_state[key(field)] = getattr(model_config, field)
+    st.session_state.train_two_gpus = model_config.two_gpus
+    st.session_state.train_pooling = model_config.pooling
+    widgets.fill_conv_settings("train", model_config)
+    for field in TRAIN_FIELDS:
+        st.session_state[key(field)] = getattr(train_config, field)
+
+
 def load_preset() -> None:
     """Fill the form with the chosen preset's model and training settings."""
     name = st.session_state.train_preset
-    for field in MODEL_FIELDS:
-        st.session_state[key(field)] = getattr(presets.preset(name), field)
-    st.session_state.train_two_gpus = presets.preset(name).two_gpus
-    st.session_state.train_pooling = presets.preset(name).pooling
-    widgets.fill_conv_settings("train", presets.preset(name))
-    for field in TRAIN_FIELDS:
-        st.session_state[key(field)] = getattr(presets.train_preset(name), field)
+    fill_form(presets.preset(name), presets.train_preset(name))
+
+
+def load_run_settings(snap) -> None:
+    """Fill the form with a run's own settings and data: a reload, or a second tab, starts from
+    the run it shows rather than from a preset."""
+    st.session_state.train_preset = snap.model_config.preset
+    fill_form(snap.model_config, snap.train_config)
+    source = snap.train_config.dataset
+    if source in [s["name"] for s in data.available_sources() if s["available"]]:
+        st.session_state.train_source = source  # sample, or keras while its copy is here
+    elif source not in ("auto", "keras", "sample"):  # a folder or file of the user's own
+        st.session_state.train_source, st.session_state.train_source_path = OWN_DATA, source
 
 
 def control(job, action: str) -> None:
@@ -69,7 +86,9 @@ st.write(
 job = training.current_job()
 snap = job.snapshot() if job else None  # the page is drawn from this one snapshot
 active = snap is not None and snap.active
-if "train_epochs" not in st.session_state:  # first visit: the preset that suits this machine
+if "train_epochs" not in st.session_state and snap and snap.model_config.preset in presets.PRESETS:
+    load_run_settings(snap)  # this session's first visit, after a run: that run's settings
+elif "train_epochs" not in st.session_state:  # a first visit: the preset that suits this machine
     gpus = system.machine_info()["gpus"]
     st.session_state.setdefault("train_preset", "cifar_gpu" if gpus else "cifar_small")
     load_preset()

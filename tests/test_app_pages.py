@@ -617,6 +617,12 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     reloaded.switch_page("pages/train.py").run()
     no_problems(reloaded)
     assert metric(reloaded, "Images/s") != "—"
+    # The form for a new run starts from this run's settings, not from a preset's.
+    assert reloaded.selectbox(key="train_preset").value == "tiny"
+    assert reloaded.selectbox(key="train_source").value == "sample"
+    assert reloaded.number_input(key="train_subset").value == 256
+    assert reloaded.number_input(key="train_epochs").value == 1
+    assert reloaded.number_input(key="train_label_smoothing").value == 0.1
     charts = [chart.proto.spec for chart in reloaded.get("plotly_chart")]
     assert any("images per second" in spec for spec in charts), "the speed chart is redrawn"
 
