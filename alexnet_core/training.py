@@ -121,14 +121,21 @@ def discard_helper_folder(job: TrainingJob) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def stop_all_jobs(timeout: float = 30.0) -> bool:
-    """Stop every job of this process and wait for them; True if all ended within `timeout`."""
+def stop_all_jobs(timeout: float = 30.0, forget: bool = False) -> bool:
+    """Stop every job of this process and wait for them; True if all ended within `timeout`.
+    With `forget`, the ended ones leave the registry, as if the process started afresh."""
     with _LOCK:
         jobs = list(_JOBS.values())
     for job in jobs:
         job.stop()
     deadline = time.monotonic() + timeout
-    return all(job.wait(max(0.0, deadline - time.monotonic())) for job in jobs)
+    ended = all(job.wait(max(0.0, deadline - time.monotonic())) for job in jobs)
+    if forget:
+        with _LOCK:
+            for job in jobs:
+                if not job.alive:
+                    _JOBS.pop(job.run_id, None)
+    return ended
 
 
 def start_training(

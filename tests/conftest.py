@@ -31,10 +31,11 @@ def dev_dependency(name: str):
 
 @pytest.fixture(autouse=True)
 def _no_job_left_running():
-    """A training thread started by one test must not run on into the next."""
+    """A training thread started by one test must not run on into the next, nor its run show
+    on the next test's pages."""
     yield
     if "alexnet_core.training" in sys.modules:
-        sys.modules["alexnet_core.training"].stop_all_jobs(timeout=30)
+        sys.modules["alexnet_core.training"].stop_all_jobs(timeout=30, forget=True)
 
 
 @pytest.fixture

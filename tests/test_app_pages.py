@@ -47,7 +47,7 @@ def app(tmp_path, monkeypatch, cache_dir):
     monkeypatch.setenv("ALEXNET_CACHE_DIR", str(cache_dir))
     at = AppTest.from_file(str(APP), default_timeout=60)
     yield at
-    training.stop_all_jobs(timeout=30)
+    training.stop_all_jobs(timeout=30, forget=True)
 
 
 def train_tiny(root: Path, cache_dir: Path, **settings) -> Path:
