@@ -168,7 +168,7 @@ if job is not None:  # the current (or last) run first, then the settings for a 
     if snap.status == "stopping":
         st.caption("Stopping: the epoch's validation, checkpoint and the test pass come first.")
     elif active:  # controls stay outside the live fragment: a click reruns the whole page
-        c = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
+        c = st.columns([1, 1, 3], vertical_alignment="bottom")
         if snap.status == "paused":
             c[0].button("Resume", key="train_resume", on_click=control, args=(job, "resume"),
                         icon=ICONS["resume"])  # fmt: skip
@@ -178,18 +178,22 @@ if job is not None:  # the current (or last) run first, then the settings for a 
         c[1].button("Stop", key="train_stop", on_click=control, args=(job, "stop"),
                     icon=ICONS["stop"])  # fmt: skip
         # Empty, not the rate now: drawn outside the live fragment, a rate shown here would go
-        # stale as the schedule moves, and Apply would set it back. One box per run. From 0, not
-        # 1e-6: a schedule ends far below that (0 itself is refused with a message when applied).
-        rate = c[2].number_input(
-            "Learning rate from now on", 0.0, 10.0, value=None, format="%.2e",
-            placeholder=f"{snap.learning_rate:.2e} when the page was drawn",
-            help="The rate now is in the progress line below. The schedule gives way to the rate "
-            "you set.", key=f"train_lr_{snap.run_id}",
-        )  # fmt: skip
-        if c[3].button("Apply", key="train_lr_apply"):
+        # stale as the schedule moves, and Apply would set it back. One box per run. A form, so
+        # that Enter applies it too; no bounds, which would make the form drop Enter and the
+        # click without a word (a schedule ends far below any lower bound one might pick).
+        with c[2].form("train_lr_form", border=False):
+            f = st.columns([2, 1], vertical_alignment="bottom")
+            rate = f[0].number_input(
+                "Learning rate from now on", value=None, format="%.2e",
+                placeholder=f"{snap.learning_rate:.2e} when the page was drawn",
+                help="The rate now is in the progress line below. The schedule gives way to the "
+                "rate you set.", key=f"train_lr_{snap.run_id}",
+            )  # fmt: skip
+            applied = f[1].form_submit_button("Apply", key="train_lr_apply")
+        if applied:
             try:
                 if rate is None or rate <= 0:  # 0 would stop learning altogether
-                    raise ValueError("Type a learning rate above 0 (at most 10) first.")
+                    raise ValueError("Type a learning rate above 0 first.")
                 job.set_learning_rate(rate)
                 st.toast(f"Learning rate set to {rate:g} from the next batch")
             except ValueError as exc:
@@ -200,7 +204,7 @@ if job is not None:  # the current (or last) run first, then the settings for a 
             st.rerun()
     live(snap.status)
 
-with st.expander("Settings for a new run", expanded=job is None):
+with st.expander("Settings for a new run", expanded=not active):
     sources = [s["name"] for s in data.available_sources() if s["available"]]
     first = sources.index(data.default_source()) if data.default_source() in sources else 0
     c = st.columns(2)
@@ -307,10 +311,14 @@ with st.expander("Settings for a new run", expanded=job is None):
                        help="auto: every GPU, else the CPU. all: every device, as replicas "
                        "that share each batch (tf.distribute).")  # fmt: skip
         buttons = st.container(horizontal=True)
-        start = buttons.form_submit_button("Start training", type="primary", key="train_start")
+        # Disabled while a run trains (a page drawn before it started still meets JobBusy).
+        start = buttons.form_submit_button("Start training", type="primary", key="train_start",
+                                           disabled=active)  # fmt: skip
         timing = buttons.form_submit_button("Estimate time per epoch", key="train_estimate")
         preview = buttons.form_submit_button("Preview augmentation", key="train_preview")
         check = buttons.form_submit_button("Check the data", key="train_check_data")
+    if active:
+        st.caption(f"Start comes back when run {snap.run_id} ends: one run trains at a time.")
     if source == "":
         st.info("Enter the path of your dataset above: an image folder or a .zip.")
     elif start or timing or preview or check:

@@ -207,6 +207,10 @@ def test_3_train_live_pause_reload_stop(page, server):
         run_heading = page.get_by_text(re.compile(r"^Run \d{8}-")).first
         run_heading.wait_for()
         WALK["run_id"] = run_heading.inner_text().split()[1]
+        rate = page.locator(f".st-key-train_lr_{WALK['run_id']} input")  # Enter applies it
+        rate.fill("0.005")
+        rate.press("Enter")
+        page.get_by_text("Learning rate set to 0.005 from the next batch").wait_for()
         after_reload = poll(lambda: batch_counter(page), 30, "the batch counter after reload")
         poll(lambda: batch_counter(page) != after_reload, 30, "updates after the reload")
         page.screenshot(path=str(ARTIFACTS / "3-train-live.png"), full_page=True)
