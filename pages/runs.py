@@ -178,21 +178,32 @@ if chosen:
 st.subheader("One run")
 every = {r.run_id: r for r in sorted(found, key=lambda r: r.status == "damaged")}  # readable first
 run = every[common.run_selectbox("runs_selected", every)]
-numbers = st.columns(4)
-numbers[0].metric("Status", run.status)
-numbers[1].metric("Epochs", epochs_text(run))
-validated = run.best_metric == "val_accuracy"
-numbers[2].metric(
-    "Best val accuracy" if validated else "Best training accuracy",
-    f"{run.best_accuracy:.1%}" if run.best_accuracy is not None else "—",
-    help=None if validated else "No validation split: best.keras is the best training epoch.",
-)
-tested = run.test_accuracy is not None  # 0% is a result, not a blank
-numbers[3].metric("Test accuracy", f"{run.test_accuracy:.1%}" if tested else "—",
-                  help="of the final weights, last.keras")  # fmt: skip
-if run.status in runs.ACTIVE_STATUSES:
-    st.caption("Training now: the figures here are as of its last finished epoch, and the page "
-               "redraws when it ends; the table above follows it every 2 s.")  # fmt: skip
+
+
+@st.fragment(run_every=2.0 if run.status in runs.ACTIVE_STATUSES else None)
+def run_numbers(run: runs.RunInfo) -> None:
+    """The run's status and scores; read again every 2 s while it trains, as the table is."""
+    if run.status in runs.ACTIVE_STATUSES:
+        run = runs.read_run(run.path)
+    numbers = st.columns(4)
+    numbers[0].metric("Status", run.status)
+    numbers[1].metric("Epochs", epochs_text(run))
+    validated = run.best_metric == "val_accuracy"
+    numbers[2].metric(
+        "Best val accuracy" if validated else "Best training accuracy",
+        f"{run.best_accuracy:.1%}" if run.best_accuracy is not None else "—",
+        help="best.keras's" if validated else "No validation split: best.keras is the best "
+        "training epoch.",
+    )  # fmt: skip
+    tested = run.test_accuracy is not None  # 0% is a result, not a blank
+    numbers[3].metric("Test accuracy (last.keras)", f"{run.test_accuracy:.1%}" if tested else "—",
+                      help="of the final weights; Evaluate tests best.keras too")  # fmt: skip
+    if run.status in runs.ACTIVE_STATUSES:
+        st.caption("Training now: these figures are as of its last finished epoch, and the page "
+                   "redraws when it ends.")  # fmt: skip
+
+
+run_numbers(run)
 if run.data:
     st.caption(f"Trained on {runs.data_text(run.data)}.")
 if run.data.get("left_out"):
@@ -218,8 +229,9 @@ if changes:
 cols = st.columns([1, 1, 0.8, 1.4], vertical_alignment="bottom")  # "Continue 1000 more epochs"
 if "best" in run.checkpoints and checkpoints.is_whole(run.path, "best"):
     best = checkpoints.checkpoint_path(run.path, "best")
+    best_epoch = runs.checkpoint_epochs(run).get("best", (None, None))[0]
     cols[0].download_button(
-        "Download best.keras",
+        f"Download best.keras (epoch {best_epoch})" if best_epoch else "Download best.keras",
         data=lambda: best.read_bytes(),
         file_name=f"{run.run_id}-best.keras",
         key="runs_download_model",

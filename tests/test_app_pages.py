@@ -774,7 +774,7 @@ def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     assert app.checkbox(key=f"runs_delete_confirm_{run.run_id}").disabled
     assert app.button(key="runs_delete").disabled
     assert f"{run.run_id} is running: stop it on the Train page" in app.caption[-1].value
-    assert any(c.value.startswith("Training now: the figures here are as of its last finished")
+    assert any(c.value.startswith("Training now: these figures are as of its last finished")
                for c in app.caption)  # fmt: skip
     assert app.dataframe[0].value.set_index("run").loc[run.run_id, "status"] == "running"
     status.write_text(finished)
@@ -939,7 +939,10 @@ def test_runs_says_which_checkpoints_are_missing_or_damaged(app, finished_run):
     assert "runs_download_model" not in [b.key for b in app.get("download_button")]
     assert not app.button(key="runs_continue").disabled, "last.keras is whole"
     app.selectbox(key="runs_selected").select(good.run_id).run()
-    assert not app.warning and "runs_download_model" in [b.key for b in app.get("download_button")]
+    assert not app.warning
+    labels = {b.key: b.proto.label for b in app.get("download_button")}
+    assert labels["runs_download_model"] == "Download best.keras (epoch 1)", "not last.keras"
+    assert metric(app, "Test accuracy (last.keras)") == f"{good.test_accuracy:.1%}"
 
 
 def test_runs_says_which_compared_losses_include_label_smoothing(app, finished_run):
