@@ -98,6 +98,7 @@ class TrainingJob:
             speed = self._images_per_second()
             done = self._epochs_before * self.batches_per_epoch + self.batch
             left = max(self.train_config.epochs * self.batches_per_epoch - done, 0)
+            eta, timed = self._time_left(left, speed) if self._status in ACTIVE else (None, False)
             return Snapshot(
                 run_id=self.run_id, run_dir=self.run_dir, status=self._status,
                 epoch=self.epoch, epochs=self.train_config.epochs, batch=self.batch,
@@ -107,7 +108,7 @@ class TrainingJob:
                 learning_rate=self._rate, images_per_second=speed,
                 elapsed_s=now - self._started,
                 duration_s=self._duration_before + now - self._started,
-                eta_s=self._time_left(left, speed) if self._status in ACTIVE else None,
+                eta_s=eta, eta_timed=timed,
                 device=self._device, error=self._error,
                 test_loss=self._test[0], test_accuracy=self._test[1],
                 model_config=self.model_config, train_config=self.train_config,
@@ -305,17 +306,18 @@ class TrainingJob:
                 "finished.")  # fmt: skip
         return f"Could not write {where}: {exc.strerror or exc}. {kept}"
 
-    def _time_left(self, batches_left: int, speed: float | None) -> float | None:
-        """Seconds for `batches_left`: at the pace of this session's last whole epoch, its
-        validation included (steady, and true to what an epoch costs), else during the first
-        epoch at the speed of the last batches. Called under the lock."""
+    def _time_left(self, batches_left: int, speed: float | None) -> tuple[float | None, bool]:
+        """Seconds for `batches_left`, and whether they count validation and checkpoints: at
+        the pace of this session's last whole epoch, its validation included (steady, and true
+        to what an epoch costs), else during the first epoch at the speed of the last batches,
+        training steps alone. Called under the lock."""
         ours = self._epoch_history[self._first_epoch :]
         last = ours[-1] if ours else None
         if last and last.get("batches") == self.batches_per_epoch and last.get("seconds"):
-            return batches_left * last["seconds"] / self.batches_per_epoch
+            return batches_left * last["seconds"] / self.batches_per_epoch, True
         if speed:
-            return batches_left * self.train_config.batch_size / speed
-        return None
+            return batches_left * self.train_config.batch_size / speed, False
+        return None, False
 
     def _images_per_second(self) -> float | None:
         if len(self._speed) < 2:

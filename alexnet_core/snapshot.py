@@ -33,6 +33,7 @@ class Snapshot:
     elapsed_s: float  # training time of this session of the run (pauses left out)
     duration_s: float  # training time of the whole run, every session of it
     eta_s: float | None  # time left: the last whole epoch's pace (validation included), or speed
+    eta_timed: bool  # eta_s from a whole epoch's pace; else training steps alone, a lower bound
     device: str
     error: str
     test_loss: float | None

@@ -101,7 +101,9 @@ def live(drawn_status: str) -> None:
     if snap.status != drawn_status:
         st.rerun()  # paused, resumed or ended: redraw the buttons (and stop the timer at the end)
     going = snap.status == "running" and snap.eta_s  # not while paused, nor once stopping
-    eta = f" · about {wording.duration_text(snap.eta_s)} left" if going else ""
+    # Until an epoch has timed validation and checkpoints, the steps alone: at least that long.
+    about = "about" if snap.eta_timed else "at least"
+    eta = f" · {about} {wording.duration_text(snap.eta_s)} left" if going else ""
     rate = f" · learning rate {snap.learning_rate:.3g}" if snap.active else ""
     if snap.active and snap.requested_rate is not None:  # e.g. set while paused
         rate += f" ({snap.requested_rate:.3g} from the next batch)"

@@ -300,13 +300,14 @@ def test_the_time_left_follows_the_last_whole_epochs_pace_validation_included(sa
         assert first.epochs_done == 0 and first.eta_s == pytest.approx(
             (160 - first.batches_done) * 8 / first.images_per_second
         )
+        assert not first.eta_timed, "training steps alone: validation and saves come on top"
         job.resume()
         wait_until(lambda: job.snapshot().epochs_done >= 1 and job.snapshot().batch >= 2)
         job.pause()
         wait_until(lambda: job.snapshot().status == "paused", timeout=30)
         snap = job.snapshot()
         pace = snap.epoch_history[-1]["seconds"] / 32  # epoch 1's training and validation
-        assert snap.eta_s == pytest.approx((160 - snap.batches_done) * pace)
+        assert snap.eta_s == pytest.approx((160 - snap.batches_done) * pace) and snap.eta_timed
     finally:
         job.stop()
         assert job.wait(60)
