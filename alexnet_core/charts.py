@@ -221,7 +221,11 @@ def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.
                 name=run_id,
             )
         )
-    fig.update_xaxes(title_text="epoch", dtick=1)
+    epochs = [row["epoch"] for rows in histories.values() for row in rows]
+    # Epochs count from 1: a lone one is not drawn between -1 and 3. A tick per epoch only
+    # while they are few: 40 ticks smear into a band.
+    fig.update_xaxes(title_text="epoch", autorangeoptions=dict(minallowed=0.5),
+                     **_whole_steps(epochs))  # fmt: skip
     fig.update_yaxes(title_text=metric.replace("_", " "))
     values = [row.get(metric) for rows in histories.values() for row in rows]
     fig.update_yaxes(SHARE_AXIS if "accuracy" in metric else loss_axis(values))

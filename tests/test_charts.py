@@ -140,6 +140,13 @@ def test_training_error_comparison_places_each_batch_at_its_share_of_the_epoch()
     assert list(trace(fig, "run-a").y) == pytest.approx([1 - a for a in moving])
 
 
+def test_compared_runs_count_epochs_from_one_with_a_tick_each_only_while_few():
+    lone = charts.compare_runs({"a": EPOCHS[:1]}, "val_accuracy").layout.xaxis
+    assert lone.autorangeoptions.minallowed == 0.5 and lone.dtick == 1, "not from -1"
+    many = [{**EPOCHS[0], "epoch": epoch} for epoch in range(1, 41)]
+    assert charts.compare_runs({"a": many}, "val_accuracy").layout.xaxis.dtick is None
+
+
 def test_compared_runs_get_distinct_colours_not_two_blues():
     for fig in (charts.compare_runs({"a": EPOCHS, "b": EPOCHS}, "val_accuracy"),
                 charts.compare_training_error({"a": BATCHES, "b": BATCHES})):  # fmt: skip
