@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from alexnet_core import architecture_charts, config, fitting, presets, report
-from pages import common, widgets, wording
+from pages import common, train_form, widgets, wording
 
 # Widget key -> ModelConfig field it sets. The preset's values fill them in.
 KNOBS = {
@@ -112,7 +112,8 @@ with st.expander("Each convolution", expanded=True):
 st.caption(
     "**paper**: the 2012 ImageNet network, split over two GPUs as it was. **tutorial**: the "
     "Keras tutorial's CIFAR-10 model, images upsampled to 227. **cifar_gpu**, **cifar_small**: "
-    "AlexNet reshaped for 32x32 images. **tiny**: for tests. The paper says 224x224 inputs, "
+    "AlexNet reshaped for 32x32 images. **tiny**: a first look, trained in seconds (and the "
+    "tests' network). The paper says 224x224 inputs, "
     "but without padding its 11x11 stride-4 conv1 makes the 55x55 maps it describes only "
     "from 227 to 230 pixels; 227 is the smallest, and Caffe uses it. torchvision keeps "
     "224 and pads conv1 by 2 pixels instead. *Image size* is what the dataset "
@@ -170,6 +171,11 @@ cols[1].metric(
 st.caption("Activation and augmentation change how the network learns, not these numbers.")
 for note in plan.notes:
     st.warning(note, icon=":material/warning:")
+if st.button("Train this network", icon=":material/monitoring:", key="arch_train",
+             help="Opens Train set to this network, with the preset's training settings; "
+             "the data there gives the image size and the classes."):  # fmt: skip
+    train_form.fill(name, model_config, presets.train_preset(name))
+    st.switch_page("pages/train.py")
 
 left, right = st.columns(2)
 left.plotly_chart(architecture_charts.feature_map_shapes(plan), key="arch_shapes_chart")

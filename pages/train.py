@@ -1,8 +1,6 @@
 """Train: set up a run, start it, and watch it learn live; pause, stop, change its rate or
 continue it."""
 
-import dataclasses
-
 import streamlit as st
 
 from alexnet_core import (
@@ -16,11 +14,8 @@ from alexnet_core import (
     system,
     training,
 )
-from pages import common, train_checks, widgets, wording
+from pages import common, train_checks, train_form, widgets, wording
 
-MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
-                "activation", "normalization", "norm_before_pool")  # fmt: skip
-TRAIN_FIELDS = [f.name for f in dataclasses.fields(config.TrainConfig) if f.name != "dataset"]
 ICONS = {"resume": ":material/play_arrow:", "pause": ":material/pause:", "stop": ":material/stop:"}
 NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
     ("runs", "Compare it in Runs", ":material/folder_open:"),
@@ -33,33 +28,16 @@ SOURCE_LABELS = {"keras": "keras (CIFAR-10)", "sample": "sample (CIFAR-10, 5,000
                  OWN_DATA: "a folder or file of my own…"}  # fmt: skip
 
 
-def key(field: str) -> str:
-    """The form widget of a config field: train_epochs, train_subset, ..."""
-    return field if field.startswith("train_") else f"train_{field}"
-
-
-def fill_form(model_config, train_config) -> None:
-    """Set the form's model and training settings to these configs'."""
-    for field in MODEL_FIELDS:
-        st.session_state[key(field)] = getattr(model_config, field)
-    st.session_state.train_two_gpus = model_config.two_gpus
-    st.session_state.train_pooling = model_config.pooling
-    widgets.fill_conv_settings("train", model_config)
-    for field in TRAIN_FIELDS:
-        st.session_state[key(field)] = getattr(train_config, field)
-
-
 def load_preset() -> None:
     """Fill the form with the chosen preset's model and training settings."""
     name = st.session_state.train_preset
-    fill_form(presets.preset(name), presets.train_preset(name))
+    train_form.fill(name, presets.preset(name), presets.train_preset(name))
 
 
 def load_run_settings(snap) -> None:
     """Fill the form with a run's own settings and data: a reload, or a second tab, starts from
     the run it shows rather than from a preset."""
-    st.session_state.train_preset = snap.model_config.preset
-    fill_form(snap.model_config, snap.train_config)
+    train_form.fill(snap.model_config.preset, snap.model_config, snap.train_config)
     source = snap.train_config.dataset
     if source in [s["name"] for s in data.available_sources() if s["available"]]:
         st.session_state.train_source = source  # sample, or keras while its copy is here
@@ -329,10 +307,10 @@ with st.expander("Settings for a new run", expanded=not active):
                 st.session_state.train_preset,
                 st.session_state.train_two_gpus,
                 st.session_state.train_pooling,
-                **{field: st.session_state[key(field)] for field in MODEL_FIELDS},
+                **train_form.values(train_form.MODEL_FIELDS),
                 **convs,
             )
-            settings = {field: st.session_state[key(field)] for field in TRAIN_FIELDS}
+            settings = train_form.values(train_form.TRAIN_FIELDS)
             train_config = config.TrainConfig(dataset=source, **settings)
             if check:
                 train_checks.show_data(train_config)

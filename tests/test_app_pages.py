@@ -421,6 +421,30 @@ def test_train_and_architecture_keep_their_settings_while_you_visit_another_page
     assert app.number_input(key="arch_width").value == 0.5
 
 
+def test_architecture_sends_its_network_to_train_and_train_estimates_it(app):
+    app.run().switch_page("pages/architecture.py").run()
+    app.selectbox(key="arch_preset").select("tiny").run()
+    app.number_input(key="arch_width").set_value(2.0)
+    app.number_input(key="arch_conv_kernels_1").set_value(5)
+    app.toggle(key="arch_flip").set_value(True)
+    app.selectbox(key="arch_pooling").select("non_overlapping").run()
+    app.button(key="arch_train").click().run()
+    no_problems(app)
+    assert app.get("title")[0].proto.body == "Train"  # it went on to Train
+    app.switch_page("pages/train.py").run()  # AppTest's own next run would go back to it
+    assert app.selectbox(key="train_preset").value == "tiny"
+    assert app.number_input(key="train_width").value == 2.0
+    assert app.number_input(key="train_conv_kernels_1").value == 5
+    assert app.checkbox(key="train_augment_flip").value
+    assert app.selectbox(key="train_pooling").value == "non_overlapping"
+    assert app.number_input(key="train_epochs").value == presets.train_preset("tiny").epochs
+    app.selectbox(key="train_source").select("sample").run()
+    app.number_input(key="train_subset").set_value(64)
+    app.button(key="train_estimate").click().run()  # the network as set on Architecture
+    no_problems(app)
+    assert any(i.value.startswith("About **") for i in app.info)
+
+
 def test_train_previews_what_flips_and_shifts_do_to_training_images(app):
     fill_in_a_tiny_run(app)
     app.button(key="train_preview").click().run()
