@@ -192,8 +192,8 @@ def run_numbers(run: runs.RunInfo) -> None:
     numbers[2].metric(
         "Best val accuracy" if validated else "Best training accuracy",
         f"{run.best_accuracy:.1%}" if run.best_accuracy is not None else "—",
-        help="best.keras's" if validated else "No validation split: best.keras is the best "
-        "training epoch.",
+        help="The epoch best.keras holds." if validated else "No validation split: best.keras "
+        "is the best training epoch.",
     )  # fmt: skip
     tested = run.test_accuracy is not None  # 0% is a result, not a blank
     numbers[3].metric("Test accuracy (last.keras)", f"{run.test_accuracy:.1%}" if tested else "—",
