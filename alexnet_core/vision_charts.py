@@ -220,7 +220,9 @@ def per_class_accuracy(accuracy: np.ndarray, class_names: Sequence[str]) -> go.F
             y=[a for _, a in pairs],
             marker_color=BAR_COLOUR,
             text=[f"{a:.0%}" for _, a in pairs],
-            textposition="auto",
+            # Above each bar, so a class at 0% still reads "0%"; drawn past the axis for 100%.
+            textposition="outside",
+            cliponaxis=False,
             hovertemplate="%{x}: %{y:.1%}<extra></extra>",
         )
     )

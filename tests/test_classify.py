@@ -356,8 +356,9 @@ def test_charts_show_the_numbers():
     assert vision_charts.top_k([(2, "c", 0.6)]).layout.height == 180
     fig = vision_charts.confusion_matrix(np.array([[3, 1], [0, 0]]), ["a", "b"])
     np.testing.assert_allclose(np.asarray(fig.data[0].z), [[0.75, 0.25], [0, 0]])
-    fig = vision_charts.per_class_accuracy(np.array([0.5, np.nan, 1.0]), ["a", "b", "c"])
-    assert list(fig.data[0].x) == ["a", "c"] and list(fig.data[0].y) == [0.5, 1.0]
+    fig = vision_charts.per_class_accuracy(np.array([0.5, np.nan, 0.0]), ["a", "b", "c"])
+    assert list(fig.data[0].x) == ["a", "c"] and list(fig.data[0].y) == [0.5, 0.0]
+    assert list(fig.data[0].text) == ["50%", "0%"] and fig.data[0].textposition == "outside"
 
 
 def test_warming_up_traces_prediction_so_the_first_upload_does_not(test_set):
