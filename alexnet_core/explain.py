@@ -53,9 +53,7 @@ def grad_cam(model, image: np.ndarray, class_index: int | None = None, layer_nam
     gradients = tape.gradient(score, maps)[0].numpy().astype(np.float32)  # (h, w, c)
     weights = gradients.mean(axis=(0, 1))  # how much each channel raises the class score
     cam = np.maximum((maps[0].numpy().astype(np.float32) * weights).sum(axis=-1), 0)  # (h, w)
-    # Scaled to [0, 1] after resizing, so the hottest displayed pixel is exactly 1.
-    cam = resize_heatmap(cam, image.shape[:2])
-    return cam / cam.max() if cam.max() > 0 else cam
+    return _to_unit(resize_heatmap(cam, image.shape[:2]))
 
 
 def occlusion(model, image: np.ndarray, class_index: int | None = None, patch=None, stride=None):
@@ -71,6 +69,9 @@ def occlusion(model, image: np.ndarray, class_index: int | None = None, patch=No
     side = x.shape[0]
     patch = min(patch or max(1, side // 4), side)
     stride = stride or max(1, patch // 2)
+    if stride > patch:
+        raise ValueError(f"stride {stride} is more than the patch side {patch}: the places "
+                         "between squares would never be covered")  # fmt: skip
     starts = list(range(0, side - patch + 1, stride))
     if starts[-1] != side - patch:
         starts.append(side - patch)  # the last square reaches the edge
@@ -89,7 +90,16 @@ def occlusion(model, image: np.ndarray, class_index: int | None = None, patch=No
     for fall, (r, c) in zip(falls, corners, strict=True):
         total[r : r + patch, c : c + patch] += fall
         count[r : r + patch, c : c + patch] += 1
-    heat = resize_heatmap(np.maximum(total / count, 0), image.shape[:2])
+    return _to_unit(resize_heatmap(np.maximum(total / count, 0), image.shape[:2]))
+
+
+def _to_unit(heat: np.ndarray) -> np.ndarray:
+    """A non-negative map scaled to [0, 1], after resizing, so the hottest displayed pixel is
+    exactly 1; all zeros stay zeros. A map that is not finite means the network's scores were
+    not: there is nothing honest to draw."""
+    if not np.isfinite(heat).all():
+        raise ValueError("the network's scores for this image are not finite numbers (NaN or "
+                         "infinity): its weights have diverged, so it has no heat map")  # fmt: skip
     return heat / heat.max() if heat.max() > 0 else heat
 
 

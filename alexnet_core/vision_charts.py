@@ -40,13 +40,13 @@ def feature_grid(
 ) -> go.Figure:
     """A layer's (h, w, c) maps as a mosaic of small heat maps, each labelled with its channel.
 
-    shared_scale: one colour scale for the layer (compare channels); otherwise each map is
-    stretched to its own range (see the pattern inside weak channels).
+    shared_scale: one colour scale for the whole layer, channels not shown included (compare
+    channels); otherwise each map is stretched to its own range (see weak channels' pattern).
     """
     order = grid_channels(maps, sort_by_mean, max_channels)
     shown = maps[..., order].astype(np.float64)
-    if shared_scale:
-        low, span = shown.min(), shown.max() - shown.min()
+    if shared_scale:  # over every channel of the layer, shown or not
+        low, span = float(maps.min()), float(maps.max()) - float(maps.min())
     else:  # per channel, broadcast over (h, w)
         low, span = shown.min(axis=(0, 1)), shown.max(axis=(0, 1)) - shown.min(axis=(0, 1))
     levels = np.divide(shown - low, span, out=np.zeros_like(shown), where=span > 0)

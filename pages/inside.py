@@ -157,9 +157,10 @@ with maps_tab:
 
 with overview_tab:
     st.caption(
-        "The four channels of each layer with the highest mean activation for this image. In "
-        "large networks trained on ImageNet they go from edges and colours at the bottom to "
-        "object parts near the top."
+        "The four channels of each layer with the highest mean activation for this image, the "
+        "first layer in the top row. Each map is stretched to its own range, so brightness "
+        "does not compare across maps. In large networks trained on ImageNet they go from "
+        "edges and colours in the top rows to object parts in the bottom rows."
     )
     st.plotly_chart(vision_charts.overview(maps), key="inside_overview")
 

@@ -242,6 +242,46 @@ def test_occlusion_is_the_fall_in_probability_under_each_square(corner_model, te
         explain.explain(corner_model, image, label, "saliency")
 
 
+def test_grad_cam_weighs_conv5_by_the_mean_gradient_of_the_class_logit(corner_model, test_set):
+    """An oracle: the class's logit (the softmax swapped out of the Keras head itself), its
+    gradient averaged over each channel, the weighted sum of conv5's maps, negatives cut."""
+    import tensorflow as tf
+
+    image = test_set[0][0]
+    second = int(np.argsort(corner_model.predict(image[None], verbose=0)[0])[-2])
+    conv5 = corner_model.get_layer("conv5")
+    maps = keras.Model(corner_model.input, conv5.output)(image[None], training=False)
+    head = keras.Model(conv5.output, corner_model.get_layer("predictions").output)
+    predictions = corner_model.get_layer("predictions")
+    softmax, predictions.activation = predictions.activation, keras.activations.linear
+    try:
+        with tf.GradientTape() as tape:
+            tape.watch(maps)
+            logit = head(maps, training=False)[0, second]
+    finally:
+        predictions.activation = softmax
+    weights = tape.gradient(logit, maps)[0].numpy().mean(axis=(0, 1))
+    raw = (maps[0].numpy() * weights).sum(axis=-1)
+    assert (weights > 0).any() and (weights < 0).any() and raw.min() < 0 < raw.max()
+    expected = explain.resize_heatmap(np.maximum(raw, 0), (32, 32))
+    ours = explain.grad_cam(corner_model, image, second)
+    np.testing.assert_allclose(ours, expected / expected.max(), atol=1e-5)
+    assert np.abs(explain.grad_cam(corner_model, image) - ours).max() > 0.1, "its own class"
+
+
+def test_heat_maps_refuse_gaps_and_scores_that_are_not_numbers(corner_model, test_set):
+    image = test_set[0][0]
+    with pytest.raises(ValueError, match="stride 8 is more than the patch side 4"):
+        explain.occlusion(corner_model, image, 0, patch=4, stride=8)
+    broken = keras.models.clone_model(corner_model)
+    broken.set_weights(corner_model.get_weights())
+    kernel = broken.get_layer("predictions").kernel  # diverged: every score is NaN
+    kernel.assign(np.full(kernel.shape, np.nan))
+    for method in explain.EXPLANATIONS:
+        with pytest.raises(ValueError, match="not finite numbers"):
+            explain.explain(broken, image, 0, method)
+
+
 def test_grad_cam_for_a_chosen_class_and_image_size(corner_model, test_set):
     big = np.repeat(np.repeat(test_set[0][0], 3, axis=0), 3, axis=1)  # 96x96
     label = int(test_set[1][0])

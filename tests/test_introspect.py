@@ -216,11 +216,17 @@ def test_feature_grid_tiles_hold_each_channels_map():
     assert np.asarray(sixteen.data[0].z).shape == (2 * 4, 8 * 4)
     assert not [shape for shape in sixteen.layout.shapes if shape.type == "rect"]
 
-    shared = vision_charts.feature_grid(maps * 4, shared_scale=True, max_channels=4)
+    strong = maps.copy()
+    strong[..., 6] *= 10  # a channel the grid leaves out
+    shared = vision_charts.feature_grid(strong, shared_scale=True, max_channels=4)
     assert "4 of 7 channels" in shared.layout.title.text
-    assert float(shared.data[0].colorbar.ticktext[-1]) == pytest.approx(
-        (maps[..., :4] * 4).max(), rel=1e-2
-    )
+    ticks = [float(t) for t in shared.data[0].colorbar.ticktext]
+    assert ticks[0] == pytest.approx(strong.min(), rel=1e-2, abs=1e-3)
+    assert ticks[-1] == pytest.approx(strong.max(), rel=1e-2), "the whole layer's scale"
+    z = np.asarray(shared.data[0].z)
+    tile = strong[..., 0]  # unsorted: channel 0 is the first tile
+    expected = np.rint((tile - strong.min()) / (strong.max() - strong.min()) * 255)
+    np.testing.assert_array_equal(z[:5, :6], expected)
 
 
 def test_boxes_follow_smaller_images_and_display_helpers(model):
