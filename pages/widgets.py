@@ -79,7 +79,9 @@ def views_radio(key: str, cost: str) -> str:
         **KEEP,
         help="Average the network's probabilities over several views of each image: the image "
         "and its mirror image, or the paper's ten patches (the centre and the four corners, "
-        f"each also mirrored). {cost}",
+        "each also mirrored). Here a corner patch is the whole image moved 1/16 of its side "
+        "away from that corner, the uncovered edge mirrored as training's random shifts do: "
+        f"it helps most a network trained with shifts. {cost}",
     )
 
 
