@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     # point is one command line.
     parser = build_parser()
     parser.prog, parser.description = "python -m bench.accuracy", __doc__.split("\n\n")[0]
+    parser.usage = "%(prog)s [--preset NAME | --score RUN_DIR ...] [options]"
     for action in parser._actions:  # the trainer's --continue: a benchmark trains from scratch
         if action.dest == "continue_run":
             action.help = argparse.SUPPRESS

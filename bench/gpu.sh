@@ -7,7 +7,7 @@
 #
 # then one device `run` per part, each with carry [".whl", ".device-data"]:
 #
-#   bash bench/gpu.sh speed        # throughput of every preset, about 2 min
+#   bash bench/gpu.sh speed        # throughput of every preset but tiny, about 2 min
 #   bash bench/gpu.sh cifar_gpu    # the GPU preset, as many epochs as fit in $MINUTES (4)
 #   bash bench/gpu.sh tutorial     # the tutorial's network with our training, $MINUTES (4)
 #

@@ -1,6 +1,6 @@
 """How much memory does training take here, against the floor the app checks before a run?
 
-    python -m bench.memory                                  # the paper's layers, 4 sizes
+    python -m bench.memory                  # the paper's layers, fc 4096 and 12288, batch 16 and 64
     python -m bench.memory --fc-units 4096 --batch-sizes 16 64
 
 For each size: the paper's network (10 classes) with that many units in fc6 and fc7 trains two

@@ -1,6 +1,6 @@
 """Training and inference speed: our presets beside the tutorial's own code path.
 
-    python -m bench.throughput                       # every preset, batch 32 and 128
+    python -m bench.throughput                       # every preset but tiny, batch 32 and 128
     python -m bench.throughput --presets cifar_small --batch-sizes 64 128 256 --steps 20
 
 For each preset and batch size: training and inference images per second, and the FLOP/s

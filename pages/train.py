@@ -288,8 +288,9 @@ with st.expander("Settings for a new run", expanded=not active):
                           help="Images are resized to this when loaded; the model resizes "
                           "them to its input size per batch.")  # fmt: skip
         c[1].selectbox("Devices", distribute.DEVICE_SETTINGS, key="train_devices", **KEEP,
-                       help="auto: every GPU, else the CPU. all: every device, as replicas "
-                       "that share each batch (tf.distribute).")  # fmt: skip
+                       help="auto: every GPU, else the CPU. all: every GPU as replicas that "
+                       "share each batch (tf.distribute), or every CPU device when there is "
+                       "no GPU.")  # fmt: skip
         buttons = st.container(horizontal=True)
         # Disabled while a run trains (a page drawn before it started still meets JobBusy).
         start = buttons.form_submit_button("Start training", type="primary", key="train_start",

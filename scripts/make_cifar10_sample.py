@@ -18,7 +18,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO.parent / "shared" / "datasets" / "cifar10-jpeg.zip"
 OUTPUT = REPO / "alexnet_core" / "assets" / "cifar10-sample.zip"
-PER_CLASS = {"train": 400, "test": 100}  # 4,000 + 1,000 images, about 4.5 MB.
+PER_CLASS = {"train": 400, "test": 100}  # 4,000 + 1,000 images, about 4.3 MB.
 SEED = 2012  # The year of the AlexNet paper; any fixed number makes the choice repeatable.
 # A fixed timestamp on every entry, so running the script twice gives the same bytes.
 TIMESTAMP = (2024, 1, 1, 0, 0, 0)
