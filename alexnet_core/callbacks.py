@@ -1,4 +1,4 @@
-"""The Keras callbacks a training job runs inside model.fit, and the learning-rate schedules.
+"""The Keras callbacks a training job runs inside model.fit (the schedules are in schedule.py).
 
 They run in the training thread and talk to their TrainingJob only through its worker-side
 methods (record_batch, record_epoch, ...), which take the job's lock. The job's owner (a page,
@@ -14,8 +14,7 @@ import numpy as np
 
 from alexnet_core import checkpoints
 from alexnet_core.config import TrainConfig
-
-ONE_CYCLE_START = 1 / 25  # one-cycle starts at peak/25 (the usual div_factor of one-cycle)
+from alexnet_core.schedule import learning_rate_at
 
 
 class Diverged(RuntimeError):
@@ -30,24 +29,6 @@ def _what_was_kept(job) -> str:
 
 class CheckpointError(RuntimeError):
     """A checkpoint could not be written (the previous one is kept)."""
-
-
-def learning_rate_at(config: TrainConfig, position: float, total_epochs: int) -> float:
-    """The scheduled learning rate `position` epochs into a run of `total_epochs` (position
-    counts fractions of an epoch: 2.5 is halfway through the third epoch)."""
-    peak = config.learning_rate
-    progress = min(position / total_epochs, 1.0)
-    if config.schedule == "step":
-        return peak / config.step_factor ** (int(position) // config.step_epochs)
-    if config.schedule == "cosine":
-        return peak * 0.5 * (1 + math.cos(math.pi * progress))
-    if config.schedule == "one_cycle":
-        # Linear warm-up from peak/25 to the peak, then cosine annealing down towards zero.
-        warm = config.warmup_fraction
-        if progress < warm:
-            return peak * (ONE_CYCLE_START + (1 - ONE_CYCLE_START) * progress / warm)
-        return peak * 0.5 * (1 + math.cos(math.pi * (progress - warm) / (1 - warm)))
-    return peak
 
 
 def current_learning_rate(model) -> float:

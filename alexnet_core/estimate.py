@@ -4,6 +4,7 @@ and a checkpoint saved once, extrapolated to a run's images. Runs in the caller'
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
 import time
@@ -12,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from alexnet_core import checkpoints
+from alexnet_core import checkpoints, distribute
 from alexnet_core.config import ModelConfig, TrainConfig
-from alexnet_core.fitting import check_memory, compile_model, out_of_memory
+from alexnet_core.fitting import check_memory, compile_model, out_of_memory, precision
 
 
 @dataclass(frozen=True)
@@ -48,15 +49,33 @@ def estimate_run(
     """Times a warm-up training step (which traces the graph), then `steps` more, and the same
     for evaluation steps when there are images to validate or test; saves the model as
     `checkpoints_per_epoch` files once (last.keras, best.keras...). Extrapolates from those to
-    the images of each part."""
+    the images of each part. The steps run where and in the precision a run of these settings
+    would train (its devices, mixed precision on a GPU), in this one process."""
+    import keras
+
+    if num_train < 1:
+        raise ValueError(f"num_train: got {num_train}, expected at least 1 image")
+    check_memory(model_config, train_config)
+    # Several workers (TF_CONFIG) train together; one process can time only its own devices.
+    several = distribute.cluster()[0] > 1
+    placement = distribute.SINGLE_DEVICE if several else distribute.place(train_config.devices)
+    before = keras.config.dtype_policy()  # per thread: the caller's is put back
+    keras.config.set_dtype_policy(precision(train_config, placement))
+    try:
+        with placement.strategy.scope() if placement.strategy else contextlib.nullcontext():
+            return _timed_run(model_config, train_config, num_train, num_val, num_test,
+                              steps=steps, checkpoints_per_epoch=checkpoints_per_epoch)  # fmt: skip
+    finally:
+        keras.config.set_dtype_policy(before)
+
+
+def _timed_run(model_config, train_config, num_train, num_val, num_test, *, steps,
+               checkpoints_per_epoch) -> RunEstimate:  # fmt: skip
     import keras
 
     from alexnet_core.model import build_alexnet
 
-    if num_train < 1:
-        raise ValueError(f"num_train: got {num_train}, expected at least 1 image")
     batch_size = train_config.batch_size
-    check_memory(model_config, train_config)
     model = build_alexnet(model_config)
     compile_model(model, train_config)
     rng = np.random.default_rng(0)

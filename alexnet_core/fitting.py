@@ -111,12 +111,13 @@ def fit(job, data) -> str:
 
     config = job.train_config
     placement = job.placement
-    device = _device_label(placement)
-    # Both settings are per thread in Keras, so they are made here, in the worker.
-    keras.utils.set_random_seed(config.seed)
-    mixed = config.mixed_precision and "GPU" in device
-    keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
-    job.begin(device)
+    # Both settings are per thread in Keras, so they are made here, in the worker. A continued
+    # run seeds afresh: the flips, shifts and dropout of a reloaded model would otherwise draw
+    # what its first epoch drew (Keras saves their random state with neither the model nor
+    # the seed).
+    keras.utils.set_random_seed(config.seed + job.epochs_done)
+    keras.config.set_dtype_policy(precision(config, placement))
+    job.begin(_device_label(placement))
     # Variables made inside the strategy's scope are mirrored on every replica; Keras then
     # splits each global batch of batch_size images evenly across them.
     with placement.strategy.scope() if placement.strategy else contextlib.nullcontext():
@@ -148,6 +149,12 @@ def fit(job, data) -> str:
         accuracy = float(np.mean(probabilities.argmax(axis=1) == data.y_test))
         job.record_test(classify.cross_entropy(probabilities, data.y_test), accuracy)
     return "finished" if job.completed() else "stopped"
+
+
+def precision(config: TrainConfig, placement) -> str:
+    """The Keras dtype policy a run computes in: mixed float16 where asked for and on a GPU."""
+    mixed = config.mixed_precision and "GPU" in _device_label(placement)
+    return "mixed_float16" if mixed else "float32"
 
 
 def _device_label(placement) -> str:
@@ -221,8 +228,15 @@ def _job_model(job):
     # carries on the saved one's step count and momentum.
     optimizer = make_optimizer(job.train_config)
     optimizer.build(model.trainable_variables)
-    state = getattr(saved.optimizer, "inner_optimizer", saved.optimizer)  # mixed precision
+    before = saved.optimizer  # compile replaces it when the model is the saved one
+    state = getattr(before, "inner_optimizer", before)  # mixed precision
     for new, old in zip(optimizer.variables, state.variables, strict=True):
         new.assign(old)
     compile_model(model, job.train_config, optimizer)
+    scaled = keras.optimizers.LossScaleOptimizer
+    if isinstance(before, scaled) and isinstance(model.optimizer, scaled):
+        # Mixed precision before and now: the loss scale learned so far carries on too.
+        model.optimizer.build(model.trainable_variables)  # the inner one is built already
+        model.optimizer.step_counter.assign(before.step_counter)
+        model.optimizer.dynamic_scale.assign(before.dynamic_scale)
     return model

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from alexnet_core import atomic, distribute, run_lock, runs
+from alexnet_core import atomic, distribute, run_lock, runs, schedule
 from alexnet_core.config import ModelConfig, TrainConfig
 from alexnet_core.snapshot import Snapshot, cut_short_of
 
@@ -63,7 +63,11 @@ class TrainingJob:
         self._epochs_before = self.epochs_done  # epochs before the current one (batches_done)
         self.step = self._batch_history[-1]["step"] if self._batch_history else 0
         self.batches_per_epoch = math.ceil(len(data.y_train) / train_config.batch_size)
-        self._rate = train_config.learning_rate
+        # Until a batch reports one, the rate the first batch will take: the one set by hand,
+        # else the schedule's where this job starts (one-cycle's first is a 25th of its peak).
+        self._rate = self.manual_rate or schedule.learning_rate_at(
+            train_config, self.epochs_done, train_config.epochs
+        )
         self._speed: deque[tuple[float, int]] = deque(maxlen=SPEED_WINDOW)
         self._num_train = len(data.y_train)
         # what chooses best.keras (callbacks.Checkpoints): training accuracy without validation

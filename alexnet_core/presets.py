@@ -10,7 +10,10 @@ from alexnet_core.config import POOLINGS, TWO_GPU_GROUPS, ModelConfig, TrainConf
 # README's results table).
 PRESETS: dict[str, ModelConfig] = {
     # Krizhevsky et al. (2012), split over two GPUs as in the paper: 60,965,224 parameters
-    # for 1000 classes (62,378,344 on one GPU, as many re-implementations build it).
+    # for 1000 classes (62,378,344 on one GPU, as many re-implementations build it). Its
+    # weights start as every preset's do, Glorot-uniform with biases at 0: the paper drew
+    # them from a Gaussian of deviation 0.01 and set the biases of conv2, conv4, conv5 and
+    # the dense layers to 1.
     "paper": ModelConfig(
         preset="paper",
         image_size=227,

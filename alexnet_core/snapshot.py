@@ -28,7 +28,7 @@ class Snapshot:
     batch_history: tuple[dict, ...]  # rows as run_logs.load_batch_history describes them
     epoch_history: tuple[dict, ...]  # epoch, loss, accuracy, val_loss, val_accuracy, ...
     lr_events: tuple[dict, ...]  # step, epoch, old, new: manual learning-rate changes
-    learning_rate: float  # the optimizer's rate at the last batch
+    learning_rate: float  # the optimizer's rate at the last batch (before one: the first's)
     images_per_second: float | None  # over the last SPEED_WINDOW batches
     elapsed_s: float  # training time of this session of the run (pauses left out)
     duration_s: float  # training time of the whole run, every session of it

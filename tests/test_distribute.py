@@ -59,13 +59,18 @@ TWO_DEVICES = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from alexnet_core import checkpoints, runs, training
+    from alexnet_core import checkpoints, estimate, runs, training
     from alexnet_core.config import TrainConfig
     from alexnet_core.presets import PRESETS
     from alexnet_core.data import load_dataset
 
     dataset = load_dataset("sample", validation_fraction=0.2)
     results = {}
+    compile_model, timed_on = estimate.compile_model, []
+    def recorded(model, config):  # the replicas the estimate's steps run on
+        timed_on.append(tf.distribute.get_strategy().num_replicas_in_sync)
+        compile_model(model, config)
+    estimate.compile_model = recorded
     for devices in ("cpu", "all"):
         config = TrainConfig(dataset="sample", epochs=2, batch_size=32, train_subset=512,
                              learning_rate=0.02, weight_decay=0.0, devices=devices)
@@ -79,7 +84,10 @@ TWO_DEVICES = textwrap.dedent(
                             "steps": int(model.optimizer.iterations.numpy()),
                             "val_accuracy": snap.epoch_history[-1]["val_accuracy"],
                             "device": snap.device,
-                            "batch_correct": [r["batch_accuracy"] * 32 for r in snap.batch_history]}
+                            "batch_correct": [r["batch_accuracy"] * 32 for r in snap.batch_history],
+                            "estimate_s": estimate.estimate_run(PRESETS["tiny"], config,
+                                                                512).train_s,
+                            "estimate_replicas": timed_on[-1]}
     print(json.dumps(results))
     """
 )
@@ -97,6 +105,9 @@ def test_mirrored_strategy_over_two_cpu_devices(tmp_path):
     one, two = results["cpu"], results["all"]
     assert one["status"] == two["status"] == "finished", (one["error"], two["error"])
     assert (one["replicas"], two["replicas"]) == (1, 2)
+    # Train's time estimate times its steps where the run trains: on both replicas for 'all'.
+    assert (one["estimate_replicas"], two["estimate_replicas"]) == (1, 2)
+    assert one["estimate_s"] > 0 and two["estimate_s"] > 0
     assert two["saved_replicas"] == 2 and "2 replicas" in two["device"]
     # The global batch is split across the replicas: the same number of optimizer steps.
     assert one["steps"] == two["steps"] == 2 * (512 // 32)

@@ -12,7 +12,6 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet_core.callbacks import learning_rate_at
 from alexnet_core.config import (
     ModelConfig,
     TrainConfig,
@@ -28,6 +27,7 @@ from alexnet_core.model import (
 )
 from alexnet_core.presets import PRESETS, TRAIN_PRESETS, customised, preset
 from alexnet_core.report import plan_layers
+from alexnet_core.schedule import learning_rate_at
 from tests.conftest import dev_dependency
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -34,10 +34,10 @@ from alexnet_core import (
     training,
     training_data,
 )
-from alexnet_core.callbacks import learning_rate_at
 from alexnet_core.config import TrainConfig
 from alexnet_core.data import load_dataset
 from alexnet_core.presets import PRESETS
+from alexnet_core.schedule import learning_rate_at
 
 TINY = PRESETS["tiny"]
 FAST = TrainConfig(dataset="sample", epochs=1, batch_size=32, learning_rate=0.01,
@@ -505,6 +505,8 @@ def test_continue_refuses_a_run_it_cannot_go_on_with_and_changes_nothing(
 def test_each_batch_trains_at_the_scheduled_rate_before_and_after_a_continue(sample, runs_dir):
     one_cycle = dataclasses.replace(FAST, epochs=2, schedule="one_cycle")
     job = training.start_training(TINY, one_cycle, dataset=sample)
+    early = job.snapshot()  # the worker is still building the model
+    assert early.step == 0 and early.learning_rate == pytest.approx(0.01 / 25), "not the peak"
     assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
     per_epoch = 256 // 32
 
@@ -520,6 +522,8 @@ def test_each_batch_trains_at_the_scheduled_rate_before_and_after_a_continue(sam
     assert rates[0] == pytest.approx(0.01 / 25) and max(rates) > 5 * rates[0]  # the warm-up
 
     job = training.continue_training(job.run_dir, 1, dataset=sample)
+    early = job.snapshot()  # the worker is still loading last.keras
+    assert early.step == 2 * per_epoch and early.learning_rate == pytest.approx(scheduled(3, 3)[0])
     assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
     rows = run_logs.load_batch_history(job.run_dir)
     assert rows[: 2 * per_epoch] == first
@@ -527,6 +531,35 @@ def test_each_batch_trains_at_the_scheduled_rate_before_and_after_a_continue(sam
     # The schedule is recomputed over the new total of 3 epochs.
     third = [row["learning_rate"] for row in rows[2 * per_epoch :]]
     assert third == pytest.approx(scheduled(3, 3), rel=1e-6)
+
+
+def test_a_continued_run_draws_new_flips_shifts_and_dropout(sample, runs_dir, monkeypatch):
+    """Keras saves no random state with a model, and a reloaded flip, shift or dropout layer
+    seeds itself from the global seed: a continue seeds that afresh (the run's seed plus the
+    epochs done), or its first epoch would draw what the run's first epoch drew."""
+    draws = []  # each job's model as it starts: its layers' (seed, draws so far)
+    job_model = fitting._job_model
+
+    def recorded(job):
+        model = job_model(job)
+        layers = [model.get_layer(name) for name in ("augment_flip", "augment_shift")]
+        generators = [layer.generator for layer in layers] + [
+            model.get_layer(name).seed_generator for name in ("drop6", "drop7")
+        ]
+        draws.append([tuple(int(n) for n in g.state.numpy()) for g in generators])
+        return model
+
+    monkeypatch.setattr(fitting, "_job_model", recorded)
+    augmented = TINY.replace(augment_flip=True, augment_shift=2)
+    job = training.start_training(augmented, FAST, dataset=sample)
+    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
+    again = training.start_training(augmented, FAST, dataset=sample)  # the same seed: the same
+    assert again.wait(120)
+    more = training.continue_training(again.run_dir, 1, dataset=sample)
+    assert more.wait(120) and more.snapshot().status == "finished", more.snapshot().error
+    first, same, continued = draws
+    assert first == same and all(counter == 0 for _, counter in first)
+    assert [seed for seed, _ in continued] != [seed for seed, _ in first]
 
 
 @pytest.mark.slow
@@ -592,6 +625,11 @@ def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, m
     assert again.snapshot().status == "finished", again.snapshot().error
     resumed = checkpoints.load_checkpoint(job.run_dir, "last")
     assert steps < int(resumed.optimizer.iterations) <= steps + 8
+    # ... and its loss scale: not Keras' first 32768 again, and the steps since it last changed
+    # counted on (it halves at each overflow, doubles after 2,000 steps without one).
+    scale, counter = float(model.optimizer.dynamic_scale), int(model.optimizer.step_counter)
+    now = float(resumed.optimizer.dynamic_scale), int(resumed.optimizer.step_counter)
+    assert now == (scale, counter + 8) or now[0] < scale, (scale, counter, now)
     assert keras.config.dtype_policy().name == "float32"  # loading left this thread's alone
     # What the Inside and Classify pages draw comes out as finite float32.
     maps = introspect.feature_maps(resumed, sample.x_test[0], "conv1")
@@ -869,6 +907,17 @@ def test_estimate_run_saves_a_real_checkpoint_and_leaves_nothing_behind(tmp_path
     got = estimate.estimate_run(TINY, FAST, 64, num_val=32, num_test=32, checkpoints_per_epoch=1)
     assert min(dataclasses.astuple(got)) > 0
     assert list(tmp_path.iterdir()) == [], "the saved checkpoint is removed"
+    # It times where and how a run would train: the devices asked for, mixed precision on a GPU.
+    with pytest.raises(ValueError, match="'gpu' was asked for, but TensorFlow sees no GPU here"):
+        estimate.estimate_run(TINY, dataclasses.replace(FAST, devices="gpu"), 64)
+    policies = []
+    compile_model = estimate.compile_model
+    monkeypatch.setattr(estimate, "compile_model",
+                        lambda model, config: policies.append(model.dtype_policy.name)
+                        or compile_model(model, config))  # fmt: skip
+    monkeypatch.setattr(fitting.system, "training_device", lambda: "GPU (stand-in)")
+    estimate.estimate_run(TINY, dataclasses.replace(FAST, mixed_precision=True), 64)
+    assert policies == ["mixed_float16"] and keras.config.dtype_policy().name == "float32"
 
     def disk_full(model, paths):
         raise OSError(errno.ENOSPC, "No space left on device")
