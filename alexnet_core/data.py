@@ -143,7 +143,7 @@ def held_out_digest(x_val, y_val, x_test, y_test) -> str:
 
 def source_stamp(source: str | os.PathLike = "auto") -> str:
     """A short text that changes when the source's files do, for caches of loaded datasets:
-    the size and modification time of its file, or of every file in its folder. Empty for a
+    the size, times and inode of its file, or of every file in its folder. Empty for a
     source that is not there."""
     if source is None or not str(source).strip():
         return ""

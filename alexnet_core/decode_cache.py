@@ -1,7 +1,7 @@
 """The disk cache of decoded datasets: decoding CIFAR-10's 60,000 JPEGs takes about 20 s here,
 reading the arrays back about a second. An entry is keyed by the source's path, every file's
-size and modification time, the image size and LOADER_VERSION, so any change to the files or
-the decoder misses the cache.
+size, times and inode, the image size and LOADER_VERSION, so any change to the files or the
+decoder misses the cache.
 
 Imported by alexnet_core.data; the public entry point is data.load_dataset.
 """
@@ -23,8 +23,9 @@ from alexnet_core import atomic, image_folders
 CACHE_VARIABLE = "ALEXNET_CACHE_DIR"  # Environment variable naming the decode cache folder.
 # Part of the cache key: bump it when decoding changes. 2: folders left out are listed in
 # skipped, symlinked folders are followed, class names that are not UTF-8 are escaped.
-# 3: image files outside every class folder are listed in skipped too.
-LOADER_VERSION = 3
+# 3: image files outside every class folder are listed in skipped too. 4: an RGB image's
+# transparent colour is on white, 32-bit integer and float images are read by their values.
+LOADER_VERSION = 4
 
 
 @dataclasses.dataclass(frozen=True)

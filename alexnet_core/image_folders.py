@@ -93,22 +93,26 @@ def walk(root: str | os.PathLike):
 
 
 def file_stamps(path: Path) -> list:
-    """(path, size, modification time) of a file, or of every file under a folder (links
+    """(path, size, times, inode) of a file, or of every file under a folder (links
     followed), sorted: a list that changes whenever any file is added, removed or rewritten.
-    A folder's own time would miss a file overwritten in place, or edits in sub-folders."""
+    A folder's own time would miss a file overwritten in place, or edits in sub-folders. The
+    change time and inode catch a file replaced by one of its size whose modification time was
+    put back (cp -p, tar and unzip do that): no program can set those two."""
     if not path.is_dir():
-        stat = path.stat()
-        return [(str(path), stat.st_size, stat.st_mtime_ns)]
+        return [(str(path), *_stamp(path.stat()))]
     stamps = []
     for folder, _, files in walk(path):
         for file in files:
             name = os.path.join(folder, file)
             try:
-                stat = os.stat(name)
-                stamps.append((name, stat.st_size, stat.st_mtime_ns))
+                stamps.append((name, *_stamp(os.stat(name))))
             except OSError:  # A broken link: decoding lists it as a file it cannot read.
-                stamps.append((name, None, None))
+                stamps.append((name, None, None, None, None))
     return sorted(stamps)
+
+
+def _stamp(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
 
 
 def _folder_listing(root: Path) -> tuple[dict[Parts, Path], set[Parts]]:

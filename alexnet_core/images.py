@@ -87,18 +87,12 @@ def decode_image_and_aspect(
 
 def to_rgb(image: Image.Image) -> Image.Image:
     """Convert any Pillow mode (L, LA, P, RGBA, I;16, I, F, CMYK, ...) to 8-bit RGB."""
-    if image.mode == "RGB":
+    if image.mode == "RGB" and not image.has_transparency_data:
         return image
     if image.mode.startswith("I") or image.mode == "F":
-        # Pillow's convert("L") clips 16-bit values at 255 instead of scaling them, which
-        # turns most 16-bit images white. I and I;16 hold 16-bit samples (PNG, TIFF); float
-        # images have no fixed range, so stretch theirs.
-        values = np.asarray(image, dtype=np.float64)
-        if image.mode == "F":
-            low, high = float(values.min()), float(values.max())
-            values = (values - low) * (255.0 / max(high - low, 1e-12))
-        else:
-            values = values / 257.0
+        # Pillow's convert("L") clips values at 255 instead of scaling them, which turns most
+        # 16-bit images white.
+        values = _eight_bit(np.asarray(image, dtype=np.float64), image.mode)
         gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
         return Image.fromarray(gray).convert("RGB")
     if image.has_transparency_data:
@@ -106,6 +100,19 @@ def to_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+def _eight_bit(values: np.ndarray, mode: str) -> np.ndarray:
+    """Grey samples of a wide mode on 0..255: I;16 holds 16-bit ones (PNG, TIFF); I (32-bit
+    integers) and F (floats) have no fixed range, so their values say which they hold."""
+    low, high = float(values.min()), float(values.max())
+    if mode == "F" and 0 <= low and high <= 1:  # floats on 0..1
+        return values * 255
+    if not mode.startswith("I;16") and 0 <= low and high <= 255:  # 8-bit values, kept
+        return values
+    if mode != "F" and 0 <= low and high <= 65535:  # 16-bit values
+        return values / 257
+    return (values - low) * (255.0 / max(high - low, 1e-12))  # any other range: stretched
 
 
 def resize_image(array: np.ndarray, size: int) -> np.ndarray:

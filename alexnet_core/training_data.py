@@ -65,13 +65,18 @@ def data_warnings(dataset, train_config: TrainConfig) -> list[str]:
     """What about a data.Dataset and these settings would make training say little, in
     words: settings that train, but not meaningfully (a tiny subset, a batch bigger than the
     data, a validation share larger than the training split, none held out for validation)."""
-    n = len(TrainingData.from_dataset(dataset, train_config.train_subset).y_train)
-    split, val, classes = len(dataset.y_train), len(dataset.y_val), len(dataset.class_names)
+    labels = TrainingData.from_dataset(dataset, train_config.train_subset).y_train
+    n, names = len(labels), dataset.class_names
+    split, val, classes = len(dataset.y_train), len(dataset.y_val), len(names)
     batch, images = train_config.batch_size, f"image{'s' * (n != 1)}"
     said = []
-    if n < classes:
-        said.append(f"Only {n:,} training {images} for {classes} classes: some classes never "
-                    "appear in training.")  # fmt: skip
+    # A subset is a seeded random draw, not one per class: a small one can miss a class.
+    missing = [name for name, count in zip(names, np.bincount(labels, minlength=classes),
+                                           strict=True) if count == 0]  # fmt: skip
+    if missing:
+        listed = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+        said.append(f"{len(missing)} of the {classes} classes ({listed}) have no image among "
+                    f"the {n:,} training {images}: the network never learns them.")  # fmt: skip
     if batch > n:
         said.append(f"The batch of {batch:,} is larger than the {n:,} training {images}: every "
                     "epoch is a single optimizer step.")  # fmt: skip

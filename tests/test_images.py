@@ -110,10 +110,27 @@ def test_sixteen_bit_png_is_scaled_not_clipped():
     assert decoded[0, :, 0].tolist() == [0, 128, 255]
 
 
-def test_float_image_is_stretched():
-    image = Image.fromarray(np.array([[0.0, 0.5, 1.0]], np.float32), "F")
-    decoded = decode_image(encode(image, "TIFF"))
-    assert decoded[0, :, 0].tolist() == [0, 128, 255]
+def test_wide_integer_and_float_images_read_by_their_values():
+    def grey(values, dtype, mode):
+        data = encode(Image.fromarray(np.array([values], dtype), mode), "TIFF")
+        assert Image.open(io.BytesIO(data)).mode == mode
+        return decode_image(data)[0, :, 0].tolist()
+
+    assert grey([0.0, 0.5, 1.0], np.float32, "F") == [0, 128, 255]  # floats on 0..1
+    assert grey([0.5, 0.5], np.float32, "F") == [128, 128]  # even when all alike
+    assert grey([-2.0, 0.0, 2.0], np.float32, "F") == [0, 128, 255]  # no range: stretched
+    assert grey([0, 200, 255], np.int32, "I") == [0, 200, 255]  # 8-bit values in 32 bits
+    assert grey([0, 32896, 65535], np.int32, "I") == [0, 128, 255]  # 16-bit values
+    assert grey([0, 2**20, 2**21], np.int32, "I") == [0, 128, 255]  # wider: stretched
+
+
+def test_rgb_png_with_a_transparent_colour_is_on_white():
+    image = Image.new("RGB", (2, 1), (0, 0, 0))  # black, marked transparent by a tRNS colour
+    image.putpixel((1, 0), BLUE)
+    data = encode(image, transparency=(0, 0, 0))
+    assert Image.open(io.BytesIO(data)).mode == "RGB"
+    decoded = decode_image(data)
+    assert tuple(decoded[0, 0]) == WHITE and tuple(decoded[0, 1]) == BLUE
 
 
 def test_cmyk():
