@@ -97,7 +97,7 @@ def file_stamps(path: Path) -> list:
     followed), sorted: a list that changes whenever any file is added, removed or rewritten.
     A folder's own time would miss a file overwritten in place, or edits in sub-folders. The
     change time and inode catch a file replaced by one of its size whose modification time was
-    put back (cp -p, tar and unzip do that): no program can set those two."""
+    put back (cp -p, tar and unzip do that): os.utime cannot set those two."""
     if not path.is_dir():
         return [(str(path), *_stamp(path.stat()))]
     stamps = []
