@@ -27,11 +27,13 @@ from pathlib import Path
 from alexnet_core import checkpoints, classify, run_logs, runs, training
 from alexnet_core.config import config_to_dict
 from alexnet_core.data import load_dataset
-from alexnet_core.estimate import estimate_epoch_seconds
+from alexnet_core.estimate import estimate_run
 from alexnet_core.train import build_parser, configs_from_args
 from bench.common import describe, real_cifar10, save, table
 
-EPOCH_MARGIN = 1.15  # measured epochs (with validation) took 1.11x the estimate on the CPU
+# For what timed steps miss (jitter, slower first-epoch steps): measured epochs with validation
+# took 1.11x an estimate from training steps alone on the CPU.
+EPOCH_MARGIN = 1.15
 # 2: test_loss without label smoothing, epoch_seconds recorded; files without it are version 1
 RESULTS_VERSION = 2
 
@@ -61,14 +63,16 @@ def test_metrics(model, dataset, model_config) -> dict:
 
 
 def epochs_within(minutes: float, model_config, train_config, dataset) -> int:
-    """The most epochs that fit in `minutes` here, from a few timed training steps; each
-    epoch's validation is a forward pass, about a third of a training step per image."""
+    """The most epochs that fit in `minutes` here: training and validation steps and the
+    checkpoints timed as the run will train (its devices and precision, as Train's estimate
+    does), once the build and the test pass are taken off the time."""
     images = train_images(dataset, train_config)
-    epoch = estimate_epoch_seconds(model_config, train_config.batch_size, images, steps=5)
-    epoch *= 1 + len(dataset.y_val) / (3 * images)
-    epochs = epochs_for(minutes, epoch)
-    print(f"about {epoch:.2g} s per epoch here: {epochs} epochs fit in {minutes:g} min",
-          flush=True)  # fmt: skip
+    timed = estimate_run(model_config, train_config, images, len(dataset.y_val),
+                         len(dataset.y_test), steps=5, checkpoints_per_epoch=2)  # fmt: skip
+    once = timed.build_s + timed.test_s
+    epochs = epochs_for(max(minutes - once / 60, 0), timed.epoch_s)
+    print(f"about {timed.epoch_s:.2g} s per epoch here and {once:.2g} s to build and test: "
+          f"{epochs} epochs fit in {minutes:g} min", flush=True)  # fmt: skip
     return epochs
 
 

@@ -8,20 +8,21 @@
 # then one device `run` per part, each with carry [".whl", ".device-data"]:
 #
 #   bash bench/gpu.sh speed        # throughput of every preset but tiny, about 2 min
-#   bash bench/gpu.sh cifar_gpu    # the GPU preset, as many epochs as fit in $MINUTES (4)
-#   bash bench/gpu.sh tutorial     # the tutorial's network with our training, $MINUTES (4)
+#   bash bench/gpu.sh cifar_gpu    # the GPU preset, as many epochs as fit in $MINUTES (3)
+#   bash bench/gpu.sh tutorial     # the tutorial's network with our training, $MINUTES (3)
 #
 # Each part prints its table and copies its JSON result to $OUT (commit it to bench/results/),
-# with each run's config, status and histories under $OUT/runs/; a part is stopped after
-# $LIMIT s (500), so even an overrun brings back the epochs it finished.
-# A session has 15 minutes of device time in all, the machine's start included: run cifar_gpu,
-# then tutorial at once (each $MINUTES of training plus compiling and the test views, not yet
-# measured there: give each timeout_s 540), and speed only if time is left.
+# with its own runs' config, status and histories under $OUT/runs/; a part is stopped after
+# $LIMIT s (300; it then exits 3), so even an overrun brings back the epochs it finished.
+# A session has 15 minutes of device time in all, the machine's start included: run cifar_gpu
+# with timeout_s 360 (its $MINUTES of training, compiling and the test views, and a minute
+# for the stop and the copies), then tutorial at once if `status` leaves 6 minutes, and speed
+# only if time is left. A shorter budget: lower MINUTES and LIMIT together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKED=.device-data/cifar10-jpeg-packed.npz
-MINUTES=${MINUTES:-4}
-LIMIT=${LIMIT:-500}  # seconds a part may run: under the device call's 540, so its files come back
+MINUTES=${MINUTES:-3}
+LIMIT=${LIMIT:-300}  # seconds a part may run: a minute under the device call's 360, so its files come back
 OUT=${OUT:-$(mktemp -d)}  # the device tool's folder; a fresh one here
 
 jax_env() {
@@ -34,6 +35,10 @@ device_env() {  # on the device machine: its python3 has JAX; Keras comes from t
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/site .whl/*.whl
     export PYTHONPATH=/tmp/site
+    # A folder of this part's runs only: a warm machine keeps the last part's, and a call
+    # brings back at most 8 files.
+    ALEXNET_RUNS_DIR=$(mktemp -d /tmp/alexnet-runs-XXXXXX)
+    export ALEXNET_RUNS_DIR
     jax_env
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
     PYTHON=python3
@@ -51,6 +56,10 @@ part() {  # one benchmark, stopped after $LIMIT s; what it wrote goes to $OUT ei
         cp "$run"*.json "$run"*.csv "$OUT/runs/$(basename "$run")/" 2>/dev/null || true
     done
     find "$OUT" -type f | sort
+    if [ "$status" = 124 ]; then  # timeout's own code reads as the device call's: not ours
+        echo "stopped after LIMIT=$LIMIT s; the epochs it finished are under $OUT/runs/" >&2
+        return 3
+    fi
     return "$status"
 }
 
@@ -97,6 +106,6 @@ tutorial)  # the tutorial's network (227x227 inputs) with flips, shifts and one-
         --weight-decay 0.0005
     ;;
 *)
-    sed -n '2,19p' "$0"; exit 2
+    sed -n '2,20p' "$0"; exit 2
     ;;
 esac

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import types
 import zipfile
 from pathlib import Path
 
@@ -86,6 +87,26 @@ def test_a_time_budget_becomes_whole_epochs_with_a_margin():
     assert accuracy.epochs_for(20, 125) == 8  # 1200 s / (1.15 x 125 s) = 8.3
     assert accuracy.epochs_for(20, 100) == 10  # 1200 / 115 = 10.4
     assert accuracy.epochs_for(0.01, 125) == 1  # always at least one
+
+
+def test_minutes_are_timed_with_the_runs_own_settings_less_its_build_and_test(monkeypatch):
+    """--minutes times steps as the run trains (a GPU run's mixed precision and devices), and
+    the build and the test pass happen once, not each epoch."""
+    from alexnet_core.estimate import RunEstimate
+    from alexnet_core.presets import PRESETS
+
+    asked = []
+
+    def timed(model_config, train_config, *counts, **options):
+        asked.append((train_config, counts, options["checkpoints_per_epoch"]))
+        return RunEstimate(build_s=40, train_s=20, validation_s=5, checkpoint_s=1, test_s=20)
+
+    monkeypatch.setattr(accuracy, "estimate_run", timed)
+    dataset = types.SimpleNamespace(y_train=range(1000), y_val=range(100), y_test=range(200))
+    settings = config.TrainConfig(mixed_precision=True, devices="gpu", train_subset=500)
+    # 5 minutes less 60 s once: 240 s for epochs of 26 s with the margin, 240 / 29.9 = 8.03
+    assert accuracy.epochs_within(5, PRESETS["tiny"], settings, dataset) == 8
+    assert asked == [(settings, (500, 100, 200), 2)]
 
 
 def test_accuracy_bench_scores_a_finished_run_again_with_the_same_numbers(
@@ -223,6 +244,24 @@ def test_throughput_bench_prints_each_batch_sizes_rows_and_refuses_unknown_prese
     with pytest.raises(SystemExit) as refused:
         throughput.main(["--presets", "cifar-small"])
     assert refused.value.code == 2 and "invalid choice: 'cifar-small'" in capsys.readouterr().err
+
+
+def test_the_live_jobs_overhead_takes_turns_and_keeps_every_runs_time(runs_dir, monkeypatch):
+    from alexnet_core import training
+
+    order = []
+    start_training = training.start_training
+    monkeypatch.setattr(training, "start_training",
+                        lambda *a, **k: order.append("job") or start_training(*a, **k))  # fmt: skip
+    build = throughput.build_alexnet
+    monkeypatch.setattr(throughput, "build_alexnet", lambda c: order.append("plain") or build(c))
+    got = throughput.job_overhead("tiny", 32, 32, epochs=1, repeats=2)
+    assert order == ["plain", "job", "job", "plain"], "neither side always runs first"
+    assert len(got["plain runs s"]) == len(got["job runs s"]) == 2
+    assert got["plain fit s"] == pytest.approx(min(got["plain runs s"]), abs=0.01)
+    assert got["live job s"] == pytest.approx(min(got["job runs s"]), abs=0.01)
+    ratio = got["live job s"] / got["plain fit s"]
+    assert got["overhead %"] == pytest.approx(100 * (ratio - 1))
 
 
 @pytest.mark.parametrize(
