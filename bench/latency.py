@@ -45,12 +45,15 @@ def timed(what: str, work, repeats: int) -> dict:
 
 
 def uploads() -> dict[str, bytes]:
-    """A real CIFAR-10 test JPEG from the bundled sample, and a phone-sized photo."""
+    """A real CIFAR-10 test JPEG from the bundled sample, and a phone-sized photo: a CIFAR
+    test image enlarged to 1600x1200 with fine grain over it, 0.75 MiB as a JPEG of quality
+    90, as much detail as a phone's photo gives its decoder (a smooth picture of that size
+    compresses to a twentieth and decodes nine times faster)."""
     with zipfile.ZipFile(SAMPLE_PATH) as archive:
         cifar = archive.read(sorted(n for n in archive.namelist() if n.startswith("test/"))[0])
-    ramp = np.linspace(0, 255, 1600, dtype=np.uint8)
-    photo = np.stack([np.tile(ramp, (1200, 1)), np.tile(ramp[::-1], (1200, 1)),
-                      np.full((1200, 1600), 128, np.uint8)], axis=-1)  # fmt: skip
+    scene = np.asarray(Image.open(io.BytesIO(cifar)).resize((1600, 1200)), np.int16)
+    grain = np.random.default_rng(0).integers(-24, 25, scene.shape, dtype=np.int16)
+    photo = np.clip(scene + grain, 0, 255).astype(np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(photo).save(buffer, format="JPEG", quality=90)
     return {"CIFAR JPEG 32x32": cifar, "photo JPEG 1600x1200": buffer.getvalue()}
