@@ -68,17 +68,28 @@ def cpu_flags() -> list[str]:
     return [flag for flag in CPU_FLAGS if flag in present]
 
 
-def matmul_flops(size: int = 2048, seconds: float = 0.5) -> float:
-    """This machine's float32 matrix-multiply rate through the Keras backend, in FLOP/s: as
-    many size x size products as fit in `seconds` (at least 3), after one to warm up. (On an
+def matmul_flops(size: int | None = None, seconds: float = 0.5, per_round: int = 3) -> float:
+    """This machine's float32 matrix-multiply rate through the Keras backend, in FLOP/s: the
+    fastest of rounds of `per_round` size x size products (at least 3 rounds, for `seconds`),
+    after one round to warm up; other load only slows a round down. Each round waits once, for
+    a scalar: copying every product back would time the copy, and a GPU runs ahead of Python
+    unless waited for. Size 2048, or 8192 on a GPU, which 2048 would leave mostly idle. (On an
     NVIDIA GPU under JAX, float32 products use TF32 tensor cores by default.)"""
+    size = size or (8192 if system.gpu_names() else 2048)
     a = keras.ops.convert_to_tensor(np.random.default_rng(0).random((size, size), "float32"))
-    np.asarray(keras.ops.matmul(a, a))  # warm up, and wait for it
-    start, repeats = time.perf_counter(), 0
-    while repeats < 3 or time.perf_counter() - start < seconds:
-        np.asarray(keras.ops.matmul(a, a))  # waited for: a GPU would otherwise run ahead
-        repeats += 1
-    return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+    def one_round() -> float:
+        start = time.perf_counter()
+        for _ in range(per_round):
+            product = keras.ops.matmul(a, a)
+        float(keras.ops.convert_to_numpy(keras.ops.sum(product)))  # waits for the last one
+        return time.perf_counter() - start
+
+    one_round()  # warm up
+    start, times = time.perf_counter(), []
+    while len(times) < 3 or time.perf_counter() - start < seconds:
+        times.append(one_round())
+    return 2 * size**3 * per_round / min(times)
 
 
 def machine() -> dict:
