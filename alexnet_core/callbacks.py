@@ -46,20 +46,23 @@ class LearningRateControl(keras.callbacks.Callback):
     def __init__(self, job, config: TrainConfig, manual_rate: float | None = None):
         super().__init__()
         self.job, self.config, self.manual_rate = job, config, manual_rate
+        self.trained = False  # no batch of this session yet
 
     def on_train_batch_begin(self, batch, logs=None):
+        # Position in epochs, not steps: stays right after a stop mid-epoch and a continue.
+        position = self.job.epoch - 1 + batch / self.job.batches_per_epoch
+        planned = self.manual_rate
+        if planned is None:
+            planned = learning_rate_at(self.config, position, self.config.epochs)
         requested = self.job.take_requested_learning_rate()
         if requested is not None:
-            old = current_learning_rate(self.model)
-            self.manual_rate = requested
+            # 'old' is the last batch's rate; before this session's first, the one it would
+            # have taken (the optimizer holds the peak, or the rate a continue loaded).
+            old = current_learning_rate(self.model) if self.trained else planned
+            self.manual_rate = planned = requested
             self.job.record_lr_event(old, requested)
-        if self.manual_rate is not None:
-            rate = self.manual_rate
-        else:
-            # Position in epochs, not steps: stays right after a stop mid-epoch and a continue.
-            position = self.job.epoch - 1 + batch / self.job.batches_per_epoch
-            rate = learning_rate_at(self.config, position, self.config.epochs)
-        self.model.optimizer.learning_rate = rate
+        self.model.optimizer.learning_rate = planned
+        self.trained = True
 
 
 class BatchValues:

@@ -140,6 +140,8 @@ def fit(job, data) -> str:
                         shuffle_seed=config.seed + job.epochs_done)  # fmt: skip
         model.fit(**train, epochs=config.epochs, initial_epoch=job.epochs_done,
                   validation_data=validation, callbacks=steps, verbose=0)  # fmt: skip
+    else:  # stopped while it was being built: what is left is the test pass
+        job.begin_stopping()
     if len(data.y_test) and job.epochs_done:
         # Test metrics of the final weights, the ones last.keras holds; the loss without label
         # smoothing, as the Evaluate page and the tutorial give it.

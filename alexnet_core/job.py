@@ -78,6 +78,7 @@ class TrainingJob:
         self._ended: float | None = None
         self._paused_since: float | None = None  # pauses count in no time or speed
         self._device = ""
+        self.ending_unwritten = False  # set when the final status could not be written
         self._thread = threading.Thread(target=self._run, name=f"train-{self.run_id}",
                                         daemon=True)  # fmt: skip
         self._write_status()  # 'queued' is on disk before the thread starts
@@ -278,7 +279,7 @@ class TrainingJob:
             status, error = "failed", str(exc)
         except OSError as exc:  # a log or status file could not be written: a full disk, mostly
             status, error = "failed", self._unwritable_text(exc)
-        except Exception as exc:  # whatever happens, the job must not stay 'running'
+        except BaseException as exc:  # whatever happens (even SystemExit), not 'running'
             status = "failed"
             error = (out_of_memory(exc, self.model_config, config.batch_size, config.optimizer)
                      or f"{type(exc).__name__}: {exc}")  # fmt: skip
@@ -290,8 +291,8 @@ class TrainingJob:
             self._ended = time.monotonic()
         try:  # the files first: whoever sees the final status in a snapshot finds it on disk
             self._write_all(final=(status, error))
-        except OSError:
-            pass  # the disk may be what failed; the snapshot still tells the story
+        except OSError:  # the disk may be what failed; the snapshot still tells the story
+            self.ending_unwritten = True
         finally:
             with self._lock:
                 self._status, self._error = status, error

@@ -29,6 +29,10 @@ def process_identity() -> dict:
 LOCK_NAME = ".training.lock"  # held by the process training the folder, for the job's life
 
 
+class RunBusy(ValueError):
+    """Another job or program holds the run folder's lock."""
+
+
 def claim_run(path: str | os.PathLike) -> int:
     """Lock run folder `path` for one training job and return the lock's file descriptor, to
     give to release_run when the job ends. ValueError if another process (or another job of
@@ -44,7 +48,7 @@ def claim_run(path: str | os.PathLike) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
         os.close(fd)
-        raise ValueError(f"{path.name} is being trained right now by another job or program "
+        raise RunBusy(f"{path.name} is being trained right now by another job or program "
                          "(a second browser tab, or the command line): wait for it to end"
                          ) from error  # fmt: skip
     return fd

@@ -295,12 +295,27 @@ def delete_run(path: str | os.PathLike) -> None:
         raise ValueError(f"{path}: not a run folder")
     if read_run(path).status in ACTIVE_STATUSES:
         raise ValueError(f"{path.name} is still training: stop it before deleting it")
+    # A continue holds the folder's lock from before its checks (it may still be loading its
+    # data while status.json says 'finished'): held across the rename, so none can start. A
+    # folder that no job ever locked has no lock file, and gets none.
+    claim = None
+    if (path / run_lock.LOCK_NAME).exists():
+        try:
+            claim = run_lock.claim_run(path)
+        except run_lock.RunBusy as error:
+            raise ValueError(f"{path.name} is being continued right now (in another tab, or "
+                             "by the command line): it was not deleted") from error  # fmt: skip
+        except ValueError:
+            pass  # a folder that cannot be written: the rename below says so
     hidden = path.with_name(f".deleting-{path.name}-{os.getpid()}-{time.monotonic_ns()}")
     try:
         path.rename(hidden)
     except OSError as error:
         raise ValueError(f"{path.name} was not deleted: nothing can be changed in "
                          f"{path.parent} ({error.strerror or error})") from error  # fmt: skip
+    finally:
+        if claim is not None:
+            run_lock.release_run(claim)
     try:
         shutil.rmtree(hidden)
     except OSError as error:

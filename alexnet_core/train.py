@@ -177,7 +177,29 @@ def _as_flag(message: str, options: dict) -> str:
 
 
 def _follow(job, *, quiet: bool) -> int:
-    """Show progress until the job ends; Ctrl-C stops it cleanly."""
+    """Show progress until the job ends; Ctrl-C or SIGTERM stops it cleanly, whatever this
+    thread is doing when it lands, and a second one quits at once (exit status 130)."""
+    asked = []
+
+    def stop(signum, frame):
+        if asked:
+            raise SystemExit(130)  # the checkpoints on disk are whole: every write is atomic
+        asked.append(signum)
+        print("\nstopping after this batch (Ctrl-C again to quit at once)", file=sys.stderr)
+        job.stop()
+
+    # Set now the job exists (TensorFlow's multi-worker strategy takes SIGTERM for itself), and
+    # put back afterwards.
+    before = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _report(job, quiet=quiet, asked=asked)
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+
+def _report(job, *, quiet: bool, asked: list) -> int:
+    """Progress lines until the job ends, then its summary; 130 for a run stopped as `asked`."""
     print(f"run folder: {job.run_dir}", file=sys.stderr)
     print(_data_line(job.run_dir), file=sys.stderr)
     for note in plan_layers(job.model_config).notes:  # legal, but wasteful
@@ -185,17 +207,8 @@ def _follow(job, *, quiet: bool) -> int:
     interactive = sys.stderr.isatty() and not quiet
     before = len(job.snapshot().epoch_history)  # a continued run's epochs are in its folder
     reported = before
-    interrupted = False
     while True:
-        try:
-            ended = job.wait(0.25)
-        except KeyboardInterrupt:
-            if interrupted:
-                return 130  # the checkpoints on disk are whole: every write is atomic
-            print("\nstopping after this batch (Ctrl-C again to quit at once)", file=sys.stderr)
-            job.stop()
-            interrupted = True
-            continue
+        ended = job.wait(0.25)
         snap = job.snapshot()
         for row in snap.epoch_history[reported:]:
             print(CLEAR_LINE * interactive + _epoch_line(snap, row), file=sys.stderr)
@@ -210,7 +223,7 @@ def _follow(job, *, quiet: bool) -> int:
         print(f"error: {snap.error}", file=sys.stderr)
     if snap.status == "failed":
         return 1
-    return 130 if interrupted and snap.status == "stopped" else 0
+    return 130 if asked and snap.status == "stopped" else 0
 
 
 def _bar(snap, width: int = 30) -> str:

@@ -91,11 +91,13 @@ def current_job() -> TrainingJob | None:
 
 
 def list_runs() -> list[runs.RunInfo]:
-    """Every saved run (runs.list_runs), one that a job of this process ran to its end as the
-    job tells it: when the run's folder could not be written (a full disk), its status.json
-    still says how the run was before, 'paused' say, which reads as interrupted."""
+    """Every saved run (runs.list_runs); one whose end a job of this process could not write
+    (a full disk) as that job tells it: its status.json still says how the run was before,
+    'paused' say, which reads as interrupted. Only then: the run may have been continued since,
+    by another process, and its status.json is the newer word."""
     with _LOCK:
-        ended = {job.run_dir.resolve(): job for job in _JOBS.values() if not job.alive}
+        unwritten = [job for job in _JOBS.values() if not job.alive and job.ending_unwritten]
+    ended = {job.run_dir.resolve(): job for job in unwritten}
     listed = []
     for run in runs.list_runs():
         job = ended.get(run.path.resolve())

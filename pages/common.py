@@ -261,8 +261,11 @@ def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
     )  # fmt: skip
     label = f"Continue {extra} more epoch{'s' if extra > 1 else ''} (to {run.epochs_done + extra})"
     clicked = cells[1].button(
-        label, key=f"{prefix}_continue", disabled=disabled, icon=":material/fast_forward:"
-    )
+        # Keyed by the run: a page drawn for one run must not continue another (the Train
+        # page's current run can change between its drawing and the click).
+        label, key=f"{prefix}_continue_{run.run_id}", disabled=disabled,
+        icon=":material/fast_forward:",
+    )  # fmt: skip
     with contextlib.suppress(ValueError):  # a damaged lr_events.json: the continue will say so
         if not disabled and (rate := runs.manual_rate(run)) is not None:
             st.caption(f"It goes on at the learning rate set by hand, {rate:.3g}, not the "

@@ -81,6 +81,12 @@ def no_problems(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+def continue_button(at: AppTest, prefix: str):
+    """The page's one Continue button; its key names the run it continues."""
+    (button,) = [b for b in at.button if b.key.startswith(f"{prefix}_continue_")]
+    return button
+
+
 def poll(at: AppTest, done, timeout: float = 90.0) -> None:
     """Rerun the app (as the live timer would) until done(at) is true."""
     deadline = time.monotonic() + timeout
@@ -598,7 +604,7 @@ def test_train_makes_the_papers_comparisons_and_sets_each_convolution(app):
     assert built.get_layer("conv2").kernel.shape == (3, 3, 8, 12)
 
 
-def test_train_a_tiny_run_live_then_find_it_in_runs(app):
+def test_train_a_tiny_run_live_then_find_it_in_runs(app, cache_dir):
     other = AppTest.from_file(str(APP), default_timeout=60)  # a second tab, open before the run
     fill_in_a_tiny_run(other)
     fill_in_a_tiny_run(app)
@@ -670,13 +676,21 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app):
     more = app.number_input(key=f"train_continue_epochs_{snap.run_id}")
     assert more.value == 5, "a run that trained all it planned: 5 more"
     more.set_value(1).run()
-    app.button(key="train_continue").click().run()
+    continue_button(app, "train").click().run()
     no_problems(app)
     assert training.current_job() is not job and training.current_job().wait(timeout=120)
     assert runs.read_run(job.run_dir).epochs_done == 2
     app.run()  # ended: the Continue box is drawn again, with the number chosen before
     assert app.number_input(key=f"train_continue_epochs_{snap.run_id}").value == 1
-    assert app.button(key="train_continue").label == "Continue 1 more epoch (to 3)"
+    assert continue_button(app, "train").label == "Continue 1 more epoch (to 3)"
+    # Another tab trains a run to its end: this page's button, drawn for the first run, must
+    # not continue that one (it is the current job by the time of the click).
+    stale = continue_button(app, "train")
+    other = train_tiny(runs.runs_root(), cache_dir, **TINY_RUN)
+    stale.click().run()
+    no_problems(app)
+    assert training.current_job().run_dir == other and not training.current_job().active
+    assert runs.read_run(other).epochs_done == 1 and runs.read_run(job.run_dir).epochs_done == 2
 
 
 def test_a_stop_clicked_after_the_run_ended_says_so(app):
@@ -740,7 +754,7 @@ def test_a_failed_run_shows_its_message_not_a_traceback(app):
     assert snap.status == "failed"
     assert metric(app, "Loss") == f"{snap.batch_history[-1]['loss']:.4g}"  # not 20 digits
     app.switch_page("pages/runs.py").run()
-    assert app.button(key="runs_continue").disabled, "no epoch was saved to go on from"
+    assert continue_button(app, "runs").disabled, "no epoch was saved to go on from"
     assert app.error[0].value.startswith("The loss diverged"), "One run says why it failed"
 
 
@@ -886,7 +900,7 @@ def test_runs_continues_a_run_and_lists_a_damaged_folder(app, finished_run):
 
     app.selectbox(key="runs_selected").select(run.run_id)
     app.number_input(key=f"runs_continue_epochs_{run.run_id}").set_value(1).run()
-    app.button(key="runs_continue").click().run()  # continues, then opens the Train page
+    continue_button(app, "runs").click().run()  # continues, then opens the Train page
     assert not app.exception
     assert any(h.value == f"Run {run.run_id}" for h in app.subheader)
     assert training.current_job().wait(timeout=120)
@@ -905,11 +919,11 @@ def test_runs_continues_a_run_whose_data_moved_from_where_it_is_now(app, tmp_pat
     app.run()
     box = app.text_input(key=key)
     assert box.label == f"Its data is no longer at {shapes_folder}. Where is it now?"
-    app.button(key="runs_continue").click().run()
+    continue_button(app, "runs").click().run()
     assert app.error[0].value.endswith(f"{shapes_folder}: no such file or folder")
     app.text_input(key=key).input(f" {moved} ")  # pasted with spaces
     app.number_input(key=f"runs_continue_epochs_{job.run_id}").set_value(1)
-    app.button(key="runs_continue").click().run()  # continues, then opens the Train page
+    continue_button(app, "runs").click().run()  # continues, then opens the Train page
     no_problems(app)
     assert training.current_job().wait(timeout=120)
     assert runs.read_run(job.run_dir).epochs_done == 2
@@ -954,7 +968,7 @@ def test_runs_says_which_checkpoints_are_missing_or_damaged(app, finished_run):
         f"{gone.run_id} has no checkpoint: best.keras and last.keras are gone, so it cannot go "
         "on, and Feature maps, Classify and Evaluate leave it out."
     ]
-    assert app.button(key="runs_continue").disabled
+    assert continue_button(app, "runs").disabled
     app.selectbox(key="runs_selected").select(cut.run_id).run()
     no_problems(app)
     assert [w.value for w in app.warning] == [
@@ -962,7 +976,7 @@ def test_runs_says_which_checkpoints_are_missing_or_damaged(app, finished_run):
         "open last.keras."
     ]
     assert "runs_download_model" not in [b.key for b in app.get("download_button")]
-    assert not app.button(key="runs_continue").disabled, "last.keras is whole"
+    assert not continue_button(app, "runs").disabled, "last.keras is whole"
     app.selectbox(key="runs_selected").select(good.run_id).run()
     assert not app.warning
     labels = {b.key: b.proto.label for b in app.get("download_button")}
@@ -1057,10 +1071,10 @@ def test_damaged_run_files_are_named_and_the_rest_of_the_page_works(app, finishe
     assert any("lr_events.json: damaged" in w.value for w in app.warning)
     app.selectbox(key="runs_selected").select(cut.run_id).run()
     no_problems(app)
-    assert app.button(key="runs_continue").disabled, "last.keras is not a whole file"
+    assert continue_button(app, "runs").disabled, "last.keras is not a whole file"
     assert any("last.keras is damaged" in w.value for w in app.warning)
     app.selectbox(key="runs_selected").select(good.run_id).run()
-    assert not app.button(key="runs_continue").disabled
+    assert not continue_button(app, "runs").disabled
 
     app.switch_page("pages/classify.py").run()  # the odd best_metric is named neutrally
     no_problems(app)
@@ -1223,4 +1237,4 @@ def test_continue_offers_the_epochs_a_stopped_run_had_left(app, finished_run):
     more = app.number_input(key=f"runs_continue_epochs_{run.run_id}")
     assert more.value == 3
     assert more.help == "It planned 4 epochs and has trained 1."
-    assert app.button(key="runs_continue").label == "Continue 3 more epochs (to 4)"
+    assert continue_button(app, "runs").label == "Continue 3 more epochs (to 4)"

@@ -244,6 +244,21 @@ def test_each_checkpoint_knows_its_epoch_and_that_epochs_score(runs_dir):
     }  # fmt: skip
 
 
+def test_delete_refuses_a_run_a_continue_holds(runs_dir):
+    """A continue locks the folder before its checks, while status.json still says 'finished'
+    (it may be loading its data): a delete then must not pull the folder away from it."""
+    path = make_run(runs_dir, "going-on")
+    claim = run_lock.claim_run(path)
+    try:
+        with pytest.raises(ValueError, match="going-on is being continued right now"):
+            runs.delete_run(path)
+        assert path.is_dir()
+    finally:
+        run_lock.release_run(claim)
+    runs.delete_run(path)
+    assert not path.exists() and not list(runs_dir.iterdir())
+
+
 def test_delete_refuses_a_folder_that_is_not_a_run(tmp_path):
     (tmp_path / "precious").mkdir()
     with pytest.raises(ValueError, match="not a run folder"):

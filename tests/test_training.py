@@ -542,6 +542,18 @@ def test_each_batch_trains_at_the_scheduled_rate_before_and_after_a_continue(sam
     assert third == pytest.approx(scheduled(3, 3), rel=1e-6)
 
 
+def test_a_rate_set_before_the_first_batch_changes_the_rate_that_batch_would_take(sample, runs_dir):
+    """Its event's 'old' is one-cycle's first rate, as shown, not the peak the optimizer was
+    built with."""
+    one_cycle = dataclasses.replace(FAST, schedule="one_cycle")
+    job = training.start_training(TINY, one_cycle, dataset=sample)
+    job.set_learning_rate(0.001)  # the worker is still building the model
+    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
+    (event,) = job.snapshot().lr_events
+    assert (event["step"], event["new"]) == (1, 0.001)
+    assert event["old"] == pytest.approx(0.01 / 25), "the peak was never trained at"
+
+
 def test_a_continued_run_draws_new_flips_shifts_and_dropout(sample, runs_dir, monkeypatch):
     """Keras saves no random state with a model, and a reloaded flip, shift or dropout layer
     seeds itself from the global seed: a continue seeds that afresh (the run's seed plus the
@@ -602,6 +614,55 @@ def test_a_final_status_is_on_disk_before_the_snapshot_shows_it(sample, runs_dir
     wait_until(lambda: not job.snapshot().active, timeout=120, every=0.01)
     assert runs.read_run(job.run_dir).status == job.snapshot().status == "finished"
     assert job.wait(30)
+    # The command line may go on with the run later: its status.json is then the newer word,
+    # not what this process's ended job remembers.
+    status = json.loads((job.run_dir / "status.json").read_text())
+    atomic.write_json(job.run_dir / "status.json", status | {"status": "stopped"})
+    (listed,) = [run for run in training.list_runs() if run.path == job.run_dir]
+    assert listed.status == "stopped"
+
+
+def test_a_worker_that_exits_fails_its_job_and_frees_the_process(sample, runs_dir, monkeypatch):
+    """Even a SystemExit from deep in a library ends the job 'failed', on disk too, with its run
+    lock released: a job left 'running' would refuse every later start."""
+
+    def exits(job, data):
+        raise SystemExit(3)
+
+    monkeypatch.setattr(fitting, "fit", exits)
+    job = training.start_training(TINY, FAST, dataset=sample)
+    assert job.wait(30)
+    assert (job.snapshot().status, job.snapshot().error) == ("failed", "SystemExit: 3")
+    assert runs.read_run(job.run_dir).status == "failed"
+    assert not training.is_training(job.run_dir)
+
+
+def test_a_stop_while_the_model_is_built_says_stopping(sample, runs_dir, monkeypatch):
+    import threading
+
+    from alexnet_core.job import TrainingJob
+
+    built, go, seen = threading.Event(), threading.Event(), []
+    job_model, set_status = fitting._job_model, TrainingJob._set_status
+
+    def slow_build(job):
+        model = job_model(job)
+        built.set()
+        go.wait(30)
+        return model
+
+    def recorded(job, status):
+        seen.append(status)
+        set_status(job, status)
+
+    monkeypatch.setattr(fitting, "_job_model", slow_build)
+    monkeypatch.setattr(TrainingJob, "_set_status", recorded)
+    job = training.start_training(TINY, FAST, dataset=sample)
+    assert built.wait(60)
+    job.stop()  # before fit: no batch's callback will see it
+    go.set()
+    assert job.wait(60) and job.snapshot().status == "stopped"
+    assert seen[-1] == "stopping", seen
 
 
 def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, monkeypatch):
