@@ -289,14 +289,18 @@ class TrainingJob:
             # An epoch whose checkpoint was not written does not count (a continue redoes it).
             del self._epoch_history[self.epochs_done :]
             self._ended = time.monotonic()
+            pending, self._requested_rate = self._requested_rate, None
         try:  # the files first: whoever sees the final status in a snapshot finds it on disk
+            if pending is not None and status == "stopped" and self.epochs_done:
+                # Set (say while paused) and then stopped: no batch took it up, and a continue
+                # goes on at it, as at any rate set by hand.
+                self.record_lr_event(self._rate, pending)
             self._write_all(final=(status, error))
         except OSError:  # the disk may be what failed; the snapshot still tells the story
             self.ending_unwritten = True
         finally:
             with self._lock:
                 self._status, self._error = status, error
-                self._requested_rate = None  # set too late for any batch to take it up
             if self._claim is not None:
                 run_lock.release_run(self._claim)
             self._done.set()

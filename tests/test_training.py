@@ -554,6 +554,19 @@ def test_a_rate_set_before_the_first_batch_changes_the_rate_that_batch_would_tak
     assert event["old"] == pytest.approx(0.01 / 25), "the peak was never trained at"
 
 
+def test_a_rate_set_while_paused_then_stopped_is_kept_for_a_continue(sample, runs_dir):
+    job = training.start_training(TINY, SLOW, dataset=sample)
+    wait_until(lambda: job.snapshot().step >= 2, timeout=120, every=0.01)
+    job.pause()
+    wait_until(lambda: job.snapshot().status == "paused")
+    job.set_learning_rate(0.004)  # shown as coming with the next batch, which never comes
+    job.stop()
+    assert job.wait(60) and job.snapshot().status == "stopped"
+    (event,) = job.snapshot().lr_events
+    assert event["new"] == 0.004 and event["step"] == job.snapshot().step + 1
+    assert runs.manual_rate(runs.read_run(job.run_dir)) == 0.004, "a continue goes on at it"
+
+
 def test_a_continued_run_draws_new_flips_shifts_and_dropout(sample, runs_dir, monkeypatch):
     """Keras saves no random state with a model, and a reloaded flip, shift or dropout layer
     seeds itself from the global seed: a continue seeds that afresh (the run's seed plus the
