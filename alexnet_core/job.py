@@ -38,6 +38,7 @@ class TrainingJob:
         self._claim = claim  # run_lock.claim_run's lock on the folder, released when the job ends
         self.model_config, self.train_config = model_config, train_config
         self._data, self.continuing = data, previous is not None
+        self.data_warnings = data.warnings  # the arrays go when the job ends; these stay
         self.placement = placement or distribute.SINGLE_DEVICE
         previous = previous or {}
         self._lock = threading.Lock()

@@ -204,6 +204,8 @@ def _report(job, *, quiet: bool, asked: list) -> int:
     print(_data_line(job.run_dir), file=sys.stderr)
     for note in plan_layers(job.model_config).notes:  # legal, but wasteful
         print(f"note: {note}", file=sys.stderr)
+    for warning in job.data_warnings:  # as Train's checks say them: it trains, but says little
+        print(f"warning: {warning}", file=sys.stderr)
     interactive = sys.stderr.isatty() and not quiet
     before = len(job.snapshot().epoch_history)  # a continued run's epochs are in its folder
     reported = before

@@ -27,7 +27,7 @@ from alexnet_core.fitting import (
 )
 from alexnet_core.job import ACTIVE, JobBusy, TrainingJob
 from alexnet_core.snapshot import Snapshot
-from alexnet_core.training_data import TrainingData
+from alexnet_core.training_data import TrainingData, data_warnings
 
 __all__ = [
     "ACTIVE", "DataMissing", "JobBusy", "Snapshot", "TrainingJob", "start_training",
@@ -328,6 +328,7 @@ def _prepare(model_config: ModelConfig, train_config: TrainConfig, dataset):
     data = TrainingData.from_dataset(dataset, train_config.train_subset)
     if len(data.y_train) == 0:
         raise ValueError("dataset: no training images (is train_subset or the split empty?)")
+    data = dataclasses.replace(data, warnings=tuple(data_warnings(dataset, train_config)))
     # Import Keras here, in the caller's thread: a first import inside the worker can race
     # with a page that is importing pandas for a chart.
     import keras  # noqa: F401

@@ -28,6 +28,7 @@ class TrainingData:
     source: str
     name: str
     skipped: tuple[str, ...] = ()  # files and folders of the source left out, and why
+    warnings: tuple[str, ...] = ()  # data_warnings: what about the data will make it say little
 
     @classmethod
     def from_dataset(cls, ds, train_subset: int = 0) -> TrainingData:
