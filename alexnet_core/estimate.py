@@ -125,15 +125,3 @@ def _timed_run(model_config, train_config, num_train, num_val, num_test, *, step
         checkpoint_s=checkpoint_s,
         test_s=per_test_step * math.ceil(num_test / batch_size),
     )
-
-
-def estimate_epoch_seconds(
-    model_config: ModelConfig, batch_size: int, num_images: int, *, steps: int = 3
-) -> float:
-    """Seconds the training steps of one epoch of `num_images` take here (estimate_run's
-    train_s), without validation, checkpoints or the first epoch's tracing."""
-    if batch_size < 1 or num_images < 1:
-        raise ValueError(f"batch_size and num_images must be positive, got {batch_size}, "
-                         f"{num_images}")  # fmt: skip
-    train_config = TrainConfig(batch_size=batch_size)
-    return estimate_run(model_config, train_config, num_images, steps=steps).train_s

@@ -85,4 +85,4 @@ def test_training_and_timing_refuse_it_before_building_anything(monkeypatch, run
         training.start_training(PRESETS["tiny"], tiny)
     assert list(runs_dir.iterdir()) == [], "no run folder is made"
     with pytest.raises(ValueError, match="Training this network needs"):
-        estimate.estimate_epoch_seconds(PRESETS["tiny"], 32, 64)
+        estimate.estimate_run(PRESETS["tiny"], tiny, 64)

@@ -974,12 +974,9 @@ def test_estimate_run_times_real_steps_and_one_checkpoint_save(monkeypatch):
     assert got.total_s(4) == pytest.approx(1.5 + 4 * 2.85 + 0.35)
 
     readings = iter([9.0, 10.0, 10.6])  # training steps alone: no evaluation step, no save
-    assert estimate.estimate_epoch_seconds(TINY, 16, 150) == pytest.approx(2.0)
+    alone = estimate.estimate_run(TINY, dataclasses.replace(FAST, batch_size=16), 150)
+    assert dataclasses.astuple(alone) == pytest.approx((1.0, 2.0, 0.0, 0.0, 0.0))
     assert next(readings, None) is None
-    with pytest.raises(ValueError, match="batch_size and num_images must be positive, got 0, 160"):
-        estimate.estimate_epoch_seconds(TINY, 0, 160)
-    with pytest.raises(ValueError, match="must be positive, got 16, 0"):
-        estimate.estimate_epoch_seconds(TINY, 16, 0)
     with pytest.raises(ValueError, match="num_train: got 0, expected at least 1 image"):
         estimate.estimate_run(TINY, FAST, 0)
 
@@ -1042,7 +1039,7 @@ def test_a_device_out_of_memory_is_told_plainly_with_what_the_batch_needs(
 
     monkeypatch.setattr(keras.Model, "train_on_batch", allocate_too_much)
     with pytest.raises(ValueError, match=re.escape(expected)):
-        estimate.estimate_epoch_seconds(TINY, 16, 160)
+        estimate.estimate_run(TINY, dataclasses.replace(FAST, batch_size=16), 160)
 
 
 def test_status_json_is_plain_json(finished_run):
