@@ -223,7 +223,8 @@ if stops := wording.stopped_earlier_text(history or []):
 unlisted = "its rate changes cannot be listed"
 changes = [] if damaged else readable(run_logs.load_lr_events, run, unlisted)
 if changes:
-    listed = "; ".join(f"at step {e['step']} (epoch {e['epoch']}) from {e['old']:.3g} to "
+    # 'set in': a rate set while paused, then stopped, starts with the next epoch's first step.
+    listed = "; ".join(f"from step {e['step']} (set in epoch {e['epoch']}): {e['old']:.3g} to "
                        f"{e['new']:.3g}" for e in changes)  # fmt: skip
     st.caption(f"Learning rate changed by hand {listed}; the schedule gave way to it.")
 cols = st.columns([1, 1, 0.8, 1.4], vertical_alignment="bottom")  # "Continue 1000 more epochs"

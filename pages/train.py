@@ -161,7 +161,8 @@ if job is not None:  # the current (or last) run first, then the settings for a 
         # stale as the schedule moves, and Apply would set it back. One box per run. A form, so
         # that Enter applies it too; no bounds, which would make the form drop Enter and the
         # click without a word (a schedule ends far below any lower bound one might pick).
-        with c[2].form("train_lr_form", border=False):
+        # Emptied once applied: a rate left in the box looked as if it still had to be sent.
+        with c[2].form("train_lr_form", border=False, clear_on_submit=True):
             f = st.columns([2, 1], vertical_alignment="bottom")
             rate = f[0].number_input(
                 "Learning rate from now on", value=None, format="%.2e",

@@ -81,7 +81,7 @@ def views_radio(key: str, cost: str) -> str:
         "and its mirror image, or the paper's ten patches (the centre and the four corners, "
         "each also mirrored). Here a corner patch is the whole image moved 1/16 of its side "
         "away from that corner, the uncovered edge mirrored as training's random shifts do: "
-        f"it helps most a network trained with shifts. {cost}",
+        f"it helps a network trained with shifts most. {cost}",
     )
 
 

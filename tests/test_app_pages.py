@@ -669,7 +669,7 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app, cache_dir):
     assert table["status"][0] == "finished"
     assert table["test acc %"][0] == pytest.approx(100 * snap.test_accuracy)
     (event,) = snap.lr_events
-    changed = f"at step {event['step']} (epoch 1) from {event['old']:.3g} to 0.02;"
+    changed = f"from step {event['step']} (set in epoch 1): {event['old']:.3g} to 0.02;"
     assert any(changed in caption.value for caption in app.caption), "One run lists it"
 
     app.switch_page("pages/train.py").run()  # the run that ended goes on from the Train page
@@ -1123,8 +1123,8 @@ def test_one_run_lists_its_rate_changes_and_says_a_continue_keeps_the_last(app, 
     no_problems(app)
     said = [c.value for c in app.caption]
     assert (
-        "Learning rate changed by hand at step 3 (epoch 1) from 0.01 to 0.05; at step 9 "
-        "(epoch 2) from 0.05 to 0.2; the schedule gave way to it."
+        "Learning rate changed by hand from step 3 (set in epoch 1): 0.01 to 0.05; from step 9 "
+        "(set in epoch 2): 0.05 to 0.2; the schedule gave way to it."
     ) in said
     assert (
         "It goes on at the learning rate set by hand, 0.05, not the schedule's; set another "

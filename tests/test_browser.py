@@ -211,6 +211,7 @@ def test_3_train_live_pause_reload_stop(page, server):
         rate.fill("0.005")
         rate.press("Enter")
         page.get_by_text("Learning rate set to 0.005 from the next batch").wait_for()
+        poll(lambda: rate.input_value() == "", 10, "the rate box emptied once applied")
         after_reload = poll(lambda: batch_counter(page), 30, "the batch counter after reload")
         poll(lambda: batch_counter(page) != after_reload, 30, "updates after the reload")
         page.screenshot(path=str(ARTIFACTS / "3-train-live.png"), full_page=True)
