@@ -318,7 +318,7 @@ with st.expander("Settings for a new run", expanded=not active):
                 train_checks.show_data(train_config)
             elif timing:
                 with st.spinner("Timing a few training steps and a checkpoint save…"):
-                    st.info(train_checks.estimate_text(model_config, train_config))
+                    train_checks.show_estimate(model_config, train_config)
             elif preview:
                 train_checks.show_augmentation(model_config, train_config)
             else:

@@ -11,8 +11,18 @@ from pages import common, wording
 PREVIEW_IMAGES, PREVIEW_COPIES = 4, 5  # augmentation preview: training images, views of each
 
 
-def estimate_text(model_config, train_config) -> str:
-    """How long a run of these settings takes here, part by part, from timed real steps."""
+def show_estimate(model_config, train_config) -> None:
+    """How long a run of these settings takes here, then, each in a box of its own, what about
+    the network or the data would make it say little (as Check the data shows them)."""
+    text, said = estimate_text(model_config, train_config)
+    st.info(text)
+    for warning in said:
+        st.warning(warning, icon=":material/warning:")
+
+
+def estimate_text(model_config, train_config) -> tuple[str, list[str]]:
+    """How long a run of these settings takes here, part by part, from timed real steps; and
+    the notes and data warnings for these settings."""
     dataset = common.load_dataset_cached(*common.data_settings(train_config))
     fitted = model_config.for_dataset(dataset.image_size, dataset.num_classes)
     used = training_data.TrainingData.from_dataset(dataset, train_config.train_subset)
@@ -34,8 +44,7 @@ def estimate_text(model_config, train_config) -> str:
     took_all = f"{epochs} epoch{'s take' if epochs != 1 else ' takes'}"
     return (f"About **{duration(took.epoch_s)} per epoch** here for {count:,} "
             f"image{'s' * (count != 1)}: {', '.join(parts)}. {took_all} about "
-            f"{duration(took.total_s(epochs))} in all, with {ends}."
-            + "".join(f" {text}" for text in said))  # fmt: skip
+            f"{duration(took.total_s(epochs))} in all, with {ends}."), said  # fmt: skip
 
 
 def show_data(train_config) -> None:
