@@ -101,7 +101,12 @@ classes = len(run.class_names)
 st.caption(f"{classes} classes: {', '.join(run.class_names)}")
 
 files = widgets.kept_uploads(  # still there after a visit to another page
-    "Images", "classify_upload", type=list(classify.UPLOAD_TYPES), accept_multiple_files=True
+    "Images",
+    "classify_upload",
+    type=list(classify.UPLOAD_TYPES),
+    accept_multiple_files=True,
+    help="Transparent parts are put on white, as most icons and product photos are drawn; "
+    "an animated GIF or a multi-page TIFF gives its first frame.",
 )
 if st.toggle("Use the camera", key="classify_use_camera", **common.KEEP):
     photo = widgets.kept_photo("Take a photo", "classify_camera")

@@ -1,6 +1,8 @@
 """Train: set up a run, start it, and watch it learn live; pause, stop, change its rate or
 continue it."""
 
+import math
+
 import streamlit as st
 
 from alexnet_core import (
@@ -159,22 +161,25 @@ if job is not None:  # the current (or last) run first, then the settings for a 
                     icon=ICONS["stop"])  # fmt: skip
         # Empty, not the rate now: drawn outside the live fragment, a rate shown here would go
         # stale as the schedule moves, and Apply would set it back. One box per run. A form, so
-        # that Enter applies it too; no bounds, which would make the form drop Enter and the
-        # click without a word (a schedule ends far below any lower bound one might pick).
-        # Emptied once applied: a rate left in the box looked as if it still had to be sent.
+        # that Enter applies it too. Text, not a number box: 0.005 and 5e-3 both read, and no
+        # +/- step of 0.01 jumps past a small rate. Emptied once applied: a rate left in the box
+        # looked as if it still had to be sent.
         with c[2].form("train_lr_form", border=False, clear_on_submit=True):
             f = st.columns([2, 1], vertical_alignment="bottom")
-            rate = f[0].number_input(
-                "Learning rate from now on", value=None, format="%.2e",
-                placeholder=f"{snap.learning_rate:.2e} when the page was drawn",
+            typed = f[0].text_input(
+                "Learning rate from now on", placeholder="such as 0.005 or 5e-3",
                 help="The rate now is in the progress line below. The schedule gives way to the "
                 "rate you set.", key=f"train_lr_{snap.run_id}",
             )  # fmt: skip
             applied = f[1].form_submit_button("Apply", key="train_lr_apply")
         if applied:
             try:
-                if rate is None or rate <= 0:  # 0 would stop learning altogether
-                    raise ValueError("Type a learning rate above 0 first.")
+                rate = float(typed.strip() or "nan")
+            except ValueError:  # not a number
+                rate = math.nan
+            try:
+                if not rate > 0:  # 0 would stop learning altogether
+                    raise ValueError("Type a learning rate above 0 first, such as 0.005 or 5e-3.")
                 job.set_learning_rate(rate)
                 st.toast(f"Learning rate set to {rate:g} from the next batch")
             except ValueError as exc:

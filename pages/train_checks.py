@@ -50,15 +50,18 @@ def estimate_text(model_config, train_config) -> tuple[str, list[str]]:
 def show_data(train_config) -> None:
     """What the settings load: the splits' sizes, the classes and what was left out."""
     dataset = common.load_dataset_cached(*common.data_settings(train_config))
-    st.success(dataset.summary() + ".", icon=":material/check_circle:")
+    said = training_data.data_warnings(dataset, train_config)
+    if not len(dataset.y_test):  # it would train, and never be tested
+        said.append(common.NO_TEST_IMAGES)
+    if said:  # it loads, but no green tick above the warnings that follow
+        st.info(dataset.summary() + ".", icon=":material/dataset:")
+    else:
+        st.success(dataset.summary() + ".", icon=":material/check_circle:")
     st.caption(f"Classes: {', '.join(dataset.class_names)}.")
     used = training_data.TrainingData.from_dataset(dataset, train_config.train_subset)
     if len(used.y_train) < len(dataset.y_train):
         st.caption(f"A run trains on the first {len(used.y_train):,} of the "
                    f"{len(dataset.y_train):,} training images (Train subset).")  # fmt: skip
-    said = training_data.data_warnings(dataset, train_config)
-    if not len(dataset.y_test):  # it would train, and never be tested
-        said.append(common.NO_TEST_IMAGES)
     for text in said:
         st.warning(text, icon=":material/warning:")
     if dataset.skipped:

@@ -517,7 +517,8 @@ def test_train_warns_of_settings_that_train_but_say_little(app):
     app.number_input(key="train_validation_fraction").set_value(0.9)
     app.button(key="train_check_data").click().run()
     no_problems(app)
-    summary = next(s.value for s in app.success if "train /" in s.value)
+    assert not [s for s in app.success if "train /" in s.value], "no green tick above a warning"
+    summary = next(s.value for s in app.info if "train /" in s.value)
     found = re.search(r"([\d,]+) train / ([\d,]+) validation", summary)
     train, val = (int(n.replace(",", "")) for n in found.groups())
     assert [w.value for w in app.warning] == [
@@ -527,7 +528,7 @@ def test_train_warns_of_settings_that_train_but_say_little(app):
     app.number_input(key="train_subset").set_value(100)
     app.number_input(key="train_validation_fraction").set_value(0.1)
     app.button(key="train_check_data").click().run()
-    assert not app.warning
+    assert not app.warning and any("train /" in s.value for s in app.success)
     assert any(c.value.startswith("A run trains on the first 100 of the ") for c in app.caption)
     app.number_input(key="train_conv_kernels_5").set_value(15)  # on tiny's 7x7 conv5 map
     app.button(key="train_estimate").click().run()
@@ -616,9 +617,9 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app, cache_dir):
 
     app.button(key="train_pause").click().run()  # hold it so a second Start meets a busy job
     poll(app, lambda at: any(b.key == "train_resume" for b in at.button))
-    box = app.number_input(key=f"train_lr_{job.run_id}")
-    assert box.value is None, "empty: a rate drawn here would go stale as the schedule moves"
-    box.set_value(0.02)
+    box = app.text_input(key=f"train_lr_{job.run_id}")
+    assert box.value == "", "empty: a rate drawn here would go stale as the schedule moves"
+    box.input("2e-2")
     app.button(key="train_lr_apply").click().run()
     assert app.button(key="train_start").disabled, "one run trains at a time"
     assert any(c.value.startswith("Start comes back when run") for c in app.caption)
@@ -706,8 +707,9 @@ def test_a_stop_clicked_after_the_run_ended_says_so(app):
     assert [t.value for t in app.toast] == ["The run had already stopped before the click."]
 
 
-def test_train_takes_a_rate_below_the_forms_minimum_and_refuses_none(app):
-    """One cycle starts at a 25th of its peak: 4e-7 here, under the form's 1e-6."""
+def test_train_takes_a_tiny_rate_as_typed_and_refuses_what_is_no_rate(app):
+    """One cycle starts at a 25th of its peak: 4e-7 here. The box is text: a number box's
+    +/- step and bounds had no room for rates like these."""
     fill_in_a_tiny_run(app)
     app.selectbox(key="train_schedule").select("one_cycle")
     app.number_input(key="train_learning_rate").set_value(1e-5)
@@ -723,12 +725,14 @@ def test_train_takes_a_rate_below_the_forms_minimum_and_refuses_none(app):
     no_problems(reloaded)
     assert f"learning rate {rate:.3g}" in reloaded.get("progress")[0].proto.text
     reloaded.button(key="train_lr_apply").click().run()
-    empty = "Type a learning rate above 0 first."
+    empty = "Type a learning rate above 0 first, such as 0.005 or 5e-3."
     assert not reloaded.exception and reloaded.error[0].value == empty
-    reloaded.number_input(key=f"train_lr_{job.run_id}").set_value(0.0)
-    reloaded.button(key="train_lr_apply").click().run()
-    assert not reloaded.exception and reloaded.error[0].value == empty, "not 'learning_rate: got'"
-    reloaded.number_input(key=f"train_lr_{job.run_id}").set_value(rate / 2)
+    for typed in ("0", "-1e-3", "fast", "nan"):
+        reloaded.text_input(key=f"train_lr_{job.run_id}").input(typed)
+        reloaded.button(key="train_lr_apply").click().run()
+        assert not reloaded.exception and reloaded.error[0].value == empty, typed
+    assert job.snapshot().requested_rate is None, "nothing was set"
+    reloaded.text_input(key=f"train_lr_{job.run_id}").input(f" {rate / 2!r} ")
     reloaded.button(key="train_lr_apply").click().run()
     no_problems(reloaded)
     assert reloaded.toast[0].value == f"Learning rate set to {rate / 2:g} from the next batch"
