@@ -21,6 +21,10 @@ MARKER_COLOUR = "#7f7f7f"
 # with a dark and a light blue, which two compared runs would get.
 RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+# ...and each its own dash and marker, drawn in this order: two runs with the same curve (a
+# run and its repeat) show both colours along one line, and colours alone fail some eyes.
+RUN_DASHES = ("solid", "dash", "dot", "dashdot")
+RUN_SYMBOLS = ("circle", "square", "diamond", "triangle-up")
 SMOOTHING_BATCHES = 10  # the training curves' moving average spans about this many batches
 # Batch lines keep at most about this many points: a chart a few hundred pixels wide shows no
 # more, and the live view sends its charts every second (a 40-epoch run has 7,000 batches).
@@ -219,6 +223,7 @@ def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.
                 y=[r[metric] for r in rows],
                 mode="lines+markers",
                 name=run_id,
+                **_run_style(len(fig.data)),
             )
         )
     epochs = [row["epoch"] for rows in histories.values() for row in rows]
@@ -231,6 +236,12 @@ def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.
     fig.update_yaxes(SHARE_AXIS if "accuracy" in metric else loss_axis(values))
     fig.update_layout(title=metric.replace("_", " "), colorway=RUN_COLOURS, **LAYOUT)
     return fig
+
+
+def _run_style(index: int) -> dict:
+    """The dash and marker of the index-th run's line (its colour comes from RUN_COLOURS)."""
+    return dict(line_dash=RUN_DASHES[index % len(RUN_DASHES)],
+                marker_symbol=RUN_SYMBOLS[index % len(RUN_SYMBOLS)])  # fmt: skip
 
 
 def _broken_at_gaps(xs: Sequence[float], ys: Sequence[float], widest: float) -> tuple[list, list]:
@@ -272,7 +283,8 @@ def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> 
         errors = [1 - value for value in smoothed([_batch_value(r, "accuracy") for r in rows])]
         stride = math.ceil(len(rows) / MOST_POINTS)
         x, y = _broken_at_gaps(thinned(positions), thinned(errors), widest=stride / per_epoch)
-        line = go.Scatter(x=x, y=y, mode=_lines(len(rows)), name=run_id)
+        line = go.Scatter(x=x, y=y, mode=_lines(len(rows)), name=run_id,
+                          **_run_style(len(fig.data)))  # fmt: skip
         alone = _alone(y)
         if len(y) > 1 and any(alone):  # a piece of one point between breaks: a line hides it
             line.update(mode="lines+markers", marker_size=[6 if a else 0 for a in alone])

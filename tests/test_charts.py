@@ -147,10 +147,15 @@ def test_compared_runs_count_epochs_from_one_with_a_tick_each_only_while_few():
     assert charts.compare_runs({"a": many}, "val_accuracy").layout.xaxis.dtick is None
 
 
-def test_compared_runs_get_distinct_colours_not_two_blues():
+def test_compared_runs_get_distinct_colours_dashes_and_markers():
     for fig in (charts.compare_runs({"a": EPOCHS, "b": EPOCHS}, "val_accuracy"),
                 charts.compare_training_error({"a": BATCHES, "b": BATCHES})):  # fmt: skip
         assert list(fig.layout.colorway[:2]) == ["#1f77b4", "#ff7f0e"]
+        # the same curve twice: the second is dashed, so the first shows through its gaps
+        assert [trace.line.dash for trace in fig.data] == ["solid", "dash"]
+        assert [trace.marker.symbol for trace in fig.data] == ["circle", "square"]
+    fig = charts.compare_runs({"no val": [{"epoch": 1}], "a": EPOCHS}, "val_accuracy")
+    assert [trace.line.dash for trace in fig.data] == ["solid"], "in step with the colours"
 
 
 def test_training_error_breaks_its_line_where_a_stopped_epoch_left_batches_unrun():
