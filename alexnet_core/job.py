@@ -11,15 +11,14 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
 from pathlib import Path
 
 from alexnet_core import atomic, distribute, run_lock, runs, schedule
 from alexnet_core.config import ModelConfig, TrainConfig
+from alexnet_core.pace import Speedometer, time_left
 from alexnet_core.snapshot import Snapshot, cut_short_of
 
 ACTIVE = runs.ACTIVE_STATUSES
-SPEED_WINDOW = 30  # batches averaged for images/s: steady, yet follows a change within seconds
 
 
 class JobBusy(RuntimeError):
@@ -69,11 +68,10 @@ class TrainingJob:
         self._rate = self.manual_rate or schedule.learning_rate_at(
             train_config, self.epochs_done, train_config.epochs
         )
-        self._speed: deque[tuple[float, int]] = deque(maxlen=SPEED_WINDOW)
+        self._speed = Speedometer()
         self._num_train = len(data.y_train)
         # what chooses best.keras (callbacks.Checkpoints): training accuracy without validation
         self.best_metric = "val_accuracy" if len(data.y_val) else "accuracy"
-        self._images_seen = 0
         self._epoch_started = time.monotonic()
         self._started = time.monotonic()
         self._ended: float | None = None
@@ -101,7 +99,7 @@ class TrainingJob:
     def snapshot(self) -> Snapshot:
         with self._lock:
             now = self._ended or self._paused_since or time.monotonic()
-            speed = self._images_per_second()
+            speed = self._speed.images_per_second()
             done = self._epochs_before * self.batches_per_epoch + self.batch
             left = max(self.train_config.epochs * self.batches_per_epoch - done, 0)
             eta, timed = self._time_left(left, speed) if self._status in ACTIVE else (None, False)
@@ -178,7 +176,7 @@ class TrainingJob:
         with self._lock:
             self.epoch, self.batch, self._epoch_started = epoch, 0, time.monotonic()
             self._epochs_before = epoch - 1
-            self._speed.clear()  # validation time between epochs is not training speed
+            self._speed.restart()  # validation time between epochs is not training speed
 
     def images_in_batch(self, batch: int) -> int:
         """How many images batch `batch` (from 1) of an epoch trains on: the last may hold fewer."""
@@ -192,9 +190,7 @@ class TrainingJob:
         with self._lock:
             self.step += 1
             self.batch, self._rate = batch, rate
-            self._images_seen += images
-            self._speed.append((time.monotonic(), self._images_seen))
-            speed = self._images_per_second()
+            speed = self._speed.add(images)
             row = {"step": self.step, "epoch": self.epoch, **metrics, "learning_rate": rate}
             self._batch_history.append(row | {"images_per_second": speed})
 
@@ -230,7 +226,7 @@ class TrainingJob:
             # or its speed
             self._epoch_started += paused
             self._started += paused
-            self._speed.clear()
+            self._speed.restart()
         if not self._stop.is_set():
             self._set_status("running")
 
@@ -317,23 +313,10 @@ class TrainingJob:
         return f"Could not write {where}: {exc.strerror or exc}. {kept}"
 
     def _time_left(self, batches_left: int, speed: float | None) -> tuple[float | None, bool]:
-        """Seconds for `batches_left`, and whether they count validation and checkpoints: at
-        the pace of this session's last whole epoch, its validation included (steady, and true
-        to what an epoch costs), else during the first epoch at the speed of the last batches,
-        training steps alone. Called under the lock."""
+        """pace.time_left at this session's last epoch; called under the lock."""
         ours = self._epoch_history[self._first_epoch :]
-        last = ours[-1] if ours else None
-        if last and last.get("batches") == self.batches_per_epoch and last.get("seconds"):
-            return batches_left * last["seconds"] / self.batches_per_epoch, True
-        if speed:
-            return batches_left * self.train_config.batch_size / speed, False
-        return None, False
-
-    def _images_per_second(self) -> float | None:
-        if len(self._speed) < 2:
-            return None
-        (t0, n0), (t1, n1) = self._speed[0], self._speed[-1]
-        return (n1 - n0) / (t1 - t0) if t1 > t0 else None
+        return time_left(batches_left, ours[-1] if ours else None, self.batches_per_epoch,
+                         self.train_config.batch_size, speed)  # fmt: skip
 
     def _set_status(self, status: str) -> None:
         with self._lock:
