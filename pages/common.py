@@ -56,8 +56,10 @@ def sidebar_status() -> None:
         if active and not snap.active:
             st.rerun()  # the job just ended: redraw once without the timer
         st.markdown(f"**{snap.run_id}** · {snap.status}")
-        if snap.active:
-            st.progress(min(max(snap.progress, 0.0), 1.0), text=snap.position)
+        if snap.active:  # the epoch, not the batch: a batch count seconds behind the Train
+            # page's, side by side with it, read as two different runs
+            position = f"epoch {snap.shown_epoch}/{snap.epochs}"
+            st.progress(min(max(snap.progress, 0.0), 1.0), text=position)
         elif snap.test_accuracy is not None:
             st.caption(f"test accuracy {snap.test_accuracy:.1%}")
         st.page_link("pages/train.py", label="Open the Train page", icon=":material/monitoring:")

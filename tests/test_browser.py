@@ -194,6 +194,9 @@ def test_3_train_live_pause_reload_stop(page, server):
         held = poll(lambda: "paused" in progress_text(page),
                     15, "the paused status")  # fmt: skip
         assert held
+        sidebar = page.locator("[data-testid='stSidebar'] [data-testid='stProgress']")
+        # the epoch alone: a batch count that lags the page's would read as another run's
+        poll(lambda: sidebar.inner_text().strip() == "epoch 1/500", 10, "the sidebar's epoch")
         before = batch_counter(page)
         time.sleep(3)
         assert batch_counter(page) == before, "the batch counter moved while paused"
