@@ -231,19 +231,25 @@ cols = st.columns([1, 1, 0.8, 1.4], vertical_alignment="bottom")  # "Continue 10
 if "best" in run.checkpoints and checkpoints.is_whole(run.path, "best"):
     best = checkpoints.checkpoint_path(run.path, "best")
     best_epoch = runs.checkpoint_epochs(run).get("best", (None, None))[0]
+    # Short labels with an icon: four buttons share a row, and at 1280 px wide "Download
+    # best.keras (epoch 12)" was cut.
     cols[0].download_button(
-        f"Download best.keras (epoch {best_epoch})" if best_epoch else "Download best.keras",
+        f"best.keras (epoch {best_epoch})" if best_epoch else "best.keras",
         data=lambda: best.read_bytes(),
         file_name=f"{run.run_id}-best.keras",
         key="runs_download_model",
+        icon=":material/download:",
+        help="Download the run's best checkpoint: Keras loads it with keras.models.load_model.",
     )
 if history is not None and not damaged:
     history_csv = pd.DataFrame(history).to_csv(index=False)
     cols[1].download_button(
-        "Download history.csv",
+        "history.csv",
         data=history_csv,
         file_name=f"{run.run_id}-history.csv",
         key="runs_download_history",
+        icon=":material/download:",
+        help="Download the per-epoch losses, accuracies, learning rates and times.",
     )
 busy = damaged or run.status in runs.ACTIVE_STATUSES
 nothing_saved = "last" not in run.checkpoints or run.epochs_done < 1  # no epoch to go on from

@@ -984,7 +984,7 @@ def test_runs_says_which_checkpoints_are_missing_or_damaged(app, finished_run):
     app.selectbox(key="runs_selected").select(good.run_id).run()
     assert not app.warning
     labels = {b.key: b.proto.label for b in app.get("download_button")}
-    assert labels["runs_download_model"] == "Download best.keras (epoch 1)", "not last.keras"
+    assert labels["runs_download_model"] == "best.keras (epoch 1)", "not last.keras"
     assert metric(app, "Test accuracy (last.keras)") == f"{good.test_accuracy:.1%}"
 
 
