@@ -93,13 +93,19 @@ def smoothed(values: Sequence[float], batches: int = SMOOTHING_BATCHES) -> list[
     return averages
 
 
-def _mark_lr_changes(fig: go.Figure, lr_events: Sequence[Mapping], **where) -> None:
+def _mark_lr_changes(fig: go.Figure, lr_events: Sequence[Mapping], last_step: float,
+                     **where) -> None:  # fmt: skip
+    """A dashed line at each manual rate change, labelled on a white ground (over a busy curve)
+    on the side with room: left of a change in the last part of the run, else right of it."""
     for event in lr_events:
+        side = "left" if event["step"] > 0.6 * last_step else "right"
         fig.add_vline(
             x=event["step"],
             line=dict(color=MARKER_COLOUR, dash="dash", width=1),
             annotation_text=f"lr {event['old']:.3g} → {event['new']:.3g}",
-            annotation_font_size=10,
+            annotation_position=f"top {side}",
+            annotation_font=dict(size=11, color="#444"),
+            annotation_bgcolor="rgba(255, 255, 255, 0.85)",
             **where,
         )
 
@@ -157,7 +163,7 @@ def training_curves(
     losses = [_batch_value(row, "loss") for row in batch_history]
     fig.update_yaxes(loss_axis(losses + [r.get("val_loss") for r in val_rows]), row=1, col=1)
     fig.update_yaxes(SHARE_AXIS, row=1, col=2)
-    _mark_lr_changes(fig, lr_events, row="all", col="all")
+    _mark_lr_changes(fig, lr_events, max(steps, default=0), row="all", col="all")
     return fig
 
 
@@ -187,7 +193,7 @@ def learning_rate_curve(
     # it, which draws 0.01 as if it were 0.
     fig.update_yaxes(title_text="learning rate", range=[0, 1.15 * max(rates, default=0) or 1])
     fig.update_layout(title="Learning rate", **LAYOUT)
-    _mark_lr_changes(fig, lr_events)
+    _mark_lr_changes(fig, lr_events, max((r["step"] for r in batch_history), default=0))
     return fig
 
 

@@ -108,6 +108,10 @@ def test_learning_rate_curve_and_marker():
     assert list(fig.data[0].y) == [0.01, 0.01, 0.005, 0.005]
     assert fig.layout.shapes[0].x0 == 3
     assert "0.01 → 0.005" in fig.layout.annotations[0].text
+    assert fig.layout.annotations[0].xanchor == "right", "step 3 of 4: labelled on its left"
+    early = [{**LR_EVENTS[0], "step": 2}]
+    label = charts.learning_rate_curve(BATCHES, early).layout.annotations[0]
+    assert label.xanchor == "left", "room on the right"
     assert tuple(fig.layout.yaxis.range) == pytest.approx((0, 0.0115))  # from zero, not +-1
 
 
