@@ -13,7 +13,7 @@ PRESETS: dict[str, ModelConfig] = {
     # for 1000 classes (62,378,344 on one GPU, as many re-implementations build it). Its
     # weights start as every preset's do, Glorot-uniform with biases at 0: the paper drew
     # them from a Gaussian of deviation 0.01 and set the biases of conv2, conv4, conv5 and
-    # the dense layers to 1.
+    # the hidden dense layers (fc6, fc7) to 1.
     "paper": ModelConfig(
         preset="paper",
         image_size=227,

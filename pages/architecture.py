@@ -33,6 +33,11 @@ def fc_share(plan: report.Report) -> float:
     return sum(r.params for r in plan.rows if r.name in ("fc6", "fc7")) / plan.total_params
 
 
+def conv_share(plan: report.Report) -> float:
+    """The share of the network's MACs in its convolutions."""
+    return sum(r.macs for r in plan.rows if r.kind == "conv") / plan.total_macs
+
+
 def conv1_is_the_cause(name: str, two_gpus: bool, pooling: str, values: dict, convs: dict) -> bool:
     """Whether conv1's kernel or stride is what shrinks the maps to nothing: the network fits
     with a gentle conv1 (3x3, stride 1) and the rest as set, but not with this conv1 and the
@@ -90,7 +95,8 @@ row[2].number_input(
     help="Training moves each image by any distance up to this many pixels of the images as "
     "loaded, which the Train page loads at CIFAR-10's 32x32; fractions of a pixel included, "
     "by resampling. The paper's random 224x224 crops of 256x256 images moved them up to 16 "
-    "of 256 pixels: the paper preset's 2 is that share of 32.",
+    "of 256 pixels: the paper preset's 2 is that share of 32. The shift is in pixels, not a "
+    "share: for larger images raise it with them (the same share of 227 is 14).",
     **keep,
 )  # fmt: skip
 row[3].toggle("Random flips (augment)", key="arch_flip", **keep)
@@ -106,8 +112,9 @@ with st.expander("Each convolution", expanded=True):
     convs = widgets.conv_settings("arch", **keep)
     st.caption(
         "The paper's conv1 has 96 filters of 11x11 pixels with stride 4; conv2, 256 of 5x5; "
-        "conv3 to conv5, 3x3. A larger stride or kernel shrinks the maps faster; more filters "
-        "cost parameters and MACs in this layer and the next."
+        "conv3 to conv5, 3x3. A larger stride shrinks the maps faster, and so does a larger "
+        "kernel without padding ('valid', as conv1; 'same' pads to keep the size); more "
+        "filters cost parameters and MACs in this layer and the next."
     )
 st.caption(
     "**paper**: the 2012 ImageNet network, split over two GPUs as it was. **tutorial**: the "
@@ -152,9 +159,17 @@ cols[1].metric("Trainable parameters", count(plan.trainable_params),
                "which are learned by averaging, not by gradients.")  # fmt: skip
 cols[2].metric("MACs per image", wording.count_text(plan.total_macs),
                help="Multiply-accumulates (one multiplication and one addition) for one image "
-               "through the network, as the table's MACs column adds up.")  # fmt: skip
+               "through the network, as the table's MACs column adds up: the convolutions' and "
+               "dense layers' weights. Biases, pooling, normalisation and softmax cost little "
+               "beside them and are not counted (their rows show 0). A FLOP count is about "
+               "twice this: the paper's 724 M MACs are about 1.45 GFLOPs, and sources that "
+               "quote 0.72 GFLOPs mean MACs.")  # fmt: skip
 cols = st.columns(3)
-cols[0].metric("Activations per image", wording.bytes_text(plan.total_memory_bytes))
+cols[0].metric("Activations per image", wording.bytes_text(plan.total_memory_bytes),
+               help="The table's memory column added up: every listed layer's output for one "
+               "image, in float32 (the uint8 image at a byte a value). A floor: the model's "
+               "own scaling, normalising and augmentation layers each add a copy of the "
+               "input.")  # fmt: skip
 train = presets.train_preset(name)  # the preset's batch size and optimizer
 weights, outputs = fitting.training_memory(model_config, train.batch_size, train.optimizer)
 cols[1].metric(
@@ -184,7 +199,7 @@ shares = [fc_share(plan), fc_share(report.plan_layers(presets.preset("paper")))]
 same = f"{shares[0]:.0%}" == f"{shares[1]:.0%}"
 paper = "" if same else f" (in the paper's network, {shares[1]:.0%})"
 st.write(f"fc6 and fc7 hold **{shares[0]:.0%}** of the parameters{paper}; the convolutions do "
-         "most of the computing.")  # fmt: skip
+         f"**{conv_share(plan):.0%}** of the multiply-accumulates.")  # fmt: skip
 deepest = [r for r in plan.rows if r.receptive_field][-1]  # the last layer with a map
 field, side = deepest.receptive_field, model_config.input_size
 beyond = ", more than the whole image: the rest is padding" if field > side else ""

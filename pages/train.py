@@ -225,7 +225,7 @@ with st.expander("Settings for a new run", expanded=not active):
                           help="Any distance up to this many pixels of the images as loaded "
                           "(Image size below), fractions included: the image is resampled, "
                           "where the paper's crops moved whole pixels. Its 224 crops of 256 "
-                          "moved them up to 16 of 256: 2 of CIFAR's 32.")  # fmt: skip
+                          "moved them up to 16 of 256: 2 of CIFAR's 32, 14 of 227.")  # fmt: skip
         c[5].checkbox("Random flips", key="train_augment_flip", **KEEP)
         c[5].checkbox(
             "Two GPUs",

@@ -232,7 +232,9 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     assert len(app.get("plotly_chart")) == 2
     text = " ".join(m.value for m in app.markdown)
     assert "a unit of pool5 sees **195x195** pixels of conv1's 227x227 input." in text
-    assert "fc6 and fc7 hold **89%** of the parameters; the" in text  # nothing to compare with
+    # 665,784,864 of the 724,406,816 MACs are the convolutions'; nothing to compare with
+    assert ("fc6 and fc7 hold **89%** of the parameters; the convolutions do **92%** of the "
+            "multiply-accumulates.") in text  # fmt: skip
     assert app.dataframe[0].value.set_index("layer")["receptive field"]["conv2"] == "51x51"
     assert app.toggle(key="arch_two_gpus").value
     app.toggle(key="arch_two_gpus").set_value(False).run()
@@ -260,6 +262,11 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     app.number_input(key="arch_conv_strides_1").set_value(4).run()
 
     assert metric(app, "MACs per image") == "724 M"
+    app.number_input(key="arch_fc_units").set_value(16384).run()  # the shares are worked out
+    text = " ".join(m.value for m in app.markdown)
+    assert "fc6 and fc7 hold **96%** of the parameters (in the paper's network, 89%)" in text
+    assert "the convolutions do **60%** of the multiply-accumulates." in text
+    app.number_input(key="arch_fc_units").set_value(4096).run()
 
     app.number_input(key="arch_input_size").set_value(32).run()
     assert not app.exception
