@@ -242,7 +242,7 @@ class ModelConfig:
 class TrainConfig:
     """How a network is trained. Augmentation lives in ModelConfig: it is part of the model."""
 
-    dataset: str = "auto"  # dataset source: 'auto', 'sample', 'keras' or a path
+    dataset: str = "auto"  # dataset source: 'auto', 'sample' (5,000 bundled), 'keras' or a path
     image_size: int = 32  # side the dataset's images are resized to when loaded (CIFAR: 32)
     epochs: int = 10  # passes over the training split
     batch_size: int = 128  # images per optimizer step

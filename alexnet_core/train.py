@@ -5,9 +5,11 @@
     python -m alexnet_core.train --continue checkpoints/20261129-233501-cifar_small --epochs 5
 
 Every TrainConfig field is an option (--batch-size, --learning-rate, ...); the preset supplies
-the rest. Ctrl-C, or SIGTERM (what `timeout`, `kill` and batch schedulers send), stops after
-the current batch and keeps what was learned. Progress goes to stderr, the closing summary
-to stdout. Exit status: 0 finished, 1 failed, 2 bad options, 130 stopped.
+the rest. Ctrl-C, SIGTERM (what `timeout`, `kill` and batch schedulers send) or SIGHUP (a
+dropped ssh connection) stops after the current batch and keeps what was learned. Progress
+goes to stderr, the closing summary to stdout; a closed pipe or a lost terminal silences
+them, not the training. Exit status: 0 finished, 1 failed, 2 bad options, 128 + the signal
+stopped (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import re
 import signal
 import sys
+import time
 from pathlib import Path
 
 from alexnet_core import config as cfg
@@ -32,8 +35,12 @@ MODEL_OPTIONS = ("width", "fc_units", "dropout", "normalization", "norm_before_p
 PER_CONV_OPTIONS = ("conv_filters", "conv_kernels", "conv_strides", "conv_groups")  # 5 numbers
 # What --continue takes besides the run folder: the run keeps every other setting it had
 # (--dataset only says where its data is now, if it moved).
-CONTINUE_OPTIONS = ("continue_run", "epochs", "devices", "quiet", "dataset")
+CONTINUE_OPTIONS = ("continue_run", "epochs", "devices", "quiet", "dataset", "runs_dir")
 CLEAR_LINE = "\r\033[K"  # back to the start of the terminal line and erase it
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# A signal this soon after the first is the same stop sent twice: `timeout` and schedulers
+# signal the process and then its group. Only a later Ctrl-C quits at once.
+REPEAT_S = 1.0
 CHOICES = {
     "optimizer": cfg.OPTIMIZERS,
     "schedule": cfg.SCHEDULES,
@@ -62,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m alexnet_core.train",
         usage="%(prog)s [--preset NAME | --continue RUN_DIR] [options]  (--help lists them)",
         description="Train an AlexNet-shaped network; writes a run folder the app can show.",
+        epilog="--dataset auto is $ALEXNET_CIFAR10 if set, else Keras' copy of CIFAR-10 if "
+        "it has one, else the bundled sample. The run folder's config.json holds every "
+        "setting the run used. Ctrl-C, SIGTERM or SIGHUP stops after the current batch and "
+        "keeps what was learned; a second Ctrl-C quits at once. Exit status: 0 finished, 1 "
+        "failed, 2 bad options or data, 128 + the signal stopped (130 Ctrl-C, 143 SIGTERM).",
     )
     parser.add_argument(
         "--preset",
@@ -124,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_as_flag(str(error), vars(args))}", file=sys.stderr)
         return 2
     try:
-        from alexnet_core import training  # imports Keras here, in the main thread
+        from alexnet_core import data, training  # imports Keras here, in the main thread
 
         if args.continue_run:
             others = [
@@ -133,9 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             if others:
                 flags = ", ".join("--" + k.replace("_", "-") for k in others)
                 raise ValueError(f"--continue goes on with the run's own settings; only "
-                                 f"--epochs, --devices, --dataset and --quiet apply, not "
-                                 f"{flags}")  # fmt: skip
-            run_dir = _run_folder(args.continue_run)
+                                 f"--epochs, --devices, --dataset, --runs-dir (where to find "
+                                 f"its id) and --quiet apply, not {flags}")  # fmt: skip
+            run_dir = _run_folder(args.continue_run, args.runs_dir)
             before = runs.read_run(run_dir).train_config  # None if not a run
             job = training.continue_training(run_dir, args.epochs or 1, devices=args.devices,
                                              data_source=args.dataset)  # fmt: skip
@@ -144,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"devices: the run's {before.devices!r} cannot be placed here, so it goes "
                       f"on with {now!r}", file=sys.stderr)  # fmt: skip
         else:
+            if train_config.dataset == "auto" and data.default_source() == "sample":
+                print("note: --dataset auto found no CIFAR-10 ($ALEXNET_CIFAR10 is not set and "
+                      "Keras has no copy), so it trains on the bundled 5,000-image sample; "
+                      "give --dataset the full set's path", file=sys.stderr)  # fmt: skip
             job = training.start_training(model_config, train_config, runs_dir=args.runs_dir)
     except KeyboardInterrupt:  # Ctrl-C while TensorFlow loads: nothing to save yet
         print("interrupted before training started", file=sys.stderr)
@@ -160,9 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def _run_folder(given: str) -> str:
-    """The folder --continue names: a path, or the id of a run in the runs folder."""
-    by_id = runs.runs_root() / given
+def _run_folder(given: str, runs_dir: str | None = None) -> str:
+    """The folder --continue names: a path, or the id of a run in the runs folder (`runs_dir`,
+    else the default one)."""
+    by_id = (Path(runs_dir) if runs_dir else runs.runs_root()) / given
     if Path(given).exists() or os.sep in given or not by_id.is_dir():
         return given
     return str(by_id)
@@ -177,20 +194,24 @@ def _as_flag(message: str, options: dict) -> str:
 
 
 def _follow(job, *, quiet: bool) -> int:
-    """Show progress until the job ends; Ctrl-C or SIGTERM stops it cleanly, whatever this
-    thread is doing when it lands, and a second one quits at once (exit status 130)."""
-    asked = []
+    """Show progress until the job ends. A stop signal (STOP_SIGNALS) stops it cleanly,
+    whatever this thread is doing when it lands; a second Ctrl-C, a second later or more,
+    quits at once (exit status 130)."""
+    asked = []  # (signal, when) of the first
 
     def stop(signum, frame):
         if asked:
-            raise SystemExit(130)  # the checkpoints on disk are whole: every write is atomic
-        asked.append(signum)
-        print("\nstopping after this batch (Ctrl-C again to quit at once)", file=sys.stderr)
+            if signum == signal.SIGINT and time.monotonic() - asked[0][1] > REPEAT_S:
+                raise SystemExit(130)  # the checkpoints on disk are whole: every write is atomic
+            return
+        asked.append((signum, time.monotonic()))
+        again = " (Ctrl-C again to quit at once)" if signum == signal.SIGINT else ""
+        _say(f"\nstopping after this batch{again}")
         job.stop()
 
     # Set now the job exists (TensorFlow's multi-worker strategy takes SIGTERM for itself), and
     # put back afterwards.
-    before = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    before = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
     try:
         return _report(job, quiet=quiet, asked=asked)
     finally:
@@ -198,14 +219,26 @@ def _follow(job, *, quiet: bool) -> int:
             signal.signal(number, handler)
 
 
+def _say(text: str, *, result: bool = False, end: str = "\n") -> None:
+    """Progress to stderr, the `result` to stdout. A pipe closed early (`| head`) or a terminal
+    gone with its ssh connection stops the writing, not the training: the stream then writes
+    to /dev/null, so no later print, nor Python's flush at exit, fails on it."""
+    stream = sys.stdout if result else sys.stderr
+    try:
+        print(text, end=end, file=stream, flush=True)
+    except OSError:  # BrokenPipeError, or EIO from a hung-up terminal
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
 def _report(job, *, quiet: bool, asked: list) -> int:
-    """Progress lines until the job ends, then its summary; 130 for a run stopped as `asked`."""
-    print(f"run folder: {job.run_dir}", file=sys.stderr)
-    print(_data_line(job.run_dir), file=sys.stderr)
+    """Progress lines until the job ends, then its summary; 128 + the signal for a run stopped
+    as `asked`."""
+    _say(f"run folder: {job.run_dir}")
+    _say(_data_line(job.run_dir))
     for note in plan_layers(job.model_config).notes:  # legal, but wasteful
-        print(f"note: {note}", file=sys.stderr)
+        _say(f"note: {note}")
     for warning in job.data_warnings:  # as Train's checks say them: it trains, but says little
-        print(f"warning: {warning}", file=sys.stderr)
+        _say(f"warning: {warning}")
     interactive = sys.stderr.isatty() and not quiet
     before = len(job.snapshot().epoch_history)  # a continued run's epochs are in its folder
     reported = before
@@ -213,19 +246,28 @@ def _report(job, *, quiet: bool, asked: list) -> int:
         ended = job.wait(0.25)
         snap = job.snapshot()
         for row in snap.epoch_history[reported:]:
-            print(CLEAR_LINE * interactive + _epoch_line(snap, row), file=sys.stderr)
+            _say(CLEAR_LINE * interactive + _epoch_line(snap, row))
         reported = len(snap.epoch_history)
         if ended:
             break
         if interactive and snap.status in ("running", "paused"):
-            print(CLEAR_LINE + _bar(snap), end="", file=sys.stderr, flush=True)
-    print(CLEAR_LINE * interactive, end="", file=sys.stderr)
-    print(_summary(snap, snap.epochs_done - before), flush=True)  # the result: stdout, for logs
+            _say(CLEAR_LINE + _fit(_bar(snap)), end="")
+    _say(CLEAR_LINE * interactive, end="")
+    _say(_summary(snap, snap.epochs_done - before), result=True)  # the result: stdout, for logs
     if snap.error:
-        print(f"error: {snap.error}", file=sys.stderr)
+        _say(f"error: {snap.error}")
     if snap.status == "failed":
         return 1
-    return 130 if asked and snap.status == "stopped" else 0
+    return 128 + asked[0][0] if asked and snap.status == "stopped" else 0
+
+
+def _fit(line: str) -> str:
+    """The line cut to the terminal's width: one that wraps leaves a row CLEAR_LINE misses."""
+    try:  # stderr's terminal: stdout may go to a file
+        columns = os.get_terminal_size(sys.stderr.fileno()).columns - 1
+    except OSError:
+        columns = 79
+    return line if len(line) <= columns else line[: columns - 1] + "…"
 
 
 def _bar(snap, width: int = 30) -> str:
@@ -294,10 +336,10 @@ def _summary(snap, trained: int) -> str:
 
 
 def _stop_on_signals() -> None:
-    """SIGTERM stops a run as Ctrl-C does, and so does SIGINT in a job a script started in the
-    background (the shell starts those with SIGINT ignored)."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    """SIGTERM and SIGHUP stop a run as Ctrl-C does, and so does SIGINT in a job a script
+    started in the background (the shell starts those with SIGINT ignored)."""
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.default_int_handler)
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ def test_options_override_the_preset():
         (["--continue", "README.md"], "error: README.md: a file, not a run folder"),
         (
             ["--continue", "some-run", "--learning-rate", "0.1", "--preset", "tiny"],
-            "only --epochs, --devices, --dataset and --quiet apply, not --preset, --learning-rate",
+            "--runs-dir (where to find its id) and --quiet apply, not --preset, --learning-rate",
         ),  # fmt: skip
     ],
 )
@@ -110,7 +110,9 @@ def test_a_one_epoch_run_writes_a_run_folder(tmp_path):
 
     config["training"]["devices"] = "/gpu:7"  # as if trained on a machine with eight GPUs
     (run_dir / "config.json").write_text(json.dumps(config))
-    result = run_cli("--continue", str(run_dir), "--epochs", "1", env=env, timeout=300)
+    elsewhere = {**env, "ALEXNET_RUNS_DIR": str(tmp_path / "elsewhere")}  # found by --runs-dir
+    result = run_cli("--continue", run_dir.name, "--runs-dir", str(tmp_path / "runs"),
+                     "--epochs", "1", env=elsewhere, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr
     moved = "devices: the run's '/gpu:7' cannot be placed here, so it goes on with 'auto'"
     assert moved in result.stderr.splitlines()
@@ -133,6 +135,14 @@ def test_a_one_epoch_run_writes_a_run_folder(tmp_path):
 )
 def test_the_progress_bar_counts_hours_past_a_day(seconds, clock):
     assert train._clock(seconds) == clock
+
+
+def test_the_progress_bar_fits_the_terminal(monkeypatch):
+    """A line that wraps leaves a row behind that the next redraw does not clear."""
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd: os.terminal_size((40, 24)))
+    assert train._fit("x" * 100) == "x" * 38 + "…" and train._fit("short") == "short"
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd: (_ for _ in ()).throw(OSError()))
+    assert len(train._fit("x" * 100)) == 79, "no terminal: 80 columns"
 
 
 def test_the_data_line_lists_what_was_left_out(tmp_path):
@@ -176,8 +186,15 @@ def test_continue_finds_a_run_by_its_id_in_the_runs_folder(tmp_path, monkeypatch
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])  # Ctrl-C; timeout, kill
-def test_a_stop_signal_stops_the_run_and_keeps_its_checkpoints(tmp_path, stop):
+@pytest.mark.parametrize(
+    ("stop", "times", "status"),
+    [
+        (signal.SIGINT, 1, 130),  # Ctrl-C
+        (signal.SIGTERM, 2, 143),  # timeout or a scheduler: the process, then its group
+        (signal.SIGHUP, 1, 129),  # the ssh connection dropped
+    ],
+)
+def test_a_stop_signal_stops_the_run_and_keeps_its_checkpoints(tmp_path, stop, times, status):
     env = {**os.environ, "ALEXNET_RUNS_DIR": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2"}
     args = ["--preset", "tiny", "--dataset", "sample", "--epochs", "50", "--batch-size", "8",
             "--train-subset", "256"]  # fmt: skip
@@ -188,14 +205,37 @@ def test_a_stop_signal_stops_the_run_and_keeps_its_checkpoints(tmp_path, stop):
         deadline = time.monotonic() + 120
         while not list(tmp_path.glob("*/last.keras")) and time.monotonic() < deadline:
             time.sleep(0.1)
-        process.send_signal(stop)
+        for _ in range(times):  # a second one soon after is the same stop, not a quit
+            process.send_signal(stop)
+            time.sleep(0.2)  # else the two arrive as one
         stdout, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
-    assert process.returncode == 130, stderr
+    assert process.returncode == status, stderr
     assert "stopping after this batch" in stderr and "Traceback" not in stderr
     assert stdout.startswith("stopped after ") and "run folder: " in stdout, stdout
     assert "nothing was saved" not in stdout, "last.keras was there before the stop"
     (run_dir,) = tmp_path.iterdir()
     assert json.loads((run_dir / "status.json").read_text())["status"] == "stopped"
     assert not list(run_dir.glob("tmp-*"))
+
+
+@pytest.mark.slow
+def test_a_closed_pipe_silences_the_trainer_not_the_training(tmp_path):
+    """`... 2>&1 | head -3`: the reader goes, the run trains on to its end."""
+    env = {**os.environ, "ALEXNET_RUNS_DIR": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    args = ["--preset", "tiny", "--dataset", "sample", "--epochs", "3", "--train-subset", "256"]
+    process = subprocess.Popen([sys.executable, "-m", "alexnet_core.train", *args], cwd=ROOT,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)  # fmt: skip
+    try:
+        lines = iter(process.stderr.readline, "")  # TensorFlow's start-up notes come first
+        assert any(line.startswith("run folder: ") for line in lines)
+        process.stderr.close()  # the epoch lines to come meet a closed pipe
+        process.stdout.close()  # and so does the summary
+        assert process.wait(timeout=180) == 0
+    finally:
+        process.kill()
+    (run_dir,) = tmp_path.iterdir()
+    status = json.loads((run_dir / "status.json").read_text())
+    assert (status["status"], status["epochs_done"]) == ("finished", 3)
