@@ -118,6 +118,8 @@ def configs_from_args(args) -> tuple[cfg.ModelConfig, cfg.TrainConfig]:
     given = {k: v for k, v in vars(args).items() if v is not None}
     model_changes = {k: given[k] for k in MODEL_OPTIONS if k in given}
     model_changes.update({k: tuple(given[k]) for k in PER_CONV_OPTIONS if k in given})
+    if "image_size" in given:  # the size the model receives: a shift is checked against it
+        model_changes["image_size"] = given["image_size"]
     if model_changes:
         model_config = model_config.replace(**model_changes)
     if "pooling" in given:

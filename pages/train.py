@@ -310,14 +310,15 @@ with st.expander("Settings for a new run", expanded=not active):
         st.info("Enter the path of your dataset above: an image folder or a .zip.")
     elif start or timing or preview or check:
         try:  # the configs refuse bad values, the core a network that does not fit the data
+            settings = train_form.values(train_form.TRAIN_FIELDS)
             model_config = presets.customised(
                 st.session_state.train_preset,
                 st.session_state.train_two_gpus,
                 st.session_state.train_pooling,
+                image_size=settings["image_size"],  # what the model receives: checks the shift
                 **train_form.values(train_form.MODEL_FIELDS),
                 **convs,
             )
-            settings = train_form.values(train_form.TRAIN_FIELDS)
             train_config = config.TrainConfig(dataset=source, **settings)
             if check:
                 train_checks.show_data(train_config)

@@ -323,6 +323,19 @@ def test_train_refuses_a_model_that_does_not_fit_and_starts_nothing(app):
     assert runs.list_runs() == []
 
 
+def test_train_checks_a_shift_against_the_image_size_it_loads(app):
+    app.run().switch_page("pages/train.py").run()
+    app.selectbox(key="train_source").select("sample")
+    app.selectbox(key="train_preset").select("tiny").run()
+    app.number_input(key="train_augment_shift").set_value(40)
+    app.button(key="train_check_data").click().run()
+    assert app.error[0].value.startswith("augment_shift: got 40"), "tiny loads 32x32 images"
+    app.number_input(key="train_image_size").set_value(64)
+    app.button(key="train_check_data").click().run()
+    assert not app.exception and not app.error, "40 of 64 pixels is a shift one can ask for"
+    assert "64x64" in app.success[0].value
+
+
 @pytest.mark.parametrize(
     ("box", "value", "said"),
     [

@@ -137,6 +137,15 @@ def test_the_progress_bar_counts_hours_past_a_day(seconds, clock):
     assert train._clock(seconds) == clock
 
 
+def test_a_shift_is_checked_against_the_image_size_given():
+    parse = train.build_parser().parse_args
+    model, data = train.configs_from_args(parse(["--preset", "tiny", "--image-size", "64",
+                                                 "--augment-shift", "40"]))  # fmt: skip
+    assert (model.image_size, model.augment_shift, data.image_size) == (64, 40, 64)
+    with pytest.raises(ValueError, match="augment_shift: got 40"):  # tiny loads 32x32 images
+        train.configs_from_args(parse(["--preset", "tiny", "--augment-shift", "40"]))
+
+
 def test_the_progress_bar_fits_the_terminal(monkeypatch):
     """A line that wraps leaves a row behind that the next redraw does not clear."""
     monkeypatch.setattr(os, "get_terminal_size", lambda fd: os.terminal_size((40, 24)))
