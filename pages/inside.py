@@ -13,6 +13,7 @@ from pages import common, widgets
 OWN_SCALE, SHARED_SCALE = "each map on its own", "one for the whole layer"
 SHOWN_SIDE = 160  # small images are enlarged by pixel repetition to about this many pixels
 EPOCHS_SHOWN = 8  # conv1 at this many epoch checkpoints at most, evenly spaced
+MOST_TILES = 384  # kernels drawn at most: 24 rows of 16
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -175,6 +176,7 @@ with filters_tab:
     if inputs == 3:
         st.caption(
             f"{outputs} filters of {k}x{k} pixels, each stretched to its own colour range."
+            + (f" The first {MOST_TILES} are shown." if outputs > MOST_TILES else "")
             + (f" In the {towers} halves that fed one GPU each: in every run of the paper "
                "(figure 3), one GPU's kernels came out largely colour-agnostic and the "
                "other's colour-specific. Colour share: the part of a filter's weights that "
@@ -189,15 +191,16 @@ with filters_tab:
         st.caption(
             f"Filter {out} has a {k}x{k} kernel for each of its {inputs} input channels "
             "(one gray scale for the filter: bright = large positive weight)."
+            + (f" The first {MOST_TILES} are shown." if inputs > MOST_TILES else "")
         )
         tiles = introspect.enlarge(filters.kernel_slices(kernels, int(out)), factor)
     if towers > 1:
         shares = np.split(filters.colour_share(kernels), towers)
         for tower, (part, share) in enumerate(zip(np.split(tiles, towers), shares, strict=True)):
-            st.image(introspect.tile_images(part[:192], columns=16),
+            st.image(introspect.tile_images(part[: MOST_TILES // towers], columns=16),
                      caption=f"GPU {tower + 1} · mean colour share {share.mean():.2f}")  # fmt: skip
     else:
-        st.image(introspect.tile_images(tiles[:384], columns=16))
+        st.image(introspect.tile_images(tiles[:MOST_TILES], columns=16))
 
     epochs = sorted(c for c in run.checkpoints if c.startswith("epoch_"))
     if not epochs:
@@ -208,14 +211,19 @@ with filters_tab:
     elif st.toggle("Show conv1 at each epoch checkpoint", key="inside_filter_epochs", **KEEP):
         picks = [epochs[round(i)] for i in np.linspace(0, len(epochs) - 1, EPOCHS_SHOWN)]
         picks = list(dict.fromkeys(picks))  # fewer epochs than slots: no repeats
-        mosaics = [
-            conv1_mosaic(
-                str(run.path), c, os.path.getmtime(checkpoints.checkpoint_path(run.path, c))
-            )
-            for c in picks
-        ]
+        mosaics, unread = {}, []
+        for c in picks:
+            try:
+                mtime = os.path.getmtime(checkpoints.checkpoint_path(run.path, c))
+                mosaics[c.replace("_", " ")] = conv1_mosaic(str(run.path), c, mtime)
+            except (ValueError, OSError):  # damaged, or deleted since the run was read
+                unread.append(f"{c}.keras")
+        if unread:
+            st.warning(f"{', '.join(unread)} could not be read (damaged or gone), so "
+                       f"{'it is' if len(unread) == 1 else 'they are'} left out.",
+                       icon=":material/warning:")  # fmt: skip
         # Two a row: each mosaic large enough to compare its kernels with the epoch beside it.
-        common.image_grid(mosaics, [c.replace("_", " ") for c in picks], columns=2)
+        common.image_grid(list(mosaics.values()), list(mosaics), columns=2)
 
 with unit_tab:
     st.caption(

@@ -396,6 +396,11 @@ def test_charts_show_the_numbers():
     assert vision_charts.top_k([(2, "c", 0.6)]).layout.height == 180
     fig = vision_charts.confusion_matrix(np.array([[3, 1], [0, 0]]), ["a", "b"])
     np.testing.assert_allclose(np.asarray(fig.data[0].z), [[0.75, 0.25], [0, 0]])
+    # the numbers printed and hovered sit in their own cells: row a, column b holds 1
+    np.testing.assert_array_equal(np.asarray(fig.data[0].text), [[3, 1], [0, 0]])
+    np.testing.assert_array_equal(np.asarray(fig.data[0].customdata), [[3, 1], [0, 0]])
+    assert fig.layout.yaxis.title.text == "true class"
+    assert fig.layout.xaxis.title.text == "predicted class"
     fig = vision_charts.per_class_accuracy(np.array([0.5, np.nan, 0.0]), ["a", "b", "c"])
     assert list(fig.data[0].x) == ["a", "c"] and list(fig.data[0].y) == [0.5, 0.0]
     assert list(fig.data[0].text) == ["50%", "0%"] and fig.data[0].textposition == "outside"

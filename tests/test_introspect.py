@@ -186,6 +186,25 @@ def test_other_image_sizes_are_resized(model):
     assert not np.allclose(maps, cropped, atol=1e-3)
 
 
+def test_kernel_images_keep_each_filters_colours_on_its_own_scale():
+    """A filter of red weights comes out red; one filter's scale is not another's."""
+    kernels = np.zeros((2, 2, 3, 2), np.float32)
+    kernels[..., 0, 0] = 0.5  # filter 0: red only, on a ground of zeros in green and blue
+    kernels[0, 0, 2, 1], kernels[1, 1, 2, 1] = -4.0, 4.0  # filter 1: blue, a wider range
+    red, blue = filters.kernel_images(kernels)
+    assert (red[..., 0] == 255).all() and (red[..., 1:] == 0).all()
+    assert blue[0, 0].tolist() == [128, 128, 0] and blue[1, 1].tolist() == [128, 128, 255]
+
+
+def test_the_overview_shows_each_layers_strongest_channels():
+    maps = np.zeros((4, 4, 6), np.float32)
+    maps[..., 2], maps[..., 5], maps[..., 0] = 3.0, 2.0, 1.0  # means 3, 2, 1: the strongest
+    maps[0, 0, :] += np.arange(6)  # and no channel is flat
+    fig = vision_charts.overview({"conv1": maps}, k=3)
+    labels = [a.text for a in fig.layout.annotations]
+    assert labels == ["conv1 · 2", "conv1 · 5", "conv1 · 0"]
+
+
 def test_strongest_channels():
     maps = np.zeros((4, 4, 5))
     maps[..., 3], maps[..., 1], maps[0, 0, 4] = 2.0, 1.0, 5.0

@@ -115,6 +115,20 @@ def test_inside_shows_layers_filters_and_units(app, trained_run):
     assert len(at.image) == images_before + 18
 
 
+def test_inside_leaves_out_an_epoch_checkpoint_it_cannot_read(trained_run, monkeypatch, tmp_path):
+    copy = tmp_path / trained_run.run_id
+    shutil.copytree(trained_run.path, copy)
+    whole = (copy / "epoch_001.keras").read_bytes()
+    (copy / "epoch_002.keras").write_bytes(whole[: len(whole) // 2])  # a copy cut short
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path))
+    at = open_page(AppTest.from_file("../app.py", default_timeout=90), "inside")
+    at.toggle(key="inside_filter_epochs").set_value(True).run()
+    no_problems(at)
+    assert "epoch 001" in captions(at) and "epoch 002" not in captions(at)
+    said = "epoch_002.keras could not be read (damaged or gone), so it is left out."
+    assert [w.value for w in at.warning] == [said]
+
+
 def test_inside_numbers_a_test_image_the_way_its_caption_does(app, trained_run, test_images):
     x_test, y_test = test_images
     names = trained_run.class_names
