@@ -212,8 +212,10 @@ def confusion_matrix(confusion: np.ndarray, class_names: Sequence[str]) -> go.Fi
 
 
 def per_class_accuracy(accuracy: np.ndarray, class_names: Sequence[str]) -> go.Figure:
-    """Accuracy of each true class as bars (classes without images are left out)."""
+    """Accuracy of each true class as bars; the classes without test images have none, and the
+    title names them."""
     pairs = [(n, float(a)) for n, a in zip(class_names, accuracy, strict=True) if not np.isnan(a)]
+    missing = [n for n, a in zip(class_names, accuracy, strict=True) if np.isnan(a)]
     fig = go.Figure(
         go.Bar(
             x=[n for n, _ in pairs],
@@ -227,7 +229,10 @@ def per_class_accuracy(accuracy: np.ndarray, class_names: Sequence[str]) -> go.F
         )
     )
     fig.update_yaxes(range=[0, 1], tickformat=".0%", title_text="accuracy")
-    fig.update_layout(title="Accuracy per class", height=360, **LAYOUT)
+    title = "Accuracy per class"
+    if missing:  # else a class would vanish without a word
+        title += f"<br><sup>no test images of {', '.join(missing)}</sup>"
+    fig.update_layout(title=title, height=360, **LAYOUT)
     return fig
 
 

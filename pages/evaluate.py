@@ -77,12 +77,15 @@ top5.metric(
     help="the right class among the five most probable (the paper's ImageNet measure, over "
     "1000 classes)" + ("; with five classes or fewer, that is always so" if few else guess),
 )
-if (which != "last" or views != "single") and run.test_accuracy is not None:
-    epochs = runs.checkpoint_epochs(run)
-    here = f"epoch {epochs[which][0]}'s" if which in epochs else f"{which}.keras's"
+epoch = runs.checkpoint_epochs(run).get(which, (None,))[0]
+# Other weights or other views than the final figure's: best.keras of the last epoch, seen
+# once, are last.keras's weights and figures.
+if (epoch != run.epochs_done or views != "single") and run.test_accuracy is not None:
+    here = f"epoch {epoch}'s" if epoch else f"{which}.keras's"
+    final = "last.keras, " if "last" in run.checkpoints else ""  # it may be gone since
     st.caption(
         f"These are {here} figures{'' if views == 'single' else ', over several views'}. "
-        f"Train, Runs and the sidebar give the final weights' (last.keras, epoch "
+        f"Train, Runs and the sidebar give the final weights' ({final}epoch "
         f"{run.epochs_done}, one view of each image): {run.test_accuracy:.1%}."
     )
 left, right = st.columns(2)

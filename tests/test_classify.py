@@ -404,6 +404,9 @@ def test_charts_show_the_numbers():
     fig = vision_charts.per_class_accuracy(np.array([0.5, np.nan, 0.0]), ["a", "b", "c"])
     assert list(fig.data[0].x) == ["a", "c"] and list(fig.data[0].y) == [0.5, 0.0]
     assert list(fig.data[0].text) == ["50%", "0%"] and fig.data[0].textposition == "outside"
+    assert fig.layout.title.text.endswith("no test images of b</sup>"), "b is not just gone"
+    whole = vision_charts.per_class_accuracy(np.array([0.5, 0.0]), ["a", "c"])
+    assert whole.layout.title.text == "Accuracy per class"
 
 
 def test_warming_up_traces_prediction_so_the_first_upload_does_not(test_set):

@@ -518,16 +518,19 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
         "Top-5 accuracy": f"{expected.top5:.1%}",
     }
     top1 = next(m for m in at.metric if m.label == "Top-1 accuracy")
-    assert top1.help == "of best.keras"  # and a caption says whose figures the other pages give
-    assert any(c.value.startswith("These are epoch ") for c in at.caption)
+    assert top1.help == "of best.keras"
+    # best.keras is epoch 1, the last: the figures Train gives, so no caption compares them
+    assert not any(c.value.startswith("These are ") for c in at.caption)
     assert len(at.get("plotly_chart")) == 2
     at.slider(key="evaluate_mistakes").set_value(3).run()
     no_problems(at)
     assert len(at.image) == 6  # each mistake with its Grad-CAM
     at.radio(key="evaluate_explain").set_value("occlusion").run()
     no_problems(at)
-    worst = expected.mistakes[0]
-    assert captions(at)[1] == f"Occlusion: {trained_run.class_names[worst.predicted_class]}"
+    worst, names = expected.mistakes[0], trained_run.class_names
+    said = f"{names[worst.true_class]}, taken for {names[worst.predicted_class]}"
+    assert captions(at)[0] == f"#{worst.index}: {said} ({worst.confidence:.0%})"
+    assert captions(at)[1] == f"Occlusion: {names[worst.predicted_class]}"
     assert "covering it costs nothing" in at.get("html")[-1].proto.body
 
     fresh = open_page(AppTest.from_file("../app.py", default_timeout=90), "evaluate")
@@ -540,6 +543,10 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
     ten = classify.evaluate(model, x_test, y_test, trained_run.class_names, views="ten")
     shown = {m.label: m.value for m in at.metric}
     assert shown["Test loss"] == f"{ten.loss:.3f}" and shown["Top-1 accuracy"] == f"{ten.top1:.1%}"
+    said = [c.value for c in at.caption if c.value.startswith("These are ")]
+    assert said == [f"These are epoch 1's figures, over several views. Train, Runs and the "
+                    f"sidebar give the final weights' (last.keras, epoch 1, one view of each "
+                    f"image): {trained_run.test_accuracy:.1%}."]  # fmt: skip
     views = 10 * len(y_test)  # the bar counts passes, and says so
     assert at.get("progress")[0].proto.text == f"{views:,} of {views:,} views (10 of each image)"
 
