@@ -89,6 +89,8 @@ def test_inside_shows_layers_filters_and_units(app, trained_run):
     assert "pool2" in chart_specs(at)[0] and "activation" in chart_specs(at)[0]
     channels = at.selectbox(key="inside_channel").options
     assert len(channels) == 16  # tiny's pool2 has 16 channels, strongest mean first
+    means = [float(c.split("mean ")[1]) for c in channels]
+    assert means == sorted(means, reverse=True) and means[0] > means[-1], "as the grid is sorted"
     weakest = int(channels[-1].split()[1])  # options read "channel 9 · mean 0.12"
     at.selectbox(key="inside_channel").set_value(weakest).run()
     no_problems(at)
