@@ -283,6 +283,7 @@ class TrainConfig:
             ("train_subset", self.train_subset >= 0, "0 (all) or more"),
             ("seed", 0 <= self.seed < 2**32, "a whole number from 0 to 2**32 - 1"),
             ("devices", bool(self.devices), "'auto', 'cpu', 'gpu', 'all' or a device name"),
+            ("dataset", bool(self.dataset.strip()), "'auto', 'sample', 'keras' or a path"),
         )
 
 

@@ -68,6 +68,7 @@ def test_options_override_the_preset():
             "error: --devices: no device 'banana'",
         ),  # fmt: skip
         (["--continue", "README.md"], "error: README.md: a file, not a run folder"),
+        (["--dataset", " "], "error: --dataset: got ' ', expected 'auto', 'sample', 'keras' or"),
         (
             ["--continue", "some-run", "--learning-rate", "0.1", "--preset", "tiny"],
             "--runs-dir (where to find its id) and --quiet apply, not --preset, --learning-rate",
