@@ -236,7 +236,9 @@ def test_4_runs_lists_the_run(page, server):
         assert any("stopped" in m for m in metrics), metrics
         test = next(m for m in metrics if m.startswith("Test accuracy"))
         assert re.search(r"\d+\.\d%", test), test
-        assert page.locator(".st-key-runs_download_model button").is_enabled()
+        # by its label: with a help line, Streamlit draws the button twice in the key's box
+        best = page.locator(".st-key-runs_download_model").get_by_role("button", name="best.keras")
+        assert best.first.is_enabled()
         no_errors(page)
 
 
