@@ -174,8 +174,8 @@ if job is not None:  # the current (or last) run first, then the settings for a 
             applied = f[1].form_submit_button("Apply", key="train_lr_apply")
         if applied:
             try:
-                rate = float(typed.strip() or "nan")
-            except ValueError:  # not a number
+                rate = float(typed)  # spaces around it are fine
+            except ValueError:  # empty, or not a number
                 rate = math.nan
             try:
                 if not rate > 0:  # 0 would stop learning altogether
