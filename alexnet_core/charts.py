@@ -40,6 +40,9 @@ LOSS_AXIS = dict(tickformat=".3~g")  # three figures, trailing zeros trimmed (d3
 # A loss past this has diverged (ten classes start near 2.3): its axis turns logarithmic, or
 # the spike flattens the rest of the curve and its ticks read 1000000000000000000000.
 DIVERGED_LOSS = 100.0
+# The training-error comparison's level of the paper's figure 1: its CIFAR-10 network reached
+# 25% training error six times sooner with ReLU than with tanh.
+FIGURE_1_ERROR = 0.25
 
 
 def loss_axis(values) -> dict:
@@ -110,6 +113,34 @@ def _mark_lr_changes(fig: go.Figure, lr_events: Sequence[Mapping], last_step: fl
         )
 
 
+def chance(classes: int) -> dict[str, float]:
+    """What guessing scores on `classes` classes: the accuracy and error of a uniform draw, and
+    the cross-entropy of a uniform prediction, ln(classes) (label smoothing leaves it so)."""
+    return {"accuracy": 1 / classes, "error": 1 - 1 / classes, "loss": math.log(classes)}
+
+
+def _mark_level(fig: go.Figure, y: float, text: str, **where) -> None:
+    """A dotted level across the plot, labelled at its right end."""
+    fig.add_hline(
+        y=y,
+        line=dict(color=MARKER_COLOUR, dash="dot", width=1),
+        annotation_text=text,
+        annotation_position="bottom right",
+        annotation_font=dict(size=11, color="#444"),
+        **where,
+    )
+
+
+def _mark_chance(fig: go.Figure, classes: int | None, metric: str, **where) -> None:
+    """The level of guessing for this metric ("accuracy", "error" or "loss"), when the number
+    of classes is known: a network below it has learned nothing yet."""
+    if not classes:
+        return
+    level = chance(classes)[metric]
+    shown = f"ln {classes} = {level:.2f}" if metric == "loss" else f"{level:.0%}"
+    _mark_level(fig, level, f"chance ({shown})", **where)
+
+
 def training_curves(
     batch_history: Sequence[Mapping],
     epoch_history: Sequence[Mapping] = (),
@@ -117,6 +148,7 @@ def training_curves(
     *,
     batches_per_epoch: int | None = None,
     label_smoothing: float = 0.0,
+    classes: int | None = None,
 ) -> go.Figure:
     """Loss and accuracy: each training batch's own value (faint), their moving average
     (smoothed), and a point per epoch's validation. The loss is the one trained on: with label
@@ -125,6 +157,7 @@ def training_curves(
     The x axis is the global step; a validation point sits at the last step of its epoch
     (from the batch history, else epoch * batches_per_epoch). Dashed lines mark lr changes.
     Rows from runs made before batch values were recorded give their running means instead.
+    Given the number of classes, a dotted line marks what guessing scores.
     """
     loss = f"loss, with label smoothing {label_smoothing:g}" if label_smoothing else "loss"
     fig = make_subplots(rows=1, cols=2, subplot_titles=(loss, "accuracy"))
@@ -164,6 +197,8 @@ def training_curves(
     fig.update_yaxes(loss_axis(losses + [r.get("val_loss") for r in val_rows]), row=1, col=1)
     fig.update_yaxes(SHARE_AXIS, row=1, col=2)
     _mark_lr_changes(fig, lr_events, max(steps, default=0), row="all", col="all")
+    _mark_chance(fig, classes, "loss", row=1, col=1)
+    _mark_chance(fig, classes, "accuracy", row=1, col=2)
     return fig
 
 
@@ -215,9 +250,12 @@ def throughput(batch_history: Sequence[Mapping]) -> go.Figure:
     return fig
 
 
-def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.Figure:
+def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str, *,
+                 names: Mapping[str, str] | None = None,
+                 classes: int | None = None) -> go.Figure:  # fmt: skip
     """One line per run of a per-epoch metric (e.g. 'val_accuracy'), runs overlaid; a run
-    without that metric gets no line (and no legend entry)."""
+    without that metric gets no line (and no legend entry). `names` gives a run's legend entry
+    (else its id); given the number of classes, a dotted line marks what guessing scores."""
     fig = go.Figure()
     for run_id, history in histories.items():
         rows = [r for r in history if r.get(metric) is not None]
@@ -228,7 +266,7 @@ def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.
                 x=[r["epoch"] for r in rows],
                 y=[r[metric] for r in rows],
                 mode="lines+markers",
-                name=run_id,
+                name=(names or {}).get(run_id, run_id),
                 **_run_style(len(fig.data)),
             )
         )
@@ -241,6 +279,7 @@ def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str) -> go.
     values = [row.get(metric) for rows in histories.values() for row in rows]
     fig.update_yaxes(SHARE_AXIS if "accuracy" in metric else loss_axis(values))
     fig.update_layout(title=metric.replace("_", " "), colorway=RUN_COLOURS, **LAYOUT)
+    _mark_chance(fig, classes, "accuracy" if "accuracy" in metric else "loss")
     return fig
 
 
@@ -271,9 +310,12 @@ def _alone(ys: Sequence) -> list[bool]:
             for i, y in enumerate(ys)]  # fmt: skip
 
 
-def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> go.Figure:
+def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]], *,
+                           names: Mapping[str, str] | None = None,
+                           classes: int | None = None) -> go.Figure:  # fmt: skip
     """One line per run: the training error of its batches (moving average) against epochs,
-    as the paper's figure 1 compared ReLU with tanh. A batch sits at its share of the epoch."""
+    as the paper's figure 1 compared ReLU with tanh, with its 25% level marked. A batch sits at
+    its share of the epoch. `names` and `classes` as for compare_runs."""
     fig = go.Figure()
     for run_id, rows in batch_histories.items():
         if not rows:
@@ -289,7 +331,8 @@ def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> 
         errors = [1 - value for value in smoothed([_batch_value(r, "accuracy") for r in rows])]
         stride = math.ceil(len(rows) / MOST_POINTS)
         x, y = _broken_at_gaps(thinned(positions), thinned(errors), widest=stride / per_epoch)
-        line = go.Scatter(x=x, y=y, mode=_lines(len(rows)), name=run_id,
+        name = (names or {}).get(run_id, run_id)
+        line = go.Scatter(x=x, y=y, mode=_lines(len(rows)), name=name,
                           **_run_style(len(fig.data)))  # fmt: skip
         alone = _alone(y)
         if len(y) > 1 and any(alone):  # a piece of one point between breaks: a line hides it
@@ -299,4 +342,6 @@ def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]]) -> 
     fig.update_yaxes(title_text="training error", **SHARE_AXIS)
     title = f"training error (exponential average over ~{SMOOTHING_BATCHES} batches)"
     fig.update_layout(title=title, colorway=RUN_COLOURS, **LAYOUT)
+    _mark_level(fig, FIGURE_1_ERROR, f"{FIGURE_1_ERROR:.0%}: the paper's figure 1")
+    _mark_chance(fig, classes, "error")
     return fig

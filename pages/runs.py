@@ -20,6 +20,17 @@ def settings(run: runs.RunInfo) -> dict:
     return flat
 
 
+def legend_names(differ: pd.DataFrame, most: int = 2) -> dict[str, str]:
+    """Each compared run's legend entry: its id and the first `most` settings in which the runs
+    differ ('… · activation tanh'), the rest in the table below the chart."""
+    names = {}
+    for run_id, values in differ.items():
+        parts = [f"{key.split('.', 1)[1]} {value}" for key, value in values.items()]
+        shown = ", ".join(parts[:most]) + (", …" if len(parts) > most else "")
+        names[run_id] = f"{run_id} · {shown}" if parts else run_id
+    return names
+
+
 def epochs_text(run: runs.RunInfo) -> str:
     """'3/10': epochs done of those asked for; '?' where a damaged file hides the number."""
     done = "?" if run.status == "damaged" else run.epochs_done
@@ -136,11 +147,19 @@ metric = st.segmented_control(
     "Curve", list(CURVES), default=usual, key="runs_metric", format_func=CURVES.get, **common.KEEP
 ) or usual  # fmt: skip
 left_out = "damaged, left out of the comparison"
+table = pd.DataFrame({run_id: settings(by_id[run_id]) for run_id in chosen})
+differ = table[table.astype(str).nunique(axis=1) > 1]
+names = legend_names(differ)
+counts = {len(by_id[run_id].class_names) for run_id in chosen}  # 0 for a run that kept none
+classes = counts.pop() if len(counts) == 1 else None  # one chance level that fits them all
 if chosen and metric == "batch_error":
     batches = {i: readable(run_logs.load_batch_history, by_id[i], left_out) for i in chosen}
     batches = {run_id: rows for run_id, rows in batches.items() if rows is not None}
     if any(batches.values()):
-        st.plotly_chart(charts.compare_training_error(batches), key="runs_batch_chart")
+        st.plotly_chart(
+            charts.compare_training_error(batches, names=names, classes=classes),
+            key="runs_batch_chart",
+        )
         st.caption("Each run's training error batch by batch, smoothed, against epochs: the "
                    "paper's figure 1 compared ReLU with tanh this way (train both with the "
                    "Activation setting).")  # fmt: skip
@@ -153,7 +172,8 @@ elif chosen:
     why = "no finished epoch" + (" or no validation split" if metric.startswith("val_") else "")
     missing = [i for i, rows in histories.items() if all(r.get(metric) is None for r in rows)]
     if len(missing) < len(histories):
-        st.plotly_chart(charts.compare_runs(histories, metric), key="runs_chart")
+        chart = charts.compare_runs(histories, metric, names=names, classes=classes)
+        st.plotly_chart(chart, key="runs_chart")
         if missing:
             st.caption(f"No {name} curve for {', '.join(missing)} ({why}).")
         smoothed = [i for i in histories if by_id[i].train_config.label_smoothing]
@@ -164,8 +184,6 @@ elif chosen:
     elif histories:  # else each run's warning has said why
         st.info(f"None of these runs has a {name} curve ({why}).")
 if chosen:
-    table = pd.DataFrame({run_id: settings(by_id[run_id]) for run_id in chosen})
-    differ = table[table.astype(str).nunique(axis=1) > 1]
     if len(chosen) < 2:
         st.caption("Pick two or more runs to see how their settings differ.")
     elif differ.empty:

@@ -1,5 +1,7 @@
 """The figure builders put the numbers they are given into their traces, unchanged."""
 
+import math
+
 import plotly.graph_objects as go
 import pytest
 
@@ -55,6 +57,39 @@ def test_training_curves_place_validation_at_the_end_of_each_epoch():
     assert list(val_acc.x) == [2, 4] and list(val_acc.y) == [0.25, 0.35]
     markers = [s for s in fig.layout.shapes if s.type == "line"]
     assert len(markers) == 2 and all(s.x0 == 3 for s in markers)  # one per subplot
+
+
+def levels(fig: go.Figure) -> dict[str, float]:
+    """The dotted levels across a figure: their label's start, and their height."""
+    heights = [s.y0 for s in fig.layout.shapes if s.line.dash == "dot"]
+    texts = [a.text for a in fig.layout.annotations if "chance" in a.text or "figure 1" in a.text]
+    return dict(zip(texts, heights, strict=True))
+
+
+def test_training_curves_mark_what_guessing_scores_once_the_classes_are_known():
+    assert levels(charts.training_curves(BATCHES, EPOCHS)) == {}
+    fig = charts.training_curves(BATCHES, EPOCHS, classes=10)
+    assert levels(fig) == {"chance (ln 10 = 2.30)": pytest.approx(math.log(10)),
+                           "chance (10%)": 0.1}  # fmt: skip
+    on = {s.yref: s.y0 for s in fig.layout.shapes if s.line.dash == "dot"}
+    assert on == {"y": pytest.approx(math.log(10)), "y2": 0.1}  # the loss's, the accuracy's
+    assert charts.chance(4) == {"accuracy": 0.25, "error": 0.75,
+                                "loss": pytest.approx(1.3863, abs=1e-4)}  # fmt: skip
+
+
+def test_compared_runs_are_named_as_given_and_marked_with_chance_and_figure_1():
+    names = {"run-a": "run-a · activation tanh"}
+    fig = charts.compare_runs({"run-a": EPOCHS, "run-b": EPOCHS}, "val_loss", names=names,
+                              classes=10)  # fmt: skip
+    assert [t.name for t in fig.data] == ["run-a · activation tanh", "run-b"]
+    assert levels(fig) == {"chance (ln 10 = 2.30)": pytest.approx(math.log(10))}
+    accuracy = charts.compare_runs({"run-a": EPOCHS}, "val_accuracy", classes=5)
+    assert levels(accuracy) == {"chance (20%)": 0.2}
+    error = charts.compare_training_error({"run-a": BATCHES}, names=names, classes=10)
+    assert [t.name for t in error.data] == ["run-a · activation tanh"]
+    assert levels(error) == {"25%: the paper's figure 1": 0.25, "chance (90%)": 0.9}
+    assert levels(charts.compare_training_error({"run-a": BATCHES})) == {
+        "25%: the paper's figure 1": 0.25}  # fmt: skip
 
 
 def test_training_curves_say_when_the_loss_includes_label_smoothing():
