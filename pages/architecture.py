@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from alexnet_core import architecture_charts, config, fitting, presets, report
-from pages import common, train_form, widgets, wording
+from pages import common, help_texts, train_form, widgets, wording
 
 # Widget key -> ModelConfig field it sets. The preset's values fill them in.
 KNOBS = {
@@ -74,22 +74,25 @@ st.write(
 if "arch_image_size" not in st.session_state:
     st.session_state.setdefault("arch_preset", "paper")
     load_preset()
+about = help_texts.about  # a setting's widget options: kept, with what it means
 keep = common.KEEP  # the knobs keep their values while you visit other pages
 row = st.columns(4)
 name = row[0].selectbox(
     "Preset", list(presets.PRESETS), key="arch_preset", on_change=load_preset, **keep
 )
-row[1].number_input("Image size (pixels)", 8, 512, key="arch_image_size", **keep)
-row[2].number_input("Input size (pixels)", 8, 512, key="arch_input_size", **keep)
-row[3].number_input("Classes", 2, 100_000, key="arch_classes", **keep)
+row[1].number_input("Image size (pixels)", 8, 512, key="arch_image_size", **about("image_size"))
+row[2].number_input("Input size (pixels)", 8, 512, key="arch_input_size", **about("input_size"))
+row[3].number_input("Classes", 2, 100_000, key="arch_classes", **about("num_classes"))
 row = st.columns(4)
-row[0].number_input("Width multiplier", 0.05, 4.0, step=0.05, key="arch_width", **keep)
-row[1].number_input("FC units (fc6, fc7)", 1, 16384, key="arch_fc_units", **keep)
-row[2].number_input("Dropout", 0.0, 0.95, step=0.05, key="arch_dropout", **keep)
-row[3].selectbox("Normalisation", config.NORMALISATIONS, key="arch_normalization", **keep)
+row[0].number_input("Width multiplier", 0.05, 4.0, step=0.05, key="arch_width", **about("width"))
+row[1].number_input("FC units (fc6, fc7)", 1, 16384, key="arch_fc_units", **about("fc_units"))
+row[2].number_input("Dropout", 0.0, 0.95, step=0.05, key="arch_dropout", **about("dropout"))
+row[3].selectbox(
+    "Normalisation", config.NORMALISATIONS, key="arch_normalization", **about("normalization")
+)
 row = st.columns(4)
-row[0].selectbox("Activation", config.ACTIVATIONS, key="arch_activation", **keep)
-row[1].selectbox("Pooling", config.POOLINGS, key="arch_pooling", **keep)
+row[0].selectbox("Activation", config.ACTIVATIONS, key="arch_activation", **about("activation"))
+row[1].selectbox("Pooling", config.POOLINGS, key="arch_pooling", **about("pooling"))
 row[2].number_input(
     "Random shift (pixels)", 0, 64, key="arch_shift",
     help="Training moves each image by any distance up to this many pixels of the images as "
@@ -99,7 +102,7 @@ row[2].number_input(
     "share: for larger images raise it with them (the same share of 227 is 14).",
     **keep,
 )  # fmt: skip
-row[3].toggle("Random flips (augment)", key="arch_flip", **keep)
+row[3].toggle("Random flips (augment)", key="arch_flip", **about("augment_flip"))
 row[3].toggle(
     "Split over two GPUs",
     key="arch_two_gpus",

@@ -16,14 +16,16 @@ from alexnet_core import (
     system,
     training,
 )
-from pages import common, train_checks, train_form, widgets, wording
+from pages import common, help_texts, train_checks, train_form, widgets, wording
 
 ICONS = {"resume": ":material/play_arrow:", "pause": ":material/pause:", "stop": ":material/stop:"}
 NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
     ("runs", "Compare it in Runs", ":material/folder_open:"),
     ("inside", "See its feature maps", ":material/grid_view:"),
     ("classify", "Classify images with it", ":material/label:"),
+    ("evaluate", "Evaluate it on the test set", ":material/analytics:"),
 ]
+about = help_texts.about  # a setting's widget options: kept, with what it means
 KEEP = common.KEEP  # the settings keep their values while you visit other pages
 OWN_DATA = "own"  # the Dataset choice that asks for a path
 SOURCE_LABELS = {"keras": "keras (CIFAR-10)", "sample": "sample (CIFAR-10, 5,000 images)",
@@ -125,7 +127,7 @@ def live(drawn_status: str) -> None:
         st.caption(stops)
     if not snap.active:
         pages = NEXT_PAGES if snap.epochs_done else NEXT_PAGES[:1]  # nothing saved to look in
-        for column, (page, label, icon) in zip(st.columns(3), pages, strict=False):
+        for column, (page, label, icon) in zip(st.columns(len(NEXT_PAGES)), pages, strict=False):
             column.page_link(f"pages/{page}.py", label=label, icon=icon,
                              query_params={common.RUN_PARAMETER: snap.run_id})  # fmt: skip
     if not snap.batch_history:
@@ -134,7 +136,8 @@ def live(drawn_status: str) -> None:
                     "takes a few seconds longer than the rest.")  # fmt: skip
         return
     curves = charts.training_curves(snap.batch_history, snap.epoch_history, snap.lr_events,
-                                    label_smoothing=smoothing)  # fmt: skip
+                                    label_smoothing=smoothing,
+                                    classes=snap.model_config.num_classes)  # fmt: skip
     st.plotly_chart(curves, key="train_curves")
     left, right = st.columns(2)
     lr_curve = charts.learning_rate_curve(snap.batch_history, snap.lr_events)
@@ -217,33 +220,27 @@ with st.expander("Settings for a new run", expanded=not active):
     with st.form("train_form", border=False, enter_to_submit=False):
         st.markdown("**Model** (augmentation is part of the model; it acts on training batches)")
         c = st.columns(6, vertical_alignment="bottom")  # a label on two lines
-        c[0].number_input("Input size", step=1, key="train_input_size", **KEEP)
-        c[1].number_input("Width multiplier", step=0.05, key="train_width", **KEEP)
-        c[2].number_input("FC units", step=1, key="train_fc_units", **KEEP)
-        c[3].number_input("Dropout", step=0.05, key="train_dropout", **KEEP)
-        c[4].number_input("Random shift (px)", step=1, key="train_augment_shift", **KEEP,
-                          help="Any distance up to this many pixels of the images as loaded "
-                          "(Image size below), fractions included: the image is resampled, "
-                          "where the paper's crops moved whole pixels. Its 224 crops of 256 "
-                          "moved them up to 16 of 256: 2 of CIFAR's 32, 14 of 227.")  # fmt: skip
-        c[5].checkbox("Random flips", key="train_augment_flip", **KEEP)
-        c[5].checkbox(
-            "Two GPUs",
-            key="train_two_gpus",
-            **KEEP,
-            help="The paper's split over two GPUs (see Architecture) as grouped convolutions, "
-            "trained on one device all the same. On a CPU, TensorFlow runs grouped convolutions "
-            "through a much slower path.",
-        )
+        c[0].number_input("Input size", step=1, key="train_input_size", **about("input_size"))
+        c[1].number_input("Width multiplier", step=0.05, key="train_width", **about("width"))
+        c[2].number_input("FC units", step=1, key="train_fc_units", **about("fc_units"))
+        c[3].number_input("Dropout", step=0.05, key="train_dropout", **about("dropout"))
+        c[4].number_input("Random shift (px)", step=1, key="train_augment_shift",
+                          **about("augment_shift"))  # fmt: skip
+        c[5].checkbox("Random flips", key="train_augment_flip", **about("augment_flip"))
+        c[5].checkbox("Two GPUs", key="train_two_gpus", **about("two_gpus"))
         c = st.columns([1, 1, 1, 3], vertical_alignment="bottom")  # room for the switch's label
-        c[0].selectbox("Activation", config.ACTIVATIONS, key="train_activation", **KEEP)
-        c[1].selectbox("Normalisation", config.NORMALISATIONS, key="train_normalization", **KEEP)
-        c[2].selectbox("Pooling", config.POOLINGS, key="train_pooling", **KEEP,
-                       help="overlapping: 3x3 windows, stride 2 (the paper); non_overlapping: "
-                       "2x2, stride 2; custom: the preset's own.")  # fmt: skip
-        c[3].checkbox("Normalise, then pool", key="train_norm_before_pool", **KEEP,
-                      help="The paper: convolution, ReLU, response normalisation, then "
-                      "pooling. The tutorial pools first, then batch-normalises.")  # fmt: skip
+        c[0].selectbox(
+            "Activation", config.ACTIVATIONS, key="train_activation", **about("activation")
+        )
+        c[1].selectbox(
+            "Normalisation",
+            config.NORMALISATIONS,
+            key="train_normalization",
+            **about("normalization"),
+        )
+        c[2].selectbox("Pooling", config.POOLINGS, key="train_pooling", **about("pooling"))
+        c[3].checkbox("Normalise, then pool", key="train_norm_before_pool",
+                      **about("norm_before_pool"))  # fmt: skip
         with st.expander("Each convolution: filters, kernel, stride"):
             convs = widgets.conv_settings("train", **KEEP)
         st.caption(
@@ -254,49 +251,51 @@ with st.expander("Settings for a new run", expanded=not active):
         )
         st.markdown("**Optimisation**")
         c = st.columns(6)
-        c[0].number_input("Epochs", step=1, key="train_epochs", **KEEP)
-        c[1].number_input("Batch size", step=1, key="train_batch_size", **KEEP)
-        c[2].selectbox("Optimizer", config.OPTIMIZERS, key="train_optimizer", **KEEP)
-        c[3].number_input(
-            "Learning rate", step=0.001, format="%.5f", key="train_learning_rate", **KEEP
-        )
-        c[4].number_input("Momentum (SGD)", step=0.05, key="train_momentum", **KEEP)
-        c[5].checkbox("Nesterov", key="train_nesterov", **KEEP)
+        c[0].number_input("Epochs", step=1, key="train_epochs", **about("epochs"))
+        c[1].number_input("Batch size", step=1, key="train_batch_size", **about("batch_size"))
+        c[2].selectbox("Optimizer", config.OPTIMIZERS, key="train_optimizer", **about("optimizer"))
+        c[3].number_input("Learning rate", step=0.001, format="%.5f", key="train_learning_rate",
+                          **about("learning_rate"))  # fmt: skip
+        c[4].number_input("Momentum (SGD)", step=0.05, key="train_momentum", **about("momentum"))
+        c[5].checkbox("Nesterov", key="train_nesterov", **about("nesterov"))
         c = st.columns(6)
-        c[0].selectbox("Schedule", config.SCHEDULES, key="train_schedule", **KEEP)
-        c[1].number_input("one_cycle warm-up", step=0.05, key="train_warmup_fraction", **KEEP)
-        c[2].number_input("step: every (epochs)", step=1, key="train_step_epochs", **KEEP)
-        c[3].number_input("step: divide by", step=1.0, key="train_step_factor", **KEEP)
-        c[4].number_input(
-            "Weight decay",
-            step=0.0005,
-            format="%.5f",
-            key="train_weight_decay",
-            **KEEP,
-            help="Decoupled, as Keras does it: each step shrinks the weights (not biases, nor "
-            "batch norm's scales and shifts) by learning rate x this. adam trains without "
-            "decay; adamw is Adam with it. The paper's "
-            "0.0005 went through its momentum of 0.9, which makes it about ten times stronger: "
-            "0.005 here.",
+        c[0].selectbox("Schedule", config.SCHEDULES, key="train_schedule", **about("schedule"))
+        c[1].number_input(
+            "one_cycle warm-up", step=0.05, key="train_warmup_fraction", **about("warmup_fraction")
         )
-        c[5].number_input("Label smoothing", step=0.05, key="train_label_smoothing", **KEEP)
+        c[2].number_input(
+            "step: every (epochs)", step=1, key="train_step_epochs", **about("step_epochs")
+        )
+        c[3].number_input(
+            "step: divide by", step=1.0, key="train_step_factor", **about("step_factor")
+        )
+        c[4].number_input("Weight decay", step=0.0005, format="%.5f", key="train_weight_decay",
+                          **about("weight_decay"))  # fmt: skip
+        c[5].number_input(
+            "Label smoothing", step=0.05, key="train_label_smoothing", **about("label_smoothing")
+        )
         st.markdown("**Data and run**")
         c = st.columns([1, 1, 0.7, 1.5, 1.7], vertical_alignment="center")  # labels fit at 1280 px
-        c[0].number_input("Validation share", step=0.05, key="train_validation_fraction", **KEEP)
-        c[1].number_input("Train subset (0 = all)", step=256, key="train_subset", **KEEP)
-        c[2].number_input("Seed", step=1, key="train_seed", **KEEP)
-        c[3].checkbox("Mixed precision (GPU)", key="train_mixed_precision", **KEEP)
-        c[4].checkbox("Checkpoint every epoch", key="train_save_every_epoch", **KEEP,
-                      help="Keep epoch_001.keras, epoch_002.keras... besides best and last: "
-                      "Feature maps then shows how conv1's filters changed.")  # fmt: skip
+        c[0].number_input(
+            "Validation share",
+            step=0.05,
+            key="train_validation_fraction",
+            **about("validation_fraction"),
+        )
+        c[1].number_input(
+            "Train subset (0 = all)", step=256, key="train_subset", **about("train_subset")
+        )
+        c[2].number_input("Seed", step=1, key="train_seed", **about("seed"))
+        c[3].checkbox(
+            "Mixed precision (GPU)", key="train_mixed_precision", **about("mixed_precision")
+        )
+        c[4].checkbox("Checkpoint every epoch", key="train_save_every_epoch",
+                      **about("save_every_epoch"))  # fmt: skip
         c = st.columns(6)
-        c[0].number_input("Image size (data)", step=1, key="train_image_size", **KEEP,
-                          help="Images are resized to this when loaded; the model resizes "
-                          "them to its input size per batch.")  # fmt: skip
-        c[1].selectbox("Devices", distribute.DEVICE_SETTINGS, key="train_devices", **KEEP,
-                       help="auto: every GPU, else the CPU. all: every GPU as replicas that "
-                       "share each batch (tf.distribute), or every CPU device when there is "
-                       "no GPU.")  # fmt: skip
+        c[0].number_input("Image size (data)", step=1, key="train_image_size",
+                          **about("image_size"))  # fmt: skip
+        c[1].selectbox("Devices", distribute.DEVICE_SETTINGS, key="train_devices",
+                       **about("devices"))  # fmt: skip
         buttons = st.container(horizontal=True)
         # Disabled while a run trains (a page drawn before it started still meets JobBusy).
         start = buttons.form_submit_button("Start training", type="primary", key="train_start",

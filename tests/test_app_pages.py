@@ -27,7 +27,7 @@ from alexnet_core import (
     snapshot,
     training,
 )
-from pages import common, wording
+from pages import common, train_form, wording
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -448,6 +448,28 @@ def test_train_and_architecture_keep_their_settings_while_you_visit_another_page
     assert app.number_input(key="arch_width").value == 0.5
 
 
+def widgets_by_key(at: AppTest) -> dict:
+    """Every number box, select box, checkbox and toggle on the page, by key."""
+    found = [*at.number_input, *at.selectbox, *at.checkbox, *at.toggle]
+    return {w.key: w for w in found if w.key}
+
+
+def test_every_setting_of_train_and_architecture_says_what_it_means(app):
+    app.run().switch_page("pages/train.py").run()
+    on_train = widgets_by_key(app)
+    fields = [*train_form.MODEL_FIELDS, *train_form.TRAIN_FIELDS, "two_gpus", "pooling"]
+    helps = [on_train[train_form.key(field)].help for field in fields]
+    assert all(h and len(h) > 40 for h in helps), dict(zip(fields, helps, strict=True))
+    assert len(set(helps)) == len(helps)  # no text pasted onto two settings
+    app.switch_page("pages/architecture.py").run()
+    on_arch = widgets_by_key(app)
+    knobs = ["image_size", "input_size", "classes", "width", "fc_units", "dropout",
+             "normalization", "activation", "pooling", "shift", "flip", "two_gpus"]  # fmt: skip
+    for knob in knobs:
+        assert len(on_arch[f"arch_{knob}"].help or "") > 40, knob
+    assert on_arch["arch_width"].help == on_train["train_width"].help  # one text, two pages
+
+
 def test_architecture_sends_its_network_to_train_and_train_estimates_it(app):
     app.run().switch_page("pages/architecture.py").run()
     app.selectbox(key="arch_preset").select("tiny").run()
@@ -662,10 +684,14 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app, cache_dir):
     assert f" · {wording.duration_text(snap.duration_s)} of training" in progress
     assert "left" not in progress, "no time left once it ended"
     links = {link.proto.label: link.proto.query_string for link in app.get("page_link")}
-    assert list(links) == ["Compare it in Runs", "See its feature maps", "Classify images with it"]
+    assert list(links) == ["Compare it in Runs", "See its feature maps", "Classify images with it",
+                           "Evaluate it on the test set"]  # fmt: skip
     assert set(links.values()) == {f"run={snap.run_id}"}, "each opens its page on this run"
     assert "0.02" in app.get("plotly_chart")[0].proto.spec, "the lr change is marked"
     assert "loss, with label smoothing 0.1" in app.get("plotly_chart")[0].proto.spec
+    curves = json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]["annotations"]
+    assert {a["text"]: a["y"] for a in curves if "chance" in a["text"]} == {
+        "chance (ln 10 = 2.30)": pytest.approx(2.302585), "chance (10%)": 0.1}  # fmt: skip
     (loss,) = [m for m in app.metric if m.label == "Loss"]
     assert "includes label smoothing (0.1)" in loss.proto.help
 
@@ -1206,6 +1232,8 @@ def test_runs_lists_only_the_settings_that_differ(app, finished_run):
     assert list(differ.index) == ["training.learning_rate"]
     rate = run.train_config.learning_rate
     assert differ.loc["training.learning_rate"].tolist() == [str(rate), "0.5"]
+    legend = [trace["name"] for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]]
+    assert legend == [f"{run.run_id} · learning_rate {rate}", f"{other.run_id} · learning_rate 0.5"]
 
     settings["model"]["activation"] = "tanh"  # two runs named -tiny: the table tells them apart
     (other.path / "config.json").write_text(json.dumps(settings))
@@ -1215,13 +1243,23 @@ def test_runs_lists_only_the_settings_that_differ(app, finished_run):
         run.run_id: trained,
         other.run_id: "activation tanh, epochs 1, learning_rate 0.5, train_subset 256",
     }
+    settings["training"]["seed"] += 1  # a third difference: the legend keeps to two
+    (other.path / "config.json").write_text(json.dumps(settings))
+    app.segmented_control(key="runs_metric").set_value("batch_error").run()
+    chart = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert [trace["name"] for trace in chart["data"]] == [
+        f"{run.run_id} · activation relu, learning_rate {rate}, …",
+        f"{other.run_id} · activation tanh, learning_rate 0.5, …",
+    ]  # in the table's order, model first
+    levels = {a["text"]: a["y"] for a in chart["layout"]["annotations"]}
+    assert levels == {"25%: the paper's figure 1": 0.25, "chance (90%)": 0.9}, "ten classes"
 
 
 def test_a_link_from_train_opens_its_page_on_the_run_it_names(app, finished_run):
     run = copy_of(finished_run)
     older = copy_of(finished_run, "20000101-000000-tiny")
     for page, key in (("classify", "classify_run"), ("inside", "inside_run"),
-                      ("runs", "runs_selected")):  # fmt: skip
+                      ("evaluate", "evaluate_run"), ("runs", "runs_selected")):  # fmt: skip
         app.run().switch_page(f"pages/{page}.py").run()
         assert app.selectbox(key=key).value == run.run_id  # the newest, at first
         app.query_params["run"] = older.run_id  # as Train's "See its feature maps" link says
