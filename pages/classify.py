@@ -98,7 +98,9 @@ st.write(
 )
 run, which, version, _ = common.pick_checkpoint("classify")
 classes = len(run.class_names)
-st.caption(f"{classes} classes: {', '.join(run.class_names)}")
+st.caption(f"{classes} classes: {', '.join(run.class_names)}. The network has no answer for "
+           "anything else: a photo of a tree still gets the class it resembles most, often "
+           "with a high probability, since its softmax shares 100% among these.")  # fmt: skip
 
 files = widgets.kept_uploads(  # still there after a visit to another page
     "Images",

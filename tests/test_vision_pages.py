@@ -229,6 +229,8 @@ def test_inside_takes_an_upload_and_refuses_a_broken_one(app):
 def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images):
     at = open_page(app, "classify")
     assert at.info and "Upload" in at.info[0].value
+    said = " ".join(c.value for c in at.caption)
+    assert f"10 classes: {', '.join(trained_run.class_names)}. The network has no answer" in said
     x_test, _ = test_images
     files = [
         ("first.png", encoded(x_test[0]), "image/png"),
