@@ -203,6 +203,8 @@ with st.expander("Settings for a new run", expanded=not active):
     c[1].selectbox(
         "Preset", list(presets.PRESETS), key="train_preset", **KEEP, on_change=load_preset
     )
+    if heavy := train_checks.preset_warning(st.session_state.train_preset):
+        st.warning(heavy, icon=":material/hourglass_top:")
     if source == OWN_DATA:
         source = st.text_input(
             "Folder or file on this machine",

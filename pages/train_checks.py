@@ -5,10 +5,26 @@ import dataclasses
 
 import streamlit as st
 
-from alexnet_core import estimate, report, training_data
+from alexnet_core import estimate, presets, report, system, training_data
 from pages import common, wording
 
 PREVIEW_IMAGES, PREVIEW_COPIES = 4, 5  # augmentation preview: training images, views of each
+CPU_PRESET = "cifar_small"  # the preset made for a CPU
+HEAVY = 10  # a preset with this many times its multiply-adds per image wants a GPU
+
+
+def preset_warning(name: str) -> str | None:
+    """On a machine without a GPU, what a preset made for one costs here; else None."""
+    macs = report.plan_layers(presets.preset(name)).total_macs
+    times = macs / report.plan_layers(presets.preset(CPU_PRESET)).total_macs
+    if times < HEAVY or system.gpu_names():
+        return None
+    epochs = presets.train_preset(name).epochs
+    return (f"No GPU here: `{name}` does {times:.0f}× the multiply-adds per image of "
+            f"`{CPU_PRESET}`, so its {epochs} epochs of CIFAR-10 take many hours on a CPU (a "
+            "2-core server trained `tutorial` at 1.3 hours an epoch, and `cifar_small` to 80% "
+            "in 20 minutes). *Estimate time per epoch* below measures it here; a Train subset "
+            "or fewer epochs shortens a run.")  # fmt: skip
 
 
 def show_estimate(model_config, train_config) -> None:

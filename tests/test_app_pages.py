@@ -25,6 +25,7 @@ from alexnet_core import (
     run_logs,
     runs,
     snapshot,
+    system,
     training,
 )
 from pages import common, train_form, wording
@@ -468,6 +469,24 @@ def test_every_setting_of_train_and_architecture_says_what_it_means(app):
     for knob in knobs:
         assert len(on_arch[f"arch_{knob}"].help or "") > 40, knob
     assert on_arch["arch_width"].help == on_train["train_width"].help  # one text, two pages
+
+
+def test_train_warns_that_a_preset_made_for_a_gpu_takes_hours_on_this_cpu(app, monkeypatch):
+    monkeypatch.setattr(system, "gpu_names", lambda: [])  # whatever this machine has
+    app.run().switch_page("pages/train.py").run()
+    heavy = [w.value for w in app.warning if w.value.startswith("No GPU here")]
+    assert app.selectbox(key="train_preset").value == "cifar_small" and not heavy
+    for preset, times, epochs in [("paper", 36, 90), ("tutorial", 62, 50), ("cifar_gpu", 15, 40)]:
+        app.selectbox(key="train_preset").select(preset).run()
+        no_problems(app)
+        (heavy,) = [w.value for w in app.warning if w.value.startswith("No GPU here")]
+        assert f"`{preset}` does {times}× the multiply-adds" in heavy
+        assert f"its {epochs} epochs" in heavy
+    app.selectbox(key="train_preset").select("tiny").run()
+    assert not [w for w in app.warning if w.value.startswith("No GPU here")]
+    monkeypatch.setattr(system, "gpu_names", lambda: ["GPU:0 (NVIDIA H200)"])
+    app.selectbox(key="train_preset").select("paper").run()
+    assert not [w for w in app.warning if w.value.startswith("No GPU here")]
 
 
 def test_architecture_sends_its_network_to_train_and_train_estimates_it(app):
