@@ -24,9 +24,21 @@ def three_figures(value: float) -> str:
     return f"{value:.{2 if value < 9.995 else 1 if value < 99.95 else 0}f}"
 
 
+SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def power_of_ten(value: float) -> str:
+    """A value too large for any unit prefix, to three figures: 3.43 × 10¹⁸."""
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPTS)}"
+
+
 def count_text(count: float) -> str:
-    """A large count with a unit prefix, to three figures: 715 M, 1.14 G, 12.3 K."""
+    """A large count with a unit prefix, to three figures: 715 M, 1.14 G, 12.3 K; past 999 T,
+    a power of ten."""
     rounded = float(f"{count:.3g}")  # 999.6 M reads 1.00 G, not 1000 M
+    if rounded >= 1e15:
+        return power_of_ten(rounded)
     for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if rounded >= size:
             return f"{three_figures(rounded / size)} {unit}"
@@ -34,8 +46,11 @@ def count_text(count: float) -> str:
 
 
 def bytes_text(size: float) -> str:
-    """A size in bytes to three figures in binary units: 5.02 MiB, 1.94 GiB, 1.41 TiB."""
-    for unit, power in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+    """A size in bytes to three figures in binary units: 5.02 MiB, 1.94 GiB, 1.41 TiB; past
+    999 PiB, in bytes as a power of ten."""
+    if size >= 999.5 * 2**50:
+        return f"{power_of_ten(size)} B"
+    for unit, power in (("PiB", 50), ("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
         if size >= 0.995 * 2**power:  # what would read 1024 MiB reads 1.00 GiB
             return f"{three_figures(size / 2**power)} {unit}"
     return f"{size:,.0f} B"

@@ -139,6 +139,8 @@ def test_durations_read_in_a_unit_that_suits_them(seconds, text):
         (1023.9 * 2**20, "1.00 GiB"),
         (99.96 * 2**20, "100 MiB"),
         (1445.69 * 2**30, "1.41 TiB"),
+        (3 * 2**50, "3.00 PiB"),
+        (3.43e21, "3.43 × 10²¹ B"),
     ],  # fmt: skip
 )
 def test_sizes_read_in_binary_units_to_three_figures(size, text):
@@ -153,6 +155,8 @@ def test_sizes_read_in_binary_units_to_three_figures(size, text):
         (12_345, "12.3 K"),
         (715_123_456, "715 M"),
         (999_600_000, "1.00 G"),
+        (999_400_000_000_000, "999 T"),
+        (3_430_000 * 10**12, "3.43 × 10¹⁸"),
     ],  # fmt: skip
 )
 def test_large_counts_keep_three_figures(count, text):
