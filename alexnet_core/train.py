@@ -189,10 +189,13 @@ def _run_folder(given: str, runs_dir: str | None = None) -> str:
 
 def _as_flag(message: str, options: dict) -> str:
     """A config error that names a field the command line set names its option instead:
-    'learning_rate: got -1.0, ...' reads '--learning-rate: got -1.0, ...'."""
+    'learning_rate: got -1.0, ...' reads '--learning-rate: got -1.0, ...'; and a way out that
+    names a setting, '(input_size, now 8)', names its option whether given or not."""
     name, colon, rest = message.partition(":")
-    given = colon and options.get(name) is not None
-    return f"--{name.replace('_', '-')}:{rest}" if given else message
+    if colon and options.get(name) is not None:
+        message = f"--{name.replace('_', '-')}:{rest}"
+    return re.sub(r"\((\w+), now", lambda m: f"(--{m[1].replace('_', '-')}, now"
+                  if m[1] in options else m[0], message)  # fmt: skip
 
 
 def _follow(job, *, quiet: bool) -> int:

@@ -63,6 +63,8 @@ def test_options_override_the_preset():
         (["--conv-kernels", "5", "3", "3", "3", "0"], "error: --conv-kernels: got (5, 3, 3, 3, 0)"),
         (["--dataset", "/no/such/cifar.zip", "--epochs", "1"], "/no/such/cifar.zip"),
         (["--preset", "paper", "--width", "0.3"], "conv2 is split into 2 groups"),
+        (["--preset", "tiny", "--input-size", "8"], "resized to (--input-size, now 8)"),
+        (["--preset", "paper", "--conv-strides", "4", "4", "4", "4", "4"], "(--input-size, now"),
         (
             ["--preset", "tiny", "--dataset", "sample", "--devices", "banana"],
             "error: --devices: no device 'banana'",
