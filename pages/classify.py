@@ -210,12 +210,13 @@ title = "Top classes" + (
 )
 chart.plotly_chart(vision_charts.top_k(prediction.top, title), key="classify_chart")
 seen_caption = f"What the network saw ({seen.shape[0]}x{seen.shape[1]})"
-picture.image(common.enlarged(seen, SHOWN_SIDE), caption=seen_caption)
+picture.image(common.enlarged(seen, SHOWN_SIDE), caption=seen_caption, **common.PIXELS)
 widgets.squeeze_note(result.aspect, picture)
 for cell, overlay, index in ((top_cam, top_overlay, top_index), (other_cam, other_overlay, other)):
     index = int(index)
     probability = prediction.probabilities[index]
-    cell.image(overlay, caption=f"{name}: {run.class_names[index]} ({probability:.1%})")
+    cell.image(overlay, caption=f"{name}: {run.class_names[index]} ({probability:.1%})",
+               **common.PIXELS)  # fmt: skip
 widgets.heat_key(method, st.columns([5, 4])[1])  # under the two heat maps
 if views != "single":
     st.markdown(f"**The {len(result.view_probabilities)} views** and what the network said of each")
@@ -227,4 +228,5 @@ if views != "single":
                 common.enlarged(view[0], VIEW_SIDE),
                 caption=f"{place}: {run.class_names[p.argmax()]} {p.max():.0%}",
                 width=VIEW_SIDE,
+                **common.PIXELS,
             )

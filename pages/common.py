@@ -160,6 +160,11 @@ def pick_checkpoint(prefix: str):
     return run, which, version, model
 
 
+# Images shown pixel for pixel (enlarged inputs, filters, heat maps over them) go out as PNG:
+# Streamlit sends an RGB array as JPEG, which rings and tints the edges of enlarged pixels.
+PIXELS = dict(output_format="PNG")
+
+
 def enlarged(image, side: int):
     """A small image repeated pixel by pixel to about `side` pixels, for display."""
     return introspect.enlarge(image, max(1, side // image.shape[0]))
@@ -308,4 +313,4 @@ def image_grid(images, captions, columns: int = 8) -> None:
         cells = st.columns(columns)
         row = zip(images[start : start + columns], captions[start : start + columns], strict=True)
         for cell, (image, caption) in zip(cells, row, strict=False):  # the last row may be short
-            cell.image(image, caption=caption, width="stretch")
+            cell.image(image, caption=caption, width="stretch", **PIXELS)

@@ -108,6 +108,7 @@ left.image(
     common.enlarged(image, SHOWN_SIDE),
     caption=f"{label} ({resized}{image.shape[0]}x{image.shape[1]})",
     width=SHOWN_SIDE,
+    **common.PIXELS,
 )
 widgets.squeeze_note(aspect, left)
 middle.image(
@@ -115,6 +116,7 @@ middle.image(
     caption=f"What conv1 saw: {seen.shape[0]}x{seen.shape[1]} (it sees the values normalised; "
     "shown here as colours)",
     width=SHOWN_SIDE,
+    **common.PIXELS,
 )
 right.markdown("**The normalised input, per channel (R, G, B)**")
 for name in ("mean", "std", "min", "max"):
@@ -152,7 +154,8 @@ with maps_tab:
         format_func=lambda c: f"channel {c} · mean {means[c]:.3g}",
     )
     left, right = st.columns([1, 2])
-    left.image(common.enlarged(seen, SHOWN_SIDE), caption="the input", width=SHOWN_SIDE)
+    left.image(common.enlarged(seen, SHOWN_SIDE), caption="the input", width=SHOWN_SIDE,
+               **common.PIXELS)  # fmt: skip
     big = vision_charts.feature_map(layer_maps[..., channel], f"{layer}, channel {channel}")
     right.plotly_chart(big, key="inside_channel_chart")
 
@@ -198,9 +201,10 @@ with filters_tab:
         shares = np.split(filters.colour_share(kernels), towers)
         for tower, (part, share) in enumerate(zip(np.split(tiles, towers), shares, strict=True)):
             st.image(introspect.tile_images(part[: MOST_TILES // towers], columns=16),
-                     caption=f"GPU {tower + 1} · mean colour share {share.mean():.2f}")  # fmt: skip
+                     caption=f"GPU {tower + 1} · mean colour share {share.mean():.2f}",
+                     **common.PIXELS)  # fmt: skip
     else:
-        st.image(introspect.tile_images(tiles[:MOST_TILES], columns=16))
+        st.image(introspect.tile_images(tiles[:MOST_TILES], columns=16), **common.PIXELS)
 
     epochs = sorted(c for c in run.checkpoints if c.startswith("epoch_"))
     if not epochs:

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from alexnet_core import (
@@ -15,11 +16,13 @@ from alexnet_core import (
     classify,
     config,
     data,
+    explain,
     filters,
     presets,
     runs,
     training,
 )
+from pages import common
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +51,28 @@ def test_images():
 def app(trained_run, monkeypatch):
     monkeypatch.setenv("ALEXNET_RUNS_DIR", str(trained_run.path.parent))
     return AppTest.from_file("../app.py", default_timeout=90)
+
+
+@pytest.fixture
+def media(monkeypatch) -> dict:
+    """What the pages hand Streamlit's media store, by URL, as a browser would fetch it:
+    {url: (bytes, mimetype)}."""
+    sent, add = {}, MediaFileManager.add
+
+    def kept(self, data, mimetype, *args, **kwargs):
+        url = add(self, data, mimetype, *args, **kwargs)
+        sent[url] = (data, mimetype)
+        return url
+
+    monkeypatch.setattr(MediaFileManager, "add", kept)
+    return sent
+
+
+def pixels(at: AppTest, media: dict, index: int) -> np.ndarray:
+    """The pixels of the page's image `index`; it must have gone out losslessly."""
+    data, mimetype = media[at.image[index].value[0]]
+    assert mimetype == "image/png"
+    return np.asarray(Image.open(io.BytesIO(data)))
 
 
 def open_page(at: AppTest, page: str) -> AppTest:
@@ -276,11 +301,15 @@ def test_classify_uploads_real_files_good_and_bad(app, trained_run, test_images)
     assert "covering it costs nothing (or helps)" in key and "this map's largest fall" in key
 
 
-def test_classify_adds_test_images_named_with_their_true_class(app, trained_run, test_images):
+def test_classify_adds_test_images_named_with_their_true_class(
+    app, trained_run, test_images, media
+):
     at = open_page(app, "classify")
     x_test, y_test = test_images
     upload = ("mine.png", encoded(x_test[9]), "image/png")
     at.file_uploader(key="classify_upload").set_value([upload]).run()
+    assert captions(at)[0] == "What the network saw (32x32)"  # exactly: pixel for pixel
+    assert np.array_equal(pixels(at, media, 0), common.enlarged(x_test[9], 192))
     at.toggle(key="classify_use_test").set_value(True).run()
     no_problems(at)
     names = list(at.dataframe[0].value["file"])
@@ -504,7 +533,7 @@ def test_classify_shows_the_ten_views_and_averages_them(app, trained_run, test_i
     assert f"{expected.prediction.confidence:.4f}"[:5] in spec
 
 
-def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_images):
+def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_images, media):
     at = open_page(app, "evaluate")
     assert at.info and "Press the button" in at.info[0].value
     assert not at.warning, "the run's own held-out images: nothing changed"
@@ -535,6 +564,13 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
     said = f"{names[worst.true_class]}, taken for {names[worst.predicted_class]}"
     assert captions(at)[0] == f"#{worst.index}: {said} ({worst.confidence:.0%})"
     assert captions(at)[1] == f"Occlusion: {names[worst.predicted_class]}"
+    image = x_test[worst.index]  # the mistaken image, and what misled it: the wrong class
+    assert np.array_equal(pixels(at, media, 0), common.enlarged(image, 96))
+    misled = explain.explain(model, image, worst.predicted_class, "occlusion")
+    assert np.abs(pixels(at, media, 1) - explain.overlay_heatmap(pixels(at, media, 0), misled)
+                  .astype(int)).max() <= 1  # fmt: skip
+    truth = explain.explain(model, image, worst.true_class, "occlusion")
+    assert not np.allclose(misled, truth, atol=0.05)  # the two would look different
     assert "covering it costs nothing" in at.get("html")[-1].proto.body
 
     fresh = open_page(AppTest.from_file("../app.py", default_timeout=90), "evaluate")
