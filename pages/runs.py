@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import charts, checkpoints, config, run_logs, runs, training
-from pages import common, wording
+from alexnet_core import charts, checkpoints, config, presets, run_logs, runs, training
+from pages import common, train_form, wording
 
 # The Compare chart's curves: per-epoch metrics as Keras logged them, and the batches' error.
 CURVES = {"val_accuracy": "val accuracy", "val_loss": "val loss", "accuracy": "accuracy",
@@ -273,6 +273,16 @@ busy = damaged or run.status in runs.ACTIVE_STATUSES
 nothing_saved = "last" not in run.checkpoints or run.epochs_done < 1  # no epoch to go on from
 damaged_last = not nothing_saved and not checkpoints.is_whole(run.path, "last")
 if common.continue_run(run.path, "runs", cols[2:], disabled=busy or nothing_saved or damaged_last):
+    st.switch_page("pages/train.py")
+if nothing_saved and not busy:
+    st.caption("Its first epoch never finished, so no checkpoint holds anything to continue "
+               "from: train its settings again instead.")  # fmt: skip
+if not damaged and run.model_config.preset in presets.PRESETS and st.button(
+    "Train its settings again", key="runs_again", icon=":material/replay:",
+    help="Opens Train set to this run's network, training settings and data, for a new run: "
+    "to change one thing and compare the two, or because this one saved nothing to go on from.",
+):  # fmt: skip
+    train_form.fill_from_run(run.model_config, run.train_config)
     st.switch_page("pages/train.py")
 for note in checkpoint_notes(run):
     st.warning(note, icon=":material/warning:")

@@ -27,7 +27,7 @@ NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
 ]
 about = help_texts.about  # a setting's widget options: kept, with what it means
 KEEP = common.KEEP  # the settings keep their values while you visit other pages
-OWN_DATA = "own"  # the Dataset choice that asks for a path
+OWN_DATA = train_form.OWN_DATA
 SOURCE_LABELS = {"keras": "keras (CIFAR-10)", "sample": "sample (CIFAR-10, 5,000 images)",
                  OWN_DATA: "a folder or file of my own…"}  # fmt: skip
 
@@ -36,17 +36,6 @@ def load_preset() -> None:
     """Fill the form with the chosen preset's model and training settings."""
     name = st.session_state.train_preset
     train_form.fill(name, presets.preset(name), presets.train_preset(name))
-
-
-def load_run_settings(snap) -> None:
-    """Fill the form with a run's own settings and data: a reload, or a second tab, starts from
-    the run it shows rather than from a preset."""
-    train_form.fill(snap.model_config.preset, snap.model_config, snap.train_config)
-    source = snap.train_config.dataset
-    if source in [s["name"] for s in data.available_sources() if s["available"]]:
-        st.session_state.train_source = source  # sample, or keras while its copy is here
-    elif source not in ("auto", "keras", "sample"):  # a folder or file of the user's own
-        st.session_state.train_source, st.session_state.train_source_path = OWN_DATA, source
 
 
 def control(job, action: str) -> None:
@@ -69,7 +58,8 @@ job = training.current_job()
 snap = job.snapshot() if job else None  # the page is drawn from this one snapshot
 active = snap is not None and snap.active
 if "train_epochs" not in st.session_state and snap and snap.model_config.preset in presets.PRESETS:
-    load_run_settings(snap)  # this session's first visit, after a run: that run's settings
+    # This session's first visit, after a run (a reload, a second tab): that run's settings.
+    train_form.fill_from_run(snap.model_config, snap.train_config)
 elif "train_epochs" not in st.session_state:  # a first visit: the preset that suits this machine
     gpus = system.machine_info()["gpus"]
     st.session_state.setdefault("train_preset", "cifar_gpu" if gpus else "cifar_small")

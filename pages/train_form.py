@@ -5,12 +5,13 @@ import dataclasses
 
 import streamlit as st
 
-from alexnet_core import config
+from alexnet_core import config, data
 from pages import widgets
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
                 "activation", "normalization", "norm_before_pool")  # fmt: skip
 TRAIN_FIELDS = [f.name for f in dataclasses.fields(config.TrainConfig) if f.name != "dataset"]
+OWN_DATA = "own"  # the Dataset choice that asks for a path
 
 
 def key(field: str) -> str:
@@ -33,3 +34,13 @@ def fill(preset: str, model_config, train_config) -> None:
     widgets.fill_conv_settings("train", model_config)
     for field in TRAIN_FIELDS:
         st.session_state[key(field)] = getattr(train_config, field)
+
+
+def fill_from_run(model_config, train_config) -> None:
+    """Set the form to a run's own network, training and data, for a new run like it."""
+    fill(model_config.preset, model_config, train_config)
+    source = train_config.dataset
+    if source in [s["name"] for s in data.available_sources() if s["available"]]:
+        st.session_state.train_source = source  # sample, or keras while its copy is here
+    elif source not in ("auto", "keras", "sample"):  # a folder or file of the user's own
+        st.session_state.train_source, st.session_state.train_source_path = OWN_DATA, source

@@ -868,6 +868,27 @@ def test_runs_and_train_say_where_a_stop_cut_an_epoch_before_a_continue(app, tmp
     assert snapshot.stopped_earlier([{**last_cut[0], "batches": 3}]) == []
 
 
+def test_a_run_stopped_before_its_first_epoch_ended_is_trained_again_from_runs(app):
+    settings = dict(dataset="sample", train_subset=256, epochs=2, seed=7, learning_rate=0.02)
+    train = dataclasses.replace(presets.train_preset("tiny"), **settings)
+    job = training.start_training(presets.preset("tiny").replace(width=2.0), train)
+    job.stop()  # while it builds the model: before its first batch
+    assert job.wait(timeout=60)
+    assert runs.read_run(job.run_dir).epochs_done == 0 and job.snapshot().status == "stopped"
+    app.run().switch_page("pages/runs.py").run()
+    no_problems(app)
+    assert "Its first epoch never finished" in " ".join(c.value for c in app.caption)
+    assert continue_button(app, "runs").disabled
+    app.button(key="runs_again").click().run()
+    no_problems(app)
+    assert app.get("title")[0].proto.body == "Train"
+    app.switch_page("pages/train.py").run()  # AppTest's own next run would go back to Runs
+    expected = {"source": "sample", "preset": "tiny", "train_subset": 256, "epochs": 2,
+                "seed": 7, "learning_rate": 0.02, "width": 2.0}  # fmt: skip
+    assert {field: app.session_state[train_form.key(field)] for field in expected} == expected
+    assert app.number_input(key="train_seed").value == 7 and not app.exception
+
+
 def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     run = copy_of(finished_run)
     other = copy_of(finished_run, "20000101-000000-tiny")  # older: listed second
