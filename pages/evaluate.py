@@ -66,7 +66,11 @@ if result is None:
 
 loss, top1, top5 = st.columns(3)
 loss.metric("Test loss", f"{result.loss:.3f}", help="mean categorical cross-entropy")
-top1.metric("Top-1 accuracy", f"{result.top1:.1%}", help=f"of {which}.keras")
+count = len(result.probabilities)
+top1.metric("Top-1 accuracy", f"{result.top1:.1%}",
+            help=f"of {which}.keras, ±{result.top1_margin:.1%} (95%) from the number of test "
+            f"images alone: another {count:,} images of the same kind would score within that "
+            "19 times in 20.")  # fmt: skip
 classes = len(result.class_names)
 few = classes <= 5  # then the five most probable are every class
 guess = (f"; over {classes} classes a random guess already scores {5 / classes:.0%}, so top-1 "

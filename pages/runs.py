@@ -3,7 +3,16 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import charts, checkpoints, config, presets, run_logs, runs, training
+from alexnet_core import (
+    charts,
+    checkpoints,
+    classify,
+    config,
+    presets,
+    run_logs,
+    runs,
+    training,
+)
 from pages import common, train_form, wording
 
 # The Compare chart's curves: per-epoch metrics as Keras logged them, and the batches' error.
@@ -214,8 +223,15 @@ def run_numbers(run: runs.RunInfo) -> None:
         "is the best training epoch.",
     )  # fmt: skip
     tested = run.test_accuracy is not None  # 0% is a result, not a blank
-    numbers[3].metric("Test accuracy (last.keras)", f"{run.test_accuracy:.1%}" if tested else "—",
-                      help="of the final weights; Evaluate tests best.keras too")  # fmt: skip
+    count, margin = run.data.get("num_test", 0), ""
+    if tested and count:
+        margin = (f", ±{classify.accuracy_margin(run.test_accuracy, count):.1%} (95%) from "
+                  f"the number of its test images alone ({count:,})")  # fmt: skip
+    numbers[3].metric(
+        "Test accuracy (last.keras)",
+        f"{run.test_accuracy:.1%}" if tested else "—",
+        help=f"of the final weights{margin}; Evaluate tests best.keras too",
+    )
     if run.status in runs.ACTIVE_STATUSES:
         st.caption("Training now: these figures are as of its last finished epoch, and the page "
                    "redraws when it ends.")  # fmt: skip

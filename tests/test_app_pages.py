@@ -1077,6 +1077,11 @@ def test_runs_says_which_checkpoints_are_missing_or_damaged(app, finished_run):
     labels = {b.key: b.proto.label for b in app.get("download_button")}
     assert labels["runs_download_model"] == "best.keras (epoch 1)", "not last.keras"
     assert metric(app, "Test accuracy (last.keras)") == f"{good.test_accuracy:.1%}"
+    (tested,) = [m for m in app.metric if m.label == "Test accuracy (last.keras)"]
+    count = good.data["num_test"]  # the sample's 1,000 test images
+    margin = 1.96 * (good.test_accuracy * (1 - good.test_accuracy) / count) ** 0.5
+    said = f"±{margin:.1%} (95%) from the number of its test images alone ({count:,})"
+    assert said in tested.help
 
 
 def test_runs_says_which_compared_losses_include_label_smoothing(app, finished_run):

@@ -339,6 +339,20 @@ def test_evaluate_equals_a_direct_computation():
     confidences = [m.confidence for m in result.mistakes]
     assert confidences == sorted(confidences, reverse=True)
     assert all(m.predicted_class == predicted[m.index] != m.true_class for m in result.mistakes)
+    accuracy = (predicted == y).mean()
+    assert result.top1_margin == pytest.approx(1.96 * (accuracy * (1 - accuracy) / 70) ** 0.5)
+
+
+def test_the_top1_margin_shrinks_with_the_square_root_of_the_test_images():
+    def margin(top1: float, count: int) -> float:
+        fields = dict(class_names=(), loss=0.0, top5=0.0, confusion=None,
+                      per_class_accuracy=None, mistakes=())  # fmt: skip
+        probabilities = np.zeros((count, 10))
+        return classify.Evaluation(top1=top1, probabilities=probabilities, **fields).top1_margin
+
+    assert margin(0.8, 10_000) == pytest.approx(0.00784)
+    assert margin(0.8, 2_500) == pytest.approx(2 * margin(0.8, 10_000))
+    assert margin(0.5, 1_000) == pytest.approx(0.0310, abs=1e-4)
 
 
 def test_the_ten_test_views_are_the_shifts_and_flips_training_made():
