@@ -207,12 +207,16 @@ with filters_tab:
         st.image(introspect.tile_images(tiles[:MOST_TILES], columns=16), **common.PIXELS)
 
     epochs = sorted(c for c in run.checkpoints if c.startswith("epoch_"))
+    side = run.model_config.conv_kernels[0]
+    change = ("from noise to edges and colour blobs, as the paper's 11x11 kernels did (its "
+              "figure 3), given epochs enough" if side >= 7 else f"from noise: at {side}x{side} "
+              "pixels a kernel is too small to draw the paper's edges and stripes (it had "
+              "11x11), but its colours and its light and dark sides still settle")  # fmt: skip
     if not epochs:
-        st.caption(
-            'This run kept no epoch checkpoints; train with "Checkpoint every epoch" '
-            "to watch conv1 change from noise to edges and colour blobs."
-        )
-    elif st.toggle("Show conv1 at each epoch checkpoint", key="inside_filter_epochs", **KEEP):
+        st.caption(f'This run kept no epoch checkpoints; train with "Checkpoint every epoch" '
+                   f"to watch conv1 change {change}.")  # fmt: skip
+    elif st.toggle("Show conv1 at each epoch checkpoint", key="inside_filter_epochs", **KEEP,
+                   help=f"Watch conv1 change {change}."):  # fmt: skip
         picks = [epochs[round(i)] for i in np.linspace(0, len(epochs) - 1, EPOCHS_SHOWN)]
         picks = list(dict.fromkeys(picks))  # fewer epochs than slots: no repeats
         mosaics, unread = {}, []

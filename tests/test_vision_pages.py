@@ -126,6 +126,8 @@ def test_inside_shows_layers_filters_and_units(app, trained_run):
     at.toggle(key="inside_filter_epochs").set_value(True).run()
     no_problems(at)
     assert "epoch 001" in captions(at)
+    said = at.toggle(key="inside_filter_epochs").help  # tiny's conv1: 3x3, no room for edges
+    assert said.startswith("Watch conv1 change from noise: at 3x3 pixels a kernel is too small")
 
     images_before = len(at.image)
     at.selectbox(key="inside_unit_layer").select("conv3")
