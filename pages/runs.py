@@ -171,7 +171,8 @@ if chosen and metric == "batch_error":
         )
         st.caption("Each run's training error batch by batch, smoothed, against epochs: the "
                    "paper's figure 1 compared ReLU with tanh this way (train both with the "
-                   "Activation setting).")  # fmt: skip
+                   "Activation setting, and as the paper did, with Normalisation none and no "
+                   "dropout, augmentation, weight decay or label smoothing).")  # fmt: skip
     elif batches:  # else each run's warning has said why
         st.info("None of these runs has trained a batch yet.")
 elif chosen:
