@@ -69,8 +69,8 @@ loss.metric("Test loss", f"{result.loss:.3f}", help="mean categorical cross-entr
 count = len(result.probabilities)
 top1.metric("Top-1 accuracy", f"{result.top1:.1%}",
             help=f"of {which}.keras, ±{result.top1_margin:.1%} (95%) from the number of test "
-            f"images alone: another {count:,} images of the same kind would score within that "
-            "19 times in 20.")  # fmt: skip
+            f"images alone ({count:,}): the accuracy on all images of this kind lies that close "
+            "to it 19 times in 20.")  # fmt: skip
 classes = len(result.class_names)
 few = classes <= 5  # then the five most probable are every class
 guess = (f"; over {classes} classes a random guess already scores {5 / classes:.0%}, so top-1 "

@@ -208,10 +208,11 @@ with filters_tab:
 
     epochs = sorted(c for c in run.checkpoints if c.startswith("epoch_"))
     side = run.model_config.conv_kernels[0]
-    change = ("from noise to edges and colour blobs, as the paper's 11x11 kernels did (its "
-              "figure 3), given epochs enough" if side >= 7 else f"from noise: at {side}x{side} "
-              "pixels a kernel is too small to draw the paper's edges and stripes (it had "
-              "11x11), but its colours and its light and dark sides still settle")  # fmt: skip
+    change = ("from noise towards edges and colour blobs, as the paper's 11x11 kernels did (its "
+              "figure 3), given epochs enough; smaller kernels draw them coarser" if side > 3
+              else f"from noise: at {side}x{side} pixels a kernel has room for little more than "
+              "a colour and a slope from light to dark, not the paper's edges and stripes (it "
+              "had 11x11)")  # fmt: skip
     if not epochs:
         st.caption(f'This run kept no epoch checkpoints; train with "Checkpoint every epoch" '
                    f"to watch conv1 change {change}.")  # fmt: skip

@@ -34,7 +34,8 @@ def legend_names(differ: pd.DataFrame, most: int = 2) -> dict[str, str]:
     differ ('… · activation tanh'), the rest in the table below the chart."""
     names = {}
     for run_id, values in differ.items():
-        parts = [f"{key.split('.', 1)[1]} {value}" for key, value in values.items()]
+        parts = [f"{key.split('.', 1)[1]} {value}" for key, value in values.items()
+                 if pd.notna(value)]  # an older run may lack a setting  # fmt: skip
         shown = ", ".join(parts[:most]) + (", …" if len(parts) > most else "")
         names[run_id] = f"{run_id} · {shown}" if parts else run_id
     return names
@@ -171,8 +172,8 @@ if chosen and metric == "batch_error":
         )
         st.caption("Each run's training error batch by batch, smoothed, against epochs: the "
                    "paper's figure 1 compared ReLU with tanh this way (train both with the "
-                   "Activation setting, and as the paper did, with Normalisation none and no "
-                   "dropout, augmentation, weight decay or label smoothing).")  # fmt: skip
+                   "Activation setting; the paper gave each network its own best learning rate "
+                   "and no regularisation: no dropout, augmentation or weight decay).")  # fmt: skip
     elif batches:  # else each run's warning has said why
         st.info("None of these runs has trained a batch yet.")
 elif chosen:
@@ -291,10 +292,11 @@ nothing_saved = "last" not in run.checkpoints or run.epochs_done < 1  # no epoch
 damaged_last = not nothing_saved and not checkpoints.is_whole(run.path, "last")
 if common.continue_run(run.path, "runs", cols[2:], disabled=busy or nothing_saved or damaged_last):
     st.switch_page("pages/train.py")
-if nothing_saved and not busy:
+again = not damaged and run.model_config.preset in presets.PRESETS  # a form Train can fill
+if run.epochs_done < 1 and not busy:
     st.caption("Its first epoch never finished, so no checkpoint holds anything to continue "
-               "from: train its settings again instead.")  # fmt: skip
-if not damaged and run.model_config.preset in presets.PRESETS and st.button(
+               "from" + (": train its settings again instead." if again else "."))  # fmt: skip
+if again and st.button(
     "Train its settings again", key="runs_again", icon=":material/replay:",
     help="Opens Train set to this run's network, training settings and data, for a new run: "
     "to change one thing and compare the two, or because this one saved nothing to go on from.",

@@ -44,3 +44,5 @@ def fill_from_run(model_config, train_config) -> None:
         st.session_state.train_source = source  # sample, or keras while its copy is here
     elif source not in ("auto", "keras", "sample"):  # a folder or file of the user's own
         st.session_state.train_source, st.session_state.train_source_path = OWN_DATA, source
+    else:  # auto, or keras without its copy here: what auto finds now
+        st.session_state.train_source = data.default_source()

@@ -484,8 +484,8 @@ def test_train_warns_that_a_preset_made_for_a_gpu_takes_hours_on_this_cpu(app, m
         app.selectbox(key="train_preset").select(preset).run()
         no_problems(app)
         (heavy,) = [w.value for w in app.warning if w.value.startswith("No GPU here")]
-        assert f"`{preset}` does {times}× the multiply-adds" in heavy
-        assert f"its {epochs} epochs" in heavy
+        assert f"`{preset}` as shipped does {times}× the multiply-adds" in heavy
+        assert f"its {epochs} epochs over CIFAR-10's 50,000 training images" in heavy
     app.selectbox(key="train_preset").select("tiny").run()
     assert not [w for w in app.warning if w.value.startswith("No GPU here")]
     monkeypatch.setattr(system, "gpu_names", lambda: ["GPU:0 (NVIDIA H200)"])
@@ -888,6 +888,15 @@ def test_a_run_stopped_before_its_first_epoch_ended_is_trained_again_from_runs(a
     assert {field: app.session_state[train_form.key(field)] for field in expected} == expected
     assert app.number_input(key="train_seed").value == 7 and not app.exception
 
+    app.selectbox(key="train_source").select(train_form.OWN_DATA).run()  # then, another run:
+    written = json.loads((job.run_dir / "config.json").read_text())
+    written["training"]["dataset"] = "auto"  # what auto found then need not be here now
+    (job.run_dir / "config.json").write_text(json.dumps(written))
+    app.switch_page("pages/runs.py").run()
+    app.button(key="runs_again").click().run()
+    app.switch_page("pages/train.py").run()
+    assert app.selectbox(key="train_source").value == data.default_source()  # not "own"
+
 
 def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     run = copy_of(finished_run)
@@ -1064,6 +1073,7 @@ def test_runs_says_which_checkpoints_are_missing_or_damaged(app, finished_run):
         "on, and Feature maps, Classify and Evaluate leave it out."
     ]
     assert continue_button(app, "runs").disabled
+    assert not [c for c in app.caption if "first epoch never finished" in c.value], "it did"
     app.selectbox(key="runs_selected").select(cut.run_id).run()
     no_problems(app)
     assert [w.value for w in app.warning] == [
@@ -1079,7 +1089,8 @@ def test_runs_says_which_checkpoints_are_missing_or_damaged(app, finished_run):
     assert metric(app, "Test accuracy (last.keras)") == f"{good.test_accuracy:.1%}"
     (tested,) = [m for m in app.metric if m.label == "Test accuracy (last.keras)"]
     count = good.data["num_test"]  # the sample's 1,000 test images
-    margin = 1.96 * (good.test_accuracy * (1 - good.test_accuracy) / count) ** 0.5
+    adjusted = (good.test_accuracy * count + 2) / (count + 4)  # two right and two wrong added
+    margin = 1.96 * (adjusted * (1 - adjusted) / (count + 4)) ** 0.5
     said = f"±{margin:.1%} (95%) from the number of its test images alone ({count:,})"
     assert said in tested.help
 

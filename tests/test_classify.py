@@ -339,8 +339,8 @@ def test_evaluate_equals_a_direct_computation():
     confidences = [m.confidence for m in result.mistakes]
     assert confidences == sorted(confidences, reverse=True)
     assert all(m.predicted_class == predicted[m.index] != m.true_class for m in result.mistakes)
-    accuracy = (predicted == y).mean()
-    assert result.top1_margin == pytest.approx(1.96 * (accuracy * (1 - accuracy) / 70) ** 0.5)
+    adjusted = ((predicted == y).sum() + 2) / (70 + 4)  # two right and two wrong added
+    assert result.top1_margin == pytest.approx(1.96 * (adjusted * (1 - adjusted) / 74) ** 0.5)
 
 
 def test_the_top1_margin_shrinks_with_the_square_root_of_the_test_images():
@@ -350,9 +350,11 @@ def test_the_top1_margin_shrinks_with_the_square_root_of_the_test_images():
         probabilities = np.zeros((count, 10))
         return classify.Evaluation(top1=top1, probabilities=probabilities, **fields).top1_margin
 
-    assert margin(0.8, 10_000) == pytest.approx(0.00784)
-    assert margin(0.8, 2_500) == pytest.approx(2 * margin(0.8, 10_000))
-    assert margin(0.5, 1_000) == pytest.approx(0.0310, abs=1e-4)
+    assert margin(0.8, 10_000) == pytest.approx(0.00784, rel=1e-3)
+    assert margin(0.8, 2_500) == pytest.approx(2 * margin(0.8, 10_000), rel=1e-3)
+    assert margin(0.5, 1_000) == pytest.approx(0.0309, abs=1e-4)
+    assert margin(1.0, 1_000) == pytest.approx(0.0028, abs=1e-4)  # all right: still a margin
+    assert margin(0.0, 1_000) == pytest.approx(margin(1.0, 1_000))
 
 
 def test_the_ten_test_views_are_the_shifts_and_flips_training_made():

@@ -127,7 +127,7 @@ def test_inside_shows_layers_filters_and_units(app, trained_run):
     no_problems(at)
     assert "epoch 001" in captions(at)
     said = at.toggle(key="inside_filter_epochs").help  # tiny's conv1: 3x3, no room for edges
-    assert said.startswith("Watch conv1 change from noise: at 3x3 pixels a kernel is too small")
+    assert said.startswith("Watch conv1 change from noise: at 3x3 pixels a kernel has room")
 
     images_before = len(at.image)
     at.selectbox(key="inside_unit_layer").select("conv3")
@@ -554,7 +554,7 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
     }
     top1 = next(m for m in at.metric if m.label == "Top-1 accuracy")
     assert top1.help.startswith(f"of best.keras, ±{expected.top1_margin:.1%} (95%) from the ")
-    assert f"another {len(y_test):,} images of the same kind" in top1.help
+    assert f"alone ({len(y_test):,}): the accuracy on all images of this kind" in top1.help
     # best.keras is epoch 1, the last: the figures Train gives, so no caption compares them
     assert not any(c.value.startswith("These are ") for c in at.caption)
     assert len(at.get("plotly_chart")) == 2
