@@ -4,11 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from alexnet_core import (
-    charts,
     checkpoints,
     classify,
     config,
     presets,
+    run_charts,
     run_logs,
     runs,
     training,
@@ -167,7 +167,7 @@ if chosen and metric == "batch_error":
     batches = {run_id: rows for run_id, rows in batches.items() if rows is not None}
     if any(batches.values()):
         st.plotly_chart(
-            charts.compare_training_error(batches, names=names, classes=classes),
+            run_charts.compare_training_error(batches, names=names, classes=classes),
             key="runs_batch_chart",
         )
         st.caption("Each run's training error batch by batch, smoothed, against epochs: the "
@@ -183,7 +183,7 @@ elif chosen:
     why = "no finished epoch" + (" or no validation split" if metric.startswith("val_") else "")
     missing = [i for i, rows in histories.items() if all(r.get(metric) is None for r in rows)]
     if len(missing) < len(histories):
-        chart = charts.compare_runs(histories, metric, names=names, classes=classes)
+        chart = run_charts.compare_runs(histories, metric, names=names, classes=classes)
         st.plotly_chart(chart, key="runs_chart")
         if missing:
             st.caption(f"No {name} curve for {', '.join(missing)} ({why}).")

@@ -5,7 +5,7 @@ import math
 import plotly.graph_objects as go
 import pytest
 
-from alexnet_core import architecture_charts, charts, presets, report
+from alexnet_core import architecture_charts, charts, presets, report, run_charts
 
 BATCHES = [  # loss and accuracy: the epoch's running means; batch_*: each batch's own
     {"step": 1, "epoch": 1, "loss": 2.3, "accuracy": 0.10, "batch_loss": 2.3,
@@ -79,16 +79,16 @@ def test_training_curves_mark_what_guessing_scores_once_the_classes_are_known():
 
 def test_compared_runs_are_named_as_given_and_marked_with_chance_and_figure_1():
     names = {"run-a": "run-a · activation tanh"}
-    fig = charts.compare_runs({"run-a": EPOCHS, "run-b": EPOCHS}, "val_loss", names=names,
+    fig = run_charts.compare_runs({"run-a": EPOCHS, "run-b": EPOCHS}, "val_loss", names=names,
                               classes=10)  # fmt: skip
     assert [t.name for t in fig.data] == ["run-a · activation tanh", "run-b"]
     assert levels(fig) == {"chance (ln 10 = 2.30)": pytest.approx(math.log(10))}
-    accuracy = charts.compare_runs({"run-a": EPOCHS}, "val_accuracy", classes=5)
+    accuracy = run_charts.compare_runs({"run-a": EPOCHS}, "val_accuracy", classes=5)
     assert levels(accuracy) == {"chance (20%)": 0.2}
-    error = charts.compare_training_error({"run-a": BATCHES}, names=names, classes=10)
+    error = run_charts.compare_training_error({"run-a": BATCHES}, names=names, classes=10)
     assert [t.name for t in error.data] == ["run-a · activation tanh"]
     assert levels(error) == {"25%: the paper's figure 1": 0.25, "chance (90%)": 0.9}
-    assert levels(charts.compare_training_error({"run-a": BATCHES})) == {
+    assert levels(run_charts.compare_training_error({"run-a": BATCHES})) == {
         "25%: the paper's figure 1": 0.25}  # fmt: skip
 
 
@@ -162,7 +162,7 @@ def test_throughput_and_run_comparison():
     fig = charts.throughput(rows)
     assert list(fig.data[0].x) == [10, 20] and list(fig.data[0].y) == [250.0, 260.0]
     unsplit = [{k: v for k, v in row.items() if not k.startswith("val_")} for row in EPOCHS]
-    fig = charts.compare_runs(
+    fig = run_charts.compare_runs(
         {"run-a": EPOCHS, "run-b": EPOCHS[:1], "unsplit": unsplit}, "val_accuracy"
     )
     assert [t.name for t in fig.data] == ["run-a", "run-b"]  # no empty line for "unsplit"
@@ -171,7 +171,7 @@ def test_throughput_and_run_comparison():
 
 def test_training_error_comparison_places_each_batch_at_its_share_of_the_epoch():
     unfinished = BATCHES[:3]  # its second epoch has one batch of two so far
-    fig = charts.compare_training_error({"run-a": BATCHES, "run-b": unfinished, "none": []})
+    fig = run_charts.compare_training_error({"run-a": BATCHES, "run-b": unfinished, "none": []})
     assert [t.name for t in fig.data] == ["run-a", "run-b"]
     assert list(trace(fig, "run-a").x) == [0.5, 1.0, 1.5, 2.0]
     assert list(trace(fig, "run-b").x) == [0.5, 1.0, 1.5]
@@ -180,54 +180,54 @@ def test_training_error_comparison_places_each_batch_at_its_share_of_the_epoch()
 
 
 def test_compared_runs_count_epochs_from_one_with_a_tick_each_only_while_few():
-    lone = charts.compare_runs({"a": EPOCHS[:1]}, "val_accuracy").layout.xaxis
+    lone = run_charts.compare_runs({"a": EPOCHS[:1]}, "val_accuracy").layout.xaxis
     assert lone.autorangeoptions.minallowed == 0.5 and lone.dtick == 1, "not from -1"
     many = [{**EPOCHS[0], "epoch": epoch} for epoch in range(1, 41)]
-    assert charts.compare_runs({"a": many}, "val_accuracy").layout.xaxis.dtick is None
+    assert run_charts.compare_runs({"a": many}, "val_accuracy").layout.xaxis.dtick is None
 
 
 def test_compared_runs_get_distinct_colours_dashes_and_markers():
-    for fig in (charts.compare_runs({"a": EPOCHS, "b": EPOCHS}, "val_accuracy"),
-                charts.compare_training_error({"a": BATCHES, "b": BATCHES})):  # fmt: skip
+    for fig in (run_charts.compare_runs({"a": EPOCHS, "b": EPOCHS}, "val_accuracy"),
+                run_charts.compare_training_error({"a": BATCHES, "b": BATCHES})):  # fmt: skip
         assert list(fig.layout.colorway[:2]) == ["#1f77b4", "#ff7f0e"]
         # the same curve twice: the second is dashed, so the first shows through its gaps
         assert [trace.line.dash for trace in fig.data] == ["solid", "dash"]
         assert [trace.marker.symbol for trace in fig.data] == ["circle", "square"]
-    fig = charts.compare_runs({"no val": [{"epoch": 1}], "a": EPOCHS}, "val_accuracy")
+    fig = run_charts.compare_runs({"no val": [{"epoch": 1}], "a": EPOCHS}, "val_accuracy")
     assert [trace.line.dash for trace in fig.data] == ["solid"], "in step with the colours"
 
 
 def test_training_error_breaks_its_line_where_a_stopped_epoch_left_batches_unrun():
     # Epoch 1 stopped after 1 of 4 batches; the continue began with epoch 2.
     rows = [{**BATCHES[0], "step": s, "epoch": 1 if s == 1 else 2} for s in range(1, 6)]
-    line = charts.compare_training_error({"run": rows}).data[0]
+    line = run_charts.compare_training_error({"run": rows}).data[0]
     assert list(line.x) == [0.25, None, 1.25, 1.5, 1.75, 2.0]
     assert line.y[1] is None and None not in line.y[2:]
     assert line.mode == "lines+markers" and list(line.marker.size) == [6, 0, 0, 0, 0, 0], (
         "the lone batch of epoch 1 gets a dot: a line of one point is invisible"
     )
     whole = [{**BATCHES[0], "step": s, "epoch": 1 + (s - 1) // 4} for s in range(1, 9)]
-    assert None not in charts.compare_training_error({"run": whole}).data[0].x
-    assert charts.compare_training_error({"run": whole}).data[0].mode == "lines"  # no dots
+    assert None not in run_charts.compare_training_error({"run": whole}).data[0].x
+    assert run_charts.compare_training_error({"run": whole}).data[0].mode == "lines"  # no dots
     # Thinned to one batch in 5, a missing stretch wider than 5 batches still breaks the line.
     long = [{**BATCHES[0], "step": s, "epoch": 1 + (s - 1) // 350} for s in range(1, 3501)]
     gap = [row for row in long if not 1_100 < row["step"] <= 1_400]  # epoch 4 stopped early
-    xs = list(charts.compare_training_error({"run": gap}).data[0].x)
+    xs = list(run_charts.compare_training_error({"run": gap}).data[0].x)
     assert xs.count(None) == 1 and xs[xs.index(None) + 1] > 3
-    assert None not in charts.compare_training_error({"run": long}).data[0].x
+    assert None not in run_charts.compare_training_error({"run": long}).data[0].x
 
 
 def test_accuracy_and_error_axes_are_percent_and_stay_between_0_and_100():
     bounds = {"minallowed": -0.02, "maxallowed": 1.02}  # room for a marker at 100%
     shares = [
         charts.training_curves(BATCHES, EPOCHS).layout.yaxis2,  # accuracy, beside the loss
-        charts.compare_runs({"run-a": EPOCHS[:1]}, "val_accuracy").layout.yaxis,  # one point
-        charts.compare_training_error({"run-a": BATCHES}).layout.yaxis,
+        run_charts.compare_runs({"run-a": EPOCHS[:1]}, "val_accuracy").layout.yaxis,  # one point
+        run_charts.compare_training_error({"run-a": BATCHES}).layout.yaxis,
     ]
     for axis in shares:
         assert axis.tickformat == ".0%" and axis.autorangeoptions.to_plotly_json() == bounds
     losses = [charts.training_curves(BATCHES, EPOCHS).layout.yaxis,
-              charts.compare_runs({"run-a": EPOCHS}, "val_loss").layout.yaxis]  # fmt: skip
+              run_charts.compare_runs({"run-a": EPOCHS}, "val_loss").layout.yaxis]  # fmt: skip
     assert all(axis.tickformat == ".3~g" for axis in losses)  # a loss is no share
 
     first = charts.training_curves(BATCHES[:1])  # one batch: one tick a step, no 2.7040495872
@@ -253,14 +253,14 @@ def test_long_runs_draw_at_most_about_800_points_per_line_ending_at_the_newest_b
     average = trace(curves, "training (exponential average, ~10 batches)")
     assert list(average.y) == pytest.approx([*full[::5], full[-1]])  # averaged, then thinned
     for fig in (charts.learning_rate_curve(rows), charts.throughput(rows),
-                charts.compare_training_error({"run": rows})):  # fmt: skip
+                run_charts.compare_training_error({"run": rows})):  # fmt: skip
         assert len(fig.data[0].x) == 701
 
 
 def test_a_run_of_one_batch_draws_its_points_as_markers():
     one = BATCHES[:1]
     for fig in (charts.training_curves(one), charts.learning_rate_curve(one),
-                charts.compare_training_error({"run": one})):  # fmt: skip
+                run_charts.compare_training_error({"run": one})):  # fmt: skip
         assert fig.data[0].mode == "markers" and len(fig.data[0].x) == 1
     assert charts.training_curves(BATCHES).data[0].mode == "lines"
 
@@ -273,6 +273,6 @@ def test_a_diverged_loss_gets_a_logarithmic_axis_with_powers_of_ten():
     assert diverged.layout.yaxis.type == "log" and diverged.layout.yaxis.exponentformat == "power"
     assert diverged.layout.yaxis2.tickformat == ".0%", "the accuracy axis stays as it was"
     wild = [{**EPOCHS[0], "loss": float("nan")}, {**EPOCHS[1], "loss": 250.0}]
-    runs = charts.compare_runs({"a": EPOCHS, "b": wild}, "loss")
+    runs = run_charts.compare_runs({"a": EPOCHS, "b": wild}, "loss")
     assert runs.layout.yaxis.type == "log"
-    assert charts.compare_runs({"a": EPOCHS}, "loss").layout.yaxis.tickformat == ".3~g"
+    assert run_charts.compare_runs({"a": EPOCHS}, "loss").layout.yaxis.tickformat == ".3~g"
