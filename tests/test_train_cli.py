@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from alexnet_core import config, run_logs, train
+from alexnet_core import config, progress_lines, run_logs, train
 from alexnet_core.presets import PRESETS, TRAIN_PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,7 +137,7 @@ def test_a_one_epoch_run_writes_a_run_folder(tmp_path):
     ],  # fmt: skip
 )
 def test_the_progress_bar_counts_hours_past_a_day(seconds, clock):
-    assert train._clock(seconds) == clock
+    assert progress_lines.clock(seconds) == clock
 
 
 def test_a_shift_is_checked_against_the_image_size_given():
@@ -152,9 +152,10 @@ def test_a_shift_is_checked_against_the_image_size_given():
 def test_the_progress_bar_fits_the_terminal(monkeypatch):
     """A line that wraps leaves a row behind that the next redraw does not clear."""
     monkeypatch.setattr(os, "get_terminal_size", lambda fd: os.terminal_size((40, 24)))
-    assert train._fit("x" * 100) == "x" * 38 + "…" and train._fit("short") == "short"
+    assert progress_lines.fit("x" * 100) == "x" * 38 + "…"
+    assert progress_lines.fit("short") == "short"
     monkeypatch.setattr(os, "get_terminal_size", lambda fd: (_ for _ in ()).throw(OSError()))
-    assert len(train._fit("x" * 100)) == 79, "no terminal: 80 columns"
+    assert len(progress_lines.fit("x" * 100)) == 79, "no terminal: 80 columns"
 
 
 def test_the_data_line_lists_what_was_left_out(tmp_path):
@@ -162,7 +163,7 @@ def test_the_data_line_lists_what_was_left_out(tmp_path):
                "num_test": 20, "class_names": ["cat", "dog"], "left_out": 3,
                "left_out_first": ["cat/notes.txt: not an image", "val/: left out"]}  # fmt: skip
     (tmp_path / "config.json").write_text(json.dumps({"dataset": dataset}))
-    assert train._data_line(tmp_path).splitlines() == [
+    assert progress_lines.data_line(tmp_path).splitlines() == [
         "data: image folder /data/pets: 90 train / 10 validation / 20 test images, 2 classes, "
         "3 left out:",
         "  cat/notes.txt: not an image",
@@ -177,13 +178,13 @@ def test_the_summary_says_what_its_figures_leave_out():
         test_accuracy=0.5, test_loss=1.25, error="", run_dir="runs/r",
         train_config=config.TrainConfig(label_smoothing=0.1, mixed_precision=True),
     )  # fmt: skip
-    assert train._summary(snap, 2) == (
+    assert progress_lines.summary(snap, 2) == (
         "finished after 2 epochs in 61 s on CPU; test accuracy 0.5000 (loss 1.2500, without "
         "label smoothing); mixed precision was off: it needs a GPU\nrun folder: runs/r"
     )
     snap.train_config, snap.device = config.TrainConfig(mixed_precision=True), "GPU:0 (H200)"
-    assert "(loss 1.2500); " not in train._summary(snap, 1)  # nothing left out to say
-    assert train._summary(snap, 1).startswith(
+    assert "(loss 1.2500); " not in progress_lines.summary(snap, 1)  # nothing left out to say
+    assert progress_lines.summary(snap, 1).startswith(
         "finished after 2 epochs (1 this time) in 61 s on GPU:0 (H200); test accuracy 0.5000 "
         "(loss 1.2500)\n"
     )
