@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from alexnet_core import checkpoints, classify, data, introspect, runs, training
+from pages import wording
 
 KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
 RUN_PARAMETER = "run"  # a link's query parameter naming the run its page should open on
@@ -277,6 +278,10 @@ def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
         if not disabled and (rate := runs.manual_rate(run)) is not None:
             st.caption(f"It goes on at the learning rate set by hand, {rate:.3g}, not the "
                        "schedule's; set another while it trains.")  # fmt: skip
+        elif not disabled and (
+            replanned := wording.replanned_text(run.train_config, run.epochs_done, extra)
+        ):
+            st.caption(replanned)
     moved_to = ""
     if run.dataset not in ("", "sample", "keras") and not Path(run.dataset).exists():
         moved_to = st.text_input(

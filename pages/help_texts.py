@@ -41,7 +41,9 @@ MODEL = {
 }
 
 TRAIN = {
-    "epochs": "Passes over the training images. A run that ended can be continued for more.",
+    "epochs": "Passes over the training images. A run that ended can be continued for more; "
+    "a cosine or one_cycle schedule is then planned again over the new total, so the rate "
+    "rises again from where it had annealed.",
     "batch_size": "Images per optimizer step (the paper: 128). A larger batch takes more "
     "memory, and often a larger learning rate with it.",
     "optimizer": "sgd: stochastic gradient descent with momentum, the paper's. adam: a rate of "

@@ -19,6 +19,12 @@ from alexnet_core import (
 from pages import common, help_texts, train_checks, train_form, widgets, wording
 
 ICONS = {"resume": ":material/play_arrow:", "pause": ":material/pause:", "stop": ":material/stop:"}
+CONTROLS = {  # what Resume, Pause and Stop do, on their question marks
+    "resume": "Goes on from the batch it paused at.",
+    "pause": "Holds the run after this batch, nothing lost: Resume goes on from there.",
+    "stop": "Ends the run after this batch: it validates, saves and tests what it learned. A "
+    "continue starts at the next epoch, skipping the rest of this one; Pause holds it instead.",
+}
 NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
     ("runs", "Compare it in Runs", ":material/folder_open:"),
     ("inside", "See its feature maps", ":material/grid_view:"),
@@ -146,12 +152,12 @@ if job is not None:  # the current (or last) run first, then the settings for a 
         c = st.columns([1, 1, 3], vertical_alignment="bottom")
         if snap.status == "paused":
             c[0].button("Resume", key="train_resume", on_click=control, args=(job, "resume"),
-                        icon=ICONS["resume"])  # fmt: skip
+                        icon=ICONS["resume"], help=CONTROLS["resume"])  # fmt: skip
         else:
             c[0].button("Pause", key="train_pause", on_click=control, args=(job, "pause"),
-                        icon=ICONS["pause"])  # fmt: skip
+                        icon=ICONS["pause"], help=CONTROLS["pause"])  # fmt: skip
         c[1].button("Stop", key="train_stop", on_click=control, args=(job, "stop"),
-                    icon=ICONS["stop"])  # fmt: skip
+                    icon=ICONS["stop"], help=CONTROLS["stop"])  # fmt: skip
         # Empty, not the rate now: drawn outside the live fragment, a rate shown here would go
         # stale as the schedule moves, and Apply would set it back. One box per run. A form, so
         # that Enter applies it too. Text, not a number box: 0.005 and 5e-3 both read, and no

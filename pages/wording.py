@@ -1,7 +1,9 @@
 """How figures and events read on the pages: durations, counts and sizes to a few significant
 figures, and what a stop in the middle of an epoch meant. Plain text, no widgets."""
 
-from alexnet_core import snapshot
+import math
+
+from alexnet_core import schedule, snapshot
 
 
 def duration_text(seconds: float) -> str:
@@ -73,3 +75,19 @@ def cut_short_text(epoch: int, batches: int, batches_per_epoch: int) -> str:
         f"and checkpoint cover those batches, and a continue starts afresh at epoch "
         f"{epoch + 1} (epoch {epoch}'s other batches are skipped)."
     )
+
+
+def replanned_text(train_config, done: int, extra: int) -> str:
+    """What a continue for `extra` epochs does to a schedule planned over the run's length
+    (cosine, one_cycle): the rate it goes on at against the one it ended at; else ''."""
+    if train_config.schedule not in ("cosine", "one_cycle"):
+        return ""  # constant and step rates do not depend on how long the run is
+    ended = schedule.learning_rate_at(train_config, done, train_config.epochs)
+    goes_on = schedule.learning_rate_at(train_config, done, done + extra)
+    if math.isclose(goes_on, ended, rel_tol=0.01):  # the rest of the epochs a stop cut off
+        return ""
+    was = "nearly 0" if ended < goes_on / 100 else f"{ended:.3g}"
+    rises = ", so its loss may rise for a while before it falls again" * (goes_on > 2 * ended)
+    return (f"Its {train_config.schedule} schedule is planned again over {done + extra} "
+            f"epochs: it goes on at a learning rate of {goes_on:.3g}, where it ended at "
+            f"{was}{rises}.")  # fmt: skip

@@ -19,11 +19,13 @@ from streamlit.testing.v1 import AppTest
 
 from alexnet_core import (
     checkpoints,
+    config,
     data,
     presets,
     report,
     run_logs,
     runs,
+    schedule,
     snapshot,
     system,
     training,
@@ -681,8 +683,11 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app, cache_dir):
     job = training.current_job()
     assert job is not None and job.snapshot().active
 
+    assert "skipping the rest of this one" in app.button(key="train_stop").help
+    assert app.button(key="train_pause").help.startswith("Holds the run after this batch")
     app.button(key="train_pause").click().run()  # hold it so a second Start meets a busy job
     poll(app, lambda at: any(b.key == "train_resume" for b in at.button))
+    assert app.button(key="train_resume").help == "Goes on from the batch it paused at."
     box = app.text_input(key=f"train_lr_{job.run_id}")
     assert box.value == "", "empty: a rate drawn here would go stale as the schedule moves"
     box.input("2e-2")
@@ -1366,3 +1371,31 @@ def test_continue_offers_the_epochs_a_stopped_run_had_left(app, finished_run):
     assert more.value == 3
     assert more.help == "It planned 4 epochs and has trained 1."
     assert continue_button(app, "runs").label == "Continue 3 more epochs (to 4)"
+    assert not [c for c in app.caption if "planned again" in c.value], "a constant rate"
+
+    settings["training"].update(schedule="one_cycle", epochs=1, learning_rate=0.05)
+    (run.path / "config.json").write_text(json.dumps(settings))  # ended, annealed to 0
+    app.run()
+    app.number_input(key=f"runs_continue_epochs_{run.run_id}").set_value(4).run()
+    said = [c.value for c in app.caption if "planned again" in c.value]
+    rate = schedule.learning_rate_at(config.TrainConfig(**settings["training"]), 1, 5)
+    assert said == [f"Its one_cycle schedule is planned again over 5 epochs: it goes on at a "
+                    f"learning rate of {rate:.3g}, where it ended at nearly 0, so its loss may "
+                    "rise for a while before it falls again."]  # fmt: skip
+
+
+def test_a_continue_says_how_a_schedule_planned_over_the_run_is_planned_again():
+    one_cycle = presets.train_preset("cifar_small")  # 9 epochs of one-cycle at 0.05
+    assert wording.replanned_text(one_cycle, 9, 5) == (
+        "Its one_cycle schedule is planned again over 14 epochs: it goes on at a learning rate "
+        "of 0.0208, where it ended at nearly 0, so its loss may rise for a while before it "
+        "falls again."
+    )
+    assert wording.replanned_text(one_cycle, 5, 4) == "", "the rest of a run a stop cut short"
+    cosine = dataclasses.replace(one_cycle, schedule="cosine", epochs=10)
+    assert wording.replanned_text(cosine, 8, 4) == (  # 0.05 · (1 + cos(π·8/12)) / 2
+        "Its cosine schedule is planned again over 12 epochs: it goes on at a learning rate of "
+        "0.0125, where it ended at 0.00477, so its loss may rise for a while before it falls "
+        "again."
+    )
+    assert wording.replanned_text(presets.train_preset("paper"), 30, 10) == ""  # step: by epoch
