@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from alexnet_core import classify, explain, runs, vision_charts
-from pages import common, widgets
+from pages import common, widgets, wording
 
 KEPT_EVALUATIONS = 8  # finished evaluations kept for the whole server, newest last
 SHOWN_SIDE = 96  # mistakes are enlarged by pixel repetition to about this many pixels
@@ -68,9 +68,9 @@ loss, top1, top5 = st.columns(3)
 loss.metric("Test loss", f"{result.loss:.3f}", help="mean categorical cross-entropy")
 count = len(result.probabilities)
 top1.metric("Top-1 accuracy", f"{result.top1:.1%}",
-            help=f"of {which}.keras, ±{result.top1_margin:.1%} (95%) from the number of test "
-            f"images alone ({count:,}): the accuracy on all images of this kind lies that close "
-            "to it 19 times in 20.")  # fmt: skip
+            help=f"of {which}.keras, {wording.points_text(result.top1_margin)} (95%) from the "
+            f"number of test images alone ({count:,}): the accuracy on all images of this kind "
+            "lies that close to it 19 times in 20.")  # fmt: skip
 classes = len(result.class_names)
 few = classes <= 5  # then the five most probable are every class
 guess = (f"; over {classes} classes a random guess already scores {5 / classes:.0%}, so top-1 "

@@ -203,6 +203,18 @@ if chosen:
     else:
         st.markdown("**Settings that differ**")
         st.dataframe(differ.astype(str), key="runs_diff")
+    tested = [by_id[i] for i in chosen if by_id[i].test_accuracy is not None]
+    tested = [run for run in tested if run.data.get("num_test")]  # older runs may not say
+    if len(chosen) > 1 and tested:
+        listed = "; ".join(
+            f"{run.run_id} {run.test_accuracy:.1%} ±"
+            f"{100 * classify.accuracy_margin(run.test_accuracy, run.data['num_test']):.1f}"
+            for run in tested
+        )
+        st.caption(f"Test accuracy, each with its 95% margin in percentage points from the "
+                   f"number of its test images alone: {listed}. A difference within these "
+                   "margins may be chance: train each setting with two or three seeds before "
+                   "drawing a conclusion.")  # fmt: skip
 
 st.subheader("One run")
 every = {r.run_id: r for r in sorted(found, key=lambda r: r.status == "damaged")}  # readable first
@@ -227,7 +239,8 @@ def run_numbers(run: runs.RunInfo) -> None:
     tested = run.test_accuracy is not None  # 0% is a result, not a blank
     count, margin = run.data.get("num_test", 0), ""
     if tested and count:
-        margin = (f", ±{classify.accuracy_margin(run.test_accuracy, count):.1%} (95%) from "
+        margin = (f", {wording.points_text(classify.accuracy_margin(run.test_accuracy, count))} "
+                  "(95%) from "
                   f"the number of its test images alone ({count:,})")  # fmt: skip
     numbers[3].metric(
         "Test accuracy (last.keras)",

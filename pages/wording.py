@@ -29,6 +29,12 @@ def three_figures(value: float) -> str:
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
+def points_text(margin: float) -> str:
+    """A margin of a share in percentage points, which a '%' would let read as relative: a
+    margin of 0.0284 reads '±2.8 percentage points'."""
+    return f"±{margin * 100:.1f} percentage points"
+
+
 def power_of_ten(value: float) -> str:
     """A value too large for any unit prefix, to three figures: 3.43 × 10¹⁸."""
     mantissa, exponent = f"{value:.2e}".split("e")

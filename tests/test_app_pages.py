@@ -911,6 +911,11 @@ def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     assert app.multiselect(key="runs_compare").value == [run.run_id, other.run_id]
     chart = app.get("plotly_chart")[0].proto.spec
     assert run.run_id in chart
+    accuracy, count = run.test_accuracy, run.data["num_test"]
+    adjusted = (accuracy * count + 2) / (count + 4)  # Agresti-Coull: two right, two wrong added
+    listed = f"{accuracy:.1%} ±{196 * (adjusted * (1 - adjusted) / (count + 4)) ** 0.5:.1f}"
+    (said,) = [c.value for c in app.caption if c.value.startswith("Test accuracy, each with")]
+    assert f"alone: {run.run_id} {listed}; {other.run_id} {listed}. A difference within" in said
 
     assert app.button(key="runs_delete").disabled, "deleting needs the confirmation first"
     status = run.path / "status.json"
@@ -1096,7 +1101,8 @@ def test_runs_says_which_checkpoints_are_missing_or_damaged(app, finished_run):
     count = good.data["num_test"]  # the sample's 1,000 test images
     adjusted = (good.test_accuracy * count + 2) / (count + 4)  # two right and two wrong added
     margin = 1.96 * (adjusted * (1 - adjusted) / (count + 4)) ** 0.5
-    said = f"±{margin:.1%} (95%) from the number of its test images alone ({count:,})"
+    said = f"±{100 * margin:.1f} percentage points (95%) from the number of its test images alone"
+    said += f" ({count:,})"
     assert said in tested.help
 
 
@@ -1382,6 +1388,11 @@ def test_continue_offers_the_epochs_a_stopped_run_had_left(app, finished_run):
     assert said == [f"Its one_cycle schedule is planned again over 5 epochs: it goes on at a "
                     f"learning rate of {rate:.3g}, where it ended at nearly 0, so its loss may "
                     "rise for a while before it falls again."]  # fmt: skip
+
+
+def test_a_margin_of_a_share_reads_in_percentage_points():
+    assert wording.points_text(0.0284) == "±2.8 percentage points"  # not ±2.8%: relative?
+    assert wording.points_text(0.00784) == "±0.8 percentage points"
 
 
 def test_a_continue_says_how_a_schedule_planned_over_the_run_is_planned_again():

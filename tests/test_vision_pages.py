@@ -553,7 +553,8 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
         "Top-5 accuracy": f"{expected.top5:.1%}",
     }
     top1 = next(m for m in at.metric if m.label == "Top-1 accuracy")
-    assert top1.help.startswith(f"of best.keras, ±{expected.top1_margin:.1%} (95%) from the ")
+    points = f"±{100 * expected.top1_margin:.1f} percentage points"  # not ±2.8%: relative?
+    assert top1.help.startswith(f"of best.keras, {points} (95%) from the ")
     assert f"alone ({len(y_test):,}): the accuracy on all images of this kind" in top1.help
     # best.keras is epoch 1, the last: the figures Train gives, so no caption compares them
     assert not any(c.value.startswith("These are ") for c in at.caption)
