@@ -148,6 +148,12 @@ def plan_layers(config: ModelConfig) -> Report:
                          f"only {reach}x{reach} of its weights ever meet the map; the others "
                          "multiply padding zeros, costing time and learning nothing. Make it "
                          f"{reach}x{reach} or smaller.")  # fmt: skip
+        if stage.stride > kernel:
+            notes.append(f"conv{i}: its stride {stage.stride} is larger than its {kernel}x{kernel} "
+                         f"kernel, so of each {stage.stride}x{stage.stride} block of its input it "
+                         f"sees {kernel}x{kernel}: {1 - (kernel / stage.stride) ** 2:.0%} of the "
+                         "input never reaches a filter. Make the stride "
+                         f"{kernel} or less.")  # fmt: skip
         out = _conv_output(size, kernel, stage.stride, stage.padding)
         seen = channels // stage.groups  # input channels each filter sees
         params = kernel * kernel * seen * stage.filters + stage.filters

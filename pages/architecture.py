@@ -138,9 +138,10 @@ try:
     model_config = presets.customised(name, two_gpus, pooling, **values, **convs)  # refuses bad
     plan = report.plan_layers(model_config)  # refuses shapes that shrink to nothing
 except ValueError as exc:
-    common.show_error(exc)
-    if "shrink to nothing" in str(exc) and conv1_is_the_cause(name, two_gpus, pooling, values,
-                                                                convs):  # fmt: skip
+    blamed = "shrink to nothing" in str(exc) and conv1_is_the_cause(name, two_gpus, pooling,
+                                                                    values, convs)  # fmt: skip
+    common.show_error(ValueError(str(exc).split(" Way out:")[0]) if blamed else exc)  # hint below
+    if blamed:
         kernel, stride = convs["conv_kernels"][0], convs["conv_strides"][0]
         ways = ["Make its kernel or stride smaller"]
         if values["input_size"] < 227:  # the paper's conv1 needs about 227-pixel inputs

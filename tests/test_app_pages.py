@@ -277,7 +277,7 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
 
     app.number_input(key="arch_input_size").set_value(32).run()
     assert not app.exception
-    assert "input_size" in app.error[0].value and "pool2" in app.error[0].value
+    assert "pool2" in app.error[0].value and "Way out" not in app.error[0].value, "the hint's"
     assert not app.get("plotly_chart"), "no report is drawn for an impossible network"
     assert "conv1's 11x11 kernel with stride 4 shrinks the maps" in app.info[0].value
     assert "pick cifar_small or cifar_gpu (made for 32x32 images)" in app.info[0].value
@@ -288,6 +288,9 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     app.number_input(key="arch_conv_strides_1").set_value(4)
     app.number_input(key="arch_conv_strides_2").set_value(9).run()  # conv2 shrinks them now
     assert "shrink to nothing" in app.error[0].value and not app.info, "conv1 is not to blame"
+    assert "Way out: raise the input size the images are resized to (Input size, now 227" in (
+        app.error[0].value
+    )  # named as its box is, not input_size
     app.number_input(key="arch_conv_strides_2").set_value(1).run()
 
     app.selectbox(key="arch_preset").select("tiny").run()  # a preset resets the knobs
@@ -325,7 +328,7 @@ def test_train_refuses_a_model_that_does_not_fit_and_starts_nothing(app):
         assert not app.exception and not app.image, button
         assert not any(i.value.startswith("About") for i in app.info), button
         assert len(app.error) == 1 and "pool5" in app.error[0].value, button
-        assert "input_size" in app.error[0].value, button
+        assert "(Input size, now 8)" in app.error[0].value, button  # as the box is labelled
     assert training.current_job() is None or not training.current_job().snapshot().active
     assert runs.list_runs() == []
 

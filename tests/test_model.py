@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from alexnet_core.config import (
     ModelConfig,
@@ -83,6 +84,27 @@ def test_the_readmes_table_of_the_paper_is_the_reports_markdown():
     printed = subprocess.run([sys.executable, "-c", command], cwd=ROOT, capture_output=True,
                              text=True, timeout=120)  # fmt: skip
     assert printed.stdout.strip() == table, printed.stderr
+
+
+def test_a_stride_past_its_kernel_is_noted_with_the_share_of_the_input_it_never_sees():
+    """The note's share is the share of input pixels whose change leaves conv1's output as it
+    was, in Keras: its gradient there is zero."""
+    keras.utils.set_random_seed(0)
+    config = PRESETS["tiny"].replace(input_size=64, image_size=64, conv_kernels=(2, 3, 3, 3, 3),
+                                     conv_strides=(4, 1, 1, 1, 1))  # fmt: skip
+    assert plan_layers(config).notes == (
+        "conv1: its stride 4 is larger than its 2x2 kernel, so of each 4x4 block of its input "
+        "it sees 2x2: 75% of the input never reaches a filter. Make the stride 2 or less.",
+    )
+    assert plan_layers(config.replace(conv_strides=(2, 1, 1, 1, 1))).notes == ()
+    model = build_alexnet(config)
+    layer = model.get_layer("conv1")  # from what it receives: the model's input is uint8
+    conv1 = keras.Model(layer.input, layer.output)
+    seen = tf.Variable(np.random.default_rng(0).normal(size=(1, 64, 64, 3)), dtype="float32")
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(conv1(seen))
+    reached = np.abs(tape.gradient(total, seen).numpy()).sum(axis=-1) > 0
+    assert 1 - reached.mean() == pytest.approx(0.75)
 
 
 @pytest.mark.parametrize("stride, kernel, reach", [(1, 33, 29), (2, 31, 29), (4, 31, 27)])
