@@ -218,12 +218,15 @@ def test_a_page_reaches_commons_hand_over_without_loading_keras(page):
     assert result.stdout.split()[-1] == "False", f"pages/{page}.py loads Keras before common"
 
 
-def test_home_shows_the_machine_and_counts_runs(app):
+def test_home_shows_the_machine_and_counts_runs(app, monkeypatch):
+    monkeypatch.setattr(system, "gpu_names", lambda: [])  # whatever this machine has
     app.run()
     no_problems(app)
     assert metric(app, "Training runs saved") == "0"
     text = " ".join(m.value for m in app.markdown)
     assert "TensorFlow" in text and "sample" in text
+    (machine,) = [i.value for i in app.info if i.value.startswith("No GPU")]
+    assert "45,000 training images (the other 5,000 validate) took about 2 minutes" in machine
 
 
 def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes(app):
