@@ -173,7 +173,8 @@ if chosen and metric == "batch_error":
         st.caption("Each run's training error batch by batch, smoothed, against epochs: the "
                    "paper's figure 1 compared ReLU with tanh this way (train both with the "
                    "Activation setting; the paper gave each network its own best learning rate "
-                   "and no regularisation: no dropout, augmentation or weight decay).")  # fmt: skip
+                   "and no regularisation: no dropout, augmentation or weight decay; the "
+                   "README's try of it here also set Normalisation to none).")  # fmt: skip
     elif batches:  # else each run's warning has said why
         st.info("None of these runs has trained a batch yet.")
 elif chosen:
