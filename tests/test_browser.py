@@ -110,6 +110,12 @@ def type_number(page, key: str, value) -> None:
     field.press("Tab")
 
 
+def control(page, action: str, label: str):
+    """Train's Pause, Resume or Stop button, by its label: with a help line, Streamlit draws
+    a button twice in its key's box."""
+    return page.locator(f".st-key-train_{action}").get_by_role("button", name=label)
+
+
 def progress_text(page) -> str:
     """The Train page's progress bar text (the sidebar has a progress bar of its own)."""
     return page.locator("[data-testid='stMain'] [data-testid='stProgress']").inner_text()
@@ -189,8 +195,8 @@ def test_3_train_live_pause_reload_stop(page, server):
         first = poll(lambda: batch_counter(page), 30, "the batch counter")
         poll(lambda: batch_counter(page) != first, 30, "the batch counter to move")
 
-        page.locator(".st-key-train_pause button").click()
-        page.locator(".st-key-train_resume button").wait_for()
+        control(page, "pause", "Pause").click()
+        control(page, "resume", "Resume").wait_for()
         held = poll(lambda: "paused" in progress_text(page),
                     15, "the paused status")  # fmt: skip
         assert held
@@ -205,7 +211,7 @@ def test_3_train_live_pause_reload_stop(page, server):
         assert batch_counter(page) == before, "the batch counter moved while paused"
         page.screenshot(path=str(ARTIFACTS / "3-train-paused.png"), full_page=True)
 
-        page.locator(".st-key-train_resume button").click()
+        control(page, "resume", "Resume").click()
         poll(lambda: batch_counter(page) != before, 30, "training to continue after resume")
 
         page.reload()  # a new browser session: the page must re-attach to the same run
@@ -222,7 +228,7 @@ def test_3_train_live_pause_reload_stop(page, server):
         poll(lambda: batch_counter(page) != after_reload, 30, "updates after the reload")
         page.screenshot(path=str(ARTIFACTS / "3-train-live.png"), full_page=True)
 
-        page.locator(".st-key-train_stop button").click()
+        control(page, "stop", "Stop").click()
         poll(lambda: "stopped" in progress_text(page),
              60, "the stopped status")  # fmt: skip
         page.get_by_text("Test accuracy").first.wait_for()
