@@ -240,9 +240,8 @@ def run_numbers(run: runs.RunInfo) -> None:
     tested = run.test_accuracy is not None  # 0% is a result, not a blank
     count, margin = run.data.get("num_test", 0), ""
     if tested and count:
-        margin = (f", {wording.points_text(classify.accuracy_margin(run.test_accuracy, count))} "
-                  "(95%) from "
-                  f"the number of its test images alone ({count:,})")  # fmt: skip
+        points = wording.points_text(classify.accuracy_margin(run.test_accuracy, count))
+        margin = f", {points} (95%) from the number of its test images alone ({count:,})"
     numbers[3].metric(
         "Test accuracy (last.keras)",
         f"{run.test_accuracy:.1%}" if tested else "—",
