@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from alexnet_core.classify import accuracy_margin
 from alexnet_core.introspect import strongest_channels
 
 MAX_GRID_CHANNELS = 96  # the paper's conv1; wider layers show their first (or strongest) 96
@@ -211,24 +212,58 @@ def confusion_matrix(confusion: np.ndarray, class_names: Sequence[str]) -> go.Fi
     return fig
 
 
-def per_class_accuracy(accuracy: np.ndarray, class_names: Sequence[str]) -> go.Figure:
+def per_class_accuracy(accuracy: np.ndarray, class_names: Sequence[str],
+                       counts: Sequence[int] | None = None) -> go.Figure:  # fmt: skip
     """Accuracy of each true class as bars; the classes without test images have none, and the
-    title names them."""
-    pairs = [(n, float(a)) for n, a in zip(class_names, accuracy, strict=True) if not np.isnan(a)]
+    title names them. Given each class's number of test images, a bar carries its 95% margin
+    (classify.accuracy_margin): on 100 images a class's figure is good to about ±10 points."""
+    counts = [0] * len(class_names) if counts is None else counts
+    shown = [(n, float(a), int(c)) for n, a, c in zip(class_names, accuracy, counts, strict=True)
+             if not np.isnan(a)]  # fmt: skip
     missing = [n for n, a in zip(class_names, accuracy, strict=True) if np.isnan(a)]
+    margins = [accuracy_margin(a, c) if c else 0.0 for _, a, c in shown]
+    hover = "%{x}: %{y:.1%}"
+    if any(margins):
+        hover += " ±%{customdata[0]:.1f} points (95%) of %{customdata[1]} test images"
     fig = go.Figure(
         go.Bar(
-            x=[n for n, _ in pairs],
-            y=[a for _, a in pairs],
+            x=[n for n, _, _ in shown],
+            y=[a for _, a, _ in shown],
             marker_color=BAR_COLOUR,
-            text=[f"{a:.0%}" for _, a in pairs],
+            text=[f"{a:.0%}" for _, a, _ in shown],
             # Above each bar, so a class at 0% still reads "0%"; drawn past the axis for 100%.
             textposition="outside",
             cliponaxis=False,
-            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+            customdata=[[100 * m, c] for m, (_, _, c) in zip(margins, shown, strict=True)],
+            hovertemplate=hover + "<extra></extra>",
         )
     )
-    fig.update_yaxes(range=[0, 1], tickformat=".0%", title_text="accuracy")
+    top = 1.0
+    if any(margins):  # whiskers kept within 0% and 100%; each figure above its whisker
+        shares = [a for _, a, _ in shown]
+        up = [min(m, 1 - a) for a, m in zip(shares, margins, strict=True)]
+        down = [min(m, a) for a, m in zip(shares, margins, strict=True)]
+        fig.update_traces(
+            text=None,
+            showlegend=False,
+            error_y=dict(
+                type="data", array=up, arrayminus=down, visible=True, color="#444", thickness=1
+            ),
+        )
+        tops = [a + u for a, u in zip(shares, up, strict=True)]
+        fig.add_trace(
+            go.Scatter(
+                x=[n for n, _, _ in shown],
+                y=tops,
+                mode="text",
+                text=[f"{a:.0%}" for a in shares],
+                textposition="top center",
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+        top = 1.1  # room for a label over 100%
+    fig.update_yaxes(range=[0, top], tickformat=".0%", title_text="accuracy")
     title = "Accuracy per class"
     if missing:  # else a class would vanish without a word
         title += f"<br><sup>no test images of {', '.join(missing)}</sup>"

@@ -97,7 +97,9 @@ left.plotly_chart(
     vision_charts.confusion_matrix(result.confusion, result.class_names), key="evaluate_confusion"
 )
 right.plotly_chart(
-    vision_charts.per_class_accuracy(result.per_class_accuracy, result.class_names),
+    vision_charts.per_class_accuracy(
+        result.per_class_accuracy, result.class_names, result.confusion.sum(axis=1)
+    ),
     key="evaluate_per_class",
 )
 

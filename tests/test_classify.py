@@ -423,6 +423,19 @@ def test_charts_show_the_numbers():
     assert fig.layout.title.text.endswith("no test images of b</sup>"), "b is not just gone"
     whole = vision_charts.per_class_accuracy(np.array([0.5, 0.0]), ["a", "c"])
     assert whole.layout.title.text == "Accuracy per class"
+    assert whole.data[0].error_y.array is None, "no counts, no margins"
+    counted = vision_charts.per_class_accuracy(np.array([0.5, np.nan, 0.9, 1.0]), list("abcd"),
+                                               counts=[100, 0, 1000, 100])  # fmt: skip
+    margins = [classify.accuracy_margin(0.5, 100), classify.accuracy_margin(0.9, 1000)]
+    whole = classify.accuracy_margin(1.0, 100)
+    assert list(counted.data[0].error_y.array) == pytest.approx([*margins, 0.0])  # not past 100%
+    assert list(counted.data[0].error_y.arrayminus) == pytest.approx([*margins, whole])
+    assert margins[0] == pytest.approx(0.096, abs=1e-3)  # 100 images: about ±10 points
+    assert [c[1] for c in counted.data[0].customdata] == [100, 1000, 100]
+    assert "points (95%) of %{customdata[1]} test images" in counted.data[0].hovertemplate
+    figures = counted.data[1]  # above the whiskers, not through them
+    assert list(figures.text) == ["50%", "90%", "100%"]
+    assert list(figures.y) == pytest.approx([0.5 + margins[0], 0.9 + margins[1], 1.0])
 
 
 def test_warming_up_traces_prediction_so_the_first_upload_does_not(test_set):

@@ -559,6 +559,9 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
     # best.keras is epoch 1, the last: the figures Train gives, so no caption compares them
     assert not any(c.value.startswith("These are ") for c in at.caption)
     assert len(at.get("plotly_chart")) == 2
+    per_class = json.loads(chart_specs(at)[1])["data"][0]  # 100 test images a class: ±10 points
+    assert per_class["error_y"]["visible"] and len(per_class["error_y"]["array"]) == 10
+    assert [c[1] for c in per_class["customdata"]] == list(np.bincount(y_test, minlength=10))
     at.slider(key="evaluate_mistakes").set_value(3).run()
     no_problems(at)
     assert len(at.image) == 6  # each mistake with its Grad-CAM
