@@ -1,6 +1,7 @@
 """What each setting of a network or a run means, shown on its box's question mark (Train and
-Architecture), keyed by the config field it sets."""
+Architecture), and what Train calls it, keyed by the config field it sets."""
 
+from pages import train_form
 from pages.common import KEEP
 
 MODEL = {
@@ -88,3 +89,37 @@ def about(field: str) -> dict:
     """A setting's widget options: its value kept across pages, and what it means on its
     question mark."""
     return {**KEEP, "help": (MODEL | TRAIN)[field]}
+
+
+LABELS = {  # Train's label of each setting; Runs names a setting that differs by it too
+    "input_size": "Input size", "width": "Width multiplier", "fc_units": "FC units",
+    "dropout": "Dropout", "augment_shift": "Random shift (px)", "augment_flip": "Random flips",
+    "two_gpus": "Two GPUs", "activation": "Activation", "normalization": "Normalisation",
+    "pooling": "Pooling", "norm_before_pool": "Normalise, then pool", "epochs": "Epochs",
+    "batch_size": "Batch size", "optimizer": "Optimizer", "learning_rate": "Learning rate",
+    "momentum": "Momentum (SGD)", "nesterov": "Nesterov", "schedule": "Schedule",
+    "warmup_fraction": "one_cycle warm-up", "step_epochs": "step: every (epochs)",
+    "step_factor": "step: divide by", "weight_decay": "Weight decay",
+    "label_smoothing": "Label smoothing", "validation_fraction": "Validation share",
+    "train_subset": "Train subset (0 = all)", "seed": "Seed",
+    "mixed_precision": "Mixed precision (GPU)", "save_every_epoch": "Checkpoint every epoch",
+    "image_size": "Image size (data)", "devices": "Devices",
+}  # fmt: skip
+# Config fields that Train sets in other ways: through the convolution grid, the pooling and
+# two-GPU choices, the preset and the data.
+SET_ON_TRAIN_BY = {
+    "preset": "Preset", "dataset": "Dataset", "num_classes": "Dataset (its classes)",
+    "conv_filters": "Each convolution: filters", "conv_kernels": "Each convolution: kernel",
+    "conv_strides": "Each convolution: stride", "conv_groups": "Two GPUs",
+    "pool_sizes": "Pooling", "pool_stride": "Pooling",
+}  # fmt: skip
+
+
+def setting(field: str) -> dict:
+    """A Train setting's widget options: its label, its key, what it means, kept across pages."""
+    return {"label": LABELS[field], "key": train_form.key(field), **about(field)}
+
+
+def on_train(field: str) -> str:
+    """Where Train sets a config field ('Learning rate'), or '' for one it does not show."""
+    return LABELS.get(field) or SET_ON_TRAIN_BY.get(field, "")

@@ -13,7 +13,7 @@ from alexnet_core import (
     runs,
     training,
 )
-from pages import common, train_form, wording
+from pages import common, help_texts, train_form, wording
 
 # The Compare chart's curves: per-epoch metrics as Keras logged them, and the batches' error.
 CURVES = {"val_accuracy": "val accuracy", "val_loss": "val loss", "accuracy": "accuracy",
@@ -203,7 +203,9 @@ if chosen:
                    "they trained are not settings: One run lists them.")  # fmt: skip
     else:
         st.markdown("**Settings that differ**")
-        st.dataframe(differ.astype(str), key="runs_diff")
+        shown = differ.astype(str)  # with where Train sets each, for a run to compare with them
+        shown.insert(0, "on Train", [help_texts.on_train(k.split(".", 1)[1]) for k in shown.index])
+        st.dataframe(shown, key="runs_diff")
     tested = [by_id[i] for i in chosen if by_id[i].test_accuracy is not None]
     tested = [run for run in tested if run.data.get("num_test")]  # older runs may not say
     if len(chosen) > 1 and tested:

@@ -31,7 +31,7 @@ NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
     ("classify", "Classify images with it", ":material/label:"),
     ("evaluate", "Evaluate it on the test set", ":material/analytics:"),
 ]
-about = help_texts.about  # a setting's widget options: kept, with what it means
+setting = help_texts.setting  # a setting's widget options: label, key, help, kept
 KEEP = common.KEEP  # the settings keep their values while you visit other pages
 OWN_DATA = train_form.OWN_DATA
 SOURCE_LABELS = {"keras": "keras (CIFAR-10)", "sample": "sample (CIFAR-10, 5,000 images)",
@@ -218,27 +218,18 @@ with st.expander("Settings for a new run", expanded=not active):
     with st.form("train_form", border=False, enter_to_submit=False):
         st.markdown("**Model** (augmentation is part of the model; it acts on training batches)")
         c = st.columns(6, vertical_alignment="bottom")  # a label on two lines
-        c[0].number_input("Input size", step=1, key="train_input_size", **about("input_size"))
-        c[1].number_input("Width multiplier", step=0.05, key="train_width", **about("width"))
-        c[2].number_input("FC units", step=1, key="train_fc_units", **about("fc_units"))
-        c[3].number_input("Dropout", step=0.05, key="train_dropout", **about("dropout"))
-        c[4].number_input("Random shift (px)", step=1, key="train_augment_shift",
-                          **about("augment_shift"))  # fmt: skip
-        c[5].checkbox("Random flips", key="train_augment_flip", **about("augment_flip"))
-        c[5].checkbox("Two GPUs", key="train_two_gpus", **about("two_gpus"))
+        c[0].number_input(step=1, **setting("input_size"))
+        c[1].number_input(step=0.05, **setting("width"))
+        c[2].number_input(step=1, **setting("fc_units"))
+        c[3].number_input(step=0.05, **setting("dropout"))
+        c[4].number_input(step=1, **setting("augment_shift"))
+        c[5].checkbox(**setting("augment_flip"))
+        c[5].checkbox(**setting("two_gpus"))
         c = st.columns([1, 1, 1, 3], vertical_alignment="bottom")  # room for the switch's label
-        c[0].selectbox(
-            "Activation", config.ACTIVATIONS, key="train_activation", **about("activation")
-        )
-        c[1].selectbox(
-            "Normalisation",
-            config.NORMALISATIONS,
-            key="train_normalization",
-            **about("normalization"),
-        )
-        c[2].selectbox("Pooling", config.POOLINGS, key="train_pooling", **about("pooling"))
-        c[3].checkbox("Normalise, then pool", key="train_norm_before_pool",
-                      **about("norm_before_pool"))  # fmt: skip
+        c[0].selectbox(options=config.ACTIVATIONS, **setting("activation"))
+        c[1].selectbox(options=config.NORMALISATIONS, **setting("normalization"))
+        c[2].selectbox(options=config.POOLINGS, **setting("pooling"))
+        c[3].checkbox(**setting("norm_before_pool"))
         with st.expander("Each convolution: filters, kernel, stride"):
             convs = widgets.conv_settings("train", **KEEP)
         st.caption(
@@ -249,51 +240,29 @@ with st.expander("Settings for a new run", expanded=not active):
         )
         st.markdown("**Optimisation**")
         c = st.columns(6)
-        c[0].number_input("Epochs", step=1, key="train_epochs", **about("epochs"))
-        c[1].number_input("Batch size", step=1, key="train_batch_size", **about("batch_size"))
-        c[2].selectbox("Optimizer", config.OPTIMIZERS, key="train_optimizer", **about("optimizer"))
-        c[3].number_input("Learning rate", step=0.001, format="%.5f", key="train_learning_rate",
-                          **about("learning_rate"))  # fmt: skip
-        c[4].number_input("Momentum (SGD)", step=0.05, key="train_momentum", **about("momentum"))
-        c[5].checkbox("Nesterov", key="train_nesterov", **about("nesterov"))
+        c[0].number_input(step=1, **setting("epochs"))
+        c[1].number_input(step=1, **setting("batch_size"))
+        c[2].selectbox(options=config.OPTIMIZERS, **setting("optimizer"))
+        c[3].number_input(step=0.001, format="%.5f", **setting("learning_rate"))
+        c[4].number_input(step=0.05, **setting("momentum"))
+        c[5].checkbox(**setting("nesterov"))
         c = st.columns(6)
-        c[0].selectbox("Schedule", config.SCHEDULES, key="train_schedule", **about("schedule"))
-        c[1].number_input(
-            "one_cycle warm-up", step=0.05, key="train_warmup_fraction", **about("warmup_fraction")
-        )
-        c[2].number_input(
-            "step: every (epochs)", step=1, key="train_step_epochs", **about("step_epochs")
-        )
-        c[3].number_input(
-            "step: divide by", step=1.0, key="train_step_factor", **about("step_factor")
-        )
-        c[4].number_input("Weight decay", step=0.0005, format="%.5f", key="train_weight_decay",
-                          **about("weight_decay"))  # fmt: skip
-        c[5].number_input(
-            "Label smoothing", step=0.05, key="train_label_smoothing", **about("label_smoothing")
-        )
+        c[0].selectbox(options=config.SCHEDULES, **setting("schedule"))
+        c[1].number_input(step=0.05, **setting("warmup_fraction"))
+        c[2].number_input(step=1, **setting("step_epochs"))
+        c[3].number_input(step=1.0, **setting("step_factor"))
+        c[4].number_input(step=0.0005, format="%.5f", **setting("weight_decay"))
+        c[5].number_input(step=0.05, **setting("label_smoothing"))
         st.markdown("**Data and run**")
         c = st.columns([1, 1, 0.7, 1.5, 1.7], vertical_alignment="center")  # labels fit at 1280 px
-        c[0].number_input(
-            "Validation share",
-            step=0.05,
-            key="train_validation_fraction",
-            **about("validation_fraction"),
-        )
-        c[1].number_input(
-            "Train subset (0 = all)", step=256, key="train_subset", **about("train_subset")
-        )
-        c[2].number_input("Seed", step=1, key="train_seed", **about("seed"))
-        c[3].checkbox(
-            "Mixed precision (GPU)", key="train_mixed_precision", **about("mixed_precision")
-        )
-        c[4].checkbox("Checkpoint every epoch", key="train_save_every_epoch",
-                      **about("save_every_epoch"))  # fmt: skip
+        c[0].number_input(step=0.05, **setting("validation_fraction"))
+        c[1].number_input(step=256, **setting("train_subset"))
+        c[2].number_input(step=1, **setting("seed"))
+        c[3].checkbox(**setting("mixed_precision"))
+        c[4].checkbox(**setting("save_every_epoch"))
         c = st.columns(6)
-        c[0].number_input("Image size (data)", step=1, key="train_image_size",
-                          **about("image_size"))  # fmt: skip
-        c[1].selectbox("Devices", distribute.DEVICE_SETTINGS, key="train_devices",
-                       **about("devices"))  # fmt: skip
+        c[0].number_input(step=1, **setting("image_size"))
+        c[1].selectbox(options=distribute.DEVICE_SETTINGS, **setting("devices"))
         buttons = st.container(horizontal=True)
         # Disabled while a run trains (a page drawn before it started still meets JobBusy).
         start = buttons.form_submit_button("Start training", type="primary", key="train_start",

@@ -30,7 +30,7 @@ from alexnet_core import (
     system,
     training,
 )
-from pages import common, train_form, wording
+from pages import common, help_texts, train_form, wording
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -481,6 +481,12 @@ def test_every_setting_of_train_and_architecture_says_what_it_means(app):
     for knob in knobs:
         assert len(on_arch[f"arch_{knob}"].help or "") > 40, knob
     assert on_arch["arch_width"].help == on_train["train_width"].help  # one text, two pages
+    assert on_train["train_learning_rate"].label == "Learning rate"
+    # Runs names each setting that differs as Train does; these few Train leaves to the preset.
+    configs = (config.ModelConfig, config.TrainConfig)
+    fields = {field.name for kind in configs for field in dataclasses.fields(kind)}
+    unnamed = {field for field in fields if not help_texts.on_train(field)}
+    assert unnamed == {"mean", "std", "conv_padding", "norm_after"}
 
 
 def test_train_warns_that_a_preset_made_for_a_gpu_takes_hours_on_this_cpu(app, monkeypatch):
@@ -1308,7 +1314,7 @@ def test_runs_lists_only_the_settings_that_differ(app, finished_run):
     differ = app.dataframe[1].value
     assert list(differ.index) == ["training.learning_rate"]
     rate = run.train_config.learning_rate
-    assert differ.loc["training.learning_rate"].tolist() == [str(rate), "0.5"]
+    assert differ.loc["training.learning_rate"].tolist() == ["Learning rate", str(rate), "0.5"]
     legend = [trace["name"] for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]]
     assert legend == [f"{run.run_id} · learning_rate {rate}", f"{other.run_id} · learning_rate 0.5"]
 
