@@ -4,6 +4,8 @@ suit each (TrainConfig). A preset is a starting point, which a user can change f
 
 from __future__ import annotations
 
+import dataclasses
+
 from alexnet_core.config import POOLINGS, TWO_GPU_GROUPS, ModelConfig, TrainConfig
 
 # The CIFAR presets were sized by measurement on the 2-core CPU (see bench/ and the
@@ -146,3 +148,25 @@ def customised(name: str, two_gpus: bool, pooling: str = "custom", **changes) ->
 def train_preset(name: str) -> TrainConfig:
     """Training settings that suit the named preset (defaults for an unknown name)."""
     return TRAIN_PRESETS.get(name, TrainConfig())
+
+
+def figure_one(activation: str = "relu") -> tuple[ModelConfig, TrainConfig]:
+    """The paper's figure-1 comparison as the README tried it: cifar_small without
+    normalisation or any regularisation (the paper's four-layer net had none), at a constant
+    0.01 for 15 epochs of 10,000 images, with `activation` 'relu' or 'tanh'."""
+    model_config = preset("cifar_small").replace(
+        activation=activation, normalization="none", dropout=0.0,
+        augment_flip=False, augment_shift=0,
+    )  # fmt: skip
+    train_config = dataclasses.replace(
+        train_preset("cifar_small"), epochs=15, schedule="constant", learning_rate=0.01,
+        weight_decay=0.0, label_smoothing=0.0, validation_fraction=0.0, train_subset=10_000,
+    )  # fmt: skip
+    return model_config, train_config
+
+
+def is_figure_one(model_config: ModelConfig, train_config: TrainConfig) -> bool:
+    """Whether these are figure_one's configs, with either activation, on any data."""
+    model_one, train_one = figure_one(model_config.activation)
+    same = dataclasses.replace(train_config, dataset=train_one.dataset) == train_one
+    return same and model_config == model_one

@@ -13,7 +13,6 @@ from alexnet_core import (
     presets,
     report,
     runs,
-    system,
     training,
 )
 from pages import common, help_texts, train_checks, train_form, widgets, wording
@@ -31,17 +30,17 @@ NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
     ("classify", "Classify images with it", ":material/label:"),
     ("evaluate", "Evaluate it on the test set", ":material/analytics:"),
 ]
+FIGURE_ONE = ("The paper's figure 1: ReLU units reached 25% training error on CIFAR-10 six "
+              "times sooner than tanh units. This sets the form as the README tried it: "
+              "cifar_small without normalisation, dropout, augmentation, weight decay or label "
+              "smoothing, at a constant learning rate of 0.01, for 15 epochs of 10,000 "
+              "training images, with ReLU. The dataset stays as chosen.")  # fmt: skip
+FIGURE_ICON = ":material/show_chart:"
 setting = help_texts.setting  # a setting's widget options: label, key, help, kept
 KEEP = common.KEEP  # the settings keep their values while you visit other pages
 OWN_DATA = train_form.OWN_DATA
 SOURCE_LABELS = {"keras": "keras (CIFAR-10)", "sample": "sample (CIFAR-10, 5,000 images)",
                  OWN_DATA: "a folder or file of my own…"}  # fmt: skip
-
-
-def load_preset() -> None:
-    """Fill the form with the chosen preset's model and training settings."""
-    name = st.session_state.train_preset
-    train_form.fill(name, presets.preset(name), presets.train_preset(name))
 
 
 def control(job, action: str) -> None:
@@ -63,13 +62,8 @@ st.write(
 job = training.current_job()
 snap = job.snapshot() if job else None  # the page is drawn from this one snapshot
 active = snap is not None and snap.active
-if "train_epochs" not in st.session_state and snap and snap.model_config.preset in presets.PRESETS:
-    # This session's first visit, after a run (a reload, a second tab): that run's settings.
-    train_form.fill_from_run(snap.model_config, snap.train_config)
-elif "train_epochs" not in st.session_state:  # a first visit: the preset that suits this machine
-    gpus = system.machine_info()["gpus"]
-    st.session_state.setdefault("train_preset", "cifar_gpu" if gpus else "cifar_small")
-    load_preset()
+if "train_epochs" not in st.session_state:  # this session's first visit
+    train_form.fill_first(snap)
 
 
 @st.fragment(run_every=1.0 if active else None)
@@ -192,13 +186,19 @@ if job is not None:  # the current (or last) run first, then the settings for a 
 with st.expander("Settings for a new run", expanded=not active):
     sources = [s["name"] for s in data.available_sources() if s["available"]]
     first = sources.index(data.default_source()) if data.default_source() in sources else 0
-    c = st.columns(2)
+    c = st.columns([2, 2, 1.3], vertical_alignment="bottom")
     source = c[0].selectbox("Dataset", [*sources, OWN_DATA], index=first, key="train_source",
                             format_func=lambda name: SOURCE_LABELS.get(name, name),
                             **KEEP)  # fmt: skip
     c[1].selectbox(
-        "Preset", list(presets.PRESETS), key="train_preset", **KEEP, on_change=load_preset
+        "Preset",
+        list(presets.PRESETS),
+        key="train_preset",
+        **KEEP,
+        on_change=train_form.load_preset,
     )
+    c[2].button("Set up the paper's figure 1", key="train_figure_one", help=FIGURE_ONE,
+                on_click=train_form.fill_figure_one, icon=FIGURE_ICON)  # fmt: skip
     if heavy := train_checks.preset_warning(st.session_state.train_preset):
         st.warning(heavy, icon=":material/hourglass_top:")
     if source == OWN_DATA:
@@ -272,20 +272,15 @@ with st.expander("Settings for a new run", expanded=not active):
         check = buttons.form_submit_button("Check the data", key="train_check_data")
     if active:
         st.caption(f"Start comes back when run {snap.run_id} ends: one run trains at a time.")
+    if train_form.holds_figure_one(source, convs):  # as of the form's last button
+        st.info("Set up for the paper's figure 1. Start a run with Activation relu and one with "
+                "tanh; Runs then draws their training error batch by batch, as the figure "
+                "did.", icon=FIGURE_ICON)  # fmt: skip
     if source == "":
         st.info("Enter the path of your dataset above: an image folder or a .zip.")
     elif start or timing or preview or check:
         try:  # the configs refuse bad values, the core a network that does not fit the data
-            settings = train_form.values(train_form.TRAIN_FIELDS)
-            model_config = presets.customised(
-                st.session_state.train_preset,
-                st.session_state.train_two_gpus,
-                st.session_state.train_pooling,
-                image_size=settings["image_size"],  # what the model receives: checks the shift
-                **train_form.values(train_form.MODEL_FIELDS),
-                **convs,
-            )
-            train_config = config.TrainConfig(dataset=source, **settings)
+            model_config, train_config = train_form.configs(source, convs)
             if check:
                 train_checks.show_data(train_config)
             elif timing:

@@ -5,7 +5,7 @@ import dataclasses
 
 import streamlit as st
 
-from alexnet_core import config, data
+from alexnet_core import config, data, presets, system
 from pages import widgets
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
@@ -34,6 +34,51 @@ def fill(preset: str, model_config, train_config) -> None:
     widgets.fill_conv_settings("train", model_config)
     for field in TRAIN_FIELDS:
         st.session_state[key(field)] = getattr(train_config, field)
+
+
+def load_preset() -> None:
+    """Set the form to the chosen preset's model and training settings."""
+    name = st.session_state.train_preset
+    fill(name, presets.preset(name), presets.train_preset(name))
+
+
+def fill_first(snap) -> None:
+    """A session's first form: the last run's settings (after a reload, in a second tab), else
+    the preset that suits this machine. `snap` is the last run's snapshot, or None."""
+    if snap and snap.model_config.preset in presets.PRESETS:
+        fill_from_run(snap.model_config, snap.train_config)
+    else:
+        gpus = system.machine_info()["gpus"]
+        st.session_state.setdefault("train_preset", "cifar_gpu" if gpus else "cifar_small")
+        load_preset()
+
+
+def fill_figure_one() -> None:
+    """Set the form to the paper's figure-1 comparison, with ReLU; the data choice stays."""
+    fill("cifar_small", *presets.figure_one("relu"))
+
+
+def configs(source: str, convs: dict) -> tuple[config.ModelConfig, config.TrainConfig]:
+    """The network and training the form holds, on `source`, with these convolutions. Raises
+    ValueError naming a value the configs refuse."""
+    settings = values(TRAIN_FIELDS)
+    model_config = presets.customised(
+        st.session_state.train_preset,
+        st.session_state.train_two_gpus,
+        st.session_state.train_pooling,
+        image_size=settings["image_size"],  # what the model receives: checks the shift
+        **values(MODEL_FIELDS),
+        **convs,
+    )
+    return model_config, config.TrainConfig(dataset=source, **settings)
+
+
+def holds_figure_one(source: str, convs: dict) -> bool:
+    """Whether the form holds the paper's figure-1 comparison, with either activation."""
+    try:
+        return presets.is_figure_one(*configs(source, convs))
+    except ValueError:  # a value the configs refuse: not figure 1; a click will say what
+        return False
 
 
 def fill_from_run(model_config, train_config) -> None:

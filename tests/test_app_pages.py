@@ -507,6 +507,38 @@ def test_train_warns_that_a_preset_made_for_a_gpu_takes_hours_on_this_cpu(app, m
     assert not [w for w in app.warning if w.value.startswith("No GPU here")]
 
 
+def test_train_sets_up_the_papers_figure_one_and_starts_it_as_set(app):
+    app.run().switch_page("pages/train.py").run()
+    app.selectbox(key="train_preset").select("tiny").run()
+    assert not [i for i in app.info if "figure 1" in i.value]
+    app.button(key="train_figure_one").click().run()
+    no_problems(app)
+    (said,) = [i.value for i in app.info if "figure 1" in i.value]
+    assert "Start a run with Activation relu and one with tanh" in said
+    assert app.selectbox(key="train_preset").value == "cifar_small"
+    assert app.selectbox(key="train_activation").value == "relu"
+    assert app.selectbox(key="train_normalization").value == "none"
+    assert app.number_input(key="train_dropout").value == 0
+    assert app.number_input(key="train_learning_rate").value == 0.01
+    assert app.number_input(key="train_subset").value == 10_000
+    app.number_input(key="train_epochs").set_value(14)
+    app.button(key="train_estimate").click().run()  # a form's boxes count from its next click
+    assert not [i for i in app.info if "figure 1" in i.value], "no longer the figure's settings"
+    app.selectbox(key="train_source").select("sample").run()
+    app.number_input(key="train_epochs").set_value(15)
+    app.selectbox(key="train_activation").select("tanh")
+    app.button(key="train_start").click().run()
+    no_problems(app)
+    job = training.current_job()
+    assert [i for i in app.info if "figure 1" in i.value]
+    job.stop()  # what matters is what it was started with, not 15 epochs of training
+    assert job.wait(timeout=120)
+    run = runs.read_run(job.run_dir)
+    model_config, train_config = presets.figure_one("tanh")
+    assert run.model_config == model_config
+    assert run.train_config == dataclasses.replace(train_config, dataset="sample")
+
+
 def test_architecture_sends_its_network_to_train_and_train_estimates_it(app):
     app.run().switch_page("pages/architecture.py").run()
     app.selectbox(key="arch_preset").select("tiny").run()

@@ -1,5 +1,6 @@
 """The command-line trainer: options map onto the configs, bad ones exit 2, a real run works."""
 
+import dataclasses
 import json
 import os
 import re
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from alexnet_core import config, progress_lines, run_logs, train
+from alexnet_core import config, presets, progress_lines, run_logs, train
 from alexnet_core.presets import PRESETS, TRAIN_PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +49,21 @@ def test_options_override_the_preset():
     assert model_config.conv_kernels == (5, 3, 3, 3, 3)
     assert model_config.conv_strides == (2, 1, 1, 1, 1)
     assert model_config.two_gpus
+
+
+def test_the_readmes_figure_one_command_is_the_train_pages_figure_one():
+    """Train's "Set up the paper's figure 1" must be the comparison the README ran."""
+    readme = (ROOT / "README.md").read_text()
+    command = readme[readme.index("(`python -m alexnet_core.train --preset cifar_small") :]
+    command = command[len("(`python -m alexnet_core.train ") : command.index("`, then `tanh`")]
+    for activation in ("relu", "tanh"):
+        args = command.replace("\n", " ").split()[:-1] + [activation]  # the README's, then tanh
+        args = train.build_parser().parse_args(args)
+        model_config, train_config = train.configs_from_args(args)
+        train_config = dataclasses.replace(train_config, dataset="auto")
+        assert (model_config, train_config) == presets.figure_one(activation)
+        assert presets.is_figure_one(model_config, train_config)
+        assert not presets.is_figure_one(model_config.replace(dropout=0.1), train_config)
 
 
 @pytest.mark.parametrize(
