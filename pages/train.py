@@ -186,7 +186,7 @@ if job is not None:  # the current (or last) run first, then the settings for a 
 with st.expander("Settings for a new run", expanded=not active):
     sources = [s["name"] for s in data.available_sources() if s["available"]]
     first = sources.index(data.default_source()) if data.default_source() in sources else 0
-    c = st.columns([2, 2, 1.3], vertical_alignment="bottom")
+    c = st.columns([2, 2, 1.4], vertical_alignment="bottom")
     source = c[0].selectbox("Dataset", [*sources, OWN_DATA], index=first, key="train_source",
                             format_func=lambda name: SOURCE_LABELS.get(name, name),
                             **KEEP)  # fmt: skip
@@ -197,8 +197,9 @@ with st.expander("Settings for a new run", expanded=not active):
         **KEEP,
         on_change=train_form.load_preset,
     )
-    c[2].button("Set up the paper's figure 1", key="train_figure_one", help=FIGURE_ONE,
+    c[2].button("Set up figure 1", key="train_figure_one", help=FIGURE_ONE,
                 on_click=train_form.fill_figure_one, icon=FIGURE_ICON)  # fmt: skip
+    figure_note = st.container()  # filled once the form is drawn: it needs the convolutions
     if heavy := train_checks.preset_warning(st.session_state.train_preset):
         st.warning(heavy, icon=":material/hourglass_top:")
     if source == OWN_DATA:
@@ -217,7 +218,7 @@ with st.expander("Settings for a new run", expanded=not active):
     # say what is wrong.
     with st.form("train_form", border=False, enter_to_submit=False):
         st.markdown("**Model** (augmentation is part of the model; it acts on training batches)")
-        c = st.columns(6, vertical_alignment="bottom")  # a label on two lines
+        c = st.columns([1, 1, 1, 1, 1, 1.25], vertical_alignment="bottom")  # "Random flips" fits
         c[0].number_input(step=1, **setting("input_size"))
         c[1].number_input(step=0.05, **setting("width"))
         c[2].number_input(step=1, **setting("fc_units"))
@@ -273,9 +274,9 @@ with st.expander("Settings for a new run", expanded=not active):
     if active:
         st.caption(f"Start comes back when run {snap.run_id} ends: one run trains at a time.")
     if train_form.holds_figure_one(source, convs):  # as of the form's last button
-        st.info("Set up for the paper's figure 1. Start a run with Activation relu and one with "
-                "tanh; Runs then draws their training error batch by batch, as the figure "
-                "did.", icon=FIGURE_ICON)  # fmt: skip
+        figure_note.info("Set up for the paper's figure 1. Start a run with Activation relu "
+                         "and one with tanh; Runs then draws their training error batch by "
+                         "batch, as the figure did.", icon=FIGURE_ICON)  # fmt: skip
     if source == "":
         st.info("Enter the path of your dataset above: an image folder or a .zip.")
     elif start or timing or preview or check:
