@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alexnet_core import cifar, image_folders, packed_jpegs
+from alexnet_core import cifar, image_folders, packed_jpegs, source_files
 from alexnet_core.decode_cache import Decoded, load_cached
 from alexnet_core.images import check_memory, resize_image
 
@@ -153,7 +153,7 @@ def source_stamp(source: str | os.PathLike = "auto") -> str:
     else:
         path = SAMPLE_PATH if source == "sample" else source_path(source)
     try:
-        stamps = image_folders.file_stamps(path)
+        stamps = source_files.file_stamps(path)
     except OSError:
         return ""
     return hashlib.sha256(json.dumps(stamps).encode()).hexdigest()[:16]

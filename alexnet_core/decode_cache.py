@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alexnet_core import atomic, image_folders
+from alexnet_core import atomic, source_files
 
 CACHE_VARIABLE = "ALEXNET_CACHE_DIR"  # Environment variable naming the decode cache folder.
 # Part of the cache key: bump it when decoding changes. 2: folders left out are listed in
@@ -78,7 +78,7 @@ def _cache_name(path: Path, image_size: int) -> str:
     """The source's name, the size and its path's hash, then a digest that changes whenever
     the source's files or the loader change."""
     path = path.resolve()
-    stamps = image_folders.file_stamps(path)
+    stamps = source_files.file_stamps(path)
     key = json.dumps([str(path), stamps, image_size, LOADER_VERSION])
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     where = hashlib.sha256(os.fsencode(path)).hexdigest()[:8]  # same name, other folder
