@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from alexnet_core import classify, explain, introspect, vision_charts
-from pages import common, widgets
+from pages import common, pickers, widgets
 
 SHOWN_SIDE = 192  # small images are enlarged by pixel repetition to about this many pixels
 VIEW_SIDE = 128  # the same for the test views
@@ -96,7 +96,7 @@ st.write(
     "Grad-CAM colours the places whose features pushed it towards a class; occlusion, the "
     "places whose cover lowers the class's probability most."
 )
-run, which, version, _ = common.pick_checkpoint("classify")
+run, which, version, _ = pickers.pick_checkpoint("classify")
 classes = len(run.class_names)
 st.caption(f"{classes} classes: {', '.join(run.class_names)}. The network has no answer for "
            "anything else: a photo of a tree still gets the class it resembles most, often "

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from alexnet_core import classify, explain, runs, vision_charts
-from pages import common, widgets, wording
+from pages import common, pickers, widgets, wording
 
 KEPT_EVALUATIONS = 8  # finished evaluations kept for the whole server, newest last
 SHOWN_SIDE = 96  # mistakes are enlarged by pixel repetition to about this many pixels
@@ -32,7 +32,7 @@ st.write(
     "through it: the loss, top-1 and top-5 accuracy, which classes it confuses, and the "
     "mistakes it made with the most confidence — with Grad-CAM or occlusion showing what misled it."
 )
-run, which, version, model = common.pick_checkpoint("evaluate")
+run, which, version, model = pickers.pick_checkpoint("evaluate")
 dataset, settings = common.run_dataset(run)
 if not len(dataset.y_test):
     st.info(f"{common.NO_TEST_IMAGES} Classify still shows what it makes of your own images.")

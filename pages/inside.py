@@ -8,7 +8,7 @@ import streamlit as st
 from alexnet_core import checkpoints, filters, introspect, vision_charts
 from alexnet_core.classify import UPLOAD_TYPES
 from alexnet_core.images import decode_image_and_aspect
-from pages import common, widgets
+from pages import common, pickers, widgets
 
 OWN_SCALE, SHARED_SCALE = "each map on its own", "one for the whole layer"
 SHOWN_SIDE = 160  # small images are enlarged by pixel repetition to about this many pixels
@@ -51,7 +51,7 @@ st.write(
     "colour there?), later ones respond to textures and object parts. Pick a trained network "
     "and an image to see it for yourself."
 )
-run, which, version, model = common.pick_checkpoint("inside")
+run, which, version, model = pickers.pick_checkpoint("inside")
 size = run.model_config.image_size
 
 KEEP = common.KEEP  # the choices below keep their values while you visit other pages

@@ -13,7 +13,7 @@ from alexnet_core import (
     runs,
     training,
 )
-from pages import common, help_texts, train_form, wording
+from pages import common, help_texts, pickers, train_form, wording
 
 # The Compare chart's curves: per-epoch metrics as Keras logged them, and the batches' error.
 CURVES = {"val_accuracy": "val accuracy", "val_loss": "val loss", "accuracy": "accuracy",
@@ -221,7 +221,7 @@ if chosen:
 
 st.subheader("One run")
 every = {r.run_id: r for r in sorted(found, key=lambda r: r.status == "damaged")}  # readable first
-run = every[common.run_selectbox("runs_selected", every)]
+run = every[pickers.run_selectbox("runs_selected", every)]
 
 
 @st.fragment(run_every=2.0 if run.status in runs.ACTIVE_STATUSES else None)

@@ -15,7 +15,7 @@ from alexnet_core import (
     runs,
     training,
 )
-from pages import common, help_texts, train_checks, train_form, widgets, wording
+from pages import common, help_texts, pickers, train_checks, train_form, widgets, wording
 
 ICONS = {"resume": ":material/play_arrow:", "pause": ":material/pause:", "stop": ":material/stop:"}
 CONTROLS = {  # what Resume, Pause and Stop do, on their question marks
@@ -119,7 +119,7 @@ def live(drawn_status: str) -> None:
         pages = NEXT_PAGES if snap.epochs_done else NEXT_PAGES[:1]  # nothing saved to look in
         for column, (page, label, icon) in zip(st.columns(len(NEXT_PAGES)), pages, strict=False):
             column.page_link(f"pages/{page}.py", label=label, icon=icon,
-                             query_params={common.RUN_PARAMETER: snap.run_id})  # fmt: skip
+                             query_params={pickers.RUN_PARAMETER: snap.run_id})  # fmt: skip
     if not snap.batch_history:
         if snap.active:
             st.info("Building the model and compiling the first training step: the first batch "
