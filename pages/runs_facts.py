@@ -1,0 +1,71 @@
+"""What the Runs page says about runs beyond their own fields: a run's settings as one flat dict,
+the legend names of compared runs, its epochs and checkpoints in words, its scores as
+percentages, its log files read with a warning in place of an error, and which runs train now.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from alexnet_core import checkpoints, config, runs
+from pages import common  # noqa: F401  a fresh server's first visit here goes to app.py
+
+
+def settings(run: runs.RunInfo) -> dict:
+    """The run's model and training settings as one flat dict ('model.width', ...)."""
+    flat = {}
+    for part, values in (("model", run.model_config), ("training", run.train_config)):
+        if values is not None:
+            flat.update({f"{part}.{k}": v for k, v in config.config_to_dict(values).items()})
+    return flat
+
+
+def legend_names(differ: pd.DataFrame, most: int = 2) -> dict[str, str]:
+    """Each compared run's legend entry: its id and the first `most` settings in which the runs
+    differ ('… · activation tanh'), the rest in the table below the chart."""
+    names = {}
+    for run_id, values in differ.items():
+        parts = [f"{key.split('.', 1)[1]} {value}" for key, value in values.items()
+                 if pd.notna(value)]  # an older run may lack a setting  # fmt: skip
+        shown = ", ".join(parts[:most]) + (", …" if len(parts) > most else "")
+        names[run_id] = f"{run_id} · {shown}" if parts else run_id
+    return names
+
+
+def epochs_text(run: runs.RunInfo) -> str:
+    """'3/10': epochs done of those asked for; '?' where a damaged file hides the number."""
+    done = "?" if run.status == "damaged" else run.epochs_done
+    return f"{done}/{run.train_config.epochs if run.train_config else '?'}"
+
+
+def checkpoint_notes(run: runs.RunInfo) -> list[str]:
+    """What is missing or damaged among a trained run's best.keras and last.keras, and what it
+    means, a sentence each."""
+    if not run.epochs_done or run.status in ("damaged", *runs.ACTIVE_STATUSES):
+        return []
+    if not {"best", "last"} & set(run.checkpoints):
+        return [f"{run.run_id} has no checkpoint: best.keras and last.keras are gone, so it "
+                "cannot go on, and Feature maps, Classify and Evaluate leave it out."]  # fmt: skip
+    state = {name: "missing" if name not in run.checkpoints else
+             "damaged (not a whole .keras file)" if not checkpoints.is_whole(run.path, name)
+             else "" for name in ("best", "last")}  # fmt: skip
+    means = {"best": "the other pages open last.keras", "last": "the run cannot go on from it"}
+    return [f"{run.run_id}: {name}.keras is {problem}, so {means[name]}."
+            for name, problem in state.items() if problem]  # fmt: skip
+
+
+def percent(share: float | None) -> float | None:
+    return None if share is None else 100 * share
+
+
+def readable(load, run: runs.RunInfo, what: str) -> list | None:
+    """The rows `load` (run_logs.load_history, ...) reads from the run's folder; None after a
+    warning when its file is damaged, so one bad file leaves the rest of the page working."""
+    try:
+        return load(run.path)
+    except ValueError as exc:
+        st.warning(f"{run.run_id}: {what}. {exc}", icon=":material/warning:")
+        return None
+
+
+def training_now(listed: list[runs.RunInfo]) -> tuple[str, ...]:
+    return tuple(r.run_id for r in listed if r.status in runs.ACTIVE_STATUSES)
