@@ -13,7 +13,7 @@ from alexnet_core import (
     training,
 )
 from pages import common, help_texts, pickers, train_form, wording
-from pages.runs_facts import (
+from pages.run_details import (
     checkpoint_notes,
     epochs_text,
     legend_names,

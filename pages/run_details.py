@@ -7,7 +7,6 @@ import pandas as pd
 import streamlit as st
 
 from alexnet_core import checkpoints, config, runs
-from pages import common  # noqa: F401  a fresh server's first visit here goes to app.py
 
 
 def settings(run: runs.RunInfo) -> dict:
