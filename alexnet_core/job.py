@@ -27,7 +27,7 @@ class JobBusy(RuntimeError):
 
 class TrainingJob:
     """A run being trained by a background thread. Create it through training.start_training
-    or training.continue_training."""
+    or continuation.continue_training."""
 
     def __init__(self, run_dir: Path, model_config: ModelConfig, train_config: TrainConfig,
                  data, previous: dict | None = None,

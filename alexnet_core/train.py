@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_as_flag(str(error), vars(args))}", file=sys.stderr)
         return 2
     try:
-        from alexnet_core import data, training  # imports Keras here, in the main thread
+        # imports Keras here, in the main thread
+        from alexnet_core import continuation, data, training
 
         if args.continue_run:
             others = [
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                                  f"its id) and --quiet apply, not {flags}")  # fmt: skip
             run_dir = _run_folder(args.continue_run, args.runs_dir)
             before = runs.read_run(run_dir).train_config  # None if not a run
-            job = training.continue_training(run_dir, args.epochs or 1, devices=args.devices,
+            job = continuation.continue_training(run_dir, args.epochs or 1, devices=args.devices,
                                              data_source=args.dataset)  # fmt: skip
             now = job.snapshot().train_config.devices
             if before and now != before.devices:  # a GPU run brought to a machine without one
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C while TensorFlow loads: nothing to save yet
         print("interrupted before training started", file=sys.stderr)
         return 130
-    except training.DataMissing as error:  # not where the run recorded it
+    except continuation.DataMissing as error:  # not where the run recorded it
         print(f"error: {error}. If the data moved, give its new place with --dataset.",
               file=sys.stderr)  # fmt: skip
         return 2

@@ -5,6 +5,7 @@ writes the run folder (see runs.py). The thread never touches Streamlit: it upda
 under a lock and callers read `job.snapshot()`. A module-level registry (not Streamlit's cache,
 which "Clear cache" wipes while the thread runs on) lets any page or a reloaded browser find
 the job again. One job trains at a time per process: two would halve each other's speed.
+continuation.py continues a saved run through the same slot (reserve, prepare, launch).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from alexnet_core import atomic, checkpoints, distribute, run_lock, run_logs, runs
+from alexnet_core import atomic, distribute, runs
 from alexnet_core.config import ModelConfig, TrainConfig, dumps
 from alexnet_core.fitting import (
     check_memory,
@@ -30,16 +31,9 @@ from alexnet_core.snapshot import Snapshot
 from alexnet_core.training_data import TrainingData, data_warnings
 
 __all__ = [
-    "ACTIVE", "DataMissing", "JobBusy", "Snapshot", "TrainingJob", "start_training",
-    "continue_training", "current_job", "is_training", "stop_all_jobs", "discard_helper_folder",
-    "make_optimizer", "compile_model",
+    "ACTIVE", "JobBusy", "Snapshot", "TrainingJob", "start_training", "current_job",
+    "is_training", "stop_all_jobs", "discard_helper_folder", "make_optimizer", "compile_model",
 ]  # fmt: skip
-
-
-class DataMissing(ValueError):
-    """A continue cannot load the run's data from where the run recorded it (moved, or gone):
-    the caller can ask where it is now (continue_training's data_source)."""
-
 
 WORKER_FOLDER_PREFIX = "alexnet-worker-"  # the temporary home of a helper worker's run copy
 _LOCK = threading.Lock()
@@ -52,7 +46,7 @@ def _active_job() -> TrainingJob | None:
 
 
 @contextlib.contextmanager
-def _reserve():
+def reserve():
     """Hold the process's single training slot while a job is prepared, or raise JobBusy."""
     global _starting
     with _LOCK:
@@ -72,7 +66,8 @@ def _reserve():
             _starting = False
 
 
-def _launch(job: TrainingJob) -> TrainingJob:
+def launch(job: TrainingJob) -> TrainingJob:
+    """List `job` as this process's newest and start its thread."""
     with _LOCK:
         # Last in the order, also when it continues a run trained before: current_job falls
         # back to the most recent job, and a key assigned again keeps its old place.
@@ -154,8 +149,8 @@ def start_training(
     the images raise ValueError now. JobBusy if this process is already training.
     """
     _check_types(model_config, train_config)
-    with _reserve():
-        data, model_config, train_config = _prepare(model_config, train_config, dataset)
+    with reserve():
+        data, model_config, train_config = prepare(model_config, train_config, dataset)
         placement = distribute.place(train_config.devices)
         if not placement.is_chief:  # only the chief of several workers keeps a run folder
             runs_dir = tempfile.mkdtemp(prefix=WORKER_FOLDER_PREFIX)
@@ -174,129 +169,7 @@ def start_training(
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise OSError(f"Nothing was started: a run folder cannot be written in {root} "
                           f"({exc.strerror or exc}).") from exc  # fmt: skip
-        return _launch(job)
-
-
-def continue_training(
-    run_dir,
-    extra_epochs: int,
-    *,
-    dataset=None,
-    devices: str | None = None,
-    data_source: str | None = None,
-) -> TrainingJob:
-    """Train a run `extra_epochs` more epochs from its last.keras (weights and optimizer
-    state), in the same folder: the epoch count, histories and duration carry on.
-
-    The schedule is recomputed over the new total of epochs; a manual learning rate set
-    earlier stays in force. `devices` replaces the run's device setting; without it, a setting
-    this machine cannot place (a GPU run brought to a laptop) becomes 'auto'. `data_source`
-    says where the run's data is now, when it moved (its held-out images must be the same);
-    `dataset` (a data.Dataset) is used as given. Nothing in the folder changes unless the job
-    starts.
-    """
-    if not isinstance(extra_epochs, int) or extra_epochs < 1:
-        raise ValueError(f"extra_epochs: got {extra_epochs!r}, expected at least 1")
-    if Path(run_dir).exists() and not Path(run_dir).is_dir():
-        raise ValueError(f"{run_dir}: a file, not a run folder")
-    if not Path(run_dir).is_dir():
-        raise ValueError(f"{run_dir}: no such run folder")
-    if not (Path(run_dir) / "config.json").is_file():
-        raise ValueError(f"{run_dir}: not a run folder (it has no config.json)")
-    # The chief holds the folder from before its checks to the job's end: two continues at once
-    # (the app and the command line) would both find it stopped and train it twice.
-    claim = run_lock.claim_run(run_dir) if distribute.cluster()[1] else None
-    try:
-        return _continue(Path(run_dir), extra_epochs, dataset, data_source, devices, claim)
-    except BaseException:
-        if claim is not None:
-            run_lock.release_run(claim)
-        raise
-
-
-def _continue(run_dir: Path, extra_epochs: int, dataset, data_source: str | None,
-              devices: str | None, claim: int | None) -> TrainingJob:  # fmt: skip
-    info = runs.read_run(run_dir)
-    if info.status == "damaged":
-        raise ValueError(f"{info.run_id} cannot be continued: {info.error}")
-    if info.status in runs.ACTIVE_STATUSES:
-        raise ValueError(f"{info.run_id} is still {info.status}: it cannot be continued now")
-    if "last" not in info.checkpoints or info.epochs_done < 1:
-        raise ValueError(f"{info.run_id} has no last.keras checkpoint to continue from")
-    try:
-        checkpoints.verify(run_dir, "last")  # here, not in the job: a refusal changes nothing
-    except ValueError as error:
-        raise ValueError(f"{info.run_id} cannot be continued: {error}") from error
-    previous = _what_went_before(info)  # ValueError for a damaged history
-    train_config = dataclasses.replace(
-        info.train_config,
-        epochs=info.epochs_done + extra_epochs,
-        dataset=data_source or info.dataset,  # where the data moved, or where it was
-        devices=devices or info.train_config.devices,
-    )
-    with _reserve():
-        try:
-            placement = distribute.place(train_config.devices)
-        except ValueError:
-            if devices:  # asked for by name: say why it cannot be
-                raise
-            train_config = dataclasses.replace(train_config, devices="auto")
-            placement = distribute.place("auto")
-        try:
-            data, model_config, train_config = _prepare(info.model_config, train_config, dataset)
-        except ValueError as error:  # the data moved, say
-            refusal = ValueError if data_source else DataMissing  # a new place was tried
-            raise refusal(f"{info.run_id} cannot go on with its data: {error}") from error
-        if data.class_names != info.class_names:
-            raise ValueError(
-                f"dataset: its classes {list(data.class_names)} differ from the run's "
-                f"{list(info.class_names)}"
-            )
-        if info.held_out_digest and data.describe()["held_out_digest"] != info.held_out_digest:
-            raise ValueError(
-                f"dataset: {info.dataset} changed since {info.run_id} trained on it, so its "
-                "validation and test images are no longer the ones the run held out: going on "
-                "would train on some of them. Put the data back as it was, or train a new run."
-            )
-        path, half_written = Path(run_dir), f"{atomic.TEMP_PREFIX}*"
-        try:
-            if not placement.is_chief:  # a helper worker trains a copy: the chief owns the folder
-                helper_dir = Path(tempfile.mkdtemp(prefix=WORKER_FOLDER_PREFIX)) / path.name
-                ignore = shutil.ignore_patterns(half_written)  # the chief's writes in flight
-                path = Path(shutil.copytree(path, helper_dir, ignore=ignore))
-            else:  # a killed process's half-writes go: only the chief's, as its job has not begun
-                for stale in path.glob(half_written):  # (a helper's would be the chief's own)
-                    stale.unlink(missing_ok=True)
-            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-            config["training"] = dataclasses.asdict(train_config)
-            config["dataset"] = data.describe()  # where it is now, and what is left out now
-            atomic.write_json(path / "config.json", config)
-        except OSError as exc:  # a read-only folder, a full disk: the run stays as it was
-            raise OSError(f"Nothing was continued: the run folder {path} cannot be written "
-                          f"({exc.strerror or exc}).") from exc  # fmt: skip
-        job = TrainingJob(path, model_config, train_config, data, previous=previous,
-                          placement=placement, claim=claim)  # fmt: skip
-        return _launch(job)
-
-
-def _what_went_before(info: runs.RunInfo) -> dict:
-    """What a continued job carries on from: the histories of the epochs last.keras holds
-    (a failed epoch's rows and rate changes are dropped), the best score, test metrics, time."""
-    history = run_logs.load_history(info.path)[: info.epochs_done]
-    if len(history) < info.epochs_done:
-        raise ValueError(f"{info.run_id}: history.csv lists {len(history)} epochs, but "
-                         f"last.keras holds {info.epochs_done}")  # fmt: skip
-    done = {row["epoch"] for row in history}
-    return {
-        "history": history,
-        "batches": [b for b in run_logs.load_batch_history(info.path) if b["epoch"] in done],
-        "lr_events": runs.kept_lr_events(info),
-        "best": info.best_accuracy,
-        "test_loss": info.test_loss,
-        "test_accuracy": info.test_accuracy,
-        "duration_s": info.duration_s,
-        "created": info.created,
-    }
+        return launch(job)
 
 
 def _check_types(model_config, train_config) -> None:
@@ -306,7 +179,7 @@ def _check_types(model_config, train_config) -> None:
         raise ValueError(f"train_config: got {type(train_config).__name__}, expected TrainConfig")
 
 
-def _prepare(model_config: ModelConfig, train_config: TrainConfig, dataset):
+def prepare(model_config: ModelConfig, train_config: TrainConfig, dataset):
     """Load (or take) the data, fit the model to it and check that it can work."""
     from alexnet_core.report import plan_layers
 

@@ -190,7 +190,7 @@ def score_run(run_dir: str, source: str | None = None) -> tuple[dict, str]:
 
 def check_same_data(run, dataset) -> None:
     """ValueError unless `dataset` is the data the run trained with: the same classes, and the
-    same validation and test images (as training.continue_training refuses other data). Runs
+    same validation and test images (as continuation.continue_training refuses other data). Runs
     older than these records are scored as they are."""
     if run.class_names and dataset.class_names != run.class_names:
         raise ValueError(

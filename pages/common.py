@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from alexnet_core import checkpoints, classify, data, introspect, runs, training
+from alexnet_core import checkpoints, classify, continuation, data, introspect, runs, training
 from pages import wording
 
 KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
@@ -164,7 +164,7 @@ def _stop_or_none(stop: bool) -> None:
 
 def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
     """'More epochs' and a Continue button in two cells (columns); True once the run goes on
-    (training.continue_training started its job), else a message says why it could not. A run
+    (continuation.continue_training started its job), else a message says why it could not. A run
     stopped before the epochs it planned offers the rest of them, others 5 more."""
     run = runs.read_run(run_dir)
     planned = run.train_config.epochs if run.train_config else 0
@@ -201,7 +201,7 @@ def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
     if not clicked:
         return False
     try:
-        training.continue_training(run_dir, int(extra), data_source=moved_to or None)
+        continuation.continue_training(run_dir, int(extra), data_source=moved_to or None)
         return True
     except training.JobBusy as exc:
         st.warning(f"The run was not continued. {exc}")

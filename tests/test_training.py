@@ -24,6 +24,7 @@ import pytest
 from alexnet_core import (
     atomic,
     checkpoints,
+    continuation,
     estimate,
     fitting,
     run_lock,
@@ -235,7 +236,7 @@ def test_stop_ends_within_a_few_batches_keeps_last_and_refuses_a_second_start(sa
     assert runs.read_run(job.run_dir).status == "stopped"
     assert runs.read_run(job.run_dir).cut_short == (1, snap.step, 32)
 
-    job = training.continue_training(job.run_dir, 1, dataset=sample)
+    job = continuation.continue_training(job.run_dir, 1, dataset=sample)
     wait_until(lambda: job.snapshot().batch >= 3)
     job.pause()
     job.stop()  # a pause after a stop must not hold the run
@@ -290,7 +291,7 @@ def test_a_stop_between_epochs_ends_there_and_a_rate_after_the_last_batch_is_ref
     assert [row["batches"] for row in run_logs.load_history(job.run_dir)] == [8]
     assert runs.read_run(job.run_dir).cut_short is None
 
-    job = training.continue_training(job.run_dir, 1, dataset=sample)  # epoch 2 of 2
+    job = continuation.continue_training(job.run_dir, 1, dataset=sample)  # epoch 2 of 2
     assert job.wait(60)
     snap = job.snapshot()
     assert (snap.status, snap.epochs_done, snap.requested_rate) == ("finished", 2, None)
@@ -381,7 +382,7 @@ def test_a_diverging_loss_fails_the_run_and_keeps_the_last_good_checkpoint(sampl
     assert "diverged" in info.error
     assert [e["new"] for e in run_logs.load_lr_events(job.run_dir)] == [1e6], "the record stays"
 
-    job = training.continue_training(job.run_dir, 1, dataset=sample)  # redoes epoch 2
+    job = continuation.continue_training(job.run_dir, 1, dataset=sample)  # redoes epoch 2
     assert job.wait(60) and job.snapshot().status == "finished", job.snapshot().error
     assert job.manual_rate is None, "the rate set in the discarded epoch came back"
     assert run_logs.load_lr_events(job.run_dir) == [], "a later continue would bring it back"
@@ -394,21 +395,21 @@ def test_a_run_whose_data_moved_goes_on_from_its_new_place(
     job = training.start_training(TINY, settings)
     assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
     moved = shapes_folder.rename(tmp_path / "moved")  # as when a run and its data go elsewhere
-    with pytest.raises(training.DataMissing, match=rf"cannot go on with its data: "
+    with pytest.raises(continuation.DataMissing, match=rf"cannot go on with its data: "
                        rf"{re.escape(str(shapes_folder))}: no such file or folder$"):  # fmt: skip
-        training.continue_training(job.run_dir, 1)
+        continuation.continue_training(job.run_dir, 1)
     assert train.main(["--continue", str(job.run_dir)]) == 2
     assert capsys.readouterr().err.endswith(
         "no such file or folder. If the data moved, give its new place with --dataset.\n"
     )
     (moved / "test" / "circle" / "0.png").rename(tmp_path / "taken.png")
     with pytest.raises(ValueError, match="changed since"):  # not the images it held out
-        training.continue_training(job.run_dir, 1, data_source=str(moved))
+        continuation.continue_training(job.run_dir, 1, data_source=str(moved))
     (tmp_path / "taken.png").rename(moved / "test" / "circle" / "0.png")
     assert train.main(["--continue", str(job.run_dir), "--dataset", str(moved), "--quiet"]) == 0
     info = runs.read_run(job.run_dir)
     assert info.epochs_done == 2 and info.dataset == info.train_config.dataset == str(moved)
-    job = training.continue_training(job.run_dir, 1)  # the new place is the run's place now
+    job = continuation.continue_training(job.run_dir, 1)  # the new place is the run's place now
     assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
 
 
@@ -420,15 +421,15 @@ def test_continuing_a_run_carries_on_epochs_history_and_optimizer(finished_run, 
     (path / "config.json").write_text(json.dumps(saved))
     before = (path / "config.json").read_bytes()
     with pytest.raises(ValueError, match="sees no GPU here"):
-        training.continue_training(path, 1, dataset=sample, devices="gpu")  # asked for
+        continuation.continue_training(path, 1, dataset=sample, devices="gpu")  # asked for
     assert (path / "config.json").read_bytes() == before, "a refused continue changes nothing"
     moved = dataclasses.replace(sample, x_test=sample.x_test[::-1].copy())  # other test images
     with pytest.raises(ValueError, match="changed since .* no longer the ones the run held out"):
-        training.continue_training(path, 1, dataset=moved)
+        continuation.continue_training(path, 1, dataset=moved)
     assert (path / "config.json").read_bytes() == before
     (path / "tmp-k1ll3d.keras").write_bytes(b"PK half a save")  # a killed process's leftovers
     (path / "tmp-x.tmp").write_text('{"status": "runn')
-    job = training.continue_training(path, 1, dataset=sample)  # the run's own: 'auto' here
+    job = continuation.continue_training(path, 1, dataset=sample)  # the run's own: 'auto' here
     assert job.wait(120)
     assert not list(path.glob("tmp-*")), "the leftovers are cleared when the run goes on"
     run_lock.release_run(run_lock.claim_run(path))  # the ended job let go of the folder
@@ -449,7 +450,7 @@ def refused(path, match, error=ValueError, **kwargs):
     """continue_training(path) raises `error` matching `match` and changes no file."""
     before = {name: (path / name).read_bytes() for name in ("config.json", "status.json")}
     with pytest.raises(error, match=match):
-        training.continue_training(path, 1, **kwargs)
+        continuation.continue_training(path, 1, **kwargs)
     after = {name: (path / name).read_bytes() for name in ("config.json", "status.json")}
     assert after == before, "a refused continue changed the run folder"
     assert not list(path.glob("tmp-*"))
@@ -530,7 +531,7 @@ def test_each_batch_trains_at_the_scheduled_rate_before_and_after_a_continue(sam
     assert rates == pytest.approx(scheduled(1, 2) + scheduled(2, 2), rel=1e-6)
     assert rates[0] == pytest.approx(0.01 / 25) and max(rates) > 5 * rates[0]  # the warm-up
 
-    job = training.continue_training(job.run_dir, 1, dataset=sample)
+    job = continuation.continue_training(job.run_dir, 1, dataset=sample)
     early = job.snapshot()  # the worker is still loading last.keras
     assert early.step == 2 * per_epoch and early.learning_rate == pytest.approx(scheduled(3, 3)[0])
     assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
@@ -587,7 +588,7 @@ def test_a_continued_run_draws_new_flips_shifts_and_dropout(sample, runs_dir, mo
     augmented = TINY.replace(augment_flip=True, augment_shift=2)
     job = training.start_training(augmented, FAST, dataset=sample)
     assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
-    more = training.continue_training(job.run_dir, 1, dataset=sample)
+    more = continuation.continue_training(job.run_dir, 1, dataset=sample)
     assert more.wait(120) and more.snapshot().status == "finished", more.snapshot().error
     first, continued = draws
     assert all(counter == 0 for _, counter in first + continued), "nothing drawn before fit"
@@ -702,7 +703,7 @@ def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, m
     accuracy = np.mean(probabilities.argmax(axis=1) == sample.y_test)
     assert accuracy == pytest.approx(job.snapshot().test_accuracy, abs=2 / 64)
     # Continuing carries on the loss-scaled optimizer's step count.
-    again = training.continue_training(job.run_dir, 1, dataset=sample)
+    again = continuation.continue_training(job.run_dir, 1, dataset=sample)
     assert again.wait(120)
     assert again.snapshot().status == "finished", again.snapshot().error
     resumed = checkpoints.load_checkpoint(job.run_dir, "last")
@@ -721,7 +722,7 @@ def test_mixed_precision_trains_saves_continues_and_explains(sample, runs_dir, m
     # The same run continued on a CPU computes in float32 and still carries on the optimizer.
     monkeypatch.undo()
     steps = int(resumed.optimizer.inner_optimizer.iterations)
-    on_cpu = training.continue_training(job.run_dir, 1, dataset=sample)
+    on_cpu = continuation.continue_training(job.run_dir, 1, dataset=sample)
     assert on_cpu.wait(120)
     assert on_cpu.snapshot().device == "CPU" and on_cpu.snapshot().status == "finished"
     model = checkpoints.load_checkpoint(job.run_dir, "last")
@@ -753,7 +754,7 @@ def test_a_disk_that_fills_in_mid_epoch_fails_the_run_saying_what_was_kept(
     path = runs_dir / finished_run.run_id
     shutil.copytree(finished_run.run_dir, path)
     before = (path / "last.keras").read_bytes()
-    job = training.continue_training(path, 1, dataset=sample)
+    job = continuation.continue_training(path, 1, dataset=sample)
     job.pause()
     wait_until(lambda: job.snapshot().status == "paused")
 
@@ -791,7 +792,7 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     assert job.wait(120) and job.snapshot().error.endswith(
         "No space left on device. No checkpoint was saved: it was the first epoch."
     )  # a new run has none to keep
-    job = training.continue_training(path, 1, dataset=sample)
+    job = continuation.continue_training(path, 1, dataset=sample)
     assert job.wait(120)
     snap = job.snapshot()
     assert snap.status == "failed"
@@ -807,7 +808,7 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     (path / "last.keras").write_bytes(before[: len(before) // 2])  # cut short, outside the app
     status = (path / "status.json").read_bytes()
     with pytest.raises(ValueError, match="cannot be continued: .*last.keras: damaged, not a whole"):
-        training.continue_training(path, 1, dataset=sample)
+        continuation.continue_training(path, 1, dataset=sample)
     assert (path / "status.json").read_bytes() == status, "the refused continue changed nothing"
     changed = bytearray(before)  # the same size, some bytes inside changed: a whole zip still
     middle = len(changed) // 2
@@ -815,7 +816,7 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     (path / "last.keras").write_bytes(changed)
     assert checkpoints.is_whole(path, "last"), "the quick check cannot see this"
     with pytest.raises(ValueError, match="last.keras: damaged, its .* does not read back"):
-        training.continue_training(path, 1, dataset=sample)  # once a job that failed on load
+        continuation.continue_training(path, 1, dataset=sample)  # once a job that failed on load
     assert (path / "status.json").read_bytes() == status, "and left the run 'failed'"
     with pytest.raises(ValueError, match="last.keras: damaged"):
         checkpoints.load_checkpoint(path, "last")
@@ -827,27 +828,27 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     with monkeypatch.context() as fault:
         fault.setattr(atomic, "write_json", read_only)
         with pytest.raises(OSError) as refused:
-            training.continue_training(path, 1, dataset=sample)
+            continuation.continue_training(path, 1, dataset=sample)
     assert str(refused.value) == (
         f"Nothing was continued: the run folder {path} cannot be written (Read-only file system)."
     )  # not a temporary name
     assert (path / "status.json").read_bytes() == status
     with pytest.raises(ValueError, match="no such run folder"):
-        training.continue_training(tmp_path / "no-such-run", 1, dataset=sample)
+        continuation.continue_training(tmp_path / "no-such-run", 1, dataset=sample)
     with pytest.raises(ValueError, match="not a run folder"):
-        training.continue_training(tmp_path, 1, dataset=sample)  # the folder of runs
+        continuation.continue_training(tmp_path, 1, dataset=sample)  # the folder of runs
     (path / "last.keras").write_bytes(before)
     history = (path / "history.csv").read_text()
     (path / "history.csv").write_text("epoch,loss\n")  # the epoch's row lost
     with pytest.raises(ValueError, match="history.csv lists 0 epochs, but last.keras holds 1"):
-        training.continue_training(path, 1, dataset=sample)
+        continuation.continue_training(path, 1, dataset=sample)
     assert (path / "status.json").read_bytes() == status
     (path / "history.csv").write_text(history)
     saved = json.loads((path / "config.json").read_text())
     saved["dataset"]["source"] = str(tmp_path / "moved.zip")
     (path / "config.json").write_text(json.dumps(saved))
     with pytest.raises(ValueError, match="cannot go on with its data: .*moved.zip: no such file"):
-        training.continue_training(path, 1)  # loads the run's own data, which is gone
+        continuation.continue_training(path, 1)  # loads the run's own data, which is gone
 
 
 def test_bad_settings_are_refused_before_a_thread_starts(sample, runs_dir):
@@ -859,7 +860,7 @@ def test_bad_settings_are_refused_before_a_thread_starts(sample, runs_dir):
     with pytest.raises(ValueError, match="pool2"):
         training.start_training(PRESETS["paper"].replace(input_size=32), FAST, dataset=sample)
     with pytest.raises(ValueError, match="extra_epochs"):
-        training.continue_training(runs_dir, 0)
+        continuation.continue_training(runs_dir, 0)
     assert list(runs_dir.iterdir()) == []
     assert training.current_job() is None or not training.current_job().active
 
@@ -890,7 +891,7 @@ def test_the_current_job_is_the_last_started_also_when_it_continues_an_older_run
     assert first.wait(120)
     second = training.start_training(TINY, settings, dataset=short)
     assert second.wait(120) and training.current_job() is second
-    again = training.continue_training(first.run_dir, 1, dataset=short)
+    again = continuation.continue_training(first.run_dir, 1, dataset=short)
     assert again.wait(120) and again.snapshot().status == "finished"
     assert training.current_job() is again, "the Train page showed the run started in between"
     runs.delete_run(again.run_dir)  # on the Runs page
