@@ -8,6 +8,7 @@ from alexnet_core import (
     classify,
     presets,
     run_charts,
+    run_deletion,
     run_logs,
     runs,
     training,
@@ -276,7 +277,7 @@ with st.expander("Delete this run"):
                        disabled=in_training)  # fmt: skip
     if st.button("Delete", type="primary", disabled=in_training or not sure, key="runs_delete"):
         try:
-            runs.delete_run(run.path)
+            run_deletion.delete_run(run.path)
             st.session_state.pop(confirm, None)
             st.session_state.pop("runs_selected", None)  # not "no longer here": it was asked
             st.session_state.runs_deleted = run.run_id  # said once, after the rerun

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet_core import atomic, checkpoints, run_lock, run_logs, runs
+from alexnet_core import atomic, checkpoints, run_deletion, run_lock, run_logs, runs
 from alexnet_core.config import dumps
 from alexnet_core.model import build_alexnet
 from alexnet_core.presets import PRESETS, train_preset
@@ -163,9 +163,9 @@ def test_a_live_process_keeps_its_run_running(runs_dir):
     path = make_run(runs_dir, "live", "running", pid=os.getppid())  # our parent is alive
     assert runs.read_run(path).status == "running"
     with pytest.raises(ValueError, match="still training"):
-        runs.delete_run(path)
+        run_deletion.delete_run(path)
     (path / "status.json").write_text(json.dumps({"status": "stopped", "pid": os.getppid()}))
-    runs.delete_run(path)
+    run_deletion.delete_run(path)
     assert not path.exists()
 
 
@@ -180,7 +180,7 @@ def test_a_reused_pid_is_not_taken_for_the_training_process(runs_dir):
                       process_start=str(int(actual) + 1))  # fmt: skip
     assert runs.read_run(same).status == "running"
     assert runs.read_run(reused).status == "interrupted"
-    runs.delete_run(reused)  # not training, so it may go
+    run_deletion.delete_run(reused)  # not training, so it may go
     assert not reused.exists()
 
 
@@ -197,7 +197,7 @@ def test_a_delete_that_cannot_finish_leaves_a_whole_run_or_none(runs_dir, monkey
     with monkeypatch.context() as fault:
         fault.setattr(Path, "rename", read_only)
         with pytest.raises(ValueError, match=r"kept was not deleted: .*\(Read-only file system\)"):
-            runs.delete_run(path)
+            run_deletion.delete_run(path)
     assert sorted(p.name for p in path.iterdir()) == before, "nothing of it removed"
     assert runs.read_run(path).status == "finished"
 
@@ -206,11 +206,11 @@ def test_a_delete_that_cannot_finish_leaves_a_whole_run_or_none(runs_dir, monkey
             file.unlink()
         raise OSError(errno.EPERM, "Operation not permitted", str(folder))
 
-    monkeypatch.setattr(runs.shutil, "rmtree", stuck)
+    monkeypatch.setattr(run_deletion.shutil, "rmtree", stuck)
     with pytest.raises(
         OSError, match=r"kept is deleted from the list of runs, .*/\.deleting-kept-"
     ):
-        runs.delete_run(path)
+        run_deletion.delete_run(path)
     assert not path.exists() and runs.list_runs() == [], "no half-deleted run is listed"
 
 
@@ -222,7 +222,7 @@ def test_a_delete_finishes_the_deletes_of_processes_that_died(runs_dir):
     for folder in (dead, live):
         folder.mkdir()
         (folder / "last.keras").write_bytes(b"weights")
-    runs.delete_run(make_run(runs_dir, "now"))
+    run_deletion.delete_run(make_run(runs_dir, "now"))
     assert not dead.exists()
     assert (live / "last.keras").exists()
     assert sorted(p.name for p in runs_dir.iterdir()) == [live.name]
@@ -251,18 +251,18 @@ def test_delete_refuses_a_run_a_continue_holds(runs_dir):
     claim = run_lock.claim_run(path)
     try:
         with pytest.raises(ValueError, match="going-on is being continued right now"):
-            runs.delete_run(path)
+            run_deletion.delete_run(path)
         assert path.is_dir()
     finally:
         run_lock.release_run(claim)
-    runs.delete_run(path)
+    run_deletion.delete_run(path)
     assert not path.exists() and not list(runs_dir.iterdir())
 
 
 def test_delete_refuses_a_folder_that_is_not_a_run(tmp_path):
     (tmp_path / "precious").mkdir()
     with pytest.raises(ValueError, match="not a run folder"):
-        runs.delete_run(tmp_path / "precious")
+        run_deletion.delete_run(tmp_path / "precious")
     assert (tmp_path / "precious").exists()
 
 

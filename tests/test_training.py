@@ -27,6 +27,7 @@ from alexnet_core import (
     continuation,
     estimate,
     fitting,
+    run_deletion,
     run_lock,
     run_logs,
     runs,
@@ -894,7 +895,7 @@ def test_the_current_job_is_the_last_started_also_when_it_continues_an_older_run
     again = continuation.continue_training(first.run_dir, 1, dataset=short)
     assert again.wait(120) and again.snapshot().status == "finished"
     assert training.current_job() is again, "the Train page showed the run started in between"
-    runs.delete_run(again.run_dir)  # on the Runs page
+    run_deletion.delete_run(again.run_dir)  # on the Runs page
     assert training.current_job() is second, "the newest run that still exists"
 
 
