@@ -54,6 +54,18 @@ def load_batch_history(path: str | os.PathLike) -> list[dict]:
     return _read_csv(Path(path) / "batches.csv", "step")
 
 
+def reached_error(history: list[dict], error: float) -> tuple[int, float] | None:
+    """When a run's training error first fell to `error` or below, from its per-epoch rows:
+    the epoch (its error is 1 - the epoch's training accuracy, as Keras reports it while
+    training) and the training seconds up to that epoch's end; None if it never did."""
+    elapsed = 0.0
+    for row in history:
+        elapsed += row["seconds"]
+        if 1 - row["accuracy"] <= error:
+            return int(row["epoch"]), elapsed
+    return None
+
+
 def load_lr_events(path: str | os.PathLike) -> list[dict]:
     """The learning-rate changes made by hand: step, epoch, old and new rate. ValueError if
     the file is damaged."""

@@ -35,12 +35,8 @@ def time_to_error(run_dir: str, error: float) -> dict:
         "epochs": len(history), "epoch reached": None, "seconds": None,
         "final error": 1 - history[-1]["accuracy"] if history else None,
     }  # fmt: skip
-    elapsed = 0.0
-    for epoch in history:
-        elapsed += epoch["seconds"]
-        if 1 - epoch["accuracy"] <= error:
-            row["epoch reached"], row["seconds"] = int(epoch["epoch"]), elapsed
-            break
+    if reached := run_logs.reached_error(history, error):
+        row["epoch reached"], row["seconds"] = reached
     return row
 
 

@@ -117,11 +117,16 @@ if chosen and metric == "batch_error":
             run_charts.compare_training_error(batches, names=names, classes=classes),
             key="runs_batch_chart",
         )
+        histories = {i: readable(run_logs.load_history, by_id[i], left_out) for i in batches}
+        error = run_charts.FIGURE_1_ERROR
+        reached = {names.get(i, i): run_logs.reached_error(rows, error)
+                   for i, rows in histories.items() if rows}  # fmt: skip
+        if reached:
+            st.caption(wording.reached_text(reached, error))
         st.caption("Each run's training error batch by batch, smoothed, against epochs: the "
-                   "paper's figure 1 compared ReLU with tanh this way (train both with the "
-                   "Activation setting; the paper gave each network its own best learning rate "
-                   "and no regularisation: no dropout, augmentation or weight decay; the "
-                   "README's try of it here also set Normalisation to none).")  # fmt: skip
+                   "paper's figure 1 compared ReLU with tanh this way, each network at its own "
+                   "best learning rate, with no dropout, augmentation or weight decay. Train's "
+                   "*Set up figure 1* sets up the README's try of it.")  # fmt: skip
     elif batches:  # else each run's warning has said why
         st.info("None of these runs has trained a batch yet.")
 elif chosen:

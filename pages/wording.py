@@ -21,6 +21,24 @@ def duration_text(seconds: float) -> str:
     return f"{two_figures(seconds / 3600)} h"
 
 
+def reached_text(reached: dict, error: float) -> str:
+    """When each run's training error fell to `error`: run_logs.reached_error's answer by run
+    name (None: not in its epochs so far), and from the second run that reached it on, its
+    epochs as a multiple of the first's (the paper's figure 1: "six times faster")."""
+    first = None
+    parts = []
+    for name, when in reached.items():
+        if when is None:
+            parts.append(f"{name}: not in its epochs so far")
+            continue
+        epoch, seconds = when
+        times = f", {epoch / first:.2g}× the epochs of the first" if first else ""
+        first = first or epoch
+        parts.append(f"{name}: in epoch {epoch}, after {duration_text(seconds)} of training{times}")
+    return (f"Down to {error:.0%} training error (1 − an epoch's training accuracy, as Keras "
+            "reported it while training): " + "; ".join(parts) + ".")  # fmt: skip
+
+
 def three_figures(value: float) -> str:
     """A value from 1 to 999 to three significant figures: 1.94, 12.3, 715."""
     return f"{value:.{2 if value < 9.995 else 1 if value < 99.95 else 0}f}"

@@ -1370,6 +1370,32 @@ def test_runs_lists_only_the_settings_that_differ(app, finished_run):
     assert levels == {"25%: the paper's figure 1": 0.25, "chance (90%)": 0.9}, "ten classes"
 
 
+def test_runs_says_when_each_run_fell_to_the_figures_error(app, finished_run):
+    """The runs' histories are set to known numbers: an oracle for the epochs and seconds."""
+    relu = copy_of(finished_run)
+    tanh = copy_of(finished_run, "20000101-000000-tiny")
+    settings = json.loads((tanh.path / "config.json").read_text())
+    settings["model"]["activation"] = "tanh"
+    (tanh.path / "config.json").write_text(json.dumps(settings))
+    header = "epoch,loss,accuracy,seconds\n"
+    (relu.path / "history.csv").write_text(header + "1,2.0,0.50,10\n2,1.0,0.80,12\n")
+    (tanh.path / "history.csv").write_text(header + "1,2.0,0.60,20\n")
+    app.run().switch_page("pages/runs.py").run()
+    app.multiselect(key="runs_compare").set_value([relu.run_id, tanh.run_id])
+    app.segmented_control(key="runs_metric").set_value("batch_error").run()
+    no_problems(app)
+    (said,) = [c.value for c in app.caption if c.value.startswith("Down to 25% training error")]
+    assert said.endswith(f"{relu.run_id} · activation relu: in epoch 2, after 22 s of training; "
+                         f"{tanh.run_id} · activation tanh: not in its epochs so far.")  # fmt: skip
+    (tanh.path / "history.csv").write_text(header + "1,2.0,0.76,30\n")
+    app.run()
+    (said,) = [c.value for c in app.caption if c.value.startswith("Down to 25% training error")]
+    assert said.endswith("activation tanh: in epoch 1, after 30 s of training, 0.5× the epochs "
+                         "of the first.")  # fmt: skip
+    app.segmented_control(key="runs_metric").set_value("accuracy").run()
+    assert not [c for c in app.caption if c.value.startswith("Down to 25%")], "figure 1's only"
+
+
 def test_a_link_from_train_opens_its_page_on_the_run_it_names(app, finished_run):
     run = copy_of(finished_run)
     older = copy_of(finished_run, "20000101-000000-tiny")
