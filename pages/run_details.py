@@ -1,12 +1,13 @@
 """What the Runs page says about runs beyond their own fields: a run's settings as one flat dict,
 the legend names of compared runs, its epochs and checkpoints in words, its scores as
-percentages, its log files read with a warning in place of an error, and which runs train now.
+percentages, its log files read with a warning in place of an error, which runs train now,
+and which set up the paper's figure 1.
 """
 
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import checkpoints, config, runs
+from alexnet_core import checkpoints, config, presets, runs
 
 
 def settings(run: runs.RunInfo) -> dict:
@@ -68,3 +69,23 @@ def readable(load, run: runs.RunInfo, what: str) -> list | None:
 
 def training_now(listed: list[runs.RunInfo]) -> tuple[str, ...]:
     return tuple(r.run_id for r in listed if r.status in runs.ACTIVE_STATUSES)
+
+
+def figure_one_pair(listed: list[runs.RunInfo]) -> dict[str, str] | None:
+    """The newest run of each activation set up as the paper's figure 1 (Train's "Set up figure
+    1"), relu's first, by activation; None unless both are there."""
+    newest = {}
+    for run in listed:  # newest first
+        if (
+            run.model_config
+            and run.train_config
+            and presets.is_figure_one(run.model_config, run.train_config)
+        ):
+            newest.setdefault(run.model_config.activation, run.run_id)
+    return {a: newest[a] for a in config.ACTIVATIONS} if len(newest) == 2 else None
+
+
+def show_figure_one(pair: dict[str, str]) -> None:
+    """Compare the figure-1 runs as the figure did: their training error, batch by batch."""
+    st.session_state.runs_compare = list(pair.values())
+    st.session_state.runs_metric = "batch_error"

@@ -17,10 +17,12 @@ from pages import common, help_texts, pickers, train_form, wording
 from pages.run_details import (
     checkpoint_notes,
     epochs_text,
+    figure_one_pair,
     legend_names,
     percent,
     readable,
     settings,
+    show_figure_one,
     training_now,
 )
 
@@ -92,8 +94,15 @@ for run in [r for r in found if r.status == "damaged"]:
                "cannot be continued" + (", but its network can still be opened on Feature "
                "maps, Classify and Evaluate." if usable else "."))  # fmt: skip
 
+
 st.subheader("Compare")
 by_id = {r.run_id: r for r in found if r.status != "damaged"}
+if pair := figure_one_pair(list(by_id.values())):
+    st.button("Show figure 1", key="runs_figure_one", icon=":material/show_chart:",
+              on_click=show_figure_one, args=(pair,),
+              help=f"Compares the newest runs set up with Train's *Set up figure 1*: "
+              f"{pair['relu']} (relu) and {pair['tanh']} (tanh), by their training error, batch "
+              "by batch.")  # fmt: skip
 trained = [run_id for run_id, run in by_id.items() if run.epochs_done]  # ones with a curve
 chosen = st.multiselect(
     "Runs to compare", list(by_id), default=trained[:2], key="runs_compare", **common.KEEP

@@ -1396,6 +1396,39 @@ def test_runs_says_when_each_run_fell_to_the_figures_error(app, finished_run):
     assert not [c for c in app.caption if c.value.startswith("Down to 25%")], "figure 1's only"
 
 
+def test_runs_shows_the_newest_figure_one_pair_in_one_click(app, finished_run):
+    def set_up_as_figure_one(run, activation: str) -> None:
+        model_config, train_config = presets.figure_one(activation)
+        train_config = dataclasses.replace(train_config, dataset="sample")
+        (run.path / "config.json").write_text(json.dumps({
+            "model": config.config_to_dict(model_config),
+            "training": config.config_to_dict(train_config),
+        }))  # fmt: skip
+
+    relu = copy_of(finished_run, "20000101-000000-cifar_small")
+    older_tanh = copy_of(finished_run, "20000102-000000-cifar_small")
+    tanh = copy_of(finished_run, "20000103-000000-cifar_small")
+    set_up_as_figure_one(relu, "relu")
+    app.run().switch_page("pages/runs.py").run()
+    assert not [b for b in app.button if b.key == "runs_figure_one"], "one activation only"
+    set_up_as_figure_one(older_tanh, "tanh")
+    set_up_as_figure_one(tanh, "tanh")
+    copy_of(finished_run)  # the newest run, but not set up as figure 1
+    app.run()
+    assert app.multiselect(key="runs_compare").value != [relu.run_id, tanh.run_id]
+    show = app.button(key="runs_figure_one")
+    assert f"{relu.run_id} (relu) and {tanh.run_id} (tanh)" in show.help
+    show.click().run()
+    no_problems(app)
+    assert app.multiselect(key="runs_compare").value == [relu.run_id, tanh.run_id]
+    assert app.segmented_control(key="runs_metric").value == "batch_error"
+    chart = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert [trace["name"] for trace in chart["data"]] == [
+        f"{relu.run_id} · activation relu",
+        f"{tanh.run_id} · activation tanh",
+    ]
+
+
 def test_a_link_from_train_opens_its_page_on_the_run_it_names(app, finished_run):
     run = copy_of(finished_run)
     older = copy_of(finished_run, "20000101-000000-tiny")
