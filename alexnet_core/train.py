@@ -2,6 +2,7 @@
 
     python -m alexnet_core.train --preset cifar_small --dataset ../shared/datasets/cifar10-jpeg.zip
     python -m alexnet_core.train --preset tiny --dataset sample --epochs 1 --train-subset 256
+    python -m alexnet_core.train --figure-one --activation tanh --dataset sample
     python -m alexnet_core.train --continue checkpoints/20261129-233501-cifar_small --epochs 5
 
 Every TrainConfig field is an option (--batch-size, --learning-rate, ...); the preset supplies
@@ -80,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="model and training settings to start from (default cifar_small)",
     )
     parser.add_argument(
+        "--figure-one",
+        action="store_true",
+        default=None,  # None, not False, when not given: --continue takes no other options
+        help="start from the paper's figure-1 comparison as the README ran it: cifar_small "
+        "without normalisation or regularisation, a constant rate of 0.01, 15 epochs of "
+        "10,000 images; with --activation relu (default) or tanh",
+    )
+    parser.add_argument(
         "--continue",
         dest="continue_run",
         metavar="RUN_DIR",
@@ -110,11 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configs_from_args(args) -> tuple[cfg.ModelConfig, cfg.TrainConfig]:
-    """The preset's configs with the options given on the command line applied (ValueError
-    from the configs for a bad value)."""
+    """The preset's configs (or --figure-one's) with the options given on the command line
+    applied (ValueError from the configs for a bad value)."""
     preset = args.preset or "cifar_small"
-    model_config = presets.preset(preset)
     given = {k: v for k, v in vars(args).items() if v is not None}
+    if args.figure_one and args.preset:
+        raise ValueError("--figure-one sets up its own network and training: leave out --preset")
+    if args.figure_one:
+        model_config, train_config = presets.figure_one(given.get("activation", "relu"))
+    else:
+        model_config, train_config = presets.preset(preset), presets.train_preset(preset)
     model_changes = {k: given[k] for k in MODEL_OPTIONS if k in given}
     model_changes.update({k: tuple(given[k]) for k in PER_CONV_OPTIONS if k in given})
     if "image_size" in given:  # the size the model receives: a shift is checked against it
@@ -125,8 +139,7 @@ def configs_from_args(args) -> tuple[cfg.ModelConfig, cfg.TrainConfig]:
         model_config = model_config.with_pooling(given["pooling"])
     fields = {f.name for f in dataclasses.fields(cfg.TrainConfig)}
     train_changes = {k: v for k, v in given.items() if k in fields}
-    train_config = dataclasses.replace(presets.train_preset(preset), **train_changes)
-    return model_config, train_config
+    return model_config, dataclasses.replace(train_config, **train_changes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,6 +64,17 @@ def test_the_readmes_figure_one_command_is_the_train_pages_figure_one():
         assert (model_config, train_config) == presets.figure_one(activation)
         assert presets.is_figure_one(model_config, train_config)
         assert not presets.is_figure_one(model_config.replace(dropout=0.1), train_config)
+        short = train.build_parser().parse_args(["--figure-one", "--activation", activation])
+        assert train.configs_from_args(short) == presets.figure_one(activation)
+    given = train.build_parser().parse_args(["--figure-one", "--learning-rate", "0.03"])
+    model_config, train_config = train.configs_from_args(given)  # the README's other rate
+    assert presets.figure_one("relu") == (
+        model_config,
+        dataclasses.replace(train_config, learning_rate=0.01),
+    )
+    both = train.build_parser().parse_args(["--figure-one", "--preset", "tiny"])
+    with pytest.raises(ValueError, match="--figure-one sets up its own network"):
+        train.configs_from_args(both)
 
 
 @pytest.mark.parametrize(
@@ -86,6 +97,8 @@ def test_the_readmes_figure_one_command_is_the_train_pages_figure_one():
             "error: --devices: no device 'banana'",
         ),  # fmt: skip
         (["--continue", "README.md"], "error: README.md: a file, not a run folder"),
+        (["--continue", "README.md", "--figure-one"], "apply, not --figure-one"),
+        (["--figure-one", "--preset", "tiny"], "error: --figure-one sets up its own network"),
         (["--dataset", " "], "error: --dataset: got ' ', expected 'auto', 'sample', 'keras' or"),
         (
             ["--continue", "some-run", "--learning-rate", "0.1", "--preset", "tiny"],
