@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from pathlib import Path
 
@@ -54,16 +55,24 @@ def load_batch_history(path: str | os.PathLike) -> list[dict]:
     return _read_csv(Path(path) / "batches.csv", "step")
 
 
-def reached_error(history: list[dict], error: float) -> tuple[int, float] | None:
+def reached_error(history: list[dict], error: float) -> tuple[int, float | None] | None:
     """When a run's training error first fell to `error` or below, from its per-epoch rows:
     the epoch (its error is 1 - the epoch's training accuracy, as Keras reports it while
-    training) and the training seconds up to that epoch's end; None if it never did."""
+    training) and the training seconds to that epoch's end (None if a row lacks its seconds);
+    None if it never did. ValueError for a row without its training accuracy."""
     elapsed = 0.0
     for row in history:
-        elapsed += row["seconds"]
-        if 1 - row["accuracy"] <= error:
+        seconds, accuracy = row.get("seconds"), row.get("accuracy")
+        if not _is_number(accuracy):
+            raise ValueError(f"history.csv: epoch {row['epoch']} has no training accuracy")
+        elapsed = elapsed + seconds if _is_number(seconds) and elapsed is not None else None
+        if 1 - accuracy <= error:
             return int(row["epoch"]), elapsed
     return None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def load_lr_events(path: str | os.PathLike) -> list[dict]:

@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             run_dir = _run_folder(args.continue_run, args.runs_dir)
             before = runs.read_run(run_dir).train_config  # None if not a run
             job = continuation.continue_training(run_dir, args.epochs or 1, devices=args.devices,
-                                             data_source=args.dataset)  # fmt: skip
+                                                 data_source=args.dataset)  # fmt: skip
             now = job.snapshot().train_config.devices
             if before and now != before.devices:  # a GPU run brought to a machine without one
                 print(f"devices: the run's {before.devices!r} cannot be placed here, so it goes "

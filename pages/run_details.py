@@ -7,7 +7,7 @@ and which set up the paper's figure 1.
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import checkpoints, config, presets, runs
+from alexnet_core import checkpoints, config, presets, run_logs, runs
 
 
 def settings(run: runs.RunInfo) -> dict:
@@ -67,22 +67,40 @@ def readable(load, run: runs.RunInfo, what: str) -> list | None:
         return None
 
 
+def fell_to(run: runs.RunInfo, error: float) -> tuple | None:
+    """When the run's training error fell to `error` (run_logs.reached_error) and its epochs so
+    far; None for a run without a finished epoch, and after a warning for a damaged history."""
+
+    def load(path):
+        rows = run_logs.load_history(path)
+        return run_logs.reached_error(rows, error), len(rows)
+
+    answer = readable(load, run, f"damaged, so when it fell to {error:.0%} is not said")
+    return answer if answer and answer[1] else None
+
+
 def training_now(listed: list[runs.RunInfo]) -> tuple[str, ...]:
     return tuple(r.run_id for r in listed if r.status in runs.ACTIVE_STATUSES)
 
 
 def figure_one_pair(listed: list[runs.RunInfo]) -> dict[str, str] | None:
-    """The newest run of each activation set up as the paper's figure 1 (Train's "Set up figure
-    1"), relu's first, by activation; None unless both are there."""
-    newest = {}
+    """The newest ReLU and tanh runs set up as the paper's figure 1 (Train's "Set up figure 1")
+    on the same data, each with an epoch done: run ids by activation, relu's first; None if no
+    data has both."""
+    by_data: dict[str, dict[str, str]] = {}  # the data of the newest such run first
     for run in listed:  # newest first
         if (
-            run.model_config
+            run.epochs_done
+            and run.model_config
             and run.train_config
             and presets.is_figure_one(run.model_config, run.train_config)
         ):
-            newest.setdefault(run.model_config.activation, run.run_id)
-    return {a: newest[a] for a in config.ACTIVATIONS} if len(newest) == 2 else None
+            pair = by_data.setdefault(run.train_config.dataset, {})
+            pair.setdefault(run.model_config.activation, run.run_id)
+    for pair in by_data.values():
+        if len(pair) == len(config.ACTIVATIONS):
+            return {activation: pair[activation] for activation in config.ACTIVATIONS}
+    return None
 
 
 def show_figure_one(pair: dict[str, str]) -> None:

@@ -17,6 +17,7 @@ from pages import common, help_texts, pickers, train_form, wording
 from pages.run_details import (
     checkpoint_notes,
     epochs_text,
+    fell_to,
     figure_one_pair,
     legend_names,
     percent,
@@ -94,7 +95,6 @@ for run in [r for r in found if r.status == "damaged"]:
                "cannot be continued" + (", but its network can still be opened on Feature "
                "maps, Classify and Evaluate." if usable else "."))  # fmt: skip
 
-
 st.subheader("Compare")
 by_id = {r.run_id: r for r in found if r.status != "damaged"}
 if pair := figure_one_pair(list(by_id.values())):
@@ -126,11 +126,9 @@ if chosen and metric == "batch_error":
             run_charts.compare_training_error(batches, names=names, classes=classes),
             key="runs_batch_chart",
         )
-        histories = {i: readable(run_logs.load_history, by_id[i], left_out) for i in batches}
         error = run_charts.FIGURE_1_ERROR
-        reached = {names.get(i, i): run_logs.reached_error(rows, error)
-                   for i, rows in histories.items() if rows}  # fmt: skip
-        if reached:
+        reached = {names.get(i, i): fell_to(by_id[i], error) for i in batches}
+        if reached := {name: when for name, when in reached.items() if when}:
             st.caption(wording.reached_text(reached, error))
         st.caption("Each run's training error batch by batch, smoothed, against epochs: the "
                    "paper's figure 1 compared ReLU with tanh this way, each network at its own "

@@ -6,13 +6,14 @@ import math
 from alexnet_core import schedule, snapshot
 
 
+def two_figures(value: float) -> str:
+    """A value to two significant figures, without an exponent: 151 -> "150", not "1.5e+02"."""
+    return f"{float(f'{value:.2g}'):g}"
+
+
 def duration_text(seconds: float) -> str:
     """A duration to two significant figures in a unit that suits it: 40 ms, 1.5 s, 3.2 min,
     12 h."""
-
-    def two_figures(value: float) -> str:  # 151 -> "150", not "1.5e+02"
-        return f"{float(f'{value:.2g}'):g}"
-
     for unit, size, limit in (("ms", 1e-3, 1000), ("s", 1, 60), ("min", 60, 60)):
         text = two_figures(seconds / size)
         if float(text) < limit:
@@ -22,19 +23,23 @@ def duration_text(seconds: float) -> str:
 
 
 def reached_text(reached: dict, error: float) -> str:
-    """When each run's training error fell to `error`: run_logs.reached_error's answer by run
-    name (None: not in its epochs so far), and from the second run that reached it on, its
-    epochs as a multiple of the first's (the paper's figure 1: "six times faster")."""
-    first = None
+    """When each run's training error fell to `error`, by run name: (run_logs.reached_error's
+    answer, the run's epochs so far). From the second run that reached it on, its epochs as a
+    multiple of the first's (the paper's figure 1: "six times faster")."""
+    first = None  # (name, epoch) of the first run that reached it
     parts = []
-    for name, when in reached.items():
+    for name, (when, epochs) in reached.items():
         if when is None:
-            parts.append(f"{name}: not in its epochs so far")
+            parts.append(f"{name}: not in its {epochs} epoch{'s' if epochs != 1 else ''}")
             continue
         epoch, seconds = when
-        times = f", {epoch / first:.2g}× the epochs of the first" if first else ""
-        first = first or epoch
-        parts.append(f"{name}: in epoch {epoch}, after {duration_text(seconds)} of training{times}")
+        text = f"{name}: by the end of epoch {epoch}"
+        if seconds is not None:
+            text += f", after {duration_text(seconds)} of training"
+        if first:
+            text += f", {two_figures(epoch / first[1])}× the epochs of {first[0]}"
+        first = first or (name, epoch)
+        parts.append(text)
     return (f"Down to {error:.0%} training error (1 − an epoch's training accuracy, as Keras "
             "reported it while training): " + "; ".join(parts) + ".")  # fmt: skip
 

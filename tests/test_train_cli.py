@@ -64,6 +64,12 @@ def test_the_readmes_figure_one_command_is_the_train_pages_figure_one():
         assert (model_config, train_config) == presets.figure_one(activation)
         assert presets.is_figure_one(model_config, train_config)
         assert not presets.is_figure_one(model_config.replace(dropout=0.1), train_config)
+        assert not presets.is_figure_one(
+            model_config, dataclasses.replace(train_config, label_smoothing=0.1)
+        )
+        free = dict(epochs=20, learning_rate=0.03, seed=1, dataset="/data/cifar10.zip")
+        longer = dataclasses.replace(train_config, **free)  # a run of it, as its FIGURE_ONE_FREE
+        assert presets.is_figure_one(model_config.for_dataset(32, 5), longer)  # 5 classes
         short = train.build_parser().parse_args(["--figure-one", "--activation", activation])
         assert train.configs_from_args(short) == presets.figure_one(activation)
     given = train.build_parser().parse_args(["--figure-one", "--learning-rate", "0.03"])
