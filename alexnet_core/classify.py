@@ -1,15 +1,14 @@
-"""Classifying images with a trained network, and grading the network.
+"""Classifying images with a trained network.
 
-`classify`, `classify_files` and `classify_images` answer "what is this?", `evaluate` "how good
-is it?" over a whole test split (explain.py answers "where did it look?"). Images are raw uint8
-RGB: the model does its own preprocessing.
+`classify`, `classify_files` and `classify_images` answer "what is this?", over the test views
+of `view_batches` (evaluation.py answers "how good is it?" over a whole test split, explain.py
+"where did it look?"). Images are raw uint8 RGB: the model does its own preprocessing.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,42 +66,6 @@ class FileResult:
     # float (V, C): each test view's probabilities (VIEW_NAMES order); the prediction is their mean
     view_probabilities: np.ndarray | None = None
     aspect: float = 1.0  # the picture's width / height, upright, before it was made square
-
-
-def accuracy_margin(accuracy: float, count: int) -> float:
-    """Half the width of a 95% interval for the accuracy on all images of the kind tested,
-    from the number tested alone: 0.0078 for 80% of 10,000. Agresti and Coull's: the normal
-    approximation with two right and two wrong answers added, so that 0% and 100% keep a
-    margin (0.0028 for 100% of 1,000)."""
-    if not count:
-        return math.nan
-    adjusted = (accuracy * count + 2) / (count + 4)
-    return 1.96 * math.sqrt(adjusted * (1 - adjusted) / (count + 4))
-
-
-@dataclass(frozen=True)
-class Mistake:
-    index: int  # position in the evaluated images
-    true_class: int
-    predicted_class: int
-    confidence: float  # probability given to the (wrong) predicted class
-
-
-@dataclass(frozen=True, eq=False)
-class Evaluation:
-    class_names: tuple[str, ...]
-    loss: float  # mean categorical cross-entropy
-    top1: float  # share of images whose most probable class is right
-    top5: float  # share whose right class is among the five most probable (all, if C <= 5)
-    confusion: np.ndarray  # int (C, C): rows are true classes, columns predicted ones
-    per_class_accuracy: np.ndarray  # float (C,), NaN for a class with no images
-    mistakes: tuple[Mistake, ...]  # misclassified images, most confidently wrong first
-    probabilities: np.ndarray  # float (N, C)
-
-    @property
-    def top1_margin(self) -> float:
-        """accuracy_margin of top1 over the images evaluated."""
-        return accuracy_margin(self.top1, len(self.probabilities))
 
 
 def predict_probabilities(model, images: np.ndarray, batch_size: int = 256, progress=None):
@@ -185,7 +148,7 @@ def make_prediction(probabilities: np.ndarray, class_names, top_k: int = 5) -> P
 
 def classify(model, image: np.ndarray, class_names, top_k: int = 5) -> Prediction:
     """Class probabilities for one uint8 (H, W, 3) image (resized to the model's size)."""
-    _check_class_names(model, class_names)
+    check_class_names(model, class_names)
     probabilities = predict_probabilities(model, prepare_image(model, image))[0]
     return make_prediction(probabilities, class_names, top_k)
 
@@ -217,7 +180,7 @@ def classify_images(
 
 def _classify_decoded(model, decoded, class_names, top_k: int, views: str) -> list[FileResult]:
     """Results for (name, image or None, aspect, error): one network pass for all the images."""
-    _check_class_names(model, class_names)
+    check_class_names(model, class_names)
     good = [image for _, image, _, _ in decoded if image is not None]
     each_view = iter(
         view_probabilities(model, np.stack(good), views).swapaxes(0, 1) if good else []
@@ -248,56 +211,6 @@ def results_csv(results: list[FileResult]) -> str:
     return buffer.getvalue()
 
 
-def evaluate(
-    model,
-    x: np.ndarray,
-    y: np.ndarray,
-    class_names,
-    batch_size: int = 256,
-    progress=None,
-    views: str = "single",
-) -> Evaluation:
-    """Loss, top-1/top-5 accuracy, confusion matrix and mistakes over images x, labels y,
-    from the mean probabilities over the test views (see `view_batches`).
-
-    progress(done, total) is called after each batch, counting every view's images.
-    """
-    _check_class_names(model, class_names)
-    y = np.asarray(y).astype(np.int64).reshape(-1)
-    if len(x) != len(y) or len(y) == 0:
-        raise ValueError(
-            f"expected as many labels as images (at least one), got {len(x)} images "
-            f"and {len(y)} labels"
-        )
-    probabilities = view_probabilities(model, x, views, batch_size, progress).mean(axis=0)
-    classes = len(class_names)
-    predicted = probabilities.argmax(axis=1)
-    loss = cross_entropy(probabilities, y)
-    k = min(5, classes)
-    top_k = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
-    confusion = np.zeros((classes, classes), dtype=np.int64)
-    np.add.at(confusion, (y, predicted), 1)
-    counts = confusion.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_class = np.where(counts > 0, np.diag(confusion) / counts, np.nan)
-    wrong = np.flatnonzero(predicted != y)
-    confidence = probabilities[wrong, predicted[wrong]]
-    mistakes = tuple(
-        Mistake(int(i), int(y[i]), int(predicted[i]), float(probabilities[i, predicted[i]]))
-        for i in wrong[np.argsort(-confidence, kind="stable")]
-    )
-    return Evaluation(
-        class_names=tuple(class_names),
-        loss=loss,
-        top1=float((predicted == y).mean()),
-        top5=float((top_k == y[:, None]).any(axis=1).mean()),
-        confusion=confusion,
-        per_class_accuracy=per_class,
-        mistakes=mistakes,
-        probabilities=probabilities,
-    )
-
-
 def _view_count(views: str) -> int:
     """How many views a test over `views` makes; ValueError for an unknown name."""
     if views not in TEST_VIEWS:
@@ -305,7 +218,8 @@ def _view_count(views: str) -> int:
     return len(VIEW_NAMES[views])
 
 
-def _check_class_names(model, class_names) -> None:
+def check_class_names(model, class_names) -> None:
+    """ValueError unless there is one class name per output unit of the model."""
     units = int(model.output.shape[-1])
     if len(class_names) != units:
         raise ValueError(f"got {len(class_names)} class names for a model with {units} classes")

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from alexnet_core.classify import accuracy_margin
+from alexnet_core.evaluation import accuracy_margin
 from alexnet_core.introspect import strongest_channels
 
 MAX_GRID_CHANNELS = 96  # the paper's conv1; wider layers show their first (or strongest) 96
@@ -216,7 +216,7 @@ def per_class_accuracy(accuracy: np.ndarray, class_names: Sequence[str],
                        counts: Sequence[int] | None = None) -> go.Figure:  # fmt: skip
     """Accuracy of each true class as bars; the classes without test images have none, and the
     title names them. Given each class's number of test images, a bar carries its 95% margin
-    (classify.accuracy_margin): on 100 images a class's figure is good to about ±10 points."""
+    (accuracy_margin): on 100 images a class's figure is good to about ±10 points."""
     counts = [0] * len(class_names) if counts is None else counts
     shown = [(n, float(a), int(c)) for n, a, c in zip(class_names, accuracy, counts, strict=True)
              if not np.isnan(a)]  # fmt: skip

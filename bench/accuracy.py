@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from alexnet_core import checkpoints, classify, run_logs, runs, training
+from alexnet_core import checkpoints, evaluation, run_logs, runs, training
 from alexnet_core.config import config_to_dict
 from alexnet_core.data import load_dataset
 from alexnet_core.estimate import estimate_run
@@ -54,7 +54,7 @@ def test_metrics(model, dataset, model_config) -> dict:
             views.append("ten")
     metrics = {}
     for view in views:
-        result = classify.evaluate(
+        result = evaluation.evaluate(
             model, dataset.x_test, dataset.y_test, dataset.class_names, views=view
         )
         loss_name, accuracy_name = RESULT_NAMES[view]

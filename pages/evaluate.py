@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from alexnet_core import classify, explain, runs, vision_charts
+from alexnet_core import evaluation, explain, runs, vision_charts
 from pages import common, pickers, widgets, wording
 
 KEPT_EVALUATIONS = 8  # finished evaluations kept for the whole server, newest last
@@ -51,7 +51,7 @@ if st.button("Evaluate on the test split", key="evaluate_start", type="primary")
         bar.progress(done / total, text=f"{done:,} of {total:,} {what}")
 
     try:
-        store[key] = classify.evaluate(
+        store[key] = evaluation.evaluate(
             model, dataset.x_test, dataset.y_test, run.class_names, progress=progress, views=views
         )
     except ValueError as exc:  # e.g. the data's classes do not match the network's

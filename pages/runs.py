@@ -5,7 +5,7 @@ import streamlit as st
 
 from alexnet_core import (
     checkpoints,
-    classify,
+    evaluation,
     presets,
     run_charts,
     run_deletion,
@@ -170,7 +170,7 @@ if chosen:
     if len(chosen) > 1 and tested:
         listed = "; ".join(
             f"{run.run_id} {run.test_accuracy:.1%} ±"
-            f"{100 * classify.accuracy_margin(run.test_accuracy, run.data['num_test']):.1f}"
+            f"{100 * evaluation.accuracy_margin(run.test_accuracy, run.data['num_test']):.1f}"
             for run in tested
         )
         st.caption(f"Test accuracy, each with its 95% margin in percentage points from the "
@@ -201,7 +201,7 @@ def run_numbers(run: runs.RunInfo) -> None:
     tested = run.test_accuracy is not None  # 0% is a result, not a blank
     count, margin = run.data.get("num_test", 0), ""
     if tested and count:
-        points = wording.points_text(classify.accuracy_margin(run.test_accuracy, count))
+        points = wording.points_text(evaluation.accuracy_margin(run.test_accuracy, count))
         margin = f", {points} (95%) from the number of its test images alone ({count:,})"
     numbers[3].metric(
         "Test accuracy (last.keras)",

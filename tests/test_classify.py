@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet_core import classify, explain, vision_charts
+from alexnet_core import classify, evaluation, explain, vision_charts
 from alexnet_core.model import build_alexnet
 from alexnet_core.presets import PRESETS
 
@@ -313,7 +313,7 @@ def test_evaluate_equals_a_direct_computation():
     y = rng.integers(0, 10, 70)
     calls = []
     names = [f"class {i}" for i in range(10)]
-    result = classify.evaluate(
+    result = evaluation.evaluate(
         model, x, y, names, batch_size=32, progress=lambda d, t: calls.append((d, t))
     )
     assert calls == [(32, 70), (64, 70), (70, 70)]
@@ -348,7 +348,7 @@ def test_the_top1_margin_shrinks_with_the_square_root_of_the_test_images():
         fields = dict(class_names=(), loss=0.0, top5=0.0, confusion=None,
                       per_class_accuracy=None, mistakes=())  # fmt: skip
         probabilities = np.zeros((count, 10))
-        return classify.Evaluation(top1=top1, probabilities=probabilities, **fields).top1_margin
+        return evaluation.Evaluation(top1=top1, probabilities=probabilities, **fields).top1_margin
 
     assert margin(0.8, 10_000) == pytest.approx(0.00784, rel=1e-3)
     assert margin(0.8, 2_500) == pytest.approx(2 * margin(0.8, 10_000), rel=1e-3)
@@ -385,14 +385,14 @@ def test_the_ten_test_views_are_the_shifts_and_flips_training_made():
 def test_evaluate_over_views_averages_their_probabilities(corner_model, test_set):
     x, y = test_set
     calls = []
-    result = classify.evaluate(
+    result = evaluation.evaluate(
         corner_model, x, y, CORNERS, batch_size=16, views="flip",
         progress=lambda d, t: calls.append((d, t)),
     )  # fmt: skip
     assert calls == [(16, 48), (32, 48), (48, 48)]  # 8 images and their mirror images a batch
     expected = corner_model.predict(x, verbose=0) + corner_model.predict(x[:, :, ::-1], verbose=0)
     np.testing.assert_allclose(result.probabilities, expected / 2, atol=1e-6)
-    single = classify.evaluate(corner_model, x, y, CORNERS)
+    single = evaluation.evaluate(corner_model, x, y, CORNERS)
     assert result.top1 == pytest.approx((expected.argmax(axis=1) == y).mean())
     # A mirrored corner is another corner: the flip average blurs a left-right decision.
     assert result.top1 < single.top1
@@ -400,9 +400,9 @@ def test_evaluate_over_views_averages_their_probabilities(corner_model, test_set
 
 def test_evaluate_refuses_mismatched_input(corner_model, test_set):
     with pytest.raises(ValueError, match="4 classes"):
-        classify.evaluate(corner_model, test_set[0], test_set[1], ["a", "b"])
+        evaluation.evaluate(corner_model, test_set[0], test_set[1], ["a", "b"])
     with pytest.raises(ValueError, match="as many labels"):
-        classify.evaluate(corner_model, test_set[0], test_set[1][:3], CORNERS)
+        evaluation.evaluate(corner_model, test_set[0], test_set[1][:3], CORNERS)
 
 
 def test_charts_show_the_numbers():
@@ -426,8 +426,8 @@ def test_charts_show_the_numbers():
     assert whole.data[0].error_y.array is None, "no counts, no margins"
     counted = vision_charts.per_class_accuracy(np.array([0.5, np.nan, 0.9, 1.0]), list("abcd"),
                                                counts=[100, 0, 1000, 100])  # fmt: skip
-    margins = [classify.accuracy_margin(0.5, 100), classify.accuracy_margin(0.9, 1000)]
-    whole = classify.accuracy_margin(1.0, 100)
+    margins = [evaluation.accuracy_margin(0.5, 100), evaluation.accuracy_margin(0.9, 1000)]
+    whole = evaluation.accuracy_margin(1.0, 100)
     assert list(counted.data[0].error_y.array) == pytest.approx([*margins, 0.0])  # not past 100%
     assert list(counted.data[0].error_y.arrayminus) == pytest.approx([*margins, whole])
     assert margins[0] == pytest.approx(0.096, abs=1e-3)  # 100 images: about ±10 points

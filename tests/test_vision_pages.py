@@ -16,6 +16,7 @@ from alexnet_core import (
     classify,
     config,
     data,
+    evaluation,
     explain,
     filters,
     presets,
@@ -545,7 +546,7 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
 
     model = checkpoints.load_checkpoint(trained_run.path, "best")
     x_test, y_test = test_images
-    expected = classify.evaluate(model, x_test, y_test, trained_run.class_names)
+    expected = evaluation.evaluate(model, x_test, y_test, trained_run.class_names)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {
         "Test loss": f"{expected.loss:.3f}",
@@ -587,7 +588,7 @@ def test_evaluate_shows_the_report_card_of_a_checkpoint(app, trained_run, test_i
     assert at.info and not at.metric, "another test needs its own evaluation"
     at.button(key="evaluate_start").click().run()
     no_problems(at)
-    ten = classify.evaluate(model, x_test, y_test, trained_run.class_names, views="ten")
+    ten = evaluation.evaluate(model, x_test, y_test, trained_run.class_names, views="ten")
     shown = {m.label: m.value for m in at.metric}
     assert shown["Test loss"] == f"{ten.loss:.3f}" and shown["Top-1 accuracy"] == f"{ten.top1:.1%}"
     said = [c.value for c in at.caption if c.value.startswith("These are ")]
