@@ -32,7 +32,7 @@ from alexnet_core.config import (
     model_config_from_dict,
     train_config_from_dict,
 )
-from alexnet_core.presets import PRESETS, train_preset
+from alexnet_core.presets import PRESETS, is_figure_one, train_preset
 
 RUNS_VARIABLE = "ALEXNET_RUNS_DIR"  # environment variable naming the runs root
 ACTIVE_STATUSES = ("queued", "running", "paused", "stopping")
@@ -282,3 +282,15 @@ def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
         return []
     runs = [read_run(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
     return sorted(runs, key=lambda run: (run.created, run.run_id), reverse=True)
+
+
+def figure_one_runs(listed: list[RunInfo]) -> dict[str, dict[str, str]]:
+    """The runs set up as the paper's figure 1 (presets.is_figure_one) with an epoch done: the
+    newest run id of each activation, by the data they trained on, the newest run's data first.
+    `listed` is newest first, as list_runs gives it."""
+    by_data: dict[str, dict[str, str]] = {}
+    for run in listed:
+        model, train = run.model_config, run.train_config
+        if run.epochs_done and model and train and is_figure_one(model, train):
+            by_data.setdefault(train.dataset, {}).setdefault(model.activation, run.run_id)
+    return by_data

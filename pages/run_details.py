@@ -7,7 +7,7 @@ and which set up the paper's figure 1.
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import checkpoints, config, presets, run_logs, runs
+from alexnet_core import checkpoints, config, run_logs, runs
 
 
 def settings(run: runs.RunInfo) -> dict:
@@ -87,17 +87,7 @@ def figure_one_pair(listed: list[runs.RunInfo]) -> dict[str, str] | None:
     """The newest ReLU and tanh runs set up as the paper's figure 1 (Train's "Set up figure 1")
     on the same data, each with an epoch done: run ids by activation, relu's first; None if no
     data has both."""
-    by_data: dict[str, dict[str, str]] = {}  # the data of the newest such run first
-    for run in listed:  # newest first
-        if (
-            run.epochs_done
-            and run.model_config
-            and run.train_config
-            and presets.is_figure_one(run.model_config, run.train_config)
-        ):
-            pair = by_data.setdefault(run.train_config.dataset, {})
-            pair.setdefault(run.model_config.activation, run.run_id)
-    for pair in by_data.values():
+    for pair in runs.figure_one_runs(listed).values():  # the newest such run's data first
         if len(pair) == len(config.ACTIVATIONS):
             return {activation: pair[activation] for activation in config.ACTIVATIONS}
     return None

@@ -276,9 +276,7 @@ with st.expander("Settings for a new run", expanded=not active):
     if active:
         st.caption(f"Start comes back when run {snap.run_id} ends: one run trains at a time.")
     if train_form.holds_figure_one(source, convs):  # as of the form's last button
-        figure_note.info("Set up for the paper's figure 1. Start a run with Activation relu "
-                         "and one with tanh; Runs then draws their training error batch by "
-                         "batch, as the figure did.", icon=FIGURE_ICON)  # fmt: skip
+        figure_note.info(train_form.figure_one_note(source), icon=FIGURE_ICON)
     if source == "":
         st.info("Enter the path of your dataset above: an image folder or a .zip.")
     elif start or timing or preview or check:

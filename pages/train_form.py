@@ -5,7 +5,7 @@ import dataclasses
 
 import streamlit as st
 
-from alexnet_core import config, data, presets, system
+from alexnet_core import config, data, presets, runs, system, training
 from pages import widgets
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
@@ -79,6 +79,21 @@ def holds_figure_one(source: str, convs: dict) -> bool:
         return presets.is_figure_one(*configs(source, convs))
     except ValueError:  # a value the configs refuse: not figure 1; a click will say what
         return False
+
+
+def figure_one_note(source: str) -> str:
+    """What the figure-1 comparison has and still needs on `source`: a run of each activation."""
+    done = runs.figure_one_runs(training.list_runs()).get(source, {})
+    said = "Set up for the paper's figure 1."
+    if len(done) == len(config.ACTIVATIONS):
+        return (f"{said} Its runs on this data: relu {done['relu']} and tanh {done['tanh']}; "
+                "Runs' *Show figure 1* draws them.")  # fmt: skip
+    for activation, run_id in done.items():  # one of the two
+        said += f" Its {activation} run on this data: {run_id}."
+    left = [activation for activation in config.ACTIVATIONS if activation not in done]
+    return (f"{said} Start a run with Activation {' and one with '.join(left)}; Runs' *Show "
+            "figure 1* then draws their training error batch by batch, as the figure "
+            "did.")  # fmt: skip
 
 
 def fill_from_run(model_config, train_config) -> None:

@@ -507,8 +507,20 @@ def test_train_warns_that_a_preset_made_for_a_gpu_takes_hours_on_this_cpu(app, m
     assert not [w for w in app.warning if w.value.startswith("No GPU here")]
 
 
-def test_train_sets_up_the_papers_figure_one_and_starts_it_as_set(app):
+def as_figure_one(run: runs.RunInfo, activation: str, dataset: str = "sample") -> None:
+    """Rewrite a copied run's config.json as a figure-1 run of `activation` on `dataset`."""
+    model_config, train_config = presets.figure_one(activation)
+    train_config = dataclasses.replace(train_config, dataset=dataset)
+    (run.path / "config.json").write_text(json.dumps({
+        "model": config.config_to_dict(model_config),
+        "training": config.config_to_dict(train_config),
+    }))  # fmt: skip
+
+
+def test_train_sets_up_the_papers_figure_one_and_starts_it_as_set(app, finished_run):
+    as_figure_one(copy_of(finished_run, "20000101-000000-cifar_small"), "relu", "elsewhere")
     app.run().switch_page("pages/train.py").run()
+    app.selectbox(key="train_source").select("sample").run()
     app.selectbox(key="train_preset").select("tiny").run()
     assert not [i for i in app.info if "figure 1" in i.value]
     app.button(key="train_figure_one").click().run()
@@ -525,7 +537,6 @@ def test_train_sets_up_the_papers_figure_one_and_starts_it_as_set(app):
     app.number_input(key="train_weight_decay").set_value(0.0005)
     app.button(key="train_estimate").click().run()  # a form's boxes count from its next click
     assert not [i for i in app.info if "figure 1" in i.value], "no longer the figure's settings"
-    app.selectbox(key="train_source").select("sample").run()
     app.number_input(key="train_epochs").set_value(20)
     app.number_input(key="train_weight_decay").set_value(0.0)
     app.selectbox(key="train_activation").select("tanh")
@@ -539,6 +550,19 @@ def test_train_sets_up_the_papers_figure_one_and_starts_it_as_set(app):
     model_config, train_config = presets.figure_one("tanh")
     assert run.model_config == model_config
     assert run.train_config == dataclasses.replace(train_config, dataset="sample", epochs=20)
+    shutil.rmtree(job.run_dir)  # whether its stop came before its first batch or after
+    relu = copy_of(finished_run, "20000102-000000-cifar_small")
+    as_figure_one(relu, "relu")  # a relu run on this data: the note asks for tanh alone
+    app.run()
+    no_problems(app)
+    (said,) = [i.value for i in app.info if "figure 1" in i.value]
+    assert f"Its relu run on this data: {relu.run_id}. Start a run with Activation tanh;" in said
+    tanh = copy_of(finished_run, "20000103-000000-cifar_small")
+    as_figure_one(tanh, "tanh")
+    app.run()
+    (said,) = [i.value for i in app.info if "figure 1" in i.value]
+    assert said.endswith(f"on this data: relu {relu.run_id} and tanh {tanh.run_id}; Runs' "
+                         "*Show figure 1* draws them.")  # fmt: skip
 
 
 def test_architecture_sends_its_network_to_train_and_train_estimates_it(app):
@@ -1410,27 +1434,19 @@ def test_runs_says_when_each_run_fell_to_the_figures_error(app, finished_run):
 
 
 def test_runs_shows_the_newest_figure_one_pair_in_one_click(app, finished_run):
-    def set_up_as_figure_one(run, activation: str, dataset: str = "sample") -> None:
-        model_config, train_config = presets.figure_one(activation)
-        train_config = dataclasses.replace(train_config, dataset=dataset)
-        (run.path / "config.json").write_text(json.dumps({
-            "model": config.config_to_dict(model_config),
-            "training": config.config_to_dict(train_config),
-        }))  # fmt: skip
-
     relu = copy_of(finished_run, "20000101-000000-cifar_small")
     older_tanh = copy_of(finished_run, "20000102-000000-cifar_small")
     tanh = copy_of(finished_run, "20000103-000000-cifar_small")
-    set_up_as_figure_one(relu, "relu")
+    as_figure_one(relu, "relu")
     app.run().switch_page("pages/runs.py").run()
     assert not [b for b in app.button if b.key == "runs_figure_one"], "one activation only"
-    set_up_as_figure_one(older_tanh, "tanh")
-    set_up_as_figure_one(tanh, "tanh")
+    as_figure_one(older_tanh, "tanh")
+    as_figure_one(tanh, "tanh")
     copy_of(finished_run)  # the newest run, but not set up as figure 1
     elsewhere = copy_of(finished_run, "20000104-000000-cifar_small")
-    set_up_as_figure_one(elsewhere, "tanh", "/data/cifar10.zip")  # newer, but on other data
+    as_figure_one(elsewhere, "tanh", "/data/cifar10.zip")  # newer, but on other data
     unfinished = copy_of(finished_run, "20000105-000000-cifar_small")
-    set_up_as_figure_one(unfinished, "tanh")
+    as_figure_one(unfinished, "tanh")
     status = json.loads((unfinished.path / "status.json").read_text())
     (unfinished.path / "status.json").write_text(json.dumps({**status, "epochs_done": 0}))
     app.run()
