@@ -285,12 +285,13 @@ def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
 
 
 def figure_one_runs(listed: list[RunInfo]) -> dict[str, dict[str, str]]:
-    """The runs set up as the paper's figure 1 (presets.is_figure_one) with an epoch done: the
-    newest run id of each activation, by the data they trained on, the newest run's data first.
-    `listed` is newest first, as list_runs gives it."""
+    """The finished runs set up as the paper's figure 1 (presets.is_figure_one): the newest run
+    id of each activation, by the data they trained on, the newest run's data first. Not one
+    still training, nor one stopped short: a comparison wants each run's whole length. `listed`
+    is newest first, as list_runs gives it."""
     by_data: dict[str, dict[str, str]] = {}
     for run in listed:
         model, train = run.model_config, run.train_config
-        if run.epochs_done and model and train and is_figure_one(model, train):
+        if run.status == "finished" and model and train and is_figure_one(model, train):
             by_data.setdefault(train.dataset, {}).setdefault(model.activation, run.run_id)
     return by_data

@@ -69,7 +69,7 @@ with right:
         st.info(
             "No GPU — the small CPU preset (cifar_small) is the default: on a 2-core server "
             "an epoch of CIFAR-10's 45,000 training images (the other 5,000 validate) took "
-            "about 2 minutes, so one of the bundled sample's 4,500 takes seconds. The tiny "
+            "about 2 minutes, so one of the bundled sample's 3,600 takes seconds. The tiny "
             "preset takes seconds either way.",
             icon=":material/computer:",
         )

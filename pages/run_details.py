@@ -84,9 +84,9 @@ def training_now(listed: list[runs.RunInfo]) -> tuple[str, ...]:
 
 
 def figure_one_pair(listed: list[runs.RunInfo]) -> dict[str, str] | None:
-    """The newest ReLU and tanh runs set up as the paper's figure 1 (Train's "Set up figure 1")
-    on the same data, each with an epoch done: run ids by activation, relu's first; None if no
-    data has both."""
+    """The newest finished ReLU and tanh runs set up as the paper's figure 1 (Train's "Set up
+    figure 1") on the same data: run ids by activation, relu's first; None if no data has
+    both."""
     for pair in runs.figure_one_runs(listed).values():  # the newest such run's data first
         if len(pair) == len(config.ACTIVATIONS):
             return {activation: pair[activation] for activation in config.ACTIVATIONS}

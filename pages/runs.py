@@ -133,7 +133,10 @@ if chosen and metric == "batch_error":
         st.caption("Each run's training error batch by batch, smoothed, against epochs: the "
                    "paper's figure 1 compared ReLU with tanh this way, each network at its own "
                    "best learning rate, with no dropout, augmentation or weight decay. Train's "
-                   "*Set up figure 1* sets up the README's try of it.")  # fmt: skip
+                   "*Set up figure 1* sets up the README's try of it, in which tanh was the "
+                   "faster (why was not measured: Keras starts from other weights than the "
+                   "paper's, whose network had four layers); give each its best rate before "
+                   "drawing a conclusion.")  # fmt: skip
     elif batches:  # else each run's warning has said why
         st.info("None of these runs has trained a batch yet.")
 elif chosen:

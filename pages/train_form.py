@@ -84,12 +84,14 @@ def holds_figure_one(source: str, convs: dict) -> bool:
 def figure_one_note(source: str) -> str:
     """What the figure-1 comparison has and still needs on `source`: a run of each activation."""
     done = runs.figure_one_runs(training.list_runs()).get(source, {})
-    said = "Set up for the paper's figure 1."
+    said = ("Set up for the paper's figure 1 (a change to its rate, epochs or seed keeps it so, "
+            "as of the form's last button).")  # fmt: skip
     if len(done) == len(config.ACTIVATIONS):
-        return (f"{said} Its runs on this data: relu {done['relu']} and tanh {done['tanh']}; "
+        return (f"{said} Its finished runs on this data: relu {done['relu']} and tanh "
+                f"{done['tanh']}; "
                 "Runs' *Show figure 1* draws them.")  # fmt: skip
     for activation, run_id in done.items():  # one of the two
-        said += f" Its {activation} run on this data: {run_id}."
+        said += f" Its finished {activation} run on this data: {run_id}."
     left = [activation for activation in config.ACTIVATIONS if activation not in done]
     return (f"{said} Start a run with Activation {' and one with '.join(left)}; Runs' *Show "
             "figure 1* then draws their training error batch by batch, as the figure "

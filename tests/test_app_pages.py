@@ -546,6 +546,9 @@ def test_train_sets_up_the_papers_figure_one_and_starts_it_as_set(app, finished_
     assert [i for i in app.info if "figure 1" in i.value]
     job.stop()  # what matters is what it was started with, not 15 epochs of training
     assert job.wait(timeout=120)
+    app.run()
+    (val,) = [m for m in app.metric if m.label == "Val accuracy"]
+    assert val.help.startswith("None held out (Validation share 0)")
     run = runs.read_run(job.run_dir)
     model_config, train_config = presets.figure_one("tanh")
     assert run.model_config == model_config
@@ -556,7 +559,10 @@ def test_train_sets_up_the_papers_figure_one_and_starts_it_as_set(app, finished_
     app.run()
     no_problems(app)
     (said,) = [i.value for i in app.info if "figure 1" in i.value]
-    assert f"Its relu run on this data: {relu.run_id}. Start a run with Activation tanh;" in said
+    assert (
+        f"Its finished relu run on this data: {relu.run_id}. Start a run with Activation tanh;"
+        in said
+    )
     tanh = copy_of(finished_run, "20000103-000000-cifar_small")
     as_figure_one(tanh, "tanh")
     app.run()
@@ -1445,10 +1451,10 @@ def test_runs_shows_the_newest_figure_one_pair_in_one_click(app, finished_run):
     copy_of(finished_run)  # the newest run, but not set up as figure 1
     elsewhere = copy_of(finished_run, "20000104-000000-cifar_small")
     as_figure_one(elsewhere, "tanh", "/data/cifar10.zip")  # newer, but on other data
-    unfinished = copy_of(finished_run, "20000105-000000-cifar_small")
+    unfinished = copy_of(finished_run, "20000105-000000-cifar_small")  # stopped short
     as_figure_one(unfinished, "tanh")
     status = json.loads((unfinished.path / "status.json").read_text())
-    (unfinished.path / "status.json").write_text(json.dumps({**status, "epochs_done": 0}))
+    (unfinished.path / "status.json").write_text(json.dumps({**status, "status": "stopped"}))
     app.run()
     assert app.multiselect(key="runs_compare").value != [relu.run_id, tanh.run_id]
     show = app.button(key="runs_figure_one")
