@@ -17,6 +17,9 @@ from plotly.subplots import make_subplots
 TRAIN_COLOUR = "#1f77b4"
 VAL_COLOUR = "#d62728"
 MARKER_COLOUR = "#7f7f7f"
+# The level of the paper's figure 1: its CIFAR-10 network reached 25% training error six
+# times sooner with ReLU than with tanh.
+FIGURE_1_ERROR = 0.25
 SMOOTHING_BATCHES = 10  # the training curves' moving average spans about this many batches
 # Batch lines keep at most about this many points: a chart a few hundred pixels wide shows no
 # more, and the live view sends its charts every second (a 40-epoch run has 7,000 batches).
@@ -138,6 +141,7 @@ def training_curves(
     batches_per_epoch: int | None = None,
     label_smoothing: float = 0.0,
     classes: int | None = None,
+    figure_one: bool = False,
 ) -> go.Figure:
     """Loss and accuracy: each training batch's own value (faint), their moving average
     (smoothed), and a point per epoch's validation. The loss is the one trained on: with label
@@ -146,7 +150,8 @@ def training_curves(
     The x axis is the global step; a validation point sits at the last step of its epoch
     (from the batch history, else epoch * batches_per_epoch). Dashed lines mark lr changes.
     Rows from runs made before batch values were recorded give their running means instead.
-    Given the number of classes, a dotted line marks what guessing scores.
+    Given the number of classes, a dotted line marks what guessing scores; for a run of the
+    paper's figure 1 (presets.is_figure_one), another marks the accuracy of its 25% error.
     """
     loss = f"loss, with label smoothing {label_smoothing:g}" if label_smoothing else "loss"
     fig = make_subplots(rows=1, cols=2, subplot_titles=(loss, "accuracy"))
@@ -188,6 +193,9 @@ def training_curves(
     _mark_lr_changes(fig, lr_events, max(steps, default=0), row="all", col="all")
     mark_chance(fig, classes, "loss", row=1, col=1)
     mark_chance(fig, classes, "accuracy", row=1, col=2)
+    if figure_one:
+        text = f"{1 - FIGURE_1_ERROR:.0%}: the paper's figure 1 ({FIGURE_1_ERROR:.0%} error)"
+        mark_level(fig, 1 - FIGURE_1_ERROR, text, row=1, col=2)
     return fig
 
 

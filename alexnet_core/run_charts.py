@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 
 from alexnet_core.charts import (
+    FIGURE_1_ERROR,
     LAYOUT,
     MOST_POINTS,
     SHARE_AXIS,
@@ -36,9 +37,6 @@ RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
 # run and its repeat) show both colours along one line, and colours alone fail some eyes.
 RUN_DASHES = ("solid", "dash", "dot", "dashdot")
 RUN_SYMBOLS = ("circle", "square", "diamond", "triangle-up")
-# The training-error comparison's level of the paper's figure 1: its CIFAR-10 network reached
-# 25% training error six times sooner with ReLU than with tanh.
-FIGURE_1_ERROR = 0.25
 
 
 def compare_runs(histories: Mapping[str, Sequence[Mapping]], metric: str, *,

@@ -75,6 +75,10 @@ def test_training_curves_mark_what_guessing_scores_once_the_classes_are_known():
     assert on == {"y": pytest.approx(math.log(10)), "y2": 0.1}  # the loss's, the accuracy's
     assert charts.chance(4) == {"accuracy": 0.25, "error": 0.75,
                                 "loss": pytest.approx(1.3863, abs=1e-4)}  # fmt: skip
+    figure = charts.training_curves(BATCHES, EPOCHS, classes=10, figure_one=True)
+    assert levels(figure)["75%: the paper's figure 1 (25% error)"] == 0.75
+    on = sorted((s.yref, s.y0) for s in figure.layout.shapes if s.line.dash == "dot")
+    assert on[1:] == [("y2", 0.1), ("y2", 0.75)], "both on the accuracy"
 
 
 def test_compared_runs_are_named_as_given_and_marked_with_chance_and_figure_1():
