@@ -84,8 +84,8 @@ def holds_figure_one(source: str, convs: dict) -> bool:
 def figure_one_note(source: str) -> str:
     """What the figure-1 comparison has and still needs on `source`: a run of each activation."""
     done = runs.figure_one_runs(training.list_runs()).get(source, {})
-    said = ("Set up for the paper's figure 1 (a change to its rate, epochs or seed keeps it so, "
-            "as of the form's last button).")  # fmt: skip
+    said = ("Set up for the paper's figure 1, as of the form's last button (its rate, epochs and "
+            "seed may change).")  # fmt: skip
     if len(done) == len(config.ACTIVATIONS):
         return (f"{said} Its finished runs on this data: relu {done['relu']} and tanh "
                 f"{done['tanh']}; "
