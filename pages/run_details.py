@@ -57,8 +57,8 @@ def percent(share: float | None) -> float | None:
     return None if share is None else 100 * share
 
 
-def readable(load, run: runs.RunInfo, what: str) -> list | None:
-    """The rows `load` (run_logs.load_history, ...) reads from the run's folder; None after a
+def readable(load, run: runs.RunInfo, what: str):
+    """What `load` (run_logs.load_history, ...) reads from the run's folder; None after a
     warning when its file is damaged, so one bad file leaves the rest of the page working."""
     try:
         return load(run.path)
