@@ -32,7 +32,7 @@ from alexnet_core.config import (
     model_config_from_dict,
     train_config_from_dict,
 )
-from alexnet_core.presets import PRESETS, is_figure_one, train_preset
+from alexnet_core.presets import PRESETS, figure_one, is_figure_one, train_preset
 
 RUNS_VARIABLE = "ALEXNET_RUNS_DIR"  # environment variable naming the runs root
 ACTIVE_STATUSES = ("queued", "running", "paused", "stopping")
@@ -245,16 +245,20 @@ def data_text(data: dict) -> str:
 
 def preset_changes(run: RunInfo) -> str:
     """How the run's settings differ from its preset's, as 'width 0.5, epochs 4': the
-    network's, then the training's. What follows the data (image size, classes, source) and
-    the machine (devices) is left out. "" when nothing differs, or the preset is not one of
-    this version's."""
-    if run.model_config is None or run.preset not in PRESETS:
+    network's, then the training's; a run of the paper's figure 1 reads 'figure 1 (tanh)' and
+    what differs from that. What follows the data (image size, classes, source) and the
+    machine (devices) is left out. "" when nothing differs, or the preset is not one of this
+    version's."""
+    ours, train = run.model_config, run.train_config
+    if ours is None or run.preset not in PRESETS:
         return ""
-    ours = run.model_config
-    pairs = [(ours, PRESETS[run.preset].for_dataset(ours.image_size, ours.num_classes))]
-    if run.train_config is not None:
-        pairs.append((run.train_config, train_preset(run.preset)))
-    changes = []
+    changes, model_base, train_base = [], PRESETS[run.preset], train_preset(run.preset)
+    if train is not None and is_figure_one(ours, train):
+        changes.append(f"figure 1 ({ours.activation})")
+        model_base, train_base = figure_one(ours.activation)
+    pairs = [(ours, model_base.for_dataset(ours.image_size, ours.num_classes))]
+    if train is not None:
+        pairs.append((train, train_base))
     for config, preset in pairs:
         for name in (f.name for f in dataclasses.fields(config)):
             value = getattr(config, name)

@@ -16,7 +16,7 @@ import pytest
 from alexnet_core import atomic, checkpoints, run_deletion, run_lock, run_logs, runs
 from alexnet_core.config import dumps
 from alexnet_core.model import build_alexnet
-from alexnet_core.presets import PRESETS, train_preset
+from alexnet_core.presets import PRESETS, figure_one, train_preset
 
 TINY = PRESETS["tiny"]
 
@@ -149,6 +149,9 @@ def test_a_runs_changes_to_its_preset_are_named_and_the_datas_sizes_are_not(runs
     assert runs.preset_changes(runs.read_run(path)).endswith(
         "augment_flip on, epochs 4, learning_rate 0.0025, schedule cosine"
     )  # then the training's, in TrainConfig's order
+    model_config, train_config = figure_one("tanh")  # the paper's figure 1 names itself
+    (path / "config.json").write_text(dumps(model_config, replace(train_config, epochs=20)))
+    assert runs.preset_changes(runs.read_run(path)) == "figure 1 (tanh), epochs 20"
 
 
 def test_a_config_without_its_creation_time_takes_the_status_files_start(runs_dir):
