@@ -92,7 +92,7 @@ def load_dataset(
             )  # fmt: skip
         except ValueError as error:
             raise ValueError(f"${SOURCE_VARIABLE} names {error}") from error
-    source = default_source() if source == "auto" else str(source)
+    source = recorded_source(source)
     from_cache = False
     if source == "keras":
         x_train, y_train, x_test, y_test = cifar.load_keras_cifar10()
@@ -100,9 +100,7 @@ def load_dataset(
         decoded = Decoded(name, cifar.CLASS_NAMES, x_train, y_train, x_test, y_test)
         decoded = _resized(decoded, image_size)
     else:
-        path = SAMPLE_PATH if source == "sample" else source_path(source)
-        if source != "sample":
-            source = str(path)  # what a run records: found again from any working folder
+        path = SAMPLE_PATH if source == "sample" else Path(source)
         decoded, from_cache = load_cached(path, image_size, cache_dir, _decode_path)
         if source == "sample":
             name = f"CIFAR-10 sample bundled with the app ({path})"
@@ -167,6 +165,14 @@ def source_path(source: str | os.PathLike) -> Path:
     if len(text) > 2 and text[0] == text[-1] and text[0] in "'\"" and not path.exists():
         path = Path(text[1:-1]).expanduser()
     return path.absolute()
+
+
+def recorded_source(source: str | os.PathLike) -> str:
+    """The dataset a run on `source` records: "sample" and "keras" as they are, "auto" as what
+    it finds now, a path made absolute (source_path), so it is found again from any working
+    folder."""
+    source = default_source() if source == "auto" else str(source)
+    return source if source in ("sample", "keras") else str(source_path(source))
 
 
 def default_source() -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 from alexnet_core import run_lock, run_logs
 from alexnet_core.checkpoints import CHECKPOINT_NAME
 from alexnet_core.config import (
+    ACTIVATIONS,
     ModelConfig,
     TrainConfig,
     model_config_from_dict,
@@ -299,3 +300,12 @@ def figure_one_runs(listed: list[RunInfo]) -> dict[str, dict[str, str]]:
         if run.status == "finished" and model and train and is_figure_one(model, train):
             by_data.setdefault(train.dataset, {}).setdefault(model.activation, run.run_id)
     return by_data
+
+
+def figure_one_pair(listed: list[RunInfo]) -> dict[str, str] | None:
+    """The pair Runs' "Show figure 1" draws: of figure_one_runs, the newest data's with both
+    activations, as run ids by activation in ACTIVATIONS' order; None if no data has both."""
+    for pair in figure_one_runs(listed).values():
+        if len(pair) == len(ACTIVATIONS):
+            return {activation: pair[activation] for activation in ACTIVATIONS}
+    return None

@@ -1,7 +1,6 @@
 """What the Runs page says about runs beyond their own fields: a run's settings as one flat dict,
 the legend names of compared runs, its epochs and checkpoints in words, its scores as
-percentages, its log files read with a warning in place of an error, which runs train now,
-and which set up the paper's figure 1.
+percentages, its log files read with a warning in place of an error, which runs train now.
 """
 
 import pandas as pd
@@ -68,12 +67,13 @@ def readable(load, run: runs.RunInfo, what: str):
 
 
 def fell_to(run: runs.RunInfo, error: float) -> tuple | None:
-    """When the run's training error fell to `error` (run_logs.reached_error) and its epochs so
-    far; None for a run without a finished epoch, and after a warning for a damaged history."""
+    """When the run's training error fell to `error` (run_logs.reached_error), its epochs so
+    far, and whether it still trains; None for a run without a finished epoch, and after a
+    warning for a damaged history."""
 
     def load(path):
         rows = run_logs.load_history(path)
-        return run_logs.reached_error(rows, error), len(rows)
+        return run_logs.reached_error(rows, error), len(rows), run.status in runs.ACTIVE_STATUSES
 
     answer = readable(load, run, f"damaged, so when it fell to {error:.0%} is not said")
     return answer if answer and answer[1] else None
@@ -81,16 +81,6 @@ def fell_to(run: runs.RunInfo, error: float) -> tuple | None:
 
 def training_now(listed: list[runs.RunInfo]) -> tuple[str, ...]:
     return tuple(r.run_id for r in listed if r.status in runs.ACTIVE_STATUSES)
-
-
-def figure_one_pair(listed: list[runs.RunInfo]) -> dict[str, str] | None:
-    """The newest finished ReLU and tanh runs set up as the paper's figure 1 (Train's "Set up
-    figure 1") on the same data: run ids by activation, relu's first; None if no data has
-    both."""
-    for pair in runs.figure_one_runs(listed).values():  # the newest such run's data first
-        if len(pair) == len(config.ACTIVATIONS):
-            return {activation: pair[activation] for activation in config.ACTIVATIONS}
-    return None
 
 
 def show_figure_one(pair: dict[str, str]) -> None:

@@ -18,7 +18,6 @@ from pages.run_details import (
     checkpoint_notes,
     epochs_text,
     fell_to,
-    figure_one_pair,
     legend_names,
     percent,
     readable,
@@ -97,12 +96,12 @@ for run in [r for r in found if r.status == "damaged"]:
 
 st.subheader("Compare")
 by_id = {r.run_id: r for r in found if r.status != "damaged"}
-if pair := figure_one_pair(list(by_id.values())):
+if pair := runs.figure_one_pair(list(by_id.values())):
     st.button("Show figure 1", key="runs_figure_one", icon=":material/show_chart:",
               on_click=show_figure_one, args=(pair,),
-              help=f"Compares the newest runs set up with Train's *Set up figure 1*: "
-              f"{pair['relu']} (relu) and {pair['tanh']} (tanh), by their training error, batch "
-              "by batch.")  # fmt: skip
+              help=f"Compares the newest finished runs set up with Train's *Set up figure 1* "
+              f"on the same data: {pair['relu']} (relu) and {pair['tanh']} (tanh), by their "
+              "training error, batch by batch.")  # fmt: skip
 trained = [run_id for run_id, run in by_id.items() if run.epochs_done]  # ones with a curve
 chosen = st.multiselect(
     "Runs to compare", list(by_id), default=trained[:2], key="runs_compare", **common.KEEP
@@ -134,7 +133,7 @@ if chosen and metric == "batch_error":
                    "paper's figure 1 compared ReLU with tanh this way, each network at its own "
                    "best learning rate, with no dropout, augmentation or weight decay. Train's "
                    "*Set up figure 1* sets up the README's try of it, in which tanh was the "
-                   "faster (why was not measured: Keras starts from other weights than the "
+                   "faster (why is not known; Keras starts from other weights than the "
                    "paper's, whose network had four layers); give each its best rate before "
                    "drawing a conclusion.")  # fmt: skip
     elif batches:  # else each run's warning has said why

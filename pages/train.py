@@ -94,7 +94,7 @@ def live(drawn_status: str) -> None:
     loss = f"{last['loss']:.4g}" if last else "—"  # 2.303, or 3.8e+18 when it diverges
     m[0].metric("Loss", loss, help=so_far + with_smoothing)
     m[1].metric("Accuracy", f"{last['accuracy']:.1%}" if last else "—", help=so_far)
-    unsplit = "None held out (Validation share 0): its test at the end scores unseen images."
+    unsplit = "None held out (Validation share 0): no images are set aside to validate on."
     m[2].metric("Val accuracy", f"{tested[-1]['val_accuracy']:.1%}" if tested else "—",
                 help=None if snap.train_config.validation_fraction else unsplit)  # fmt: skip
     # The speed chart's last point: the first batch of an epoch has none of its own.

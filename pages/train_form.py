@@ -83,13 +83,15 @@ def holds_figure_one(source: str, convs: dict) -> bool:
 
 def figure_one_note(source: str) -> str:
     """What the figure-1 comparison has and still needs on `source`: a run of each activation."""
-    done = runs.figure_one_runs(training.list_runs()).get(source, {})
+    listed = training.list_runs()
+    done = runs.figure_one_runs(listed).get(data.recorded_source(source), {})
     said = ("Set up for the paper's figure 1, as of the form's last button (its rate, epochs and "
             "seed may change).")  # fmt: skip
     if len(done) == len(config.ACTIVATIONS):
+        shown = ("Runs' *Show figure 1* draws them" if runs.figure_one_pair(listed) == done
+                 else "choose both on Runs to compare them")  # fmt: skip
         return (f"{said} Its finished runs on this data: relu {done['relu']} and tanh "
-                f"{done['tanh']}; "
-                "Runs' *Show figure 1* draws them.")  # fmt: skip
+                f"{done['tanh']}; {shown}.")  # fmt: skip
     for activation, run_id in done.items():  # one of the two
         said += f" Its finished {activation} run on this data: {run_id}."
     left = [activation for activation in config.ACTIVATIONS if activation not in done]

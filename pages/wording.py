@@ -24,13 +24,15 @@ def duration_text(seconds: float) -> str:
 
 def reached_text(reached: dict, error: float) -> str:
     """When each run's training error fell to `error`, by run name: (run_logs.reached_error's
-    answer, the run's epochs so far). From the second run that reached it on, its epochs as a
-    multiple of the first's (the paper's figure 1: "six times faster")."""
+    answer, the run's epochs so far, whether it still trains). From the second run that
+    reached it on, its epochs as a multiple of the first's (the paper's figure 1: "six times
+    faster")."""
     first = None  # (name, epoch) of the first run that reached it
     parts = []
-    for name, (when, epochs) in reached.items():
+    for name, (when, epochs, training) in reached.items():
         if when is None:
-            parts.append(f"{name}: not in its {epochs} epoch{'s' if epochs != 1 else ''}")
+            so_far = " so far" if training else ""
+            parts.append(f"{name}: not in its {epochs} epoch{'s' if epochs != 1 else ''}{so_far}")
             continue
         epoch, seconds = when
         text = f"{name}: by the end of epoch {epoch}"

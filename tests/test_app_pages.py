@@ -165,6 +165,16 @@ def test_large_counts_keep_three_figures(count, text):
     assert wording.count_text(count) == text
 
 
+def test_when_runs_fell_to_an_error_reads_with_what_is_known():
+    said = wording.reached_text(
+        {"a": ((3, None), 5, False), "b": (None, 2, True), "c": (None, 1, False),
+         "d": ((6, 60.0), 8, False)}, 0.25,
+    )  # fmt: skip
+    assert said.endswith("): a: by the end of epoch 3; b: not in its 2 epochs so far; c: not in "
+                         "its 1 epoch; d: by the end of epoch 6, after 1 min of training, 2× the "
+                         "epochs of a.")  # fmt: skip
+
+
 def test_the_server_skips_streamlits_full_collection_after_every_rerun():
     """With it, the live view's rerun each second starved a training thread on two cores
     (measured in the README); AppTest does not read the server's config, so it is read here."""
@@ -518,7 +528,8 @@ def as_figure_one(run: runs.RunInfo, activation: str, dataset: str = "sample") -
 
 
 def test_train_sets_up_the_papers_figure_one_and_starts_it_as_set(app, finished_run):
-    as_figure_one(copy_of(finished_run, "20000101-000000-cifar_small"), "relu", "elsewhere")
+    elsewhere = "20000109-000000-cifar_small"  # the newest relu run, but on other data
+    as_figure_one(copy_of(finished_run, elsewhere), "relu", "elsewhere")
     app.run().switch_page("pages/train.py").run()
     app.selectbox(key="train_source").select("sample").run()
     app.selectbox(key="train_preset").select("tiny").run()
@@ -569,6 +580,10 @@ def test_train_sets_up_the_papers_figure_one_and_starts_it_as_set(app, finished_
     (said,) = [i.value for i in app.info if "figure 1" in i.value]
     assert said.endswith(f"on this data: relu {relu.run_id} and tanh {tanh.run_id}; Runs' "
                          "*Show figure 1* draws them.")  # fmt: skip
+    as_figure_one(copy_of(finished_run, "20000110-000000-cifar_small"), "tanh", "elsewhere")
+    app.run()  # Show figure 1 now draws the newer pair, on the other data
+    (said,) = [i.value for i in app.info if "figure 1" in i.value]
+    assert said.endswith(f"and tanh {tanh.run_id}; choose both on Runs to compare them.")
 
 
 def test_architecture_sends_its_network_to_train_and_train_estimates_it(app):

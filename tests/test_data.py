@@ -949,3 +949,15 @@ def test_importing_does_no_work():
 def test_keras_cache_check_follows_keras_home(empty_keras_home):
     assert cifar.keras_cache_folder() == empty_keras_home / "datasets"
     assert not cifar.keras_has_cifar10()
+
+
+def test_a_source_reads_as_a_run_records_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv(data.SOURCE_VARIABLE, raising=False)
+    assert data.recorded_source("sample") == "sample" and data.recorded_source("keras") == "keras"
+    assert data.recorded_source("flowers/") == str(tmp_path / "flowers")
+    assert data.recorded_source("~/cifar.zip") == str(tmp_path / "home" / "cifar.zip")
+    assert data.recorded_source("auto") == data.default_source()
+    monkeypatch.setenv(data.SOURCE_VARIABLE, "~/cifar.zip")
+    assert data.recorded_source("auto") == str(tmp_path / "home" / "cifar.zip")

@@ -403,3 +403,38 @@ def test_damaged_side_files_and_checkpoints_raise_value_errors_naming_the_file(t
     (tmp_path / "best.keras").write_bytes(b"not a zip")  # the file is there, but no model
     with pytest.raises(ValueError, match="best.keras: damaged, not a whole .keras file"):
         checkpoints.load_checkpoint(tmp_path, "best")
+
+
+def test_reached_error_counts_the_seconds_to_the_epoch_that_fell_to_it():
+    rows = [
+        {"epoch": 1, "accuracy": 0.5, "seconds": 10},
+        {"epoch": 2, "accuracy": 0.8, "seconds": 12},
+    ]
+    assert run_logs.reached_error(rows, 0.25) == (2, 22.0)
+    assert run_logs.reached_error(rows, 0.1) is None
+    assert run_logs.reached_error([{**rows[0], "seconds": None}, rows[1]], 0.25) == (2, None)
+    with pytest.raises(ValueError, match="epoch 2 has no training accuracy"):
+        run_logs.reached_error([rows[0], {**rows[1], "accuracy": None}], 0.25)
+
+
+def test_figure_one_runs_are_the_newest_finished_of_each_activation_by_data(runs_dir):
+    def figure_run(name: str, activation: str, dataset: str = "sample", **fields) -> None:
+        path = make_run(runs_dir, name, **fields)
+        config = json.loads((path / "config.json").read_text())
+        model_config, train_config = figure_one(activation)
+        config.update(json.loads(dumps(model_config, replace(train_config, dataset=dataset))))
+        (path / "config.json").write_text(json.dumps(config))
+
+    figure_run("a", "relu", created="2026-11-29T10:00:01")
+    figure_run("b", "tanh", created="2026-11-29T10:00:02")
+    figure_run("c", "relu", created="2026-11-29T10:00:03", status="stopped")  # stopped short
+    figure_run("d", "relu", "/data/cifar10", created="2026-11-29T10:00:04")
+    figure_run("e", "tanh", created="2026-11-29T10:00:05", status="running")  # died: interrupted
+    make_run(runs_dir, "f", created="2026-11-29T10:00:06")  # tiny: not figure 1
+    listed = runs.list_runs()
+    by_data = runs.figure_one_runs(listed)
+    assert by_data == {"/data/cifar10": {"relu": "d"}, "sample": {"tanh": "b", "relu": "a"}}
+    assert list(by_data) == ["/data/cifar10", "sample"], "the newest run's data first"
+    assert runs.figure_one_pair(listed) == {"relu": "a", "tanh": "b"}
+    figure_run("g", "tanh", "/data/cifar10", created="2026-11-29T10:00:07")
+    assert runs.figure_one_pair(runs.list_runs()) == {"relu": "d", "tanh": "g"}
