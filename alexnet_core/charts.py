@@ -151,7 +151,7 @@ def training_curves(
     (from the batch history, else epoch * batches_per_epoch). Dashed lines mark lr changes.
     Rows from runs made before batch values were recorded give their running means instead.
     Given the number of classes, a dotted line marks what guessing scores; for a run of the
-    paper's figure 1 (presets.is_figure_one), another marks the accuracy of its 25% error.
+    paper's figure 1 (figure_one.matches), another marks the accuracy of its 25% error.
     """
     loss = f"loss, with label smoothing {label_smoothing:g}" if label_smoothing else "loss"
     fig = make_subplots(rows=1, cols=2, subplot_titles=(loss, "accuracy"))

@@ -4,8 +4,6 @@ suit each (TrainConfig). A preset is a starting point, which a user can change f
 
 from __future__ import annotations
 
-import dataclasses
-
 from alexnet_core.config import POOLINGS, TWO_GPU_GROUPS, ModelConfig, TrainConfig
 
 # The CIFAR presets were sized by measurement on the 2-core CPU (see bench/ and the
@@ -148,33 +146,3 @@ def customised(name: str, two_gpus: bool, pooling: str = "custom", **changes) ->
 def train_preset(name: str) -> TrainConfig:
     """Training settings that suit the named preset (defaults for an unknown name)."""
     return TRAIN_PRESETS.get(name, TrainConfig())
-
-
-def figure_one(activation: str = "relu") -> tuple[ModelConfig, TrainConfig]:
-    """The paper's figure-1 comparison as the README tried it: cifar_small without
-    normalisation or any regularisation (the paper's four-layer net had none), at a constant
-    0.01 for 15 epochs of 10,000 images, with `activation` 'relu' or 'tanh'."""
-    model_config = preset("cifar_small").replace(
-        activation=activation, normalization="none", dropout=0.0,
-        augment_flip=False, augment_shift=0,
-    )  # fmt: skip
-    train_config = dataclasses.replace(
-        train_preset("cifar_small"), epochs=15, schedule="constant", learning_rate=0.01,
-        weight_decay=0.0, label_smoothing=0.0, validation_fraction=0.0, train_subset=10_000,
-    )  # fmt: skip
-    return model_config, train_config
-
-
-# What a figure-1 run may change and still be one: its length, seed, rate (the paper gave each
-# network its own best one), the data and where it trains.
-FIGURE_ONE_FREE = ("dataset", "epochs", "learning_rate", "seed", "devices", "mixed_precision",
-                   "save_every_epoch")  # fmt: skip
-
-
-def is_figure_one(model_config: ModelConfig, train_config: TrainConfig) -> bool:
-    """Whether these configs set up figure_one's comparison, with either activation, on any
-    data (which sets the model's classes), however long, at any rate (FIGURE_ONE_FREE)."""
-    model_one, train_one = figure_one(model_config.activation)
-    model_one = model_one.for_dataset(model_config.image_size, model_config.num_classes)
-    free = {field: getattr(train_config, field) for field in FIGURE_ONE_FREE}
-    return model_config == model_one and dataclasses.replace(train_one, **free) == train_config

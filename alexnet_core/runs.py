@@ -24,16 +24,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alexnet_core import run_lock, run_logs
+from alexnet_core import figure_one, run_lock, run_logs
 from alexnet_core.checkpoints import CHECKPOINT_NAME
 from alexnet_core.config import (
-    ACTIVATIONS,
     ModelConfig,
     TrainConfig,
     model_config_from_dict,
     train_config_from_dict,
 )
-from alexnet_core.presets import PRESETS, figure_one, is_figure_one, train_preset
+from alexnet_core.presets import PRESETS, train_preset
 
 RUNS_VARIABLE = "ALEXNET_RUNS_DIR"  # environment variable naming the runs root
 ACTIVE_STATUSES = ("queued", "running", "paused", "stopping")
@@ -254,9 +253,9 @@ def preset_changes(run: RunInfo) -> str:
     if ours is None or run.preset not in PRESETS:
         return ""
     changes, model_base, train_base = [], PRESETS[run.preset], train_preset(run.preset)
-    if train is not None and is_figure_one(ours, train):
+    if train is not None and figure_one.matches(ours, train):
         changes.append(f"figure 1 ({ours.activation})")
-        model_base, train_base = figure_one(ours.activation)
+        model_base, train_base = figure_one.configs(ours.activation)
     pairs = [(ours, model_base.for_dataset(ours.image_size, ours.num_classes))]
     if train is not None:
         pairs.append((train, train_base))
@@ -287,25 +286,3 @@ def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
         return []
     runs = [read_run(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
     return sorted(runs, key=lambda run: (run.created, run.run_id), reverse=True)
-
-
-def figure_one_runs(listed: list[RunInfo]) -> dict[str, dict[str, str]]:
-    """The finished runs set up as the paper's figure 1 (presets.is_figure_one): the newest run
-    id of each activation, by the data they trained on, the newest run's data first. Not one
-    still training, nor one stopped short: a comparison wants each run's whole length. `listed`
-    is newest first, as list_runs gives it."""
-    by_data: dict[str, dict[str, str]] = {}
-    for run in listed:
-        model, train = run.model_config, run.train_config
-        if run.status == "finished" and model and train and is_figure_one(model, train):
-            by_data.setdefault(train.dataset, {}).setdefault(model.activation, run.run_id)
-    return by_data
-
-
-def figure_one_pair(listed: list[RunInfo]) -> dict[str, str] | None:
-    """The pair Runs' "Show figure 1" draws: of figure_one_runs, the newest data's with both
-    activations, as run ids by activation in ACTIVATIONS' order; None if no data has both."""
-    for pair in figure_one_runs(listed).values():
-        if len(pair) == len(ACTIVATIONS):
-            return {activation: pair[activation] for activation in ACTIVATIONS}
-    return None

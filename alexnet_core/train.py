@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from alexnet_core import config as cfg
-from alexnet_core import presets, progress_lines, runs
+from alexnet_core import figure_one, presets, progress_lines, runs
 from alexnet_core.report import plan_layers
 
 # The ModelConfig fields worth changing from the command line (help: their comments).
@@ -126,7 +126,7 @@ def configs_from_args(args) -> tuple[cfg.ModelConfig, cfg.TrainConfig]:
     if args.figure_one and args.preset:
         raise ValueError("--figure-one sets up its own network and training: leave out --preset")
     if args.figure_one:
-        model_config, train_config = presets.figure_one(given.get("activation", "relu"))
+        model_config, train_config = figure_one.configs(given.get("activation", "relu"))
     else:
         model_config, train_config = presets.preset(preset), presets.train_preset(preset)
     model_changes = {k: given[k] for k in MODEL_OPTIONS if k in given}

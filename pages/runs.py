@@ -6,6 +6,7 @@ import streamlit as st
 from alexnet_core import (
     checkpoints,
     evaluation,
+    figure_one,
     presets,
     run_charts,
     run_deletion,
@@ -96,7 +97,7 @@ for run in [r for r in found if r.status == "damaged"]:
 
 st.subheader("Compare")
 by_id = {r.run_id: r for r in found if r.status != "damaged"}
-if pair := runs.figure_one_pair(list(by_id.values())):
+if pair := figure_one.pair(list(by_id.values())):
     st.button("Show figure 1", key="runs_figure_one", icon=":material/show_chart:",
               on_click=show_figure_one, args=(pair,),
               help=f"Compares the newest finished runs set up with Train's *Set up figure 1* "

@@ -10,6 +10,7 @@ from alexnet_core import (
     config,
     data,
     distribute,
+    figure_one,
     presets,
     report,
     runs,
@@ -129,9 +130,9 @@ def live(drawn_status: str) -> None:
             st.info("Building the model and compiling the first training step: the first batch "
                     "takes a few seconds longer than the rest.")  # fmt: skip
         return
-    figure_one = presets.is_figure_one(snap.model_config, snap.train_config)
+    of_figure_one = figure_one.matches(snap.model_config, snap.train_config)
     curves = charts.training_curves(snap.batch_history, snap.epoch_history, snap.lr_events,
-                                    label_smoothing=smoothing, figure_one=figure_one,
+                                    label_smoothing=smoothing, figure_one=of_figure_one,
                                     classes=snap.model_config.num_classes)  # fmt: skip
     st.plotly_chart(curves, key="train_curves")
     left, right = st.columns(2)

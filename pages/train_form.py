@@ -5,7 +5,7 @@ import dataclasses
 
 import streamlit as st
 
-from alexnet_core import config, data, presets, runs, system, training
+from alexnet_core import config, data, figure_one, presets, system, training
 from pages import widgets
 
 MODEL_FIELDS = ("input_size", "width", "fc_units", "dropout", "augment_flip", "augment_shift",
@@ -55,7 +55,7 @@ def fill_first(snap) -> None:
 
 def fill_figure_one() -> None:
     """Set the form to the paper's figure-1 comparison, with ReLU; the data choice stays."""
-    fill("cifar_small", *presets.figure_one("relu"))
+    fill("cifar_small", *figure_one.configs("relu"))
 
 
 def configs(source: str, convs: dict) -> tuple[config.ModelConfig, config.TrainConfig]:
@@ -76,7 +76,7 @@ def configs(source: str, convs: dict) -> tuple[config.ModelConfig, config.TrainC
 def holds_figure_one(source: str, convs: dict) -> bool:
     """Whether the form holds the paper's figure-1 comparison, with either activation."""
     try:
-        return presets.is_figure_one(*configs(source, convs))
+        return figure_one.matches(*configs(source, convs))
     except ValueError:  # a value the configs refuse: not figure 1; a click will say what
         return False
 
@@ -84,11 +84,11 @@ def holds_figure_one(source: str, convs: dict) -> bool:
 def figure_one_note(source: str) -> str:
     """What the figure-1 comparison has and still needs on `source`: a run of each activation."""
     listed = training.list_runs()
-    done = runs.figure_one_runs(listed).get(data.recorded_source(source), {})
+    done = figure_one.runs_by_data(listed).get(data.recorded_source(source), {})
     said = ("Set up for the paper's figure 1, as of the form's last button (its rate, epochs and "
             "seed may change).")  # fmt: skip
     if len(done) == len(config.ACTIVATIONS):
-        shown = ("Runs' *Show figure 1* draws them" if runs.figure_one_pair(listed) == done
+        shown = ("Runs' *Show figure 1* draws them" if figure_one.pair(listed) == done
                  else "choose both on Runs to compare them")  # fmt: skip
         return (f"{said} Its finished runs on this data: relu {done['relu']} and tanh "
                 f"{done['tanh']}; {shown}.")  # fmt: skip

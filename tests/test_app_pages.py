@@ -21,6 +21,7 @@ from alexnet_core import (
     checkpoints,
     config,
     data,
+    figure_one,
     presets,
     report,
     run_logs,
@@ -519,7 +520,7 @@ def test_train_warns_that_a_preset_made_for_a_gpu_takes_hours_on_this_cpu(app, m
 
 def as_figure_one(run: runs.RunInfo, activation: str, dataset: str = "sample") -> None:
     """Rewrite a copied run's config.json as a figure-1 run of `activation` on `dataset`."""
-    model_config, train_config = presets.figure_one(activation)
+    model_config, train_config = figure_one.configs(activation)
     train_config = dataclasses.replace(train_config, dataset=dataset)
     (run.path / "config.json").write_text(json.dumps({
         "model": config.config_to_dict(model_config),
@@ -561,7 +562,7 @@ def test_train_sets_up_the_papers_figure_one_and_starts_it_as_set(app, finished_
     (val,) = [m for m in app.metric if m.label == "Val accuracy"]
     assert val.help.startswith("None held out (Validation share 0)")
     run = runs.read_run(job.run_dir)
-    model_config, train_config = presets.figure_one("tanh")
+    model_config, train_config = figure_one.configs("tanh")
     assert run.model_config == model_config
     assert run.train_config == dataclasses.replace(train_config, dataset="sample", epochs=20)
     shutil.rmtree(job.run_dir)  # whether its stop came before its first batch or after

@@ -13,10 +13,10 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet_core import atomic, checkpoints, run_deletion, run_lock, run_logs, runs
+from alexnet_core import atomic, checkpoints, figure_one, run_deletion, run_lock, run_logs, runs
 from alexnet_core.config import dumps
 from alexnet_core.model import build_alexnet
-from alexnet_core.presets import PRESETS, figure_one, train_preset
+from alexnet_core.presets import PRESETS, train_preset
 
 TINY = PRESETS["tiny"]
 
@@ -149,7 +149,7 @@ def test_a_runs_changes_to_its_preset_are_named_and_the_datas_sizes_are_not(runs
     assert runs.preset_changes(runs.read_run(path)).endswith(
         "augment_flip on, epochs 4, learning_rate 0.0025, schedule cosine"
     )  # then the training's, in TrainConfig's order
-    model_config, train_config = figure_one("tanh")  # the paper's figure 1 names itself
+    model_config, train_config = figure_one.configs("tanh")  # the paper's figure 1 names itself
     (path / "config.json").write_text(dumps(model_config, replace(train_config, epochs=20)))
     assert runs.preset_changes(runs.read_run(path)) == "figure 1 (tanh), epochs 20"
 
@@ -421,7 +421,7 @@ def test_figure_one_runs_are_the_newest_finished_of_each_activation_by_data(runs
     def figure_run(name: str, activation: str, dataset: str = "sample", **fields) -> None:
         path = make_run(runs_dir, name, **fields)
         config = json.loads((path / "config.json").read_text())
-        model_config, train_config = figure_one(activation)
+        model_config, train_config = figure_one.configs(activation)
         config.update(json.loads(dumps(model_config, replace(train_config, dataset=dataset))))
         (path / "config.json").write_text(json.dumps(config))
 
@@ -432,9 +432,9 @@ def test_figure_one_runs_are_the_newest_finished_of_each_activation_by_data(runs
     figure_run("e", "tanh", created="2026-11-29T10:00:05", status="running")  # died: interrupted
     make_run(runs_dir, "f", created="2026-11-29T10:00:06")  # tiny: not figure 1
     listed = runs.list_runs()
-    by_data = runs.figure_one_runs(listed)
+    by_data = figure_one.runs_by_data(listed)
     assert by_data == {"/data/cifar10": {"relu": "d"}, "sample": {"tanh": "b", "relu": "a"}}
     assert list(by_data) == ["/data/cifar10", "sample"], "the newest run's data first"
-    assert runs.figure_one_pair(listed) == {"relu": "a", "tanh": "b"}
+    assert figure_one.pair(listed) == {"relu": "a", "tanh": "b"}
     figure_run("g", "tanh", "/data/cifar10", created="2026-11-29T10:00:07")
-    assert runs.figure_one_pair(runs.list_runs()) == {"relu": "d", "tanh": "g"}
+    assert figure_one.pair(runs.list_runs()) == {"relu": "d", "tanh": "g"}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from alexnet_core import config, presets, progress_lines, run_logs, train
+from alexnet_core import config, figure_one, progress_lines, run_logs, train
 from alexnet_core.presets import PRESETS, TRAIN_PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,20 +61,20 @@ def test_the_readmes_figure_one_command_is_the_train_pages_figure_one():
         args = train.build_parser().parse_args(args)
         model_config, train_config = train.configs_from_args(args)
         train_config = dataclasses.replace(train_config, dataset="auto")
-        assert (model_config, train_config) == presets.figure_one(activation)
-        assert presets.is_figure_one(model_config, train_config)
-        assert not presets.is_figure_one(model_config.replace(dropout=0.1), train_config)
-        assert not presets.is_figure_one(
+        assert (model_config, train_config) == figure_one.configs(activation)
+        assert figure_one.matches(model_config, train_config)
+        assert not figure_one.matches(model_config.replace(dropout=0.1), train_config)
+        assert not figure_one.matches(
             model_config, dataclasses.replace(train_config, label_smoothing=0.1)
         )
         free = dict(epochs=20, learning_rate=0.03, seed=1, dataset="/data/cifar10.zip")
-        longer = dataclasses.replace(train_config, **free)  # a run of it, as its FIGURE_ONE_FREE
-        assert presets.is_figure_one(model_config.for_dataset(32, 5), longer)  # 5 classes
+        longer = dataclasses.replace(train_config, **free)  # a run of it, as its figure_one.FREE
+        assert figure_one.matches(model_config.for_dataset(32, 5), longer)  # 5 classes
         short = train.build_parser().parse_args(["--figure-one", "--activation", activation])
-        assert train.configs_from_args(short) == presets.figure_one(activation)
+        assert train.configs_from_args(short) == figure_one.configs(activation)
     given = train.build_parser().parse_args(["--figure-one", "--learning-rate", "0.03"])
     model_config, train_config = train.configs_from_args(given)  # the README's other rate
-    assert presets.figure_one("relu") == (
+    assert figure_one.configs("relu") == (
         model_config,
         dataclasses.replace(train_config, learning_rate=0.01),
     )
