@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
+from alexnet_core import figure_one
 from alexnet_core.charts import (
-    FIGURE_1_ERROR,
     LAYOUT,
     MOST_POINTS,
     SHARE_AXIS,
@@ -131,6 +131,6 @@ def compare_training_error(batch_histories: Mapping[str, Sequence[Mapping]], *,
     fig.update_yaxes(title_text="training error", **SHARE_AXIS)
     title = f"training error (exponential average over ~{SMOOTHING_BATCHES} batches)"
     fig.update_layout(title=title, colorway=RUN_COLOURS, **LAYOUT)
-    mark_level(fig, FIGURE_1_ERROR, f"{FIGURE_1_ERROR:.0%}: the paper's figure 1")
+    mark_level(fig, figure_one.ERROR, f"{figure_one.ERROR:.0%}: the paper's figure 1")
     mark_chance(fig, classes, "error")
     return fig

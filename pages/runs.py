@@ -126,7 +126,7 @@ if chosen and metric == "batch_error":
             run_charts.compare_training_error(batches, names=names, classes=classes),
             key="runs_batch_chart",
         )
-        error = run_charts.FIGURE_1_ERROR
+        error = figure_one.ERROR
         reached = {names.get(i, i): fell_to(by_id[i], error) for i in batches}
         if reached := {name: when for name, when in reached.items() if when}:
             st.caption(wording.reached_text(reached, error))
