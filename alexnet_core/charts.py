@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from alexnet_core.figure_one import ERROR as FIGURE_ONE_ERROR  # `figure_one` names an argument below
+from alexnet_core.figure_one import ERROR as FIGURE_ONE_ERROR  # `figure_one`: an argument
 
 TRAIN_COLOUR = "#1f77b4"
 VAL_COLOUR = "#d62728"
