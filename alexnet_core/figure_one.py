@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from alexnet_core import presets
+from alexnet_core import presets, run_logs
 from alexnet_core.config import ACTIVATIONS, ModelConfig, TrainConfig
 
 ERROR = 0.25  # the training error the figure's runs raced to
@@ -43,15 +43,27 @@ def matches(model_config: ModelConfig, train_config: TrainConfig) -> bool:
     return model_config == model_one and dataclasses.replace(train_one, **free) == train_config
 
 
+def _rate_changed_by_hand(run) -> bool:
+    """Whether someone changed the run's rate while it trained (a kept lr_events.json entry),
+    so it was no longer constant; a damaged record counts as changed: it cannot say."""
+    try:
+        return any(e["epoch"] <= run.epochs_done for e in run_logs.load_lr_events(run.path))
+    except ValueError:
+        return True
+
+
 def runs_by_data(listed) -> dict[str, dict[str, str]]:
     """The finished runs set up as the paper's figure 1 (`matches`): the newest run
     id of each activation, by the data they trained on, the newest run's data first. Not one
-    still training, nor one stopped short: a comparison wants each run's whole length. `listed`
-    is newest first, as runs.list_runs gives it."""
+    still training, nor one stopped short: a comparison wants each run's whole length; nor one
+    whose rate was changed by hand: the figure's runs each kept one rate. `listed` is newest
+    first, as runs.list_runs gives it."""
     by_data: dict[str, dict[str, str]] = {}
     for run in listed:
         model, train = run.model_config, run.train_config
-        if run.status == "finished" and model and train and matches(model, train):
+        if run.status != "finished" or not (model and train and matches(model, train)):
+            continue
+        if not _rate_changed_by_hand(run):
             by_data.setdefault(train.dataset, {}).setdefault(model.activation, run.run_id)
     return by_data
 

@@ -244,7 +244,7 @@ def data_text(data: dict) -> str:
 
 
 def preset_changes(run: RunInfo) -> str:
-    """How the run's settings differ from its preset's, as 'width 0.5, epochs 4': the
+    """How the run's settings differ from its preset's, as 'width 0.5, learning rate 0.02': the
     network's, then the training's; a run of the paper's figure 1 reads 'figure 1 (tanh)' and
     what differs from that. What follows the data (image size, classes, source) and the
     machine (devices) is left out. "" when nothing differs, or the preset is not one of this
@@ -268,6 +268,7 @@ def preset_changes(run: RunInfo) -> str:
                 value = "on" if value else "off"
             elif isinstance(value, tuple):
                 value = "/".join(map(str, value))  # per convolution: 8/16/16/16/16
+            name = name.replace("_", " ")  # "learning rate 0.02": words, as Train labels them
             changes.append(f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}")
     return ", ".join(changes)
 

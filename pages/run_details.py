@@ -18,12 +18,17 @@ def settings(run: runs.RunInfo) -> dict:
     return flat
 
 
+def words(key: str) -> str:
+    """A setting's key as words: 'training.learning_rate' -> 'learning rate'."""
+    return key.split(".", 1)[1].replace("_", " ")
+
+
 def legend_names(differ: pd.DataFrame, most: int = 2) -> dict[str, str]:
     """Each compared run's legend entry: its id and the first `most` settings in which the runs
     differ ('… · activation tanh'), the rest in the table below the chart."""
     names = {}
     for run_id, values in differ.items():
-        parts = [f"{key.split('.', 1)[1]} {value}" for key, value in values.items()
+        parts = [f"{words(key)} {value}" for key, value in values.items()
                  if pd.notna(value)]  # an older run may lack a setting  # fmt: skip
         shown = ", ".join(parts[:most]) + (", …" if len(parts) > most else "")
         names[run_id] = f"{run_id} · {shown}" if parts else run_id

@@ -57,20 +57,20 @@ def run_table(drawn_training: tuple[str, ...]) -> None:
     for run in found:
         train = run.train_config
         rows.append(
-            {  # what tells runs apart first: a narrow window scrolls to the settings
+            {  # what each run reached first; a narrow window scrolls to how it was set up
                 "run": run.run_id,
                 "status": run.status,
-                "created": run.created.replace("T", " ")[:16] or "—",  # to the minute
+                "epochs": epochs_text(run),
+                "test acc %": percent(run.test_accuracy),
+                "best val acc %": percent(run.best_val_accuracy),
                 "preset": run.preset,
                 "changed from the preset": runs.preset_changes(run) or "—",
-                "epochs": epochs_text(run),
-                "best val acc %": percent(run.best_val_accuracy),
-                "test acc %": percent(run.test_accuracy),
                 "duration (s)": run.duration_s,
                 "optimizer": train.optimizer if train else "—",
                 "learning rate": train.learning_rate if train else None,
                 "batch size": train.batch_size if train else None,
                 "device": run.device or "—",
+                "created": run.created.replace("T", " ")[:16] or "—",  # to the minute
             }
         )
     st.dataframe(
@@ -101,8 +101,8 @@ if pair := figure_one.pair(list(by_id.values())):
     st.button("Show figure 1", key="runs_figure_one", icon=":material/show_chart:",
               on_click=show_figure_one, args=(pair,),
               help=f"Compares the newest finished runs set up with Train's *Set up figure 1* "
-              f"on the same data: {pair['relu']} (relu) and {pair['tanh']} (tanh), by their "
-              "training error, batch by batch.")  # fmt: skip
+              f"on the same data, each at one rate throughout: {pair['relu']} (relu) and "
+              f"{pair['tanh']} (tanh), by their training error, batch by batch.")  # fmt: skip
 trained = [run_id for run_id, run in by_id.items() if run.epochs_done]  # ones with a curve
 chosen = st.multiselect(
     "Runs to compare", list(by_id), default=trained[:2], key="runs_compare", **common.KEEP

@@ -86,7 +86,8 @@ def figure_one_note(source: str) -> str:
     listed = training.list_runs()
     done = figure_one.runs_by_data(listed).get(data.recorded_source(source), {})
     said = ("Set up for the paper's figure 1, as of the form's last button (its rate, epochs and "
-            "seed may change).")  # fmt: skip
+            "seed may change; a rate changed while it trains takes the run out of the "
+            "figure).")  # fmt: skip
     if len(done) == len(config.ACTIVATIONS):
         shown = ("Runs' *Show figure 1* draws them" if figure_one.pair(listed) == done
                  else "choose both on Runs to compare them")  # fmt: skip

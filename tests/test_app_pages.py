@@ -833,7 +833,8 @@ def test_train_a_tiny_run_live_then_find_it_in_runs(app, cache_dir):
     no_problems(app)
     table = app.dataframe[0].value
     assert list(table["run"]) == [snap.run_id]
-    assert list(table.columns[:4]) == ["run", "status", "created", "preset"], "in view first"
+    first = ["run", "status", "epochs", "test acc %", "best val acc %"]  # what each run reached
+    assert list(table.columns[:5]) == first  # before how it was set up: at 1280 px the rest scrolls
     assert table["status"][0] == "finished"
     assert table["test acc %"][0] == pytest.approx(100 * snap.test_accuracy)
     (event,) = snap.lr_events
@@ -1396,23 +1397,23 @@ def test_runs_lists_only_the_settings_that_differ(app, finished_run):
     rate = run.train_config.learning_rate
     assert differ.loc["training.learning_rate"].tolist() == ["Learning rate", str(rate), "0.5"]
     legend = [trace["name"] for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]]
-    assert legend == [f"{run.run_id} · learning_rate {rate}", f"{other.run_id} · learning_rate 0.5"]
+    assert legend == [f"{run.run_id} · learning rate {rate}", f"{other.run_id} · learning rate 0.5"]
 
     settings["model"]["activation"] = "tanh"  # two runs named -tiny: the table tells them apart
     (other.path / "config.json").write_text(json.dumps(settings))
     table = app.run().dataframe[0].value.set_index("run")["changed from the preset"]
-    trained = "epochs 1, train_subset 256"  # TINY_RUN; its batch and validation are the preset's
+    trained = "epochs 1, train subset 256"  # TINY_RUN; its batch and validation are the preset's
     assert table.to_dict() == {
         run.run_id: trained,
-        other.run_id: "activation tanh, epochs 1, learning_rate 0.5, train_subset 256",
+        other.run_id: "activation tanh, epochs 1, learning rate 0.5, train subset 256",
     }
     settings["training"]["seed"] += 1  # a third difference: the legend keeps to two
     (other.path / "config.json").write_text(json.dumps(settings))
     app.segmented_control(key="runs_metric").set_value("batch_error").run()
     chart = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert [trace["name"] for trace in chart["data"]] == [
-        f"{run.run_id} · activation relu, learning_rate {rate}, …",
-        f"{other.run_id} · activation tanh, learning_rate 0.5, …",
+        f"{run.run_id} · activation relu, learning rate {rate}, …",
+        f"{other.run_id} · activation tanh, learning rate 0.5, …",
     ]  # in the table's order, model first
     levels = {a["text"]: a["y"] for a in chart["layout"]["annotations"]}
     assert levels == {"25%: the paper's figure 1": 0.25, "chance (90%)": 0.9}, "ten classes"

@@ -142,12 +142,12 @@ def test_a_runs_changes_to_its_preset_are_named_and_the_datas_sizes_are_not(runs
     config["training"].update(image_size=64, devices="cpu", dataset="/data/shapes")
     (path / "config.json").write_text(json.dumps(config))
     assert runs.preset_changes(runs.read_run(path)) == (
-        "conv_kernels 5/3/3/3/3, width 0.5, activation tanh, augment_flip on"
+        "conv kernels 5/3/3/3/3, width 0.5, activation tanh, augment flip on"
     )  # in the order of ModelConfig's fields; image size 64 and 3 classes are the data's
     config["training"].update(epochs=4, learning_rate=0.0025, schedule="cosine")
     (path / "config.json").write_text(json.dumps(config))
     assert runs.preset_changes(runs.read_run(path)).endswith(
-        "augment_flip on, epochs 4, learning_rate 0.0025, schedule cosine"
+        "augment flip on, epochs 4, learning rate 0.0025, schedule cosine"
     )  # then the training's, in TrainConfig's order
     model_config, train_config = figure_one.configs("tanh")  # the paper's figure 1 names itself
     (path / "config.json").write_text(dumps(model_config, replace(train_config, epochs=20)))
@@ -438,3 +438,11 @@ def test_figure_one_runs_are_the_newest_finished_of_each_activation_by_data(runs
     assert figure_one.pair(listed) == {"relu": "a", "tanh": "b"}
     figure_run("g", "tanh", "/data/cifar10", created="2026-11-29T10:00:07")
     assert figure_one.pair(runs.list_runs()) == {"relu": "d", "tanh": "g"}
+    figure_run("h", "relu", "/data/cifar10", created="2026-11-29T10:00:08")
+    change = {"step": 3, "epoch": 1, "old": 0.01, "new": 0.001}  # made by hand in epoch 1
+    (runs_dir / "h" / "lr_events.json").write_text(json.dumps([change]))
+    assert figure_one.pair(runs.list_runs()) == {"relu": "d", "tanh": "g"}, "h's rate changed"
+    (runs_dir / "h" / "lr_events.json").write_text(json.dumps([{**change, "epoch": 2}]))
+    assert figure_one.pair(runs.list_runs()) == {"relu": "h", "tanh": "g"}, "in a dropped epoch"
+    (runs_dir / "h" / "lr_events.json").write_text("[{")
+    assert figure_one.pair(runs.list_runs()) == {"relu": "d", "tanh": "g"}, "damaged: not known"
