@@ -264,13 +264,21 @@ def preset_changes(run: RunInfo) -> str:
             value = getattr(config, name)
             if value == getattr(preset, name) or name in NOT_PRESET_CHANGES:
                 continue
-            if isinstance(value, bool):
-                value = "on" if value else "off"
-            elif isinstance(value, tuple):
-                value = "/".join(map(str, value))  # per convolution: 8/16/16/16/16
             name = name.replace("_", " ")  # "learning rate 0.02": words, as Train labels them
-            changes.append(f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}")
+            changes.append(f"{name} {setting_text(value)}")
     return ", ".join(changes)
+
+
+def setting_text(value) -> str:
+    """A config value as the pages show it: 'on'/'off', '8/16/16/16/16' for one per
+    convolution, 0.0025 rather than 0.0025000000000000001; '—' for one an older run lacks."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple | list):  # a JSON round trip gives lists
+        return "/".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _mtime(path: Path) -> float:

@@ -9,12 +9,14 @@ import streamlit as st
 from alexnet_core import checkpoints, config, run_logs, runs
 
 
-def settings(run: runs.RunInfo) -> dict:
-    """The run's model and training settings as one flat dict ('model.width', ...)."""
+def settings(run: runs.RunInfo) -> dict[str, str]:
+    """The run's model and training settings as one flat dict ('model.width': '0.5', ...), each
+    value as the pages show it (runs.setting_text)."""
     flat = {}
     for part, values in (("model", run.model_config), ("training", run.train_config)):
         if values is not None:
-            flat.update({f"{part}.{k}": v for k, v in config.config_to_dict(values).items()})
+            for name, value in config.config_to_dict(values).items():
+                flat[f"{part}.{name}"] = runs.setting_text(value)
     return flat
 
 
@@ -29,7 +31,7 @@ def legend_names(differ: pd.DataFrame, most: int = 2) -> dict[str, str]:
     names = {}
     for run_id, values in differ.items():
         parts = [f"{words(key)} {value}" for key, value in values.items()
-                 if pd.notna(value)]  # an older run may lack a setting  # fmt: skip
+                 if value != runs.setting_text(None)]  # an older run may lack one  # fmt: skip
         shown = ", ".join(parts[:most]) + (", …" if len(parts) > most else "")
         names[run_id] = f"{run_id} · {shown}" if parts else run_id
     return names

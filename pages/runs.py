@@ -25,6 +25,7 @@ from pages.run_details import (
     settings,
     show_figure_one,
     training_now,
+    words,
 )
 
 # The Compare chart's curves: per-epoch metrics as Keras logged them, and the batches' error.
@@ -114,7 +115,8 @@ metric = st.segmented_control(
 ) or usual  # fmt: skip
 left_out = "damaged, left out of the comparison"
 table = pd.DataFrame({run_id: settings(by_id[run_id]) for run_id in chosen})
-differ = table[table.astype(str).nunique(axis=1) > 1]
+differ = table.fillna(runs.setting_text(None))  # a setting an older run lacks
+differ = differ[differ.nunique(axis=1) > 1]
 names = legend_names(differ)
 counts = {len(by_id[run_id].class_names) for run_id in chosen}  # 0 for a run that kept none
 classes = counts.pop() if len(counts) == 1 else None  # one chance level that fits them all
@@ -165,9 +167,10 @@ if chosen:
                    "they trained are not settings: One run lists them.")  # fmt: skip
     else:
         st.markdown("**Settings that differ**")
-        shown = differ.astype(str)  # with where Train sets each, for a run to compare with them
-        shown.insert(0, "on Train", [help_texts.on_train(k.split(".", 1)[1]) for k in shown.index])
-        st.dataframe(shown, key="runs_diff")
+        shown = differ.set_axis([words(key) for key in differ.index])  # "learning rate"
+        # with where Train sets each, for a run to compare with them
+        shown.insert(0, "on Train", [help_texts.on_train(k.split(".", 1)[1]) for k in differ.index])
+        st.dataframe(shown, height="content", key="runs_diff")  # every row, no inner scroll
     tested = [by_id[i] for i in chosen if by_id[i].test_accuracy is not None]
     tested = [run for run in tested if run.data.get("num_test")]  # older runs may not say
     if len(chosen) > 1 and tested:

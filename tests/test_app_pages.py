@@ -1393,9 +1393,9 @@ def test_runs_lists_only_the_settings_that_differ(app, finished_run):
     no_problems(app)
     assert len(app.dataframe) == 2  # the runs, and the settings that differ
     differ = app.dataframe[1].value
-    assert list(differ.index) == ["training.learning_rate"]
+    assert list(differ.index) == ["learning rate"]
     rate = run.train_config.learning_rate
-    assert differ.loc["training.learning_rate"].tolist() == ["Learning rate", str(rate), "0.5"]
+    assert differ.loc["learning rate"].tolist() == ["Learning rate", f"{rate:g}", "0.5"]
     legend = [trace["name"] for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]]
     assert legend == [f"{run.run_id} · learning rate {rate}", f"{other.run_id} · learning rate 0.5"]
 
@@ -1417,6 +1417,12 @@ def test_runs_lists_only_the_settings_that_differ(app, finished_run):
     ]  # in the table's order, model first
     levels = {a["text"]: a["y"] for a in chart["layout"]["annotations"]}
     assert levels == {"25%: the paper's figure 1": 0.25, "chance (90%)": 0.9}, "ten classes"
+    settings["model"].update(augment_flip=True, conv_kernels=[5, 3, 3, 3, 3])  # tiny: off, 3s
+    (other.path / "config.json").write_text(json.dumps(settings))
+    differ = app.run().dataframe[1].value  # as words, not as Python's True and (3, 3, ...)
+    assert differ.loc["augment flip"].tolist() == ["Random flips", "off", "on"]
+    assert differ.loc["conv kernels"].tolist() == ["Each convolution: kernel", "3/3/3/3/3",
+                                                   "5/3/3/3/3"]  # fmt: skip
 
 
 def test_runs_says_when_each_run_fell_to_the_figures_error(app, finished_run):
