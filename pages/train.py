@@ -246,14 +246,14 @@ with st.expander("Settings for a new run", expanded=not active):
             "overlapping pooling by 0.4 (top-5: 0.3)."
         )
         st.markdown("**Optimisation**")
-        c = st.columns(6)
+        c = st.columns(6, vertical_alignment="bottom")  # a label on two lines: boxes stay in line
         c[0].number_input(step=1, **setting("epochs"))
         c[1].number_input(step=1, **setting("batch_size"))
         c[2].selectbox(options=config.OPTIMIZERS, **setting("optimizer"))
         c[3].number_input(step=0.001, format="%.5f", **setting("learning_rate"))
         c[4].number_input(step=0.05, **setting("momentum"))
         c[5].checkbox(**setting("nesterov"))
-        c = st.columns(6)
+        c = st.columns(6, vertical_alignment="bottom")
         c[0].selectbox(options=config.SCHEDULES, **setting("schedule"))
         c[1].number_input(step=0.05, **setting("warmup_fraction"))
         c[2].number_input(step=1, **setting("step_epochs"))
@@ -261,7 +261,7 @@ with st.expander("Settings for a new run", expanded=not active):
         c[4].number_input(step=0.0005, format="%.5f", **setting("weight_decay"))
         c[5].number_input(step=0.05, **setting("label_smoothing"))
         st.markdown("**Data and run**")
-        c = st.columns([1, 1, 0.7, 1.5, 1.7], vertical_alignment="center")  # labels fit at 1280 px
+        c = st.columns([1, 1, 0.7, 1.5, 1.7], vertical_alignment="bottom")  # labels fit at 1280 px
         c[0].number_input(step=0.05, **setting("validation_fraction"))
         c[1].number_input(step=256, **setting("train_subset"))
         c[2].number_input(step=1, **setting("seed"))

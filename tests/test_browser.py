@@ -125,6 +125,14 @@ def batch_counter(page) -> int:
     return int(re.search(r"batch (\d+)/", progress_text(page)).group(1))
 
 
+def boxes_in_line(page, keys) -> bool:
+    """Whether these Train settings' input boxes start at the same height, to a pixel."""
+    boxes = [page.locator(f".st-key-train_{key} input, .st-key-train_{key} [role='combobox']")
+             for key in keys]  # fmt: skip
+    tops = [box.first.bounding_box()["y"] for box in boxes]
+    return max(tops) - min(tops) < 2
+
+
 def poll(condition, timeout: float, what: str, interval: float = 0.25):
     """Call condition() until it returns something truthy; fail with `what` after timeout."""
     deadline = time.monotonic() + timeout
@@ -179,6 +187,12 @@ def test_2_architecture_counts_and_refuses(page, server):
 def test_3_train_live_pause_reload_stop(page, server):
     with Step(page, server, "3-train"):
         open_page(page, "Train")
+        page.set_viewport_size({"width": 1280, "height": 1800})  # where some labels take two lines
+        for row in (("epochs", "momentum"), ("schedule", "warmup_fraction", "step_epochs"),
+                    ("validation_fraction", "subset", "seed")):  # fmt: skip
+            # a select box sits 1 px above a number box; poll: the page may still be drawing
+            poll(lambda row=row: boxes_in_line(page, row), 10, f"{row}: their boxes in line")
+        page.set_viewport_size({"width": 1400, "height": 1800})
         choose(page, "train_source", "sample (CIFAR-10, 5,000 images)")
         choose(page, "train_preset", "tiny")
         # A bounded box would hold 0 back and drop the click on its form without a word.
