@@ -92,11 +92,12 @@ if (epoch != run.epochs_done or views != "single") and run.test_accuracy is not 
         f"Train, Runs and the sidebar give the final weights' ({final}epoch "
         f"{run.epochs_done}, one view of each image): {run.test_accuracy:.1%}."
     )
-left, right = st.columns(2)
-left.plotly_chart(
+# One above the other, each the page's width: beside each other, a matrix of ten classes or more
+# is too narrow for its counts below 1280 pixels.
+st.plotly_chart(
     vision_charts.confusion_matrix(result.confusion, result.class_names), key="evaluate_confusion"
 )
-right.plotly_chart(
+st.plotly_chart(
     vision_charts.per_class_accuracy(
         result.per_class_accuracy, result.class_names, result.confusion.sum(axis=1)
     ),

@@ -116,12 +116,13 @@ HEAT_KEY_ENDS = {  # what the coldest and the hottest colour of a heat map mean
 
 
 def heat_key(method: str, where=st) -> None:
-    """The heat maps' colour scale, blue to red, with what its two ends mean for `method`."""
+    """The heat maps' colour scale, blue to red, with what its two ends mean for `method`; the
+    scale keeps 5 em in a narrow column, where the words wrap instead."""
     stops = ", ".join(f"rgb{rgb} {100 * at:g}%" for at, rgb in explain.colour_stops())
     low, high = HEAT_KEY_ENDS[method]
     where.html(
         '<div style="display:flex;align-items:center;gap:0.5em;font-size:0.8em;opacity:0.75">'
-        f'<span>{low}</span><div style="flex:1;height:0.8em;border-radius:3px;'
+        f'<span>{low}</span><div style="flex:1 0 5em;height:0.8em;border-radius:3px;'
         f'background:linear-gradient(to right, {stops})"></div><span>{high}</span></div>'
     )
 
