@@ -102,7 +102,7 @@ row[2].number_input(
     "share: for larger images raise it with them (the same share of 227 is 14).",
     **keep,
 )  # fmt: skip
-row[3].toggle("Random flips (augment)", key="arch_flip", **about("augment_flip"))
+row[3].toggle("Random flips", key="arch_flip", **about("augment_flip"))
 row[3].toggle(
     "Split over two GPUs",
     key="arch_two_gpus",

@@ -47,9 +47,6 @@ the deep-learning era in computer vision. Its ingredients:
   the Architecture page shows what that split saves.
 """
     )
-    st.subheader("What each page does")
-    for page, title, what, icon in PAGE_GUIDE:
-        st.page_link(f"pages/{page}.py", label=f"**{title}** — {what}", icon=f":material/{icon}:")
 
 with right:
     st.subheader("This machine")
@@ -86,3 +83,8 @@ with right:
     found = runs.list_runs()
     st.metric("Training runs saved", len(found))
     st.caption(f"in {runs.runs_root()}")
+
+# The page's width: a link's label stays on one line, and a column's width cut it below 1280 px.
+st.subheader("What each page does")
+for page, title, what, icon in PAGE_GUIDE:
+    st.page_link(f"pages/{page}.py", label=f"**{title}** — {what}", icon=f":material/{icon}:")
