@@ -24,7 +24,10 @@ SMOOTHING_BATCHES = 10  # the training curves' moving average spans about this m
 # more, and the live view sends its charts every second (a 40-epoch run has 7,000 batches).
 MOST_POINTS = 800
 # The top margin keeps titles clear of Plotly's toolbar, which shows over the top right corner.
-LAYOUT = dict(margin=dict(l=10, r=10, t=64, b=10), legend=dict(orientation="h", y=-0.2))
+# The legend sits at the figure's foot, not at a share of the plot's height below it: that share
+# moved it onto the axis titles once a narrower window had wrapped it and a wider one unwrapped it.
+LAYOUT = dict(margin=dict(l=10, r=10, t=64, b=10),
+              legend=dict(orientation="h", yref="container", y=0, yanchor="bottom"))  # fmt: skip
 # Accuracy and error are shares: in percent, and never zoomed out far past 0% or 100% (Plotly
 # pads a lone point's range by +-1, drawing an accuracy of -50%), yet free to zoom in between.
 # The 2% beyond leaves room for a marker at 100%, which the edge would cut in half.

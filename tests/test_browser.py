@@ -133,6 +133,19 @@ def boxes_in_line(page, keys) -> bool:
     return max(tops) - min(tops) < 2
 
 
+def settled_boxes(within, selector: str) -> list[dict]:
+    """The bounding boxes of what `selector` finds, once they stayed put for half a second:
+    Plotly may draw a resized chart twice, the second time with its margins fitted."""
+    boxes = None
+    for _ in range(20):
+        now = [element.bounding_box() for element in within.locator(selector).all()]
+        if now and now == boxes:
+            return now
+        boxes = now
+        time.sleep(0.5)
+    raise AssertionError(f"{selector} kept moving for 10 s: {boxes}")
+
+
 def poll(condition, timeout: float, what: str, interval: float = 0.25):
     """Call condition() until it returns something truthy; fail with `what` after timeout."""
     deadline = time.monotonic() + timeout
@@ -246,6 +259,16 @@ def test_3_train_live_pause_reload_stop(page, server):
         poll(lambda: "stopped" in progress_text(page),
              60, "the stopped status")  # fmt: skip
         page.get_by_text("Test accuracy").first.wait_for()
+        plot = page.locator(".st-key-train_curves .js-plotly-plot")
+        for width in (900, 1400):  # narrower wraps the legend, wider unwraps it
+            drawn = plot.bounding_box()["width"]
+            page.set_viewport_size({"width": width, "height": 1800})
+            poll(lambda drawn=drawn: plot.bounding_box()["width"] != drawn, 10, "a redraw")
+            (legend,) = settled_boxes(plot, ".legend")
+            titles = settled_boxes(plot, ".g-xtitle, .g-x2title")  # loss's and accuracy's
+            assert len(titles) == 2 and all(legend["y"] >= t["y"] + t["height"] for t in titles), (
+                f"at {width} px the legend starts at {legend['y']}, over an axis title: {titles}"
+            )
         no_errors(page)
 
 
