@@ -122,9 +122,10 @@ def live(drawn_status: str) -> None:
         st.caption(stops)
     if not snap.active:
         pages = NEXT_PAGES if snap.epochs_done else NEXT_PAGES[:1]  # nothing saved to look in
-        for column, (page, label, icon) in zip(st.columns(len(NEXT_PAGES)), pages, strict=False):
-            column.page_link(f"pages/{page}.py", label=label, icon=icon,
-                             query_params={pickers.RUN_PARAMETER: snap.run_id})  # fmt: skip
+        links = st.container(horizontal=True)  # in a row, wrapping where the page is narrow
+        for page, label, icon in pages:
+            links.page_link(f"pages/{page}.py", label=label, icon=icon,
+                            query_params={pickers.RUN_PARAMETER: snap.run_id})  # fmt: skip
     if not snap.batch_history:
         if snap.active:
             st.info("Building the model and compiling the first training step: the first batch "
@@ -184,7 +185,8 @@ if job is not None:  # the current (or last) run first, then the settings for a 
             except ValueError as exc:
                 common.show_error(exc)
     elif snap.epochs_done:  # ended with a checkpoint: it can go on where it stopped
-        c = st.columns([1, 1.6, 1.4], vertical_alignment="bottom")  # "Continue 1000 more epochs"
+        # room for "Continue 99 more epochs (to 100)" at 1024 px
+        c = st.columns([1, 2.2, 0.8], vertical_alignment="bottom")
         if common.continue_run(job.run_dir, "train", c[:2]):
             st.rerun()
     live(snap.status)
