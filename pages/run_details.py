@@ -43,6 +43,32 @@ def epochs_text(run: runs.RunInfo) -> str:
     return f"{done}/{run.train_config.epochs if run.train_config else '?'}"
 
 
+def table_rows(found: list[runs.RunInfo]) -> list[dict]:
+    """Runs' table, a row per run: what each run reached first; a window too narrow for the
+    table scrolls to how it was set up."""
+    rows = []
+    for run in found:
+        train = run.train_config
+        rows.append(
+            {
+                "run": run.run_id,
+                "status": run.status,
+                "epochs": epochs_text(run),
+                "test acc %": percent(run.test_accuracy),
+                "best val acc %": percent(run.best_val_accuracy),
+                "preset": run.preset,
+                "changed from the preset": runs.preset_changes(run) or "—",
+                "duration (s)": run.duration_s,
+                "optimizer": train.optimizer if train else "—",
+                "learning rate": train.learning_rate if train else None,
+                "batch size": train.batch_size if train else None,
+                "device": run.device or "—",
+                "created": run.created.replace("T", " ")[:16] or "—",  # to the minute
+            }
+        )
+    return rows
+
+
 def checkpoint_notes(run: runs.RunInfo) -> list[str]:
     """What is missing or damaged among a trained run's best.keras and last.keras, and what it
     means, a sentence each."""

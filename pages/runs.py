@@ -20,10 +20,10 @@ from pages.run_details import (
     epochs_text,
     fell_to,
     legend_names,
-    percent,
     readable,
     settings,
     show_figure_one,
+    table_rows,
     training_now,
     words,
 )
@@ -54,28 +54,8 @@ def run_table(drawn_training: tuple[str, ...]) -> None:
     found = training.list_runs()
     if training_now(found) != drawn_training:
         st.rerun()
-    rows = []
-    for run in found:
-        train = run.train_config
-        rows.append(
-            {  # what each run reached first; a narrow window scrolls to how it was set up
-                "run": run.run_id,
-                "status": run.status,
-                "epochs": epochs_text(run),
-                "test acc %": percent(run.test_accuracy),
-                "best val acc %": percent(run.best_val_accuracy),
-                "preset": run.preset,
-                "changed from the preset": runs.preset_changes(run) or "—",
-                "duration (s)": run.duration_s,
-                "optimizer": train.optimizer if train else "—",
-                "learning rate": train.learning_rate if train else None,
-                "batch size": train.batch_size if train else None,
-                "device": run.device or "—",
-                "created": run.created.replace("T", " ")[:16] or "—",  # to the minute
-            }
-        )
     st.dataframe(
-        pd.DataFrame(rows),
+        pd.DataFrame(table_rows(found)),
         hide_index=True,
         column_config={
             "best val acc %": st.column_config.NumberColumn(format="%.1f"),

@@ -31,13 +31,6 @@ NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
     ("classify", "Classify images with it", ":material/label:"),
     ("evaluate", "Evaluate it on the test set", ":material/analytics:"),
 ]
-FIGURE_ONE = ("The paper's figure 1: ReLU units reached 25% training error on CIFAR-10 six "
-              "times sooner than tanh units. This sets the form as the README tried it: "
-              "cifar_small without normalisation, dropout, augmentation, weight decay or label "
-              "smoothing, at a constant learning rate of 0.01, for 15 epochs of up to 10,000 "
-              "training images (the bundled sample has 4,000), with ReLU. The dataset stays as "
-              "chosen. The README's try found tanh the faster here: see its "
-              "Benchmarks.")  # fmt: skip
 FIGURE_ICON = ":material/show_chart:"
 setting = help_texts.setting  # a setting's widget options: label, key, help, kept
 KEEP = common.KEEP  # the settings keep their values while you visit other pages
@@ -205,7 +198,7 @@ with st.expander("Settings for a new run", expanded=not active):
         **KEEP,
         on_change=train_form.load_preset,
     )
-    c[2].button("Set up figure 1", key="train_figure_one", help=FIGURE_ONE,
+    c[2].button("Set up figure 1", key="train_figure_one", help=help_texts.FIGURE_ONE,
                 on_click=train_form.fill_figure_one, icon=FIGURE_ICON)  # fmt: skip
     figure_note = st.container()  # filled once the form is drawn: it needs the convolutions
     if heavy := train_checks.preset_warning(st.session_state.train_preset):
