@@ -47,7 +47,7 @@ def _rate_changed_by_hand(run) -> bool:
     """Whether someone changed the run's rate while it trained (a kept lr_events.json entry),
     so it was no longer constant; a damaged record counts as changed: it cannot say."""
     try:
-        return any(e["epoch"] <= run.epochs_done for e in run_logs.load_lr_events(run.path))
+        return bool(run_logs.kept_lr_events(run.path, run.epochs_done))
     except ValueError:
         return True
 

@@ -75,6 +75,13 @@ def _is_number(value) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
+def kept_lr_events(path: str | os.PathLike, epochs_done: int) -> list[dict]:
+    """The rate changes made in the first `epochs_done` epochs, those last.keras holds and a
+    continue carries on from (a failed or cut epoch's are dropped). ValueError if the file is
+    damaged."""
+    return [e for e in load_lr_events(path) if e["epoch"] <= epochs_done]
+
+
 def load_lr_events(path: str | os.PathLike) -> list[dict]:
     """The learning-rate changes made by hand: step, epoch, old and new rate. ValueError if
     the file is damaged."""

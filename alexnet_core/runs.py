@@ -129,7 +129,7 @@ def checkpoint_epochs(run: RunInfo) -> dict[str, tuple[int, float | None]]:
 def kept_lr_events(run: RunInfo) -> list[dict]:
     """The rate changes made in the epochs last.keras holds: those a continue carries on from
     (a failed or cut epoch's are dropped). ValueError if lr_events.json is damaged."""
-    return [e for e in run_logs.load_lr_events(run.path) if e["epoch"] <= run.epochs_done]
+    return run_logs.kept_lr_events(run.path, run.epochs_done)
 
 
 def manual_rate(run: RunInfo) -> float | None:
@@ -270,15 +270,16 @@ def preset_changes(run: RunInfo) -> str:
 
 
 def setting_text(value) -> str:
-    """A config value as the pages show it: 'on'/'off', '8/16/16/16/16' for one per
-    convolution, 0.0025 rather than 0.0025000000000000001; '—' for one an older run lacks."""
+    """A config value as the pages show it, telling apart any two values that differ: 'on' or
+    'off', '8/16/16/16/16' for one per convolution, 1e-05 as written rather than 0.00001; '—'
+    for one an older run lacks."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, tuple | list):  # a JSON round trip gives lists
-        return "/".join(map(str, value))
-    return f"{value:g}" if isinstance(value, float) else str(value)
+        return "/".join(setting_text(each) for each in value)
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _mtime(path: Path) -> float:

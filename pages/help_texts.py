@@ -1,5 +1,6 @@
 """What each setting of a network or a run means, shown on its box's question mark (Train and
-Architecture), and what Train calls it, keyed by the config field it sets."""
+Architecture), and what Train calls it, keyed by the config field it sets; and what Train's
+*Set up figure 1* sets."""
 
 from pages import train_form
 from pages.common import KEEP

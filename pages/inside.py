@@ -63,7 +63,7 @@ if source == "Test image":
     if not len(dataset.y_test):
         st.info(f"{common.NO_TEST_IMAGES} Upload an image instead.")
         st.stop()
-    left, right = st.columns(2, vertical_alignment="bottom")  # the button beside the box
+    left, right = st.columns(2, vertical_alignment="bottom")  # beside the number it draws
     classes = ["any class", *dataset.class_names]
     chosen = left.selectbox("Class", classes, key="inside_class", **KEEP)
     pool = np.arange(len(dataset.y_test))

@@ -1,12 +1,20 @@
-"""What the Runs page says about runs beyond their own fields: a run's settings as one flat dict,
-the legend names of compared runs, its epochs and checkpoints in words, its scores as
-percentages, its log files read with a warning in place of an error, which runs train now.
+"""What the Runs page says about runs beyond their own fields: the rows of its table, a run's
+settings as one flat dict and their names in words, the legend names of compared runs, its
+epochs and checkpoints in words, its scores as percentages, its log files read with a warning
+in place of an error, which runs train now.
 """
+
+import dataclasses
 
 import pandas as pd
 import streamlit as st
 
 from alexnet_core import checkpoints, config, run_logs, runs
+
+# Fields of both ModelConfig and TrainConfig (image_size: the network's input, the data's size).
+BOTH_CONFIGS = {f.name for f in dataclasses.fields(config.ModelConfig)} & {
+    f.name for f in dataclasses.fields(config.TrainConfig)
+}
 
 
 def settings(run: runs.RunInfo) -> dict[str, str]:
@@ -21,8 +29,11 @@ def settings(run: runs.RunInfo) -> dict[str, str]:
 
 
 def words(key: str) -> str:
-    """A setting's key as words: 'training.learning_rate' -> 'learning rate'."""
-    return key.split(".", 1)[1].replace("_", " ")
+    """A setting's key as words: 'training.learning_rate' -> 'learning rate'; a field of both
+    configs says whose: 'image size (model)', 'image size (training)'."""
+    part, name = key.split(".", 1)
+    shown = name.replace("_", " ")
+    return f"{shown} ({part})" if name in BOTH_CONFIGS else shown
 
 
 def legend_names(differ: pd.DataFrame, most: int = 2) -> dict[str, str]:

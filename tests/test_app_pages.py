@@ -1395,7 +1395,7 @@ def test_runs_lists_only_the_settings_that_differ(app, finished_run):
     differ = app.dataframe[1].value
     assert list(differ.index) == ["learning rate"]
     rate = run.train_config.learning_rate
-    assert differ.loc["learning rate"].tolist() == ["Learning rate", f"{rate:g}", "0.5"]
+    assert differ.loc["learning rate"].tolist() == ["Learning rate", str(rate), "0.5"]
     legend = [trace["name"] for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]]
     assert legend == [f"{run.run_id} · learning rate {rate}", f"{other.run_id} · learning rate 0.5"]
 
@@ -1423,6 +1423,11 @@ def test_runs_lists_only_the_settings_that_differ(app, finished_run):
     assert differ.loc["augment flip"].tolist() == ["Random flips", "off", "on"]
     assert differ.loc["conv kernels"].tolist() == ["Each convolution: kernel", "3/3/3/3/3",
                                                    "5/3/3/3/3"]  # fmt: skip
+    settings["training"]["image_size"] = 40  # a field of both configs: the data's, here
+    (other.path / "config.json").write_text(json.dumps(settings))
+    differ = app.run().dataframe[1].value
+    assert differ.loc["image size (training)"].tolist() == ["Image size (data)", "32", "40"]
+    assert "image size (model)" not in differ.index, "the network's input is still 32"
 
 
 def test_runs_says_when_each_run_fell_to_the_figures_error(app, finished_run):

@@ -133,6 +133,12 @@ def boxes_in_line(page, keys) -> bool:
     return max(tops) - min(tops) < 2
 
 
+def label_height(page, key: str) -> float:
+    """The height of a Train setting's label, in pixels: about 20 a line."""
+    label = page.locator(f".st-key-train_{key} [data-testid='stWidgetLabel']").first
+    return label.bounding_box()["height"]
+
+
 def settled_boxes(within, selector: str) -> list[dict]:
     """The bounding boxes of what `selector` finds, once they stayed put for half a second:
     Plotly may draw a resized chart twice, the second time with its margins fitted."""
@@ -205,6 +211,8 @@ def test_3_train_live_pause_reload_stop(page, server):
                     ("validation_fraction", "subset", "seed")):  # fmt: skip
             # a select box sits 1 px above a number box; poll: the page may still be drawing
             poll(lambda row=row: boxes_in_line(page, row), 10, f"{row}: their boxes in line")
+            one, two = (label_height(page, key) for key in row[:2])  # else nothing is tested
+            assert two > 1.5 * one, f"{row[1]}'s label on two lines, {row[0]}'s on one"
         page.set_viewport_size({"width": 1400, "height": 1800})
         choose(page, "train_source", "sample (CIFAR-10, 5,000 images)")
         choose(page, "train_preset", "tiny")

@@ -86,6 +86,8 @@ def test_compared_runs_are_named_as_given_and_marked_with_chance_and_figure_1():
     fig = run_charts.compare_runs({"run-a": EPOCHS, "run-b": EPOCHS}, "val_loss", names=names,
                               classes=10)  # fmt: skip
     assert [t.name for t in fig.data] == ["run-a · activation tanh", "run-b"]
+    # at the figure's foot, whatever the plot's height (the browser walk checks it drawn)
+    assert (fig.layout.legend.yref, fig.layout.legend.y) == ("container", 0)
     assert levels(fig) == {"chance (ln 10 = 2.30)": pytest.approx(math.log(10))}
     accuracy = run_charts.compare_runs({"run-a": EPOCHS}, "val_accuracy", classes=5)
     assert levels(accuracy) == {"chance (20%)": 0.2}

@@ -417,6 +417,15 @@ def test_reached_error_counts_the_seconds_to_the_epoch_that_fell_to_it():
         run_logs.reached_error([rows[0], {**rows[1], "accuracy": None}], 0.25)
 
 
+def test_setting_values_read_as_words_and_any_two_that_differ_read_differently():
+    assert runs.setting_text(None) == "—"  # a setting an older run did not have
+    assert [runs.setting_text(v) for v in (True, False, 32, "sgd")] == ["on", "off", "32", "sgd"]
+    assert runs.setting_text((8, 16, 16)) == runs.setting_text([8, 16, 16]) == "8/16/16"
+    assert runs.setting_text((True, False)) == "on/off"  # one per convolution, each as words
+    assert [runs.setting_text(v) for v in (0.0025, 1e-05, 0.5)] == ["0.0025", "1e-05", "0.5"]
+    assert runs.setting_text(0.1000001) != runs.setting_text(0.1), "not rounded to look alike"
+
+
 def test_figure_one_runs_are_the_newest_finished_of_each_activation_by_data(runs_dir):
     def figure_run(name: str, activation: str, dataset: str = "sample", **fields) -> None:
         path = make_run(runs_dir, name, **fields)
