@@ -270,16 +270,17 @@ def preset_changes(run: RunInfo) -> str:
 
 
 def setting_text(value) -> str:
-    """A config value as the pages show it, telling apart any two values that differ: 'on' or
-    'off', '8/16/16/16/16' for one per convolution, 1e-05 as written rather than 0.00001; '—'
-    for one an older run lacks."""
+    """A config value as the pages show it: 'on' or 'off', '8/16/16/16/16' for one per
+    convolution, a float to 12 significant digits: settings that differ read differently, and
+    float arithmetic's noise (0.1 + 0.05 = 0.15000000000000002) reads 0.15; '—' for one an older
+    run lacks."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, tuple | list):  # a JSON round trip gives lists
         return "/".join(setting_text(each) for each in value)
-    return repr(value) if isinstance(value, float) else str(value)
+    return f"{value:.12g}" if isinstance(value, float) else str(value)
 
 
 def _mtime(path: Path) -> float:

@@ -424,6 +424,7 @@ def test_setting_values_read_as_words_and_any_two_that_differ_read_differently()
     assert runs.setting_text((True, False)) == "on/off"  # one per convolution, each as words
     assert [runs.setting_text(v) for v in (0.0025, 1e-05, 0.5)] == ["0.0025", "1e-05", "0.5"]
     assert runs.setting_text(0.1000001) != runs.setting_text(0.1), "not rounded to look alike"
+    assert runs.setting_text(0.1 + 0.05) == "0.15", "float noise is not a setting"
 
 
 def test_figure_one_runs_are_the_newest_finished_of_each_activation_by_data(runs_dir):
