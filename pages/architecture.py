@@ -76,25 +76,30 @@ if "arch_image_size" not in st.session_state:
     load_preset()
 about = help_texts.about  # a setting's widget options: kept, with what it means
 keep = common.KEEP  # the knobs keep their values while you visit other pages
-row = st.columns(4)
-name = row[0].selectbox(
-    "Preset", list(presets.PRESETS), key="arch_preset", on_change=load_preset, **keep
+box = {"width": common.BOX + 8}  # four to a line at 1024 px wide (564 px)
+row = common.row()
+name = row.selectbox(
+    "Preset", list(presets.PRESETS), key="arch_preset", on_change=load_preset, **box, **keep
 )
-row[1].number_input("Image size (pixels)", 8, 512, key="arch_image_size", **about("image_size"))
-row[2].number_input("Input size (pixels)", 8, 512, key="arch_input_size", **about("input_size"))
-row[3].number_input("Classes", 2, 100_000, key="arch_classes", **about("num_classes"))
-row = st.columns(4)
-row[0].number_input("Width multiplier", 0.05, 4.0, step=0.05, key="arch_width", **about("width"))
-row[1].number_input("FC units (fc6, fc7)", 1, 16384, key="arch_fc_units", **about("fc_units"))
-row[2].number_input("Dropout", 0.0, 0.95, step=0.05, key="arch_dropout", **about("dropout"))
-row[3].selectbox(
-    "Normalisation", config.NORMALISATIONS, key="arch_normalization", **about("normalization")
-)
-row = st.columns(4)
-row[0].selectbox("Activation", config.ACTIVATIONS, key="arch_activation", **about("activation"))
-row[1].selectbox("Pooling", config.POOLINGS, key="arch_pooling", **about("pooling"))
-row[2].number_input(
-    "Random shift (pixels)", 0, 64, key="arch_shift",
+row.number_input("Image size (pixels)", 8, 512, key="arch_image_size", **box,
+                 **about("image_size"))  # fmt: skip
+row.number_input("Input size (pixels)", 8, 512, key="arch_input_size", **box,
+                 **about("input_size"))  # fmt: skip
+row.number_input("Classes", 2, 100_000, key="arch_classes", **box, **about("num_classes"))
+row = common.row()
+row.number_input("Width multiplier", 0.05, 4.0, step=0.05, key="arch_width", **box,
+                 **about("width"))  # fmt: skip
+row.number_input("FC units (fc6, fc7)", 1, 16384, key="arch_fc_units", **box,
+                 **about("fc_units"))  # fmt: skip
+row.number_input("Dropout", 0.0, 0.95, step=0.05, key="arch_dropout", **box, **about("dropout"))
+row.selectbox("Normalisation", config.NORMALISATIONS, key="arch_normalization", **box,
+              **about("normalization"))  # fmt: skip
+row = common.row()
+row.selectbox("Activation", config.ACTIVATIONS, key="arch_activation", **box,
+              **about("activation"))  # fmt: skip
+row.selectbox("Pooling", config.POOLINGS, key="arch_pooling", **box, **about("pooling"))
+row.number_input(
+    "Random shift (pixels)", 0, 64, key="arch_shift", **box,
     help="Training moves each image by any distance up to this many pixels of the images as "
     "loaded, which the Train page loads at CIFAR-10's 32x32; fractions of a pixel included, "
     "by resampling. The paper's random 224x224 crops of 256x256 images moved them up to 16 "
@@ -102,8 +107,9 @@ row[2].number_input(
     "share: for larger images raise it with them (the same share of 227 is 14).",
     **keep,
 )  # fmt: skip
-row[3].toggle("Random flips", key="arch_flip", **about("augment_flip"))
-row[3].toggle(
+toggles = row.container(width="content", gap=None)  # one above the other
+toggles.toggle("Random flips", key="arch_flip", **about("augment_flip"))
+toggles.toggle(
     "Split over two GPUs",
     key="arch_two_gpus",
     help="As in the paper, whose network did not fit on one 3 GB GPU: each GPU holds half of "

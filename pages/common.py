@@ -17,6 +17,9 @@ from alexnet_core import checkpoints, classify, continuation, data, introspect, 
 from pages import wording
 
 KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
+# A number or select box's width in a row(), in pixels: six to a line in Train's form at 1280 px
+# wide (786 px inside it) and four at 1024 (530 px).
+BOX = 116
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
 NO_TEST_IMAGES = (
     "This run's data has no test images: without a test/ folder, a share of each class is set "
@@ -162,20 +165,27 @@ def _stop_or_none(stop: bool) -> None:
         st.stop()
 
 
-def continue_run(run_dir, prefix: str, cells, disabled: bool = False) -> bool:
-    """'More epochs' and a Continue button in two cells (columns); True once the run goes on
+def row(**options):
+    """A row of widgets that wraps onto another line where the page is too narrow for it (where
+    st.columns would squeeze each cell until labels break mid-word and buttons are cut); on each
+    line the widgets stand on one baseline, so a label on two lines keeps its box in line."""
+    return st.container(horizontal=True, vertical_alignment="bottom", **options)
+
+
+def continue_run(run_dir, prefix: str, where, disabled: bool = False) -> bool:
+    """'More epochs' and a Continue button, added to `where` (a row); True once the run goes on
     (continuation.continue_training started its job), else a message says why it could not. A run
     stopped before the epochs it planned offers the rest of them, others 5 more."""
     run = runs.read_run(run_dir)
     planned = run.train_config.epochs if run.train_config else 0
     left = planned - run.epochs_done
-    extra = cells[0].number_input(
-        "More epochs", 1, 1000, value=left if left > 0 else 5,
+    extra = where.number_input(
+        "More epochs", 1, 1000, value=left if left > 0 else 5, width=BOX,
         key=f"{prefix}_continue_epochs_{run.run_id}", **KEEP,
         help=f"It planned {planned} epochs and has trained {run.epochs_done}." if planned else None,
     )  # fmt: skip
     label = f"Continue {extra} more epoch{'s' if extra > 1 else ''} (to {run.epochs_done + extra})"
-    clicked = cells[1].button(
+    clicked = where.button(
         # Keyed by the run: a page drawn for one run must not continue another (the Train
         # page's current run can change between its drawing and the click).
         label, key=f"{prefix}_continue_{run.run_id}", disabled=disabled,
@@ -219,11 +229,15 @@ def show_error(exc: Exception, advice: str = "") -> None:
     st.error(text, icon=":material/error:")
 
 
-def image_grid(images, captions, columns: int = 8) -> None:
-    """Images in rows of `columns`, each with its caption."""
-    images, captions = list(images), list(captions)
-    for start in range(0, len(images), columns):
-        cells = st.columns(columns)
-        row = zip(images[start : start + columns], captions[start : start + columns], strict=True)
-        for cell, (image, caption) in zip(cells, row, strict=False):  # the last row may be short
-            cell.image(image, caption=caption, width="stretch", **PIXELS)
+def image_grid(images, captions, width: int, together: int = 1) -> None:
+    """Images `width` pixels wide, each over its caption, in lines that wrap where the page is
+    narrow (fixed columns squeezed them until "automobile" broke in two); each `together` images
+    in turn (a mistake and its heat map, say) keep to one line."""
+    grid = st.container(horizontal=True)
+    shown = list(zip(images, captions, strict=True))
+    for start in range(0, len(shown), together):
+        group = grid.container(horizontal=True, width="content") if together > 1 else grid
+        for image, caption in shown[start : start + together]:
+            # stretched in a box of that width: the browser scales it, as it draws it; an
+            # image of width= would be resampled before it is sent
+            group.container(width=width).image(image, caption=caption, width="stretch", **PIXELS)

@@ -231,8 +231,8 @@ with filters_tab:
             st.warning(f"{', '.join(unread)} could not be read (damaged or gone), so "
                        f"{'it is' if len(unread) == 1 else 'they are'} left out.",
                        icon=":material/warning:")  # fmt: skip
-        # Two a row: each mosaic large enough to compare its kernels with the epoch beside it.
-        common.image_grid(list(mosaics.values()), list(mosaics), columns=2)
+        # Two a line at 1280 px: each large enough to compare its kernels with the epoch beside it.
+        common.image_grid(list(mosaics.values()), list(mosaics), width=380)
 
 with unit_tab:
     st.caption(
@@ -264,8 +264,8 @@ with unit_tab:
         common.image_grid(
             [introspect.outlined(dataset.x_test[i], box, factor) for i, _, box in found],
             captions,
-            columns=9,
+            width=76,  # nine a line at 1280 px
         )
         patches = [dataset.x_test[i][box[0] : box[2], box[1] : box[3]] for i, _, box in found]
         shown = [common.enlarged(p, SHOWN_SIDE) for p in patches]
-        common.image_grid(shown, ["patch"] * len(patches), columns=9)
+        common.image_grid(shown, ["patch"] * len(patches), width=76)

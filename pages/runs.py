@@ -174,25 +174,26 @@ def run_numbers(run: runs.RunInfo) -> None:
     """The run's status and scores; read again every 2 s while it trains, as the table is."""
     if run.status in runs.ACTIVE_STATUSES:
         run = runs.read_run(run.path)
-    numbers = st.columns(4)
-    numbers[0].metric("Status", run.status)
-    numbers[1].metric("Epochs", epochs_text(run))
+    numbers = common.row(gap="medium")  # each whole: "Test accuracy (last.keras)" was cut
+    numbers.metric("Status", run.status, width="content")
+    numbers.metric("Epochs", epochs_text(run), width="content")
     validated = run.best_metric == "val_accuracy"
-    numbers[2].metric(
+    numbers.metric(
         "Best val accuracy" if validated else "Best training accuracy",
         f"{run.best_accuracy:.1%}" if run.best_accuracy is not None else "—",
         help="The epoch best.keras holds." if validated else "No validation split: best.keras "
-        "is the best training epoch.",
+        "is the best training epoch.", width="content",
     )  # fmt: skip
     tested = run.test_accuracy is not None  # 0% is a result, not a blank
     count, margin = run.data.get("num_test", 0), ""
     if tested and count:
         points = wording.points_text(evaluation.accuracy_margin(run.test_accuracy, count))
         margin = f", {points} (95%) from the number of its test images alone ({count:,})"
-    numbers[3].metric(
+    numbers.metric(
         "Test accuracy (last.keras)",
         f"{run.test_accuracy:.1%}" if tested else "—",
         help=f"of the final weights{margin}; Evaluate tests best.keras too",
+        width="content",
     )
     if run.status in runs.ACTIVE_STATUSES:
         st.caption("Training now: these figures are as of its last finished epoch, and the page "
@@ -223,13 +224,12 @@ if changes:
     listed = "; ".join(f"from step {e['step']} (set in epoch {e['epoch']}): {e['old']:.3g} to "
                        f"{e['new']:.3g}" for e in changes)  # fmt: skip
     st.caption(f"Learning rate changed by hand {listed}; the schedule gave way to it.")
-cols = st.columns([1, 1, 0.8, 1.4], vertical_alignment="bottom")  # "Continue 1000 more epochs"
+buttons = common.row()  # wraps, rather than cut "Continue 1000 more epochs" where it is narrow
 if "best" in run.checkpoints and checkpoints.is_whole(run.path, "best"):
     best = checkpoints.checkpoint_path(run.path, "best")
     best_epoch = runs.checkpoint_epochs(run).get("best", (None, None))[0]
-    # Short labels with an icon: four buttons share a row, and at 1280 px wide "Download
-    # best.keras (epoch 12)" was cut.
-    cols[0].download_button(
+    # A short label with an icon: "Download best.keras (epoch 12)" took a line of its own.
+    buttons.download_button(
         f"best.keras (epoch {best_epoch})" if best_epoch else "best.keras",
         data=lambda: best.read_bytes(),
         file_name=f"{run.run_id}-best.keras",
@@ -239,7 +239,7 @@ if "best" in run.checkpoints and checkpoints.is_whole(run.path, "best"):
     )
 if history is not None and not damaged:
     history_csv = pd.DataFrame(history).to_csv(index=False)
-    cols[1].download_button(
+    buttons.download_button(
         "history.csv",
         data=history_csv,
         file_name=f"{run.run_id}-history.csv",
@@ -250,7 +250,7 @@ if history is not None and not damaged:
 busy = damaged or run.status in runs.ACTIVE_STATUSES
 nothing_saved = "last" not in run.checkpoints or run.epochs_done < 1  # no epoch to go on from
 damaged_last = not nothing_saved and not checkpoints.is_whole(run.path, "last")
-if common.continue_run(run.path, "runs", cols[2:], disabled=busy or nothing_saved or damaged_last):
+if common.continue_run(run.path, "runs", buttons, disabled=busy or nothing_saved or damaged_last):
     st.switch_page("pages/train.py")
 again = not damaged and run.model_config.preset in presets.PRESETS  # a form Train can fill
 if run.epochs_done < 1 and not busy:

@@ -34,6 +34,7 @@ NEXT_PAGES = [  # where to go when a run has ended: (page, link text, icon)
 FIGURE_ICON = ":material/show_chart:"
 setting = help_texts.setting  # a setting's widget options: label, key, help, kept
 KEEP = common.KEEP  # the settings keep their values while you visit other pages
+BOX, row = common.BOX, common.row  # rows that wrap where the page is narrow
 OWN_DATA = train_form.OWN_DATA
 SOURCE_LABELS = {"keras": "keras (CIFAR-10)", "sample": "sample (CIFAR-10, 5,000 images)",
                  OWN_DATA: "a folder or file of my own…"}  # fmt: skip
@@ -178,27 +179,26 @@ if job is not None:  # the current (or last) run first, then the settings for a 
             except ValueError as exc:
                 common.show_error(exc)
     elif snap.epochs_done:  # ended with a checkpoint: it can go on where it stopped
-        # room for "Continue 99 more epochs (to 100)" at 1024 px
-        c = st.columns([1, 2.2, 0.8], vertical_alignment="bottom")
-        if common.continue_run(job.run_dir, "train", c[:2]):
+        if common.continue_run(job.run_dir, "train", row()):
             st.rerun()
     live(snap.status)
 
 with st.expander("Settings for a new run", expanded=not active):
     sources = [s["name"] for s in data.available_sources() if s["available"]]
     first = sources.index(data.default_source()) if data.default_source() in sources else 0
-    c = st.columns([2, 2, 1.4], vertical_alignment="bottom")
-    source = c[0].selectbox("Dataset", [*sources, OWN_DATA], index=first, key="train_source",
-                            format_func=lambda name: SOURCE_LABELS.get(name, name),
-                            **KEEP)  # fmt: skip
-    c[1].selectbox(
+    c = row()
+    source = c.selectbox("Dataset", [*sources, OWN_DATA], index=first, key="train_source",
+                         format_func=lambda name: SOURCE_LABELS.get(name, name), width=280,
+                         **KEEP)  # fmt: skip
+    c.selectbox(
         "Preset",
         list(presets.PRESETS),
         key="train_preset",
+        width=2 * BOX,
         **KEEP,
         on_change=train_form.load_preset,
     )
-    c[2].button("Set up figure 1", key="train_figure_one", help=help_texts.FIGURE_ONE,
+    c.button("Set up figure 1", key="train_figure_one", help=help_texts.FIGURE_ONE,
                 on_click=train_form.fill_figure_one, icon=FIGURE_ICON)  # fmt: skip
     figure_note = st.container()  # filled once the form is drawn: it needs the convolutions
     if heavy := train_checks.preset_warning(st.session_state.train_preset):
@@ -219,19 +219,20 @@ with st.expander("Settings for a new run", expanded=not active):
     # say what is wrong.
     with st.form("train_form", border=False, enter_to_submit=False):
         st.markdown("**Model** (augmentation is part of the model; it acts on training batches)")
-        c = st.columns([1, 1, 1, 1, 1, 1.25], vertical_alignment="bottom")  # "Random flips" fits
-        c[0].number_input(step=1, **setting("input_size"))
-        c[1].number_input(step=0.05, **setting("width"))
-        c[2].number_input(step=1, **setting("fc_units"))
-        c[3].number_input(step=0.05, **setting("dropout"))
-        c[4].number_input(step=1, **setting("augment_shift"))
-        c[5].checkbox(**setting("augment_flip"))
-        c[5].checkbox(**setting("two_gpus"))
-        c = st.columns([1, 1, 1, 3], vertical_alignment="bottom")  # room for the switch's label
-        c[0].selectbox(options=config.ACTIVATIONS, **setting("activation"))
-        c[1].selectbox(options=config.NORMALISATIONS, **setting("normalization"))
-        c[2].selectbox(options=config.POOLINGS, **setting("pooling"))
-        c[3].checkbox(**setting("norm_before_pool"))
+        c = row()
+        c.number_input(step=1, width=BOX, **setting("input_size"))
+        c.number_input(step=0.05, width=BOX, **setting("width"))
+        c.number_input(step=1, width=BOX, **setting("fc_units"))
+        c.number_input(step=0.05, width=BOX, **setting("dropout"))
+        c.number_input(step=1, width=BOX, **setting("augment_shift"))
+        both = c.container(width="content", gap=None)  # one above the other
+        both.checkbox(**setting("augment_flip"))
+        both.checkbox(**setting("two_gpus"))
+        c = row()
+        c.selectbox(options=config.ACTIVATIONS, width=BOX, **setting("activation"))
+        c.selectbox(options=config.NORMALISATIONS, width=BOX, **setting("normalization"))
+        c.selectbox(options=config.POOLINGS, width=BOX + 40, **setting("pooling"))  # non_overl…
+        c.checkbox(**setting("norm_before_pool"))
         with st.expander("Each convolution: filters, kernel, stride"):
             convs = widgets.conv_settings("train", **KEEP)
         st.caption(
@@ -241,30 +242,30 @@ with st.expander("Settings for a new run", expanded=not active):
             "overlapping pooling by 0.4 (top-5: 0.3)."
         )
         st.markdown("**Optimisation**")
-        c = st.columns(6, vertical_alignment="bottom")  # a label on two lines: boxes stay in line
-        c[0].number_input(step=1, **setting("epochs"))
-        c[1].number_input(step=1, **setting("batch_size"))
-        c[2].selectbox(options=config.OPTIMIZERS, **setting("optimizer"))
-        c[3].number_input(step=0.001, format="%.5f", **setting("learning_rate"))
-        c[4].number_input(step=0.05, **setting("momentum"))
-        c[5].checkbox(**setting("nesterov"))
-        c = st.columns(6, vertical_alignment="bottom")
-        c[0].selectbox(options=config.SCHEDULES, **setting("schedule"))
-        c[1].number_input(step=0.05, **setting("warmup_fraction"))
-        c[2].number_input(step=1, **setting("step_epochs"))
-        c[3].number_input(step=1.0, **setting("step_factor"))
-        c[4].number_input(step=0.0005, format="%.5f", **setting("weight_decay"))
-        c[5].number_input(step=0.05, **setting("label_smoothing"))
+        c = row()
+        c.number_input(step=1, width=BOX, **setting("epochs"))
+        c.number_input(step=1, width=BOX, **setting("batch_size"))
+        c.selectbox(options=config.OPTIMIZERS, width=BOX, **setting("optimizer"))
+        c.number_input(step=0.001, format="%.5f", width=BOX, **setting("learning_rate"))
+        c.number_input(step=0.05, width=BOX, **setting("momentum"))
+        c.checkbox(**setting("nesterov"))
+        c = row()
+        c.selectbox(options=config.SCHEDULES, width=BOX, **setting("schedule"))
+        c.number_input(step=0.05, width=BOX, **setting("warmup_fraction"))
+        c.number_input(step=1, width=BOX, **setting("step_epochs"))
+        c.number_input(step=1.0, width=BOX, **setting("step_factor"))
+        c.number_input(step=0.0005, format="%.5f", width=BOX, **setting("weight_decay"))
+        c.number_input(step=0.05, width=BOX, **setting("label_smoothing"))
         st.markdown("**Data and run**")
-        c = st.columns([1, 1, 0.7, 1.5, 1.7], vertical_alignment="bottom")  # labels fit at 1280 px
-        c[0].number_input(step=0.05, **setting("validation_fraction"))
-        c[1].number_input(step=256, **setting("train_subset"))
-        c[2].number_input(step=1, **setting("seed"))
-        c[3].checkbox(**setting("mixed_precision"))
-        c[4].checkbox(**setting("save_every_epoch"))
-        c = st.columns(6)
-        c[0].number_input(step=1, **setting("image_size"))
-        c[1].selectbox(options=distribute.DEVICE_SETTINGS, **setting("devices"))
+        c = row()
+        c.number_input(step=0.05, width=BOX, **setting("validation_fraction"))
+        c.number_input(step=256, width=BOX, **setting("train_subset"))
+        c.number_input(step=1, width=BOX, **setting("seed"))
+        c.checkbox(**setting("mixed_precision"))
+        c.checkbox(**setting("save_every_epoch"))
+        c = row()
+        c.number_input(step=1, width=BOX, **setting("image_size"))
+        c.selectbox(options=distribute.DEVICE_SETTINGS, width=BOX, **setting("devices"))
         buttons = st.container(horizontal=True)
         # Disabled while a run trains (a page drawn before it started still meets JobBusy).
         start = buttons.form_submit_button("Start training", type="primary", key="train_start",

@@ -21,7 +21,7 @@ def preset_warning(name: str) -> str | None:
         return None
     epochs = presets.train_preset(name).epochs
     return (f"No GPU here: `{name}` as shipped does {times:.0f}× the multiply-adds per image of "
-            f"`{CPU_PRESET}`, so its {epochs} epochs over CIFAR-10's 50,000 training images take "
+            f"`{CPU_PRESET}`, so its {epochs} epochs over CIFAR-10's 45,000 training images take "
             "many hours on a CPU (timed on a 2-core server: `tutorial`'s 50 about 27 hours, "
             "`cifar_gpu`'s 40 about 4.6, where `cifar_small` reached 80% in 20 minutes). "
             "*Estimate time per epoch* below measures it here; a Train subset or fewer epochs "
@@ -117,4 +117,4 @@ def show_augmentation(model_config, train_config) -> None:
     for original, label, copies in zip(originals, dataset.y_train, views, strict=False):
         shown += [common.enlarged(image, 96) for image in (original, *copies)]
         captions += [dataset.class_names[label]] + [f"view {i + 1}" for i in range(PREVIEW_COPIES)]
-    common.image_grid(shown, captions, columns=PREVIEW_COPIES + 1)
+    common.image_grid(shown, captions, width=72, together=PREVIEW_COPIES + 1)  # a line at 1024 px

@@ -510,7 +510,7 @@ def test_train_warns_that_a_preset_made_for_a_gpu_takes_hours_on_this_cpu(app, m
         no_problems(app)
         (heavy,) = [w.value for w in app.warning if w.value.startswith("No GPU here")]
         assert f"`{preset}` as shipped does {times}× the multiply-adds" in heavy
-        assert f"its {epochs} epochs over CIFAR-10's 50,000 training images" in heavy
+        assert f"its {epochs} epochs over CIFAR-10's 45,000 training images" in heavy
     app.selectbox(key="train_preset").select("tiny").run()
     assert not [w for w in app.warning if w.value.startswith("No GPU here")]
     monkeypatch.setattr(system, "gpu_names", lambda: ["GPU:0 (NVIDIA H200)"])
