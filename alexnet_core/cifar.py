@@ -6,11 +6,13 @@ Imported by alexnet_core.data; the public entry point is data.load_dataset.
 from __future__ import annotations
 
 import io
+import lzma
 import os
 import pickle
 import socket
 import tarfile
 import threading
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,7 +77,7 @@ def read_batches(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndar
     except tarfile.ReadError as error:  # each compression was tried, and none opened it
         raise ValueError(f"{path}: not a readable CIFAR-10 archive (not a .tar, .tar.gz, "
                          ".tar.bz2 or .tar.xz file, or one cut short)") from error  # fmt: skip
-    except (tarfile.TarError, OSError, EOFError) as error:
+    except (tarfile.TarError, OSError, EOFError, lzma.LZMAError, zlib.error) as error:
         raise ValueError(f"{path}: not a readable CIFAR-10 archive ({error})") from error
     return _read_named(path, list(contents), contents.__getitem__)
 
@@ -85,11 +87,13 @@ def _read_named(
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     # The real set has data_batch_1..5; accept any number so small copies work too.
     train_names = sorted((n for n in names if n.startswith("data_batch_")), key=_batch_number)
+    # A damaged archive can end early without an error: its reader stops at the damage.
+    ask = "is this cifar-10-python" + ("?" if path.is_dir() else ", and is it whole?")
     for required in _FILE_NAMES:
         if required not in names:
-            raise ValueError(f"{path}: no {required} found; is this cifar-10-python?")
+            raise ValueError(f"{path}: no {required} found; {ask}")
     if not train_names:
-        raise ValueError(f"{path}: no data_batch_* files found; is this cifar-10-python?")
+        raise ValueError(f"{path}: no data_batch_* files found; {ask}")
     meta = _unpickle(path, "batches.meta", read)
     try:
         class_names = [label.decode() for label in meta[b"label_names"]]

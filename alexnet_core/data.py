@@ -161,10 +161,19 @@ def source_path(source: str | os.PathLike) -> Path:
     """The absolute path a user named, '~' expanded. Quotes around it, as a shell or a file
     manager's "copy path" gives ("/data/my flowers"), are dropped unless they are part of
     the name."""
-    path, text = Path(source).expanduser(), str(source).strip()
+    path, text = _expanded(source), str(source).strip()
     if len(text) > 2 and text[0] == text[-1] and text[0] in "'\"" and not path.exists():
-        path = Path(text[1:-1]).expanduser()
+        path = _expanded(text[1:-1])
     return path.absolute()
+
+
+def _expanded(source: str | os.PathLike) -> Path:
+    """'~' and '~user' expanded; left as typed where there is no such user (a typo), so that
+    the path is then not found, with the usual message."""
+    try:
+        return Path(source).expanduser()
+    except RuntimeError:  # Python's word for an unknown user's home
+        return Path(source)
 
 
 def recorded_source(source: str | os.PathLike) -> str:
@@ -188,7 +197,7 @@ def available_sources() -> list[dict]:
     sources = []
     local_copy = os.environ.get(SOURCE_VARIABLE)
     if local_copy:
-        path = Path(local_copy).expanduser()
+        path = _expanded(local_copy)
         found = path.exists()
         detail = str(path) if found else f"{path} does not exist"
         description = f"Local CIFAR-10 copy named by ${SOURCE_VARIABLE}"
@@ -279,4 +288,9 @@ def _decode_path(path: Path, image_size: int) -> Decoded:
 
 
 def _looks_like_tar(path: Path) -> bool:
-    return path.name.endswith((".tar.gz", ".tgz", ".tar")) or tarfile.is_tarfile(path)
+    if path.name.endswith((".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")):
+        return True
+    try:
+        return tarfile.is_tarfile(path)
+    except OSError as error:  # no permission to read it, say
+        raise ValueError(f"{path}: cannot be read ({error.strerror or error})") from error

@@ -49,7 +49,8 @@ def read_image_folder(path: Path, image_size: int) -> FolderImages:
     try:
         with zipfile.ZipFile(path) as archive:
             return _Tree(path, *zip_listing(archive), read=archive.read).decode(image_size)
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as error:  # a name that is not
+        # UTF-8 though flagged so
         raise ValueError(f"{path}: cannot read this zip file ({error})") from error
 
 
@@ -77,7 +78,8 @@ class _Tree:
     def decode(self, image_size: int) -> FolderImages:
         root = self.unwrap()
         top = self.children(root)
-        train, test = self.split_folder(top, "train"), self.split_folder(top, "test")
+        train = self.split_folder(root, "train")
+        test = self.split_folder(root, "test", by_name_alone=bool(train))
         if test and not train:
             # Without train/, the top folders are the classes, and test/ would become one.
             raise ValueError(
@@ -180,9 +182,13 @@ class _Tree:
         depth = len(parent)
         return sorted({p[depth] for p in self.folders if len(p) > depth and p[:depth] == parent})
 
-    def split_folder(self, names: list[str], split: str) -> str | None:
-        """The folder among `names` that holds `split` ('train' or 'test'), if any."""
-        found = [name for name in names if name.lower() in SPLIT_FOLDERS[split]]
+    def split_folder(self, root: Parts, split: str, by_name_alone: bool = False) -> str | None:
+        """The folder in `root` that holds `split` ('train' or 'test'), if any: one named so
+        that holds folders of its own, or, `by_name_alone`, any named so. A train/ of images
+        alone is a class of that name (CIFAR-100 has one) among the others."""
+        found = [name for name in self.children(root) if name.lower() in SPLIT_FOLDERS[split]]
+        if not by_name_alone:
+            found = [name for name in found if self.children((*root, name))]
         if len(found) > 1:
             raise ValueError(
                 f"{self.path}: {len(found)} {split} folders ({'/, '.join(found)}/); "

@@ -92,8 +92,12 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode.startswith("I") or image.mode == "F":
         # Pillow's convert("L") clips values at 255 instead of scaling them, which turns most
         # 16-bit images white.
-        values = _eight_bit(np.asarray(image, dtype=np.float64), image.mode)
+        samples = np.asarray(image, dtype=np.float64)
+        values = np.nan_to_num(_eight_bit(samples, image.mode))  # NaN: no data, drawn black
         gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+        clear = image.info.get("transparency")  # a PNG's transparent grey value, if any
+        if isinstance(clear, int | float):
+            gray[samples == clear] = BACKGROUND[0]  # on white, as in the other modes
         return Image.fromarray(gray).convert("RGB")
     if image.has_transparency_data:
         rgba = image.convert("RGBA")
@@ -105,7 +109,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
 def _eight_bit(values: np.ndarray, mode: str) -> np.ndarray:
     """Grey samples of a wide mode on 0..255: I;16 holds 16-bit ones (PNG, TIFF); I (32-bit
     integers) and F (floats) have no fixed range, so their values say which they hold."""
-    low, high = float(values.min()), float(values.max())
+    finite = values[np.isfinite(values)]  # NaN marks "no data" in scientific TIFFs
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     if mode == "F" and 0 <= low and high <= 1:  # floats on 0..1
         return values * 255
     if not mode.startswith("I;16") and 0 <= low and high <= 255:  # 8-bit values, kept

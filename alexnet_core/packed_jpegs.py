@@ -27,7 +27,7 @@ def is_packed(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             return KEYS <= {name.removesuffix(".npy") for name in archive.namelist()}
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: not a readable .npz file ({error})") from error
 
 

@@ -77,11 +77,23 @@ def folder_listing(root: Path) -> tuple[dict[Parts, Path], set[Parts]]:
     return files, folders
 
 
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    """An entry's name as its folder had it. Without the zip format's UTF-8 flag, Python reads
+    a name as code page 437, but macOS' Archive Utility and Info-ZIP's zip write UTF-8 without
+    setting the flag: "café" would read "caf├⌐", and a zip's classes differ from its folder's."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:  # really code page 437 (old DOS and Windows tools)
+        return info.filename
+
+
 def zip_listing(archive: zipfile.ZipFile) -> tuple[dict[Parts, zipfile.ZipInfo], set[Parts]]:
     files, folders = {}, set()
     for info in archive.infolist():
         # "./cat/1.png": bsdtar (macOS, Windows' tar -a) writes names from the current folder.
-        names = info.filename.replace("\\", "/").split("/")
+        names = _zip_name(info).replace("\\", "/").split("/")
         parts = tuple(part for part in names if part not in ("", "."))
         if not parts or any(_is_hidden(part) for part in parts):
             continue

@@ -192,6 +192,54 @@ def test_split_folders_in_any_case_or_spelled_out(tmp_path, cache, train, test):
     assert (len(dataset.y_train), len(dataset.y_test)) == (8, 4)
 
 
+def test_a_class_named_train_among_flat_class_folders_is_a_class(tmp_path, cache):
+    root = make_folder(tmp_path / "vehicles", {"bus": 3, "train": 3, "tram": 3})  # CIFAR-100
+    dataset = load_dataset(root, validation_fraction=0, test_fraction=0.34, cache_dir=cache)
+    assert dataset.class_names == ("bus", "train", "tram")
+    assert_labels_match_pixels(dataset.x_train, dataset.y_train)
+
+
+def patched_zip(zip_path: Path, names: dict[str, bytes]) -> Path:
+    """A zip of png files named by `names`' keys, then each name's bytes replaced by its value
+    (the same length): names as other tools write them, which Python's zipfile would not."""
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for label, name in enumerate(names):
+            archive.writestr(name, png(label))
+    content = zip_path.read_bytes()
+    for name, raw in names.items():
+        content = content.replace(name.encode(), raw)
+    zip_path.write_bytes(content)
+    return zip_path
+
+
+def test_utf8_zip_names_without_the_utf8_flag_read_as_their_folder_had_them(tmp_path, cache):
+    # macOS' Archive Utility and Info-ZIP's zip write UTF-8 names but leave the flag unset
+    names = {"cafXY/0.png": "café/0.png".encode(), "cafXY/1.png": "café/1.png".encode(),
+             "dog/0.png": b"dog/0.png", "dog/1.png": b"dog/1.png"}  # fmt: skip
+    zip_path = patched_zip(tmp_path / "d.zip", names)
+    with zipfile.ZipFile(zip_path) as archive:
+        assert not archive.infolist()[0].flag_bits & 0x800  # no flag: read as code page 437
+    dataset = load_dataset(zip_path, validation_fraction=0, test_fraction=0.5, cache_dir=cache)
+    assert dataset.class_names == ("café", "dog")
+
+
+def test_a_zip_name_flagged_utf8_that_is_not_is_refused_by_path(tmp_path, cache):
+    zip_path = patched_zip(tmp_path / "odd.zip", {"caté/0.png": b"cat\xff\xff/0.png"})
+    with pytest.raises(ValueError, match="cannot read this zip file") as error:
+        load_dataset(zip_path, cache_dir=cache)
+    assert str(zip_path) in str(error.value)
+
+
+def test_a_home_folder_of_no_such_user_is_a_path_not_found(tmp_path, cache, monkeypatch):
+    typo = "~no-such-user-here/flowers"
+    with pytest.raises(ValueError, match="no such file or folder"):
+        load_dataset(typo, cache_dir=cache)
+    assert data.recorded_source(typo).endswith(typo)  # as typed, made absolute
+    monkeypatch.setenv(data.SOURCE_VARIABLE, typo)
+    (entry,) = [s for s in data.available_sources() if s["name"] == typo]
+    assert not entry["available"] and "does not exist" in entry["detail"]
+
+
 def test_zip_of_dot_slash_names_and_a_wrapper_beside_a_readme(tmp_path, cache):
     folder = make_folder(tmp_path / "f", {"cat": 3, "dog": 3})
     dotted = tmp_path / "dotted.zip"  # as bsdtar writes `tar -a -cf dotted.zip .`
@@ -382,6 +430,36 @@ def test_pickled_batches(tmp_path, cache, kind):
     assert_well_formed(dataset)
 
 
+def test_a_damaged_xz_archive_is_refused_by_path(tmp_path, cache):
+    archive = tmp_path / "cifar-10-python.tar.xz"
+    with tarfile.open(archive, "w:xz") as tar:
+        for name, content in make_cifar_files(per_batch=10, batches=2).items():
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    content = bytearray(archive.read_bytes())
+    at = len(content) * 3 // 4  # damaged in storage, past the first member's header
+    content[at : at + 64] = bytes(64)
+    archive.write_bytes(bytes(content))
+    with pytest.raises(ValueError, match="not a readable CIFAR-10 archive") as error:
+        load_dataset(archive, cache_dir=cache)
+    assert str(archive) in str(error.value)
+
+
+def test_an_archive_without_test_batch_asks_whether_it_is_whole(tmp_path, cache):
+    files = make_cifar_files(per_batch=10, batches=2)
+    del files["test_batch"]  # as a damaged .tar.gz reads: its reader stops at the damage
+    archive = make_tar(tmp_path / "cifar-10-python.tar.gz", files)
+    with pytest.raises(ValueError, match="no test_batch found; is this cifar-10-python, and is it"):
+        load_dataset(archive, cache_dir=cache)
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="Linux's /proc")
+def test_a_file_that_cannot_be_read_is_refused_by_path(cache):
+    with pytest.raises(ValueError, match="/proc/self/mem: cannot be read"):
+        load_dataset("/proc/self/mem", cache_dir=cache)
+
+
 def test_pickled_pixel_layout(tmp_path, cache):
     # An independent oracle for the reshape: byte k of a row is channel k // 1024, pixel
     # row (k % 1024) // 32, column k % 32.
@@ -547,6 +625,17 @@ def test_a_packed_copy_damaged_in_storage_is_refused_by_name(tmp_path, cache):
     with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: damaged, its arrays cannot "
                        r"be read \(Bad CRC-32 for file 'scans.npy'\)$"):  # fmt: skip
         load_dataset(path, cache_dir=cache)
+
+
+def test_a_decode_a_killed_process_left_half_written_is_removed(tmp_path, cache):
+    cache.mkdir(exist_ok=True)
+    killed, writing = cache / "tmp-killed.npz", cache / "tmp-writing.npz"
+    for file in (killed, writing):
+        file.write_bytes(b"half an npz")
+    two_hours_ago = time.time() - 7200
+    os.utime(killed, (two_hours_ago, two_hours_ago))
+    load_dataset(make_folder(tmp_path / "f", {"cat": 3, "dog": 3}), cache_dir=cache)
+    assert not killed.exists() and writing.exists()  # another process may be writing that one
 
 
 def test_a_npz_without_the_packed_arrays_is_refused(tmp_path, cache):

@@ -124,6 +124,18 @@ def test_wide_integer_and_float_images_read_by_their_values():
     assert grey([0, 2**20, 2**21], np.int32, "I") == [0, 128, 255]  # wider: stretched
 
 
+def test_float_images_with_no_data_points_keep_the_rest():
+    data = encode(Image.fromarray(np.array([[np.nan, 0.0, 0.5, 1.0]], np.float32), "F"), "TIFF")
+    assert decode_image(data)[0, :, 0].tolist() == [0, 0, 128, 255]  # NaN: no data, black
+
+
+def test_sixteen_bit_grey_png_with_a_transparent_value_is_on_white():
+    image = Image.fromarray(np.array([[30000, 0, 65535]], np.uint16))
+    data = encode(image, transparency=30000)
+    assert Image.open(io.BytesIO(data)).info["transparency"] == 30000
+    assert decode_image(data)[0, :, 0].tolist() == [255, 0, 255]
+
+
 def test_rgb_png_with_a_transparent_colour_is_on_white():
     image = Image.new("RGB", (2, 1), (0, 0, 0))  # black, marked transparent by a tRNS colour
     image.putpixel((1, 0), BLUE)
