@@ -59,14 +59,15 @@ def reached_error(history: list[dict], error: float) -> tuple[int, float | None]
     """When a run's training error first fell to `error` or below, from its per-epoch rows:
     the epoch (its error is 1 - the epoch's training accuracy, as Keras reports it while
     training) and the training seconds to that epoch's end (None if a row lacks its seconds);
-    None if it never did. ValueError for a row without its training accuracy."""
+    None if it never did. An epoch that diverged (NaN accuracy) did not reach it. ValueError
+    for a row without its training accuracy."""
     elapsed = 0.0
     for row in history:
         seconds, accuracy = row.get("seconds"), row.get("accuracy")
-        if not _is_number(accuracy):
+        if not isinstance(accuracy, int | float):
             raise ValueError(f"history.csv: epoch {row['epoch']} has no training accuracy")
         elapsed = elapsed + seconds if _is_number(seconds) and elapsed is not None else None
-        if 1 - accuracy <= error:
+        if _is_number(accuracy) and 1 - accuracy <= error:
             return int(row["epoch"]), elapsed
     return None
 

@@ -2,6 +2,7 @@
 
 import errno
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -415,6 +416,9 @@ def test_reached_error_counts_the_seconds_to_the_epoch_that_fell_to_it():
     assert run_logs.reached_error([{**rows[0], "seconds": None}, rows[1]], 0.25) == (2, None)
     with pytest.raises(ValueError, match="epoch 2 has no training accuracy"):
         run_logs.reached_error([rows[0], {**rows[1], "accuracy": None}], 0.25)
+    diverged = {"epoch": 2, "accuracy": math.nan, "seconds": 12}  # not damage: a NaN epoch
+    assert run_logs.reached_error([rows[0], diverged, {**rows[1], "epoch": 3}], 0.25) == (3, 34.0)
+    assert run_logs.reached_error([rows[0], diverged], 0.25) is None
 
 
 def test_setting_values_read_as_words_and_any_two_that_differ_read_differently():
