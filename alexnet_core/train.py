@@ -9,8 +9,8 @@ Every TrainConfig field is an option (--batch-size, --learning-rate, ...); the p
 the rest. Ctrl-C, SIGTERM (what `timeout`, `kill` and batch schedulers send) or SIGHUP (a
 dropped ssh connection) stops after the current batch and keeps what was learned. Progress
 goes to stderr, the closing summary to stdout; a closed pipe or a lost terminal silences
-them, not the training. Exit status: 0 finished, 1 failed, 2 bad options, 128 + the signal
-stopped (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
+them, not the training. Exit status: 0 finished, 1 failed, 2 bad options or data, 128 + the
+signal stopped (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "it has one, else the bundled sample. The run folder's config.json holds every "
         "setting the run used. Ctrl-C, SIGTERM or SIGHUP stops after the current batch and "
         "keeps what was learned; a second Ctrl-C quits at once. Exit status: 0 finished, 1 "
-        "failed, 2 bad options or data, 128 + the signal stopped (130 Ctrl-C, 143 SIGTERM).",
+        "failed, 2 bad options or data, 128 + the signal stopped (130 Ctrl-C, 143 SIGTERM, 129 "
+        "SIGHUP).",
     )
     parser.add_argument(
         "--preset",

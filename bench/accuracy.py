@@ -220,9 +220,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     parser.prog, parser.description = "python -m bench.accuracy", __doc__.split("\n\n")[0]
     parser.usage = "%(prog)s [--preset NAME | --score RUN_DIR ...] [options]"
-    for action in parser._actions:  # the trainer's --continue: a benchmark trains from scratch
-        if action.dest == "continue_run":
+    parser.epilog = ("--dataset defaults to the JPEG copy of CIFAR-10 beside the checkout "
+                     "(../shared/datasets/cifar10-jpeg.zip), else Keras' copy. Ctrl-C stops the "
+                     "run after the current batch (exit 130, no result); the run folder keeps "
+                     "what it learned.")  # fmt: skip
+    for action in parser._actions:
+        if action.dest == "continue_run":  # a benchmark trains from scratch
             action.help = argparse.SUPPRESS
+        elif action.dest == "dataset":  # not the trainer's 'auto'
+            action.help = "CIFAR-10 as a path, or 'keras' (default: see below)"
     seeds = "train once per seed (each splits off its own validation images); default --seed"
     parser.add_argument("--seeds", nargs="+", type=int, help=seeds)
     minutes = "train as many epochs as fit here in this many minutes (overrides --epochs)"

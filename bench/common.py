@@ -68,6 +68,11 @@ def cpu_flags() -> list[str]:
     return [flag for flag in CPU_FLAGS if flag in present]
 
 
+def matmul_size() -> int:
+    """The side of matmul_flops' products: 2048, or 8192 on a GPU, which 2048 leaves mostly idle."""
+    return 8192 if system.gpu_names() else 2048
+
+
 def matmul_flops(size: int | None = None, seconds: float = 0.5, per_round: int = 3) -> float:
     """This machine's float32 matrix-multiply rate through the Keras backend, in FLOP/s: the
     fastest of rounds of `per_round` size x size products (at least 3 rounds, for `seconds`),
@@ -75,7 +80,7 @@ def matmul_flops(size: int | None = None, seconds: float = 0.5, per_round: int =
     a scalar: copying every product back would time the copy, and a GPU runs ahead of Python
     unless waited for. Size 2048, or 8192 on a GPU, which 2048 would leave mostly idle. (On an
     NVIDIA GPU under JAX, float32 products use TF32 tensor cores by default.)"""
-    size = size or (8192 if system.gpu_names() else 2048)
+    size = size or matmul_size()
     a = keras.ops.convert_to_tensor(np.random.default_rng(0).random((size, size), "float32"))
 
     def one_round() -> float:

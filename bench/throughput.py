@@ -4,7 +4,8 @@
     python -m bench.throughput --presets cifar_small --batch-sizes 64 128 256 --steps 20
 
 For each preset and batch size: training and inference images per second, and the FLOP/s
-that implies (training ~ 3x the forward multiply-adds, 2 FLOPs each) against this machine's
+that implies (training about 3x the forward multiply-adds, less conv1's input gradient, which
+nothing computes; 2 FLOPs each) against this machine's
 measured float32 matrix-multiply rate. The tutorial's code path is measured in the same
 process: its Sequential model, one-hot labels from `to_categorical` and a plain `model.fit`
 on arrays. Finally the cost of our live training job (progress, control and checkpoint
@@ -24,7 +25,7 @@ from alexnet_core.config import TrainConfig
 from alexnet_core.model import build_alexnet
 from alexnet_core.presets import PRESETS
 from alexnet_core.report import plan_layers
-from bench.common import describe, matmul_flops, save, table, whole_number
+from bench.common import describe, matmul_flops, matmul_size, save, table, whole_number
 
 WARMUP_STEPS = 2  # the first steps trace and compile; they are not timed
 
@@ -231,7 +232,8 @@ def main(argv: list[str] | None = None) -> None:
     overhead = []
     if args.overhead_images:
         overhead.append(job_overhead("cifar_small", 128, args.overhead_images))
-    print(f"\nmatrix multiply (2048x2048 float32): {peak / 1e9:.1f} GFLOP/s\n")
+    side = matmul_size()
+    print(f"\nmatrix multiply ({side}x{side} float32): {peak / 1e9:.1f} GFLOP/s\n")
     print(table(rows))
     if overhead:
         print("\n" + table(overhead))
