@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numpy as np
+from alexnet_core.config_checks import check, check_types, each_conv_positive
 
 NORMALISATIONS = ("lrn", "batch", "none")
 ACTIVATIONS = ("relu", "tanh")
@@ -51,61 +49,6 @@ PER_CONV_FIELDS = ("conv_filters", "conv_kernels", "conv_strides", "conv_padding
                    "norm_after", "conv_groups")  # fmt: skip
 
 
-# What a field annotated with each type must hold, for messages.
-KIND_NAMES = {"int": "a whole number", "float": "a finite number", "bool": "True or False",
-              "str": "text"}  # fmt: skip
-
-
-def _check_types(config) -> None:
-    """Raise ValueError for a field of the wrong type (a tuple field takes a tuple) or a number
-    that is not finite, before any rule compares it; numpy numbers become Python ones, which
-    JSON (config.json) can hold."""
-    for field in dataclasses.fields(config):
-        value, kind = getattr(config, field.name), str(field.type)
-        many = kind.startswith("tuple[")
-        item_kind = kind.removeprefix("tuple[").split(",")[0]
-        items = value if many and isinstance(value, tuple) else (value,)
-        if (many and not isinstance(value, tuple)) or not all(_is_a(item_kind, v) for v in items):
-            expected = KIND_NAMES[item_kind]
-            if many:
-                expected = f"a tuple, each item {expected}"
-            raise ValueError(f"{field.name}: got {value!r}, expected {expected}")
-        plain = tuple(_plain(v) for v in value) if many else _plain(value)
-        object.__setattr__(config, field.name, plain)  # frozen: only here, while it is made
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _check(config, *rules: tuple[str, bool, str]) -> None:
-    """Raise ValueError for the first (field, ok, expected) rule that fails, naming the field."""
-    for field_name, ok, expected in rules:
-        if not ok:
-            value = getattr(config, field_name)
-            raise ValueError(f"{field_name}: got {value!r}, expected {expected}")
-
-
-def _each_conv_positive(config, field_name: str, what: str) -> tuple[str, bool, str]:
-    """A _check rule that names the first convolution whose `what` (e.g. 'stride') is below 1."""
-    low = [i for i, n in enumerate(getattr(config, field_name), start=1) if n < 1]
-    which = f" (conv{low[0]}'s is not)" if low else ""
-    return (field_name, not low, f"at least 1 for each {what}{which}")
-
-
-def _is_a(kind: str, value) -> bool:
-    """Whether `value` fits a field annotated `kind` ('int', 'float', 'bool' or 'str')."""
-    if kind == "bool":
-        return isinstance(value, bool)
-    if kind == "str":
-        return isinstance(value, str)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return False
-    if kind == "int":
-        return isinstance(value, numbers.Integral)
-    return math.isfinite(value)  # float: inf and nan are not settings
-
-
 @dataclass(frozen=True)
 class ModelConfig:
     """An AlexNet-shaped network: five convolutions, three fully connected layers."""
@@ -134,15 +77,15 @@ class ModelConfig:
     conv_groups: tuple[int, ...] = (1, 1, 1, 1, 1)  # filter groups of conv1..5; paper: 1 2 1 2 2
 
     def __post_init__(self):
-        _check_types(self)
+        check_types(self)
         one_per_conv = "five entries, one per convolution"
-        _check(
+        check(
             self,
             ("image_size", self.image_size >= 1, "a positive number of pixels"),
             ("input_size", self.input_size >= 1, "a positive number of pixels"),
             ("num_classes", self.num_classes >= 2, "at least 2"),
             *((name, len(getattr(self, name)) == 5, one_per_conv) for name in PER_CONV_FIELDS),
-            *(_each_conv_positive(self, name, what) for name, what in POSITIVE_PER_CONV),
+            *(each_conv_positive(self, name, what) for name, what in POSITIVE_PER_CONV),
             ("conv_padding", set(self.conv_padding) <= set(PADDINGS), f"each one of {PADDINGS}"),
             ("pool_sizes", all(n >= 0 for n in self.pool_sizes), "0 (no pooling) or window sizes"),
             ("pool_stride", self.pool_stride >= 1, "at least 1"),
@@ -264,8 +207,8 @@ class TrainConfig:
     save_every_epoch: bool = False  # keep epoch_NNN.keras checkpoints besides best and last
 
     def __post_init__(self):
-        _check_types(self)
-        _check(
+        check_types(self)
+        check(
             self,
             ("image_size", 8 <= self.image_size <= 512, "8 to 512 pixels"),
             ("epochs", self.epochs >= 1, "at least 1"),
