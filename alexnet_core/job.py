@@ -13,10 +13,10 @@ import threading
 import time
 from pathlib import Path
 
-from alexnet_core import atomic, distribute, run_lock, runs, schedule
+from alexnet_core import atomic, distribute, run_files, run_lock, runs, schedule
 from alexnet_core.config import ModelConfig, TrainConfig
 from alexnet_core.pace import Speedometer, time_left
-from alexnet_core.snapshot import Snapshot, cut_short_of
+from alexnet_core.snapshot import Snapshot
 
 ACTIVE = runs.ACTIVE_STATUSES
 
@@ -118,7 +118,8 @@ class TrainingJob:
                 model_config=self.model_config, train_config=self.train_config,
                 epochs_done=self.epochs_done, best_accuracy=self._best,
                 replicas=self.placement.replicas, batches_done=done,
-                requested_rate=self._requested_rate,
+                requested_rate=self._requested_rate, created=self._created,
+                best_metric=self.best_metric, workers=self.placement.workers,
             )  # fmt: skip
 
     def pause(self) -> None:
@@ -305,12 +306,7 @@ class TrainingJob:
     # ---- state helpers -----------------------------------------------------------------------
 
     def _unwritable_text(self, exc: OSError) -> str:
-        """Why the run ended when its folder could not be written, and what is still there."""
-        where = exc.filename or self.run_dir
-        kept = (f"Epoch {self.epochs_done}'s checkpoints were kept: make room, then continue "
-                "the run." if self.epochs_done else "No checkpoint was saved: no epoch had "
-                "finished.")  # fmt: skip
-        return f"Could not write {where}: {exc.strerror or exc}. {kept}"
+        return run_files.unwritable_text(exc, self.run_dir, self.epochs_done)
 
     def _time_left(self, batches_left: int, speed: float | None) -> tuple[float | None, bool]:
         """pace.time_left at this session's last epoch; called under the lock."""
@@ -325,37 +321,8 @@ class TrainingJob:
 
     def _write_status(self, final: tuple[str, str] | None = None) -> None:
         """status.json; `final` (status, error) is the run's end, not yet in the snapshot."""
-        with self._lock:
-            session = (self._ended or self._paused_since or time.monotonic()) - self._started
-            state, error = final or (self._status, self._error)
-            cut = cut_short_of(self._epoch_history, self.batches_per_epoch)
-            status = {
-                "status": state,
-                "error": error,
-                **run_lock.process_identity(),
-                "started": self._created,
-                "updated": runs.now_iso(),
-                "epochs_done": self.epochs_done,
-                "epochs": self.train_config.epochs,
-                "best_accuracy": self._best,
-                "best_metric": self.best_metric,
-                "test_loss": self._test[0],
-                "test_accuracy": self._test[1],
-                "cut_short": cut and [*cut, self.batches_per_epoch],
-                "duration_s": round(self._duration_before + session, 2),
-                "device": self._device,
-                "replicas": self.placement.replicas,
-                "workers": self.placement.workers,
-            }
-        atomic.write_json(self.run_dir / "status.json", status)
+        run_files.write_status(self.snapshot(), final)
 
     def _write_all(self, final: tuple[str, str] | None = None) -> None:
-        with self._lock:
-            history, batches = list(self._epoch_history), list(self._batch_history)
-            events = list(self._lr_events)
-        atomic.write_csv(self.run_dir / "history.csv", history)
-        atomic.write_csv(self.run_dir / "batches.csv", batches)
-        # a continue drops the changes made in epochs it redoes: the file must forget them too
-        if events or (self.run_dir / "lr_events.json").exists():
-            atomic.write_json(self.run_dir / "lr_events.json", events)
+        run_files.write_logs(self.snapshot())
         self._write_status(final)

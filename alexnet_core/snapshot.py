@@ -47,6 +47,9 @@ class Snapshot:
     # (one a stop cut short too, as a continue starts the next), then the current one's.
     batches_done: int = 0
     requested_rate: float | None = None  # set by hand, taken up at the next batch
+    created: str = ""  # when the run began (runs.now_iso), its first session if continued
+    best_metric: str = "val_accuracy"  # what chooses best.keras: "accuracy" without validation
+    workers: int = 1  # processes training it together (tf.distribute's multi-worker)
 
     @property
     def active(self) -> bool:
