@@ -12,6 +12,7 @@ from pages import common, pickers, widgets
 
 SHOWN_SIDE = 192  # small images are enlarged by pixel repetition to about this many pixels
 VIEW_SIDE = 128  # the same for the test views
+PICTURE_WIDTH = 160  # pixels the browser draws the picture and each heat map in
 MOST_TEST_IMAGES = 32
 MOST_SHOWN = 10  # classes shown per image, at most
 
@@ -204,29 +205,34 @@ other = st.selectbox(
 )
 seen, top_overlay = explained(str(run.path), which, version, result.image, top_index, method)
 _, other_overlay = explained(str(run.path), which, version, result.image, int(other), method)
-chart, picture, top_cam, other_cam = st.columns([3, 2, 2, 2])
+# The chart, the picture, then the two heat maps with their key under them: one line at
+# 1280 px wide, two at 1024 (fixed columns squeezed the chart to a strip there).
+looks = st.container(horizontal=True)
 title = "Top classes" + (
     "" if views == "single" else f", mean of {len(result.view_probabilities)} views"
 )
-chart.plotly_chart(vision_charts.top_k(prediction.top, title), key="classify_chart")
+looks.container(width=280).plotly_chart(vision_charts.top_k(prediction.top, title),
+                                        key="classify_chart")  # fmt: skip
+picture = looks.container(width=PICTURE_WIDTH)
 seen_caption = f"What the network saw ({seen.shape[0]}x{seen.shape[1]})"
 picture.image(common.enlarged(seen, SHOWN_SIDE), caption=seen_caption, **common.PIXELS)
 widgets.squeeze_note(result.aspect, picture)
-for cell, overlay, index in ((top_cam, top_overlay, top_index), (other_cam, other_overlay, other)):
+maps = looks.container(width=2 * PICTURE_WIDTH + 16)  # the two, a gap (1 rem) between them
+pair = maps.container(horizontal=True)
+for overlay, index in ((top_overlay, top_index), (other_overlay, other)):
     index = int(index)
     probability = prediction.probabilities[index]
-    cell.image(overlay, caption=f"{name}: {run.class_names[index]} ({probability:.1%})",
-               **common.PIXELS)  # fmt: skip
-widgets.heat_key(method, st.columns([5, 4])[1])  # under the two heat maps
+    pair.container(width=PICTURE_WIDTH).image(
+        overlay, caption=f"{name}: {run.class_names[index]} ({probability:.1%})", **common.PIXELS
+    )
+widgets.heat_key(method, maps)
 if views != "single":
     st.markdown(f"**The {len(result.view_probabilities)} views** and what the network said of each")
     shown = classify.view_batches(result.image[None], views)
     said = list(zip(classify.VIEW_NAMES[views], shown, result.view_probabilities, strict=True))
-    for mirrored in (False, True):  # a row of patches, then a row of their mirror images
-        for cell, (place, view, p) in zip(st.columns(5), said[mirrored::2], strict=False):
-            cell.image(
-                common.enlarged(view[0], VIEW_SIDE),
-                caption=f"{place}: {run.class_names[p.argmax()]} {p.max():.0%}",
-                width=VIEW_SIDE,
-                **common.PIXELS,
-            )
+    # a line of patches, then one of their mirror images
+    in_order = said[0::2] + said[1::2]
+    common.image_grid([common.enlarged(view[0], VIEW_SIDE) for _, view, _ in in_order],
+                      [f"{place}: {run.class_names[p.argmax()]} {p.max():.0%}"
+                       for place, _, p in in_order],
+                      width=VIEW_SIDE, together=len(in_order) // 2)  # fmt: skip

@@ -373,6 +373,21 @@ def test_6_classify_an_upload_and_a_corrupt_file(page, server, tmp_path):
         page.locator(".st-key-classify_chart .js-plotly-plot").wait_for()
         page.get_by_text(re.compile(r"^Grad-CAM: ")).first.wait_for()
         assert "cat.png" in main.inner_text()
+        page.set_viewport_size({"width": 1024, "height": 1800})  # a small laptop: they wrap
+        poll(lambda: classify_laid_out(page), 10, "the chart and pictures whole at 1024 px")
+        page.set_viewport_size({"width": 1400, "height": 1800})
+
+
+def classify_laid_out(page) -> bool:
+    """True if Classify's chart and pictures keep their size at the window's width (they wrap
+    onto another line); else AssertionError with the sizes."""
+    chart = page.locator(".st-key-classify_chart").bounding_box()
+    pictures = [page.locator("[data-testid='stImage']", has_text=text).nth(i).bounding_box()
+                for text, i in (("What the network saw", 0), ("Grad-CAM: ", 0),
+                                ("Grad-CAM: ", 1))]  # fmt: skip
+    assert chart["width"] >= 250, f"the chart squeezed to {chart['width']:.0f} px"
+    assert all(p["width"] >= 150 for p in pictures), f"pictures squeezed: {pictures}"
+    return True
 
 
 def open_select(page, key: str):
