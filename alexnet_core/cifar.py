@@ -60,8 +60,9 @@ def is_batches_folder(path: Path) -> bool:
 
 
 def read_batches(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Read pickled CIFAR-10 from a folder or a .tar.gz: (class_names, x_train, y_train,
-    x_test, y_test), images uint8 (N, 32, 32, 3), labels int64 (N,)."""
+    """Read pickled CIFAR-10 from a folder or a .tar, .tar.gz, .tar.bz2 or .tar.xz:
+    (class_names, x_train, y_train, x_test, y_test), images uint8 (N, 32, 32, 3), labels int64
+    (N,)."""
     if path.is_dir():
         folder = path if (path / "batches.meta").is_file() else path / BATCHES_FOLDER
         names = [p.name for p in folder.iterdir() if p.is_file()]

@@ -16,6 +16,7 @@ from pathlib import Path
 from alexnet_core import atomic, checkpoints, distribute, run_lock, run_logs, runs
 from alexnet_core.job import TrainingJob
 from alexnet_core.training import WORKER_FOLDER_PREFIX, launch, prepare, reserve
+from alexnet_core.training_data import read_differently
 
 
 class DataMissing(ValueError):
@@ -96,13 +97,14 @@ def _continue(run_dir: Path, extra_epochs: int, dataset, data_source: str | None
         if data.class_names != info.class_names:
             raise ValueError(
                 f"dataset: its classes {list(data.class_names)} differ from the run's "
-                f"{list(info.class_names)}"
+                f"{list(info.class_names)}.{read_differently(info.data)}"
             )
         if info.held_out_digest and data.describe()["held_out_digest"] != info.held_out_digest:
             raise ValueError(
                 f"dataset: {info.dataset} changed since {info.run_id} trained on it, so its "
                 "validation and test images are no longer the ones the run held out: going on "
                 "would train on some of them. Put the data back as it was, or train a new run."
+                + read_differently(info.data)
             )
         path, half_written = Path(run_dir), f"{atomic.TEMP_PREFIX}*"
         try:

@@ -161,19 +161,10 @@ def source_path(source: str | os.PathLike) -> Path:
     """The absolute path a user named, '~' expanded. Quotes around it, as a shell or a file
     manager's "copy path" gives ("/data/my flowers"), are dropped unless they are part of
     the name."""
-    path, text = _expanded(source), str(source).strip()
+    path, text = source_files.expanded(source), str(source).strip()
     if len(text) > 2 and text[0] == text[-1] and text[0] in "'\"" and not path.exists():
-        path = _expanded(text[1:-1])
+        path = source_files.expanded(text[1:-1])
     return path.absolute()
-
-
-def _expanded(source: str | os.PathLike) -> Path:
-    """'~' and '~user' expanded; left as typed where there is no such user (a typo), so that
-    the path is then not found, with the usual message."""
-    try:
-        return Path(source).expanduser()
-    except RuntimeError:  # Python's word for an unknown user's home
-        return Path(source)
 
 
 def recorded_source(source: str | os.PathLike) -> str:
@@ -197,7 +188,7 @@ def available_sources() -> list[dict]:
     sources = []
     local_copy = os.environ.get(SOURCE_VARIABLE)
     if local_copy:
-        path = _expanded(local_copy)
+        path = source_files.expanded(local_copy)
         found = path.exists()
         detail = str(path) if found else f"{path} does not exist"
         description = f"Local CIFAR-10 copy named by ${SOURCE_VARIABLE}"

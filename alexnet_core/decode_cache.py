@@ -30,6 +30,7 @@ CACHE_VARIABLE = "ALEXNET_CACHE_DIR"  # Environment variable naming the decode c
 # 5: UTF-8 names in zips without the UTF-8 flag; a train/ of images alone is a class; 16-bit
 # grey transparency on white; NaN in float images.
 LOADER_VERSION = 5
+PARTIAL = ".npz.part"  # the suffix of a decode being written (atomic.TEMP_PREFIX before it)
 LEFT_BEHIND_S = 3600  # a half-written decode older than this was a killed process's, not a write
 # in progress (CIFAR-10's takes seconds)
 
@@ -55,7 +56,7 @@ def load_cached(path: Path, image_size: int, cache_dir, decode) -> tuple[Decoded
     if not path.exists():
         raise ValueError(f"{path}: no such file or folder")
     folder = Path(cache_dir or os.environ.get(CACHE_VARIABLE) or "~/.cache/alexnet-explorer")
-    cache_path = folder.expanduser() / _cache_name(path, image_size)
+    cache_path = source_files.expanded(folder) / _cache_name(path, image_size)
     if cache_path.is_file():
         try:
             with np.load(cache_path, allow_pickle=False) as saved:
@@ -64,6 +65,7 @@ def load_cached(path: Path, image_size: int, cache_dir, decode) -> tuple[Decoded
             pass  # A damaged cache file: decode again and replace it.
     decoded = decode(path, image_size)
     try:
+        _remove_left_behind(cache_path.parent)  # first: on a full disk, they may be why
         _save_atomically(cache_path, decoded)
         _remove_stale(cache_path)
     except OSError as error:
@@ -73,14 +75,17 @@ def load_cached(path: Path, image_size: int, cache_dir, decode) -> tuple[Decoded
 
 def _remove_stale(cache_path: Path) -> None:
     """Delete earlier decodes of the same source at the same size: their files changed (or
-    the loader did), so nothing will read them again. Other sources and sizes stay, and so do
-    other processes' writes in progress."""
+    the loader did), so nothing will read them again. Other sources and sizes stay."""
     same_source = cache_path.name.rsplit("-", 1)[0]  # the name less its content digest
     for old in cache_path.parent.glob(f"{same_source}-*.npz"):
         if old != cache_path:
             old.unlink(missing_ok=True)
-    # and what a process killed while writing left behind (CIFAR-10's is 180 MB)
-    for left in cache_path.parent.glob(f"{atomic.TEMP_PREFIX}*"):
+
+
+def _remove_left_behind(folder: Path) -> None:
+    """Delete the half-written decodes that processes killed while writing left in `folder`
+    (CIFAR-10's is 180 MB); not those written now, by another process say."""
+    for left in folder.glob(f"{atomic.TEMP_PREFIX}*{PARTIAL}"):
         with contextlib.suppress(OSError):  # gone already: another process tidied up too
             if left.stat().st_mtime < time.time() - LEFT_BEHIND_S:
                 left.unlink()
@@ -113,7 +118,7 @@ def _save_atomically(cache_path: Path, decoded: Decoded) -> None:
         "x_test": decoded.x_test if has_test else empty,
         "y_test": decoded.y_test if has_test else np.empty(0, np.int64),
     }
-    with atomic.replacing(cache_path) as tmp, open(tmp, "wb") as file:
+    with atomic.replacing(cache_path, PARTIAL) as tmp, open(tmp, "wb") as file:
         np.savez(file, **arrays)  # Not compressed: loading is then a plain read.
 
 

@@ -49,8 +49,8 @@ def read_image_folder(path: Path, image_size: int) -> FolderImages:
     try:
         with zipfile.ZipFile(path) as archive:
             return _Tree(path, *zip_listing(archive), read=archive.read).decode(image_size)
-    except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as error:  # a name that is not
-        # UTF-8 though flagged so
+    # UnicodeDecodeError: a name flagged UTF-8 that is not
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: cannot read this zip file ({error})") from error
 
 
@@ -79,7 +79,14 @@ class _Tree:
         root = self.unwrap()
         top = self.children(root)
         train = self.split_folder(root, "train")
+        if train:  # two, one of them of images alone, are still two: merge them
+            self.split_folder(root, "train", by_name_alone=True)
         test = self.split_folder(root, "test", by_name_alone=bool(train))
+        if test and not train and (loose := self.split_folder(root, "train", by_name_alone=True)):
+            raise ValueError(
+                f"{self.path}: {loose}/ beside {test}/ has no class folders; put its images in "
+                f"{loose}/<class>/"
+            )
         if test and not train:
             # Without train/, the top folders are the classes, and test/ would become one.
             raise ValueError(
@@ -184,8 +191,9 @@ class _Tree:
 
     def split_folder(self, root: Parts, split: str, by_name_alone: bool = False) -> str | None:
         """The folder in `root` that holds `split` ('train' or 'test'), if any: one named so
-        that holds folders of its own, or, `by_name_alone`, any named so. A train/ of images
-        alone is a class of that name (CIFAR-100 has one) among the others."""
+        that holds folders of its own, or, `by_name_alone`, any named so. A train/ with no
+        folders inside, beside other class folders, is a class of that name (CIFAR-100 has
+        one)."""
         found = [name for name in self.children(root) if name.lower() in SPLIT_FOLDERS[split]]
         if not by_name_alone:
             found = [name for name in found if self.children((*root, name))]

@@ -324,5 +324,6 @@ class TrainingJob:
         run_files.write_status(self.snapshot(), final)
 
     def _write_all(self, final: tuple[str, str] | None = None) -> None:
-        run_files.write_logs(self.snapshot())
-        self._write_status(final)
+        snap = self.snapshot()  # one: the logs and the status agree
+        run_files.write_logs(snap)
+        run_files.write_status(snap, final)

@@ -77,6 +77,15 @@ def folder_listing(root: Path) -> tuple[dict[Parts, Path], set[Parts]]:
     return files, folders
 
 
+def expanded(source: str | os.PathLike) -> Path:
+    """'~' and '~user' expanded; left as typed where there is no such user (a typo), so that
+    the path is then not found, with the usual message."""
+    try:
+        return Path(source).expanduser()
+    except RuntimeError:  # Python's word for an unknown user's home
+        return Path(source)
+
+
 def _zip_name(info: zipfile.ZipInfo) -> str:
     """An entry's name as its folder had it. Without the zip format's UTF-8 flag, Python reads
     a name as code page 437, but macOS' Archive Utility and Info-ZIP's zip write UTF-8 without

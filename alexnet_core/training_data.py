@@ -10,6 +10,7 @@ import numpy as np
 
 from alexnet_core.config import TrainConfig
 from alexnet_core.data import held_out_digest
+from alexnet_core.decode_cache import LOADER_VERSION
 
 LEFT_OUT_RECORDED = 50  # config.json lists the first files left out of the data, and counts all
 
@@ -59,7 +60,22 @@ class TrainingData:
             "held_out_digest": held_out_digest(self.x_val, self.y_val, self.x_test, self.y_test),
             "left_out": len(self.skipped),
             "left_out_first": list(self.skipped[:LEFT_OUT_RECORDED]),
+            "loader": LOADER_VERSION,  # how the files were read: see read_differently
         }
+
+
+def read_differently(recorded: dict) -> str:
+    """For a run whose data now loads with other classes or other held-out images: a sentence
+    saying that this app reads some files differently from the version that trained it (its
+    config.json's `recorded` data has another loader, or none), so the files may be the same;
+    '' where the loader is the same, or for the sample and Keras' copy, which it reads alike."""
+    if recorded.get("loader") == LOADER_VERSION or recorded.get("source") in ("sample", "keras"):
+        return ""
+    return (" This version of the app reads some files differently from the one that trained "
+            "the run (UTF-8 names in zips made without the zip's UTF-8 flag, as macOS and "
+            "Info-ZIP make them; a train/ folder of images alone; 16-bit transparency; NaN in "
+            "float images), which can change the classes or the held-out images though the "
+            "files did not change: if so, train a new run on them.")  # fmt: skip
 
 
 def data_warnings(dataset, train_config: TrainConfig) -> list[str]:

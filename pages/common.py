@@ -13,7 +13,16 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from alexnet_core import checkpoints, classify, continuation, data, introspect, runs, training
+from alexnet_core import (
+    checkpoints,
+    classify,
+    continuation,
+    data,
+    introspect,
+    runs,
+    training,
+    training_data,
+)
 from pages import wording
 
 KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
@@ -140,7 +149,8 @@ def run_dataset(run: runs.RunInfo, stop: bool = True):
         st.error(
             f"{run.dataset} now holds the classes {', '.join(dataset.class_names)}, but run "
             f"{run.run_id} learned {', '.join(run.class_names)}: its labels would not match. "
-            "Put the data back as it was, or train a new run on it.",
+            "Put the data back as it was, or train a new run on it."
+            + training_data.read_differently(run.data),
             icon=":material/error:",
         )
         return _stop_or_none(stop)
@@ -148,7 +158,8 @@ def run_dataset(run: runs.RunInfo, stop: bool = True):
         st.warning(
             f"{run.dataset} changed since {run.run_id} trained on it: its validation and test "
             "splits, drawn from the files, are no longer the images the run held out, so some "
-            "test images here may be ones it trained on.",
+            "test images here may be ones it trained on."
+            + training_data.read_differently(run.data),
             icon=":material/warning:",
         )
     return dataset, settings

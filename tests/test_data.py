@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet_core import cifar, data, image_folders, images, packed_jpegs
+from alexnet_core import atomic, cifar, data, decode_cache, image_folders, images, packed_jpegs
 from alexnet_core.data import load_dataset
 from tests.test_images import noise_jpeg, png_declaring
 
@@ -199,6 +199,19 @@ def test_a_class_named_train_among_flat_class_folders_is_a_class(tmp_path, cache
     assert_labels_match_pixels(dataset.x_train, dataset.y_train)
 
 
+def test_a_train_folder_of_images_alone_beside_split_folders_is_named(tmp_path, cache):
+    root = make_folder(tmp_path / "d", {"cat": 2, "dog": 2}, "test")
+    (root / "train").mkdir()
+    (root / "train" / "0.png").write_bytes(png(0))
+    with pytest.raises(ValueError, match=r"train/ beside test/ has no class folders; put its"):
+        load_dataset(root, cache_dir=cache)
+    root = make_folder(tmp_path / "e", {"cat": 2, "dog": 2}, "train")
+    (root / "training").mkdir()
+    (root / "training" / "0.png").write_bytes(png(0))
+    with pytest.raises(ValueError, match=r"2 train folders \(train/, training/\); merge them"):
+        load_dataset(root, cache_dir=cache)
+
+
 def patched_zip(zip_path: Path, names: dict[str, bytes]) -> Path:
     """A zip of png files named by `names`' keys, then each name's bytes replaced by its value
     (the same length): names as other tools write them, which Python's zipfile would not."""
@@ -238,6 +251,10 @@ def test_a_home_folder_of_no_such_user_is_a_path_not_found(tmp_path, cache, monk
     monkeypatch.setenv(data.SOURCE_VARIABLE, typo)
     (entry,) = [s for s in data.available_sources() if s["name"] == typo]
     assert not entry["available"] and "does not exist" in entry["detail"]
+    monkeypatch.chdir(tmp_path)  # as a shell leaves it: a folder of that name, here
+    monkeypatch.setenv(decode_cache.CACHE_VARIABLE, "~no-such-user-here/cache")
+    assert load_dataset(make_folder(tmp_path / "f", {"cat": 3, "dog": 3})).class_names
+    assert list((tmp_path / "~no-such-user-here" / "cache").glob("f-*.npz"))
 
 
 def test_zip_of_dot_slash_names_and_a_wrapper_beside_a_readme(tmp_path, cache):
@@ -629,13 +646,17 @@ def test_a_packed_copy_damaged_in_storage_is_refused_by_name(tmp_path, cache):
 
 def test_a_decode_a_killed_process_left_half_written_is_removed(tmp_path, cache):
     cache.mkdir(exist_ok=True)
-    killed, writing = cache / "tmp-killed.npz", cache / "tmp-writing.npz"
-    for file in (killed, writing):
+    named = cache / "flowers-32px.npz"  # as a decode in progress names its file
+    killed, writing = (atomic.temp_beside(named, decode_cache.PARTIAL) for _ in range(2))
+    other = cache / "tmp-not-ours.txt"  # the folder may be a shared one: $ALEXNET_CACHE_DIR=/tmp
+    for file in (killed, writing, other):
         file.write_bytes(b"half an npz")
     two_hours_ago = time.time() - 7200
-    os.utime(killed, (two_hours_ago, two_hours_ago))
+    for file in (killed, other):
+        os.utime(file, (two_hours_ago, two_hours_ago))
     load_dataset(make_folder(tmp_path / "f", {"cat": 3, "dog": 3}), cache_dir=cache)
-    assert not killed.exists() and writing.exists()  # another process may be writing that one
+    assert not killed.exists()
+    assert writing.exists() and other.exists()  # another process may be writing that one
 
 
 def test_a_npz_without_the_packed_arrays_is_refused(tmp_path, cache):

@@ -25,6 +25,7 @@ from alexnet_core import (
     atomic,
     checkpoints,
     continuation,
+    decode_cache,
     estimate,
     fitting,
     run_deletion,
@@ -149,6 +150,16 @@ def test_without_a_validation_split_best_is_the_best_training_epoch_and_not_call
     chosen = checkpoints.load_checkpoint(job.run_dir, f"epoch_{best_epoch:03d}").get_weights()
     for a, b in zip(best, chosen, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_run_read_by_an_older_loader_is_told_its_data_may_read_differently_now(sample):
+    recorded = training_data.TrainingData.from_dataset(sample).describe()
+    assert recorded["loader"] == decode_cache.LOADER_VERSION
+    own = recorded | {"source": "/data/flowers.zip"}
+    assert training_data.read_differently(own) == ""  # read now as it was read then
+    older = {k: v for k, v in own.items() if k != "loader"}  # trained before it was recorded
+    assert "reads some files differently" in training_data.read_differently(older)
+    assert training_data.read_differently(older | {"source": "sample"}) == ""  # read alike
 
 
 def test_data_too_small_to_hold_out_validation_images_is_told_before_training(sample):

@@ -695,12 +695,18 @@ def test_pages_see_a_dataset_folder_change_and_refuse_classes_the_run_did_not_le
     assert at.caption[0].value.startswith("Test split: 10 images")  # one per class
     # Not the images the run held out: its score here may count images it trained on.
     assert "changed since" in at.warning[0].value and "held out" in at.warning[0].value
+    assert "reads some files differently" not in at.warning[0].value  # read as it was read
+    del saved["dataset"]["loader"]  # as a run trained before this app read them otherwise
+    (moved / "config.json").write_text(json.dumps(saved))
+    at.run()
+    assert "reads some files differently" in at.warning[0].value
     (folder / "zebra").mkdir()  # a class the run never learned
     for n in range(3):
         (folder / "zebra" / f"{n}.png").write_bytes(encoded(x_test[n]))
     at.run()
     assert not at.exception and len(at.error) == 1
     assert "now holds the classes airplane" in at.error[0].value and "zebra" in at.error[0].value
+    assert "reads some files differently" in at.error[0].value
     assert not at.button, "nothing to evaluate against labels that do not match"
 
 
