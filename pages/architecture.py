@@ -76,7 +76,7 @@ if "arch_image_size" not in st.session_state:
     load_preset()
 about = help_texts.about  # a setting's widget options: kept, with what it means
 keep = common.KEEP  # the knobs keep their values while you visit other pages
-box = {"width": common.BOX + 8}  # four to a line at 1024 px wide (564 px)
+box = {"width": common.BOX + 12}  # four to a line at 1024 px wide (564 px), a scroll bar too
 row = common.row()
 name = row.selectbox(
     "Preset", list(presets.PRESETS), key="arch_preset", on_change=load_preset, **box, **keep

@@ -211,11 +211,12 @@ looks = st.container(horizontal=True)
 title = "Top classes" + (
     "" if views == "single" else f", mean of {len(result.view_probabilities)} views"
 )
-looks.container(width=280).plotly_chart(vision_charts.top_k(prediction.top, title),
+looks.container(width=260).plotly_chart(vision_charts.top_k(prediction.top, title),
                                         key="classify_chart")  # fmt: skip
 picture = looks.container(width=PICTURE_WIDTH)
 seen_caption = f"What the network saw ({seen.shape[0]}x{seen.shape[1]})"
-picture.image(common.enlarged(seen, SHOWN_SIDE), caption=seen_caption, **common.PIXELS)
+picture.image(common.enlarged(seen, SHOWN_SIDE), caption=seen_caption, width="stretch",
+              **common.PIXELS)  # fmt: skip
 widgets.squeeze_note(result.aspect, picture)
 maps = looks.container(width=2 * PICTURE_WIDTH + 16)  # the two, a gap (1 rem) between them
 pair = maps.container(horizontal=True)
@@ -223,14 +224,15 @@ for overlay, index in ((top_overlay, top_index), (other_overlay, other)):
     index = int(index)
     probability = prediction.probabilities[index]
     pair.container(width=PICTURE_WIDTH).image(
-        overlay, caption=f"{name}: {run.class_names[index]} ({probability:.1%})", **common.PIXELS
-    )
+        overlay, caption=f"{name}: {run.class_names[index]} ({probability:.1%})",
+        width="stretch", **common.PIXELS,
+    )  # fmt: skip
 widgets.heat_key(method, maps)
 if views != "single":
     st.markdown(f"**The {len(result.view_probabilities)} views** and what the network said of each")
     shown = classify.view_batches(result.image[None], views)
     said = list(zip(classify.VIEW_NAMES[views], shown, result.view_probabilities, strict=True))
-    # a line of patches, then one of their mirror images
+    # the patches, then their mirror images
     in_order = said[0::2] + said[1::2]
     common.image_grid([common.enlarged(view[0], VIEW_SIDE) for _, view, _ in in_order],
                       [f"{place}: {run.class_names[p.argmax()]} {p.max():.0%}"

@@ -27,8 +27,8 @@ from pages import wording
 
 KEEP = dict(persist_state="session")  # a choice keeps its value while you visit other pages
 # A number or select box's width in a row(), in pixels: six to a line in Train's form at 1280 px
-# wide (786 px inside it) and four at 1024 (530 px).
-BOX = 116
+# wide (786 px inside it) and four at 1024 (530 px), with room for a 17 px scroll bar.
+BOX = 112
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
 NO_TEST_IMAGES = (
     "This run's data has no test images: without a test/ folder, a share of each class is set "

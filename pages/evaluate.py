@@ -126,4 +126,4 @@ for mistake in result.mistakes[:shown]:
         f"{names[mistake.predicted_class]} ({mistake.confidence:.0%})",
         f"{widgets.EXPLANATION_LABELS[method]}: {names[mistake.predicted_class]}",
     ]
-common.image_grid(pictures, captions, width=88, together=2)  # four pairs a line at 1280 px
+common.image_grid(pictures, captions, width=84, together=2)  # four pairs a line at 1280 px

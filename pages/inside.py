@@ -264,8 +264,8 @@ with unit_tab:
         common.image_grid(
             [introspect.outlined(dataset.x_test[i], box, factor) for i, _, box in found],
             captions,
-            width=76,  # nine a line at 1280 px
+            width=74,  # nine a line at 1280 px
         )
         patches = [dataset.x_test[i][box[0] : box[2], box[1] : box[3]] for i, _, box in found]
         shown = [common.enlarged(p, SHOWN_SIDE) for p in patches]
-        common.image_grid(shown, ["patch"] * len(patches), width=76)
+        common.image_grid(shown, ["patch"] * len(patches), width=74)
