@@ -18,6 +18,9 @@ import numpy as np
 from alexnet_core.images import check_memory, decode_image, is_image_name
 from alexnet_core.source_files import Parts, folder_listing, zip_listing
 
+# A file whose name is not an image's (a video, an archive) is read, in case it is one, only up
+# to this size: a dataset folder chosen by mistake (a home folder) is not read whole.
+UNREAD_ABOVE = 64 * 2**20
 # Folder names that hold a split rather than a class, in any case (Train/, Testing/...).
 SPLIT_FOLDERS = {"train": ("train", "training"), "test": ("test", "testing")}
 
@@ -35,7 +38,8 @@ class FolderImages(NamedTuple):
 def read_image_folder(path: Path, image_size: int) -> FolderImages:
     """Decode every image under `path` (a folder or a zip) to image_size x image_size RGB."""
     if path.is_dir():
-        return _Tree(path, *folder_listing(path), read=Path.read_bytes).decode(image_size)
+        return _Tree(path, *folder_listing(path), read=Path.read_bytes,
+                     size=lambda file: file.stat().st_size).decode(image_size)  # fmt: skip
     if not zipfile.is_zipfile(path):
         if path.suffix.lower() == ".zip" or _starts_with(path, b"PK"):
             raise ValueError(
@@ -48,7 +52,8 @@ def read_image_folder(path: Path, image_size: int) -> FolderImages:
         )
     try:
         with zipfile.ZipFile(path) as archive:
-            return _Tree(path, *zip_listing(archive), read=archive.read).decode(image_size)
+            return _Tree(path, *zip_listing(archive), read=archive.read,
+                         size=lambda info: info.file_size).decode(image_size)  # fmt: skip
     # UnicodeDecodeError: a name flagged UTF-8 that is not
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: cannot read this zip file ({error})") from error
@@ -74,6 +79,7 @@ class _Tree:
     files: dict[Parts, object]  # Each file, and the handle that `read` takes.
     folders: set[Parts]
     read: Callable[[object], bytes]
+    size: Callable[[object], int]  # a file's size in bytes, without reading it
 
     def decode(self, image_size: int) -> FolderImages:
         root = self.unwrap()
@@ -239,6 +245,10 @@ class _Tree:
         for label, parts in items:
             where = "/".join(parts)
             try:
+                if not is_image_name(parts[-1]) and self.size(self.files[parts]) > UNREAD_ABOVE:
+                    skipped.append(f"{where}: not an image by its name, and over "
+                                   f"{UNREAD_ABOVE / 2**20:g} MB: left out unread")  # fmt: skip
+                    continue
                 images[count] = decode_image(self.read(self.files[parts]), image_size, name=where)
             except ValueError as error:
                 skipped.append(str(error))

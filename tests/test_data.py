@@ -293,6 +293,35 @@ def test_zip_junk_is_ignored(tmp_path, cache):
     assert dataset.skipped == ("extra.PNG: an image outside every class folder, left out",)
 
 
+@pytest.mark.parametrize("kind", ["folder", "zip"])
+def test_a_large_file_not_named_as_an_image_is_left_out_unread(tmp_path, cache, monkeypatch, kind):
+    folder = make_folder(tmp_path / "f", {"cat": 3, "dog": 3})
+    (folder / "cat" / "scan").write_bytes(png(0))  # no suffix, small: read, and an image
+    if kind == "folder":
+        source = folder
+        with open(folder / "dog" / "holiday.mp4", "wb") as video:
+            video.truncate(image_folders.UNREAD_ABOVE + 1)  # sparse: 64 MB that take no disk
+    else:  # a zip would store the 64 MB: a smaller limit, the same rule
+        source = zip_folder(folder, tmp_path / "f.zip")
+        monkeypatch.setattr(image_folders, "UNREAD_ABOVE", 1000)
+        with zipfile.ZipFile(source, "a") as archive:
+            archive.writestr("dog/holiday.mp4", bytes(2000))
+    read = []
+    decode = image_folders.decode_image
+
+    def reading(data, *args, **options):  # counts what is read
+        read.append(len(data))
+        return decode(data, *args, **options)
+
+    monkeypatch.setattr(image_folders, "decode_image", reading)
+    found = image_folders.read_image_folder(source, 32)
+    assert len(read) == 7  # three cats, the scan and three dogs: never the video
+    assert any(
+        line.startswith("dog/holiday.mp4: not an image by its name, and over")
+        for line in found.skipped
+    ), found.skipped
+
+
 def test_images_beside_the_class_folders_of_a_split_layout_are_listed(tmp_path, cache):
     root = make_folder(make_folder(tmp_path / "pets", {"cat": 3, "dog": 3}, "train"),
                        {"cat": 1, "dog": 1}, "test")  # fmt: skip
