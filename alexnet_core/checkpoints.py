@@ -117,8 +117,29 @@ def load_checkpoint(path: str | os.PathLike, which: str = "best"):
     try:
         with _gc_paused():
             return keras.saving.load_model(file, safe_mode=True)
+    except MemoryError:
+        raise
+    except Exception as error:  # a whole zip that is no Keras model (KeyError, TypeError...)
+        raise ValueError(f"{file}: not a model this app can load ({error})") from error
     finally:
         keras.config.set_dtype_policy(before)
+
+
+def check_matches(model, path: str | os.PathLike, which: str, class_names) -> None:
+    """ValueError unless `model`, loaded from checkpoint `which` of run folder `path`, can be
+    the run's network: this app's named layers (conv1 .. predictions) and an output for each of
+    the run's classes. A file copied in from another run, or another model altogether, loads
+    as a model all the same."""
+    file = checkpoint_path(path, which)
+    names = {layer.name for layer in model.layers}
+    if not {"conv1", "predictions"} <= names:
+        raise ValueError(f"{file}: not a network of this app (it has no conv1 and predictions "
+                         "layers)")  # fmt: skip
+    outputs = model.output_shape[-1]
+    if outputs != len(class_names):
+        raise ValueError(f"{file}: a network for {outputs} classes, but the run has "
+                         f"{len(class_names)} ({', '.join(class_names) or 'none named'}): "
+                         "another run's checkpoint?")  # fmt: skip
 
 
 def _saved_policy(file: Path) -> str:

@@ -5,7 +5,7 @@ import json
 import os
 import sys
 
-from alexnet_core import runs
+from alexnet_core import run_text
 
 
 def fit(line: str) -> str:
@@ -55,7 +55,7 @@ def epoch_line(snap, row: dict) -> str:
 def data_line(run_dir) -> str:
     """What the run trains on, as its config.json records it, and what was left out of it."""
     data = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))["dataset"]
-    text = f"data: {runs.data_text(data)}"
+    text = f"data: {run_text.data_text(data)}"
     if data.get("left_out"):
         listed = data.get("left_out_first", [])
         more = data["left_out"] - len(listed)

@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 
 
-def _read_csv(path: Path, integer_column: str) -> list[dict]:
+def _read_csv(path: Path, integer_column: str, counts: tuple[str, ...] = ()) -> list[dict]:
     """The rows of a run's CSV file, [] if there is none; ValueError if it is damaged (every
-    row must have a whole number in `integer_column`)."""
+    row must have a whole number in `integer_column`, and in each of `counts` one or none)."""
     if not path.exists():
         return []
     try:
@@ -22,11 +22,16 @@ def _read_csv(path: Path, integer_column: str) -> list[dict]:
             rows = list(csv.DictReader(f))
     except (UnicodeDecodeError, csv.Error) as error:
         raise ValueError(f"{path}: damaged, not a CSV file this app wrote ({error})") from error
+    except OSError as error:  # a folder in its place, no permission to read it
+        raise ValueError(f"{path}: cannot be read ({error.strerror or error})") from error
     if any(None in row for row in rows):  # csv puts the cells beyond the header under None
         raise ValueError(f"{path}: damaged, a row has more cells than the header has names")
     rows = [{k: _number(v) for k, v in row.items()} for row in rows]
     if any(not isinstance(row.get(integer_column), int) for row in rows):
         raise ValueError(f"{path}: damaged, a row has no whole number for {integer_column}")
+    for column in counts:  # empty in runs made before it was recorded
+        if any(not isinstance(row.get(column), int | None) for row in rows):
+            raise ValueError(f"{path}: damaged, a row's {column} is not a whole number")
     return rows
 
 
@@ -44,7 +49,7 @@ def _number(text: str):
 def load_history(path: str | os.PathLike) -> list[dict]:
     """Per-epoch rows: epoch, loss, accuracy, val_loss, val_accuracy, learning_rate (the rate
     at the epoch's end: batches.csv has each batch's), seconds."""
-    return _read_csv(Path(path) / "history.csv", "epoch")
+    return _read_csv(Path(path) / "history.csv", "epoch", counts=("batches", "images"))
 
 
 def load_batch_history(path: str | os.PathLike) -> list[dict]:
@@ -52,7 +57,7 @@ def load_batch_history(path: str | os.PathLike) -> list[dict]:
     them), batch_loss, batch_accuracy (the batch's own; empty in runs made before they were
     recorded), learning_rate, images_per_second (over the last batches; empty for the first of
     each epoch)."""
-    return _read_csv(Path(path) / "batches.csv", "step")
+    return _read_csv(Path(path) / "batches.csv", "step", counts=("epoch",))
 
 
 def reached_error(history: list[dict], error: float) -> tuple[int, float | None] | None:
@@ -93,9 +98,17 @@ def load_lr_events(path: str | os.PathLike) -> list[dict]:
         events = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{file}: damaged, not JSON ({error})") from error
-    keys = {"step", "epoch", "old", "new"}
-    if not isinstance(events, list) or not all(
-        isinstance(e, dict) and keys <= e.keys() for e in events
-    ):
+    except OSError as error:  # a folder in its place, no permission to read it
+        raise ValueError(f"{file}: cannot be read ({error.strerror or error})") from error
+    if not isinstance(events, list) or not all(map(_is_event, events)):
         raise ValueError(f"{file}: damaged, expected a list of step, epoch, old and new rates")
     return events
+
+
+def _is_event(event) -> bool:
+    """A rate change as job.record_lr_event writes it: whole step and epoch, positive rates."""
+    if not (isinstance(event, dict) and {"step", "epoch", "old", "new"} <= event.keys()):
+        return False
+    whole = all(isinstance(event[key], int) and not isinstance(event[key], bool)
+                for key in ("step", "epoch"))  # fmt: skip
+    return whole and all(_is_number(event[key]) and event[key] > 0 for key in ("old", "new"))

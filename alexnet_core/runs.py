@@ -15,16 +15,16 @@ run_deletion.py deletes one.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import json
+import math
 import os
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alexnet_core import figure_one, run_lock, run_logs
+from alexnet_core import run_lock, run_logs
 from alexnet_core.checkpoints import CHECKPOINT_NAME
 from alexnet_core.config import (
     ModelConfig,
@@ -32,12 +32,9 @@ from alexnet_core.config import (
     model_config_from_dict,
     train_config_from_dict,
 )
-from alexnet_core.presets import PRESETS, train_preset
 
 RUNS_VARIABLE = "ALEXNET_RUNS_DIR"  # environment variable naming the runs root
 ACTIVE_STATUSES = ("queued", "running", "paused", "stopping")
-# Training settings of the data and the machine, not of how a network learns
-NOT_PRESET_CHANGES = ("dataset", "image_size", "devices")
 
 
 @dataclass(frozen=True)
@@ -163,6 +160,9 @@ def _configs(path: Path) -> dict:
         model_config = model_config_from_dict(config["model"])
         train_config = train_config_from_dict(config["training"])
         data = config.get("dataset", {})
+        for count in ("num_train", "num_val", "num_test", "left_out"):  # absent in older runs
+            if type(data.get(count, 0)) is not int:
+                raise ValueError(f"its dataset's {count} is not a whole number")
         return dict(
             preset=model_config.preset,
             model_config=model_config,
@@ -215,15 +215,17 @@ def read_run(path: str | os.PathLike) -> RunInfo:
             status=state,
             epochs_done=int(status.get("epochs_done", 0)),
             # 'best_val_accuracy': the key before runs without validation were told apart
-            best_accuracy=status.get("best_accuracy", status.get("best_val_accuracy")),
-            test_accuracy=status.get("test_accuracy"),
+            best_accuracy=_share(status.get("best_accuracy", status.get("best_val_accuracy"))),
+            test_accuracy=_share(status.get("test_accuracy")),
             test_loss=status.get("test_loss"),
             duration_s=float(status.get("duration_s", 0.0)),
             error=str(status.get("error") or ""),
             device=str(status.get("device") or ""),
-            cut_short=tuple(status["cut_short"]) if status.get("cut_short") else None,
+            cut_short=_cut(status["cut_short"]) if status.get("cut_short") else None,
             best_metric=status.get("best_metric") or ("val_accuracy" if validated else "accuracy"),
         )
+        if not isinstance(progress["best_metric"], str):  # a name the pages look up
+            raise TypeError(f"best_metric {progress['best_metric']!r} is not a name")
         if "created" not in described and status.get("started"):  # an older config.json
             progress["created"] = str(status["started"])
         return RunInfo(**{**known, **progress})
@@ -232,55 +234,18 @@ def read_run(path: str | os.PathLike) -> RunInfo:
         return RunInfo(**known, error=problem)
 
 
-def data_text(data: dict) -> str:
-    """A run's data in one line, as config.json records it; "" for a run without the record."""
-    if "num_train" not in data:
-        return ""
-    text = (f"{data.get('name') or data.get('source', '')}: {data['num_train']:,} train / "
-            f"{data['num_val']:,} validation / {data['num_test']:,} test images, "
-            f"{len(data.get('class_names', ()))} classes")  # fmt: skip
-    left_out = data.get("left_out", 0)
-    return text + (f", {left_out:,} left out" if left_out else "")
+def _share(value) -> float | None:
+    """An accuracy as status.json holds it (None, or from 0 to 1); TypeError for anything else."""
+    if value is None or (type(value) in (int, float) and (0 <= value <= 1 or math.isnan(value))):
+        return value
+    raise TypeError(f"{value!r} is not an accuracy from 0 to 1")
 
 
-def preset_changes(run: RunInfo) -> str:
-    """How the run's settings differ from its preset's, as 'width 0.5, learning rate 0.02': the
-    network's, then the training's; a run of the paper's figure 1 reads 'figure 1 (tanh)' and
-    what differs from that. What follows the data (image size, classes, source) and the
-    machine (devices) is left out. "" when nothing differs, or the preset is not one of this
-    version's."""
-    ours, train = run.model_config, run.train_config
-    if ours is None or run.preset not in PRESETS:
-        return ""
-    changes, model_base, train_base = [], PRESETS[run.preset], train_preset(run.preset)
-    if train is not None and figure_one.matches(ours, train):
-        changes.append(f"figure 1 ({ours.activation})")
-        model_base, train_base = figure_one.configs(ours.activation)
-    pairs = [(ours, model_base.for_dataset(ours.image_size, ours.num_classes))]
-    if train is not None:
-        pairs.append((train, train_base))
-    for config, preset in pairs:
-        for name in (f.name for f in dataclasses.fields(config)):
-            value = getattr(config, name)
-            if value == getattr(preset, name) or name in NOT_PRESET_CHANGES:
-                continue
-            name = name.replace("_", " ")  # "learning rate 0.02": words, as Train labels them
-            changes.append(f"{name} {setting_text(value)}")
-    return ", ".join(changes)
-
-
-def setting_text(value) -> str:
-    """A config value as the pages show it: 'on' or 'off', '8/16/16/16/16' for one per
-    convolution, a float to 12 significant digits: settings that differ read differently, and
-    float arithmetic's noise (0.1 + 0.05 = 0.15000000000000002) reads 0.15; '—' for one an older
-    run lacks."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, tuple | list):  # a JSON round trip gives lists
-        return "/".join(setting_text(each) for each in value)
-    return f"{value:.12g}" if isinstance(value, float) else str(value)
+def _cut(value) -> tuple[int, int, int]:
+    """status.json's cut_short: epoch, batches trained, batches an epoch has."""
+    if not (isinstance(value, list) and len(value) == 3 and all(type(v) is int for v in value)):
+        raise TypeError(f"cut_short {value!r} is not three whole numbers")
+    return tuple(value)
 
 
 def _mtime(path: Path) -> float:

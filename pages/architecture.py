@@ -219,8 +219,12 @@ st.write(
     f"{side}x{side} input{beyond}."
 )
 
+table = pd.DataFrame(plan.as_records())
+for column in ("parameters", "MACs"):  # past int64 (filters by the trillion): Arrow takes floats
+    if table[column].dtype == object:
+        table[column] = table[column].astype(float)
 st.dataframe(
-    pd.DataFrame(plan.as_records()),
+    table,
     hide_index=True,
     height=35 * (len(plan.rows) + 1) + 3,  # every layer in view: a row is 35 px, the header too
     column_config={

@@ -99,6 +99,7 @@ def pick_checkpoint(prefix: str):
     try:
         version = os.path.getmtime(checkpoints.checkpoint_path(run.path, which))
         model = load_model_cached(str(run.path), which)
+        checkpoints.check_matches(model, run.path, which, run.class_names)
     except Exception as exc:  # a missing, damaged or foreign checkpoint file
         whole = [c for c in run.checkpoints if c != which and checkpoints.is_whole(run.path, c)]
         show_error(exc, "Pick another checkpoint above." if whole else "Pick another run above.")

@@ -9,7 +9,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import checkpoints, config, run_logs, runs
+from alexnet_core import checkpoints, config, run_logs, run_text, runs
 
 # Fields of both ModelConfig and TrainConfig (image_size: the network's input, the data's size).
 BOTH_CONFIGS = {f.name for f in dataclasses.fields(config.ModelConfig)} & {
@@ -19,12 +19,12 @@ BOTH_CONFIGS = {f.name for f in dataclasses.fields(config.ModelConfig)} & {
 
 def settings(run: runs.RunInfo) -> dict[str, str]:
     """The run's model and training settings as one flat dict ('model.width': '0.5', ...), each
-    value as the pages show it (runs.setting_text)."""
+    value as the pages show it (run_text.setting_text)."""
     flat = {}
     for part, values in (("model", run.model_config), ("training", run.train_config)):
         if values is not None:
             for name, value in config.config_to_dict(values).items():
-                flat[f"{part}.{name}"] = runs.setting_text(value)
+                flat[f"{part}.{name}"] = run_text.setting_text(value)
     return flat
 
 
@@ -42,7 +42,7 @@ def legend_names(differ: pd.DataFrame, most: int = 2) -> dict[str, str]:
     names = {}
     for run_id, values in differ.items():
         parts = [f"{words(key)} {value}" for key, value in values.items()
-                 if value != runs.setting_text(None)]  # an older run may lack one  # fmt: skip
+                 if value != run_text.setting_text(None)]  # an older run may lack one  # fmt: skip
         shown = ", ".join(parts[:most]) + (", …" if len(parts) > most else "")
         names[run_id] = f"{run_id} · {shown}" if parts else run_id
     return names
@@ -68,7 +68,7 @@ def table_rows(found: list[runs.RunInfo]) -> list[dict]:
                 "test acc %": percent(run.test_accuracy),
                 "best val acc %": percent(run.best_val_accuracy),
                 "preset": run.preset,
-                "changed from the preset": runs.preset_changes(run) or "—",
+                "changed from the preset": run_text.preset_changes(run) or "—",
                 "duration (s)": run.duration_s,
                 "optimizer": train.optimizer if train else "—",
                 "learning rate": train.learning_rate if train else None,

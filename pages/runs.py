@@ -11,6 +11,7 @@ from alexnet_core import (
     run_charts,
     run_deletion,
     run_logs,
+    run_text,
     runs,
     training,
 )
@@ -95,7 +96,7 @@ metric = st.segmented_control(
 ) or usual  # fmt: skip
 left_out = "damaged, left out of the comparison"
 table = pd.DataFrame({run_id: settings(by_id[run_id]) for run_id in chosen})
-differ = table.fillna(runs.setting_text(None))  # a setting an older run lacks
+differ = table.fillna(run_text.setting_text(None))  # a setting an older run lacks
 differ = differ[differ.nunique(axis=1) > 1]
 names = legend_names(differ)
 counts = {len(by_id[run_id].class_names) for run_id in chosen}  # 0 for a run that kept none
@@ -202,7 +203,7 @@ def run_numbers(run: runs.RunInfo) -> None:
 
 run_numbers(run)
 if run.data:
-    st.caption(f"Trained on {runs.data_text(run.data)}.")
+    st.caption(f"Trained on {run_text.data_text(run.data)}.")
 if run.data.get("left_out"):
     listed = run.data.get("left_out_first", [])
     more = run.data["left_out"] - len(listed)

@@ -281,6 +281,15 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     app.number_input(key="arch_conv_strides_1").set_value(2).run()
     assert app.dataframe[0].value.set_index("layer")["output shape"]["conv1"] == "109x109x96"
     app.number_input(key="arch_conv_strides_1").set_value(4).run()
+    for i in range(1, 6):  # a thousand billion filters each: counts past 64-bit integers
+        app.number_input(key=f"arch_conv_filters_{i}").set_value(10**12)
+    app.run()
+    assert not app.exception
+    table = app.dataframe[0].value.set_index("layer")
+    assert table["parameters"]["conv2"] > 2**63  # shown, as a float
+    for i, filters in enumerate((96, 256, 384, 384, 256), start=1):
+        app.number_input(key=f"arch_conv_filters_{i}").set_value(filters)
+    app.run()
 
     assert metric(app, "MACs per image") == "724 M"
     app.number_input(key="arch_fc_units").set_value(16384).run()  # the shares are worked out

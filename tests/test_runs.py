@@ -14,7 +14,16 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet_core import atomic, checkpoints, figure_one, run_deletion, run_lock, run_logs, runs
+from alexnet_core import (
+    atomic,
+    checkpoints,
+    figure_one,
+    run_deletion,
+    run_lock,
+    run_logs,
+    run_text,
+    runs,
+)
 from alexnet_core.config import dumps
 from alexnet_core.model import build_alexnet
 from alexnet_core.presets import PRESETS, train_preset
@@ -89,6 +98,13 @@ def test_list_runs_reads_finished_interrupted_and_damaged_folders(runs_dir):
          "this app writes there (OverflowError("),  # no process has such an id
         ('{"epochs_done": 2}', "status.json does not hold what this app writes there "
          "(KeyError('status'))"),
+        # values of the wrong kind, which the pages would format, add or unpack
+        ('{"status": "finished", "best_accuracy": "0.5"}', "status.json does not hold what "
+         "this app writes there (TypeError(\"'0.5' is not an accuracy from 0 to 1\"))"),
+        ('{"status": "finished", "test_accuracy": 5}', "status.json does not hold what"),
+        ('{"status": "stopped", "cut_short": [1]}', "status.json does not hold what this app "
+         "writes there (TypeError('cut_short [1] is not three whole numbers'))"),
+        ('{"status": "finished", "best_metric": ["x"]}', "status.json does not hold what"),
     ],
 )  # fmt: skip
 def test_a_damaged_status_file_keeps_what_config_json_says(runs_dir, status_text, error):
@@ -108,7 +124,11 @@ def test_a_config_file_with_wrong_parts_is_named_in_plain_words(runs_dir):
     (runs_dir / "no-model" / "config.json").write_text(json.dumps({"training": config["training"]}))
     make_run(runs_dir, "odd-dataset")
     (runs_dir / "odd-dataset" / "config.json").write_text(json.dumps({**config, "dataset": 3}))
+    make_run(runs_dir, "odd-count")
+    counted = {**config, "dataset": {"source": "sample", "num_test": "x"}}
+    (runs_dir / "odd-count" / "config.json").write_text(json.dumps(counted))
     listed = {run.run_id: run for run in runs.list_runs()}
+    assert listed["odd-count"].error == "config.json: its dataset's num_test is not a whole number"
     assert listed["no-model"].error == "config.json has no 'model' part"
     assert listed["odd-dataset"].error.startswith("config.json: ")
     assert listed["odd-dataset"].model_config is None
@@ -133,7 +153,7 @@ def test_an_older_status_file_is_read_and_a_run_without_validation_has_no_val_ac
 
 def test_a_runs_changes_to_its_preset_are_named_and_the_datas_sizes_are_not(runs_dir):
     plain = runs.read_run(make_run(runs_dir, "plain"))
-    assert runs.preset_changes(plain) == ""
+    assert run_text.preset_changes(plain) == ""
     path = make_run(runs_dir, "changed")
     config = json.loads((path / "config.json").read_text())
     changed = TINY.for_dataset(64, 3).replace(
@@ -142,17 +162,17 @@ def test_a_runs_changes_to_its_preset_are_named_and_the_datas_sizes_are_not(runs
     config["model"] = json.loads(dumps(changed))["model"]
     config["training"].update(image_size=64, devices="cpu", dataset="/data/shapes")
     (path / "config.json").write_text(json.dumps(config))
-    assert runs.preset_changes(runs.read_run(path)) == (
+    assert run_text.preset_changes(runs.read_run(path)) == (
         "conv kernels 5/3/3/3/3, width 0.5, activation tanh, augment flip on"
     )  # in the order of ModelConfig's fields; image size 64 and 3 classes are the data's
     config["training"].update(epochs=4, learning_rate=0.0025, schedule="cosine")
     (path / "config.json").write_text(json.dumps(config))
-    assert runs.preset_changes(runs.read_run(path)).endswith(
+    assert run_text.preset_changes(runs.read_run(path)).endswith(
         "augment flip on, epochs 4, learning rate 0.0025, schedule cosine"
     )  # then the training's, in TrainConfig's order
     model_config, train_config = figure_one.configs("tanh")  # the paper's figure 1 names itself
     (path / "config.json").write_text(dumps(model_config, replace(train_config, epochs=20)))
-    assert runs.preset_changes(runs.read_run(path)) == "figure 1 (tanh), epochs 20"
+    assert run_text.preset_changes(runs.read_run(path)) == "figure 1 (tanh), epochs 20"
 
 
 def test_a_config_without_its_creation_time_takes_the_status_files_start(runs_dir):
@@ -406,6 +426,43 @@ def test_damaged_side_files_and_checkpoints_raise_value_errors_naming_the_file(t
         checkpoints.load_checkpoint(tmp_path, "best")
 
 
+@pytest.mark.parametrize(
+    "file, text, problem",
+    [
+        ("lr_events.json", '[{"step": 3, "epoch": 1, "old": 0.01, "new": "0.02"}]', "expected a"),
+        ("lr_events.json", '[{"step": 3, "epoch": "1", "old": 0.01, "new": 0.02}]', "expected a"),
+        ("lr_events.json", '[{"step": 3, "epoch": 1, "old": 0.01, "new": null}]', "expected a"),
+        ("history.csv", "epoch,loss,batches\n1,0.5,x\n", "batches is not a whole number"),
+        ("batches.csv", "step,epoch,loss\n1,one,0.5\n", "epoch is not a whole number"),
+        ("history.csv", None, "cannot be read"),  # a folder in its place
+        ("lr_events.json", None, "cannot be read"),
+    ],
+)
+def test_a_log_with_values_of_the_wrong_kind_is_damaged_not_a_crash(tmp_path, file, text, problem):
+    if text is None:
+        (tmp_path / file).mkdir()
+    else:
+        (tmp_path / file).write_text(text)
+    read = {"lr_events.json": run_logs.load_lr_events, "history.csv": run_logs.load_history,
+            "batches.csv": run_logs.load_batch_history}[file]  # fmt: skip
+    with pytest.raises(ValueError, match=problem):
+        read(tmp_path)
+
+
+def test_a_checkpoint_that_is_a_zip_but_no_model_or_another_runs_model_is_refused(tmp_path):
+    with zipfile.ZipFile(tmp_path / "best.keras", "w") as archive:
+        archive.writestr("hello.txt", "not a model")
+    with pytest.raises(ValueError, match="best.keras: not a model this app can load"):
+        checkpoints.load_checkpoint(tmp_path, "best")
+    three = build_alexnet(TINY.replace(num_classes=3))
+    with pytest.raises(ValueError, match="a network for 3 classes, but the run has 10"):
+        checkpoints.check_matches(three, tmp_path, "best", [str(i) for i in range(10)])
+    checkpoints.check_matches(three, tmp_path, "best", ["a", "b", "c"])  # its own run's
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    with pytest.raises(ValueError, match="not a network of this app"):
+        checkpoints.check_matches(plain, tmp_path, "best", ["a", "b", "c"])
+
+
 def test_reached_error_counts_the_seconds_to_the_epoch_that_fell_to_it():
     rows = [
         {"epoch": 1, "accuracy": 0.5, "seconds": 10},
@@ -422,13 +479,20 @@ def test_reached_error_counts_the_seconds_to_the_epoch_that_fell_to_it():
 
 
 def test_setting_values_read_as_words_and_any_two_that_differ_read_differently():
-    assert runs.setting_text(None) == "—"  # a setting an older run did not have
-    assert [runs.setting_text(v) for v in (True, False, 32, "sgd")] == ["on", "off", "32", "sgd"]
-    assert runs.setting_text((8, 16, 16)) == runs.setting_text([8, 16, 16]) == "8/16/16"
-    assert runs.setting_text((True, False)) == "on/off"  # one per convolution, each as words
-    assert [runs.setting_text(v) for v in (0.0025, 1e-05, 0.5)] == ["0.0025", "1e-05", "0.5"]
-    assert runs.setting_text(0.1000001) != runs.setting_text(0.1), "not rounded to look alike"
-    assert runs.setting_text(0.1 + 0.05) == "0.15", "float noise is not a setting"
+    assert run_text.setting_text(None) == "—"  # a setting an older run did not have
+    assert [run_text.setting_text(v) for v in (True, False, 32, "sgd")] == [
+        "on",
+        "off",
+        "32",
+        "sgd",
+    ]
+    assert run_text.setting_text((8, 16, 16)) == run_text.setting_text([8, 16, 16]) == "8/16/16"
+    assert run_text.setting_text((True, False)) == "on/off"  # one per convolution, each as words
+    assert [run_text.setting_text(v) for v in (0.0025, 1e-05, 0.5)] == ["0.0025", "1e-05", "0.5"]
+    assert run_text.setting_text(0.1000001) != run_text.setting_text(0.1), (
+        "not rounded to look alike"
+    )
+    assert run_text.setting_text(0.1 + 0.05) == "0.15", "float noise is not a setting"
 
 
 def test_figure_one_runs_are_the_newest_finished_of_each_activation_by_data(runs_dir):

@@ -19,6 +19,7 @@ from alexnet_core import (
     evaluation,
     explain,
     filters,
+    model,
     presets,
     runs,
     training,
@@ -157,6 +158,21 @@ def test_inside_leaves_out_an_epoch_checkpoint_it_cannot_read(trained_run, monke
     assert "epoch 001" in captions(at) and "epoch 002" not in captions(at)
     said = "epoch_002.keras could not be read (damaged or gone), so it is left out."
     assert [w.value for w in at.warning] == [said]
+
+
+@pytest.mark.parametrize("page", ["classify", "inside", "evaluate"])
+def test_another_runs_checkpoint_is_refused_in_words(trained_run, monkeypatch, tmp_path, page):
+    copy = tmp_path / trained_run.run_id
+    shutil.copytree(trained_run.path, copy)
+    other = model.build_alexnet(trained_run.model_config.replace(num_classes=3))
+    for name in copy.glob("*.keras"):  # copied in from a run with three classes
+        other.save(name)
+    (copy / "checksums.json").unlink(missing_ok=True)
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path))
+    at = open_page_allowing_errors(page)
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert "best.keras: a network for 3 classes, but the run has 10" in error, error
 
 
 def test_inside_numbers_a_test_image_the_way_its_caption_does(app, trained_run, test_images):
