@@ -106,9 +106,11 @@ def load_lr_events(path: str | os.PathLike) -> list[dict]:
 
 
 def _is_event(event) -> bool:
-    """A rate change as job.record_lr_event writes it: whole step and epoch, positive rates."""
+    """A rate change as job.record_lr_event writes it: whole step and epoch, a new rate above 0
+    (the old one may be 0: a schedule can end there)."""
     if not (isinstance(event, dict) and {"step", "epoch", "old", "new"} <= event.keys()):
         return False
     whole = all(isinstance(event[key], int) and not isinstance(event[key], bool)
                 for key in ("step", "epoch"))  # fmt: skip
-    return whole and all(_is_number(event[key]) and event[key] > 0 for key in ("old", "new"))
+    old, new = event["old"], event["new"]
+    return whole and _is_number(old) and old >= 0 and _is_number(new) and new > 0
