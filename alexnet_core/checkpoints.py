@@ -142,6 +142,34 @@ def check_matches(model, path: str | os.PathLike, which: str, class_names) -> No
                          "another run's checkpoint?")  # fmt: skip
 
 
+class ForeignCheckpoint(ValueError):
+    """A checkpoint that loads, but is not its run's: another network, or another optimizer."""
+
+
+def check_same_run(saved, saved_optimizer, model, optimizer, path, which: str) -> None:
+    """ForeignCheckpoint unless `saved` (checkpoint `which` of run folder `path`) and its
+    optimizer state are of the network `model` the run's config describes and of the run's
+    built `optimizer`: weight for weight, the same shapes."""
+    file = checkpoint_path(path, which)
+    mine = [tuple(w.shape) for w in model.weights]
+    if [tuple(w.shape) for w in saved.weights] != mine:
+        ours, theirs = model.count_params(), saved.count_params()
+        differ = (f"it has {theirs:,} parameters where this run's network has {ours:,}"
+                  if ours != theirs else "its layers' shapes differ")  # fmt: skip
+        raise ForeignCheckpoint(
+            f"{file} is not this run's network ({differ}): was it copied in from another run? "
+            f"Put the run's own {which}.keras back, or train a new run."
+        )
+    variables = [] if saved_optimizer is None else saved_optimizer.variables
+    if [tuple(v.shape) for v in variables] != [tuple(v.shape) for v in optimizer.variables]:
+        name = type(saved_optimizer).__name__ if saved_optimizer is not None else "no"
+        raise ForeignCheckpoint(
+            f"{file} holds {name} optimizer state, not the state of this run's "
+            f"{type(optimizer).__name__}: was it copied in from another run? Put the run's own "
+            f"{which}.keras back, or train a new run."
+        )
+
+
 def _saved_policy(file: Path) -> str:
     """mixed_float16 if the saved model computes in float16, else float32."""
     try:

@@ -215,23 +215,22 @@ def _job_model(job):
 
     from alexnet_core.model import build_alexnet
 
+    model = build_alexnet(job.model_config)
     if not job.continuing:
-        model = build_alexnet(job.model_config)
         compile_model(model, job.train_config)
         return model
+    # The network config.json describes, computing as this device does (a GPU's mixed float16
+    # run continued on a CPU, say), with last.keras's weights: a file copied in from another run
+    # is refused (checkpoints.ForeignCheckpoint), never trained in this run's name.
     saved = checkpoints.load_checkpoint(job.run_dir, "last")
-    model = saved
-    if saved.get_layer("conv1").compute_dtype != keras.config.dtype_policy().compute_dtype:
-        # Saved under the other precision (a GPU's mixed float16 run continued on a CPU, say):
-        # the same weights in a model that computes as this device does.
-        model = build_alexnet(job.model_config)
-        model.set_weights(saved.get_weights())
     # A fresh optimizer (the weight-decay exclusions are not saved with the model) that
     # carries on the saved one's step count and momentum.
     optimizer = make_optimizer(job.train_config)
     optimizer.build(model.trainable_variables)
-    before = saved.optimizer  # compile replaces it when the model is the saved one
+    before = saved.optimizer
     state = getattr(before, "inner_optimizer", before)  # mixed precision
+    checkpoints.check_same_run(saved, state, model, optimizer, job.run_dir, "last")
+    model.set_weights(saved.get_weights())
     for new, old in zip(optimizer.variables, state.variables, strict=True):
         new.assign(old)
     compile_model(model, job.train_config, optimizer)

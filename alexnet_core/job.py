@@ -268,12 +268,13 @@ class TrainingJob:
 
     def _run(self) -> None:
         from alexnet_core.callbacks import CheckpointError, Diverged
+        from alexnet_core.checkpoints import ForeignCheckpoint
         from alexnet_core.fitting import fit, out_of_memory
 
         config = self.train_config
         try:
             status, error = fit(self, self._data), ""
-        except (Diverged, CheckpointError) as exc:
+        except (Diverged, CheckpointError, ForeignCheckpoint) as exc:
             status, error = "failed", str(exc)
         except OSError as exc:  # a log or status file could not be written: a full disk, mostly
             status, error = "failed", self._unwritable_text(exc)

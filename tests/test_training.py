@@ -39,6 +39,7 @@ from alexnet_core import (
 )
 from alexnet_core.config import TrainConfig
 from alexnet_core.data import load_dataset
+from alexnet_core.model import build_alexnet
 from alexnet_core.presets import PRESETS
 from alexnet_core.schedule import learning_rate_at
 
@@ -522,6 +523,37 @@ def test_continue_refuses_a_run_it_cannot_go_on_with_and_changes_nothing(
     finally:
         busy.stop()
         assert busy.wait(60)
+
+
+@pytest.mark.parametrize(
+    "name, other_model, other_optimizer, says",
+    [
+        ("wider", dataclasses.replace(TINY, width=TINY.width * 2), "sgd",
+         r"last.keras is not this run's network \(it has 44,042 parameters where this run's "
+         r"network has 14,666\): was it copied in from another run\?"),
+        ("adamw", TINY, "adamw",
+         "last.keras holds AdamW optimizer state, not the state of this run's SGD"),
+    ],
+    ids=["wider", "adamw"],
+)  # fmt: skip
+def test_a_last_keras_of_another_run_is_not_trained_in_this_runs_name(
+    finished_run, sample, tmp_path, name, other_model, other_optimizer, says
+):
+    path = Path(shutil.copytree(finished_run.run_dir, tmp_path / name))
+    other = build_alexnet(other_model)
+    fitting.compile_model(other, dataclasses.replace(FAST, optimizer=other_optimizer))
+    other.optimizer.build(other.trainable_variables)
+    checkpoints.save_checkpoints(other, [path / "last.keras"])  # copied in over the run's own
+    foreign = (path / "last.keras").read_bytes()
+    job = continuation.continue_training(path, 1, dataset=sample)
+    assert job.wait(120)
+    snap = job.snapshot()
+    assert snap.status == "failed" and re.search(says, snap.error), snap.error
+    assert "Put the run's own last.keras back, or train a new run." in snap.error
+    assert not snap.error.startswith("ForeignCheckpoint"), "told in words, not as a traceback"
+    assert (path / "last.keras").read_bytes() == foreign, "nothing was trained over it"
+    assert [row["epoch"] for row in run_logs.load_history(path)] == [1]
+    assert runs.read_run(path).error == snap.error
 
 
 def test_each_batch_trains_at_the_scheduled_rate_before_and_after_a_continue(sample, runs_dir):
