@@ -11,6 +11,7 @@ import numpy as np
 
 from alexnet_core import checkpoints, distribute, images, system
 from alexnet_core.config import ModelConfig, TrainConfig
+from alexnet_core.units import bytes_text
 
 # Copies of the weights an optimizer keeps: SGD's momentum, Adam's two moments.
 OPTIMIZER_SLOTS = {"sgd": 1, "adam": 2, "adamw": 2}
@@ -44,14 +45,14 @@ def check_memory(model_config: ModelConfig, train_config: TrainConfig) -> None:
     total, free = images.machine_memory(), images.free_memory()
     available = min(free, total) if free is not None and total else free or total
     if available and needed > available:
-        has = f"this machine's {total / 2**30:.1f} GiB" if available == total else (
-            f"the {available / 2**30:.1f} GiB free on this machine now"
-            + (f" (of {total / 2**30:.1f} GiB)" if total else ""))  # fmt: skip
+        has = f"this machine's {bytes_text(total)}" if available == total else (
+            f"the {bytes_text(available)} free on this machine now"
+            + (f" (of {bytes_text(total)})" if total else ""))  # fmt: skip
         raise ValueError(
-            f"Training this network needs about {needed / 2**30:,.1f} GiB here: "
-            f"{TRAINING_OVERHEAD:g} times the {(weights + outputs) / 2**30:,.1f} GiB that the "
+            f"Training this network needs about {bytes_text(needed)} here: "
+            f"{TRAINING_OVERHEAD:g} times the {bytes_text(weights + outputs)} that the "
             f"weights with their gradients and {optimizer}'s copies "
-            f"({weights / 2**30:,.1f} GiB) and a batch of {batch} ({outputs / 2**30:,.1f} GiB) "
+            f"({bytes_text(weights)}) and a batch of {batch} ({bytes_text(outputs)}) "
             f"take at the least. That is more than {has}. Lower the width, the dense layers' "
             "units, the input size or the batch size."
         )
@@ -66,8 +67,8 @@ def out_of_memory(exc: BaseException, model_config: ModelConfig, batch_size: int
         return None
     weights, outputs = training_memory(model_config, batch_size, optimizer)
     return (f"The device ran out of memory (a batch of {batch_size} needs at least "
-            f"{outputs / 2**30:,.1f} GiB for its layer outputs, the weights with their "
-            f"gradients {weights / 2**30:,.1f} GiB). Lower the batch size, the width, the "
+            f"{bytes_text(outputs)} for its layer outputs, the weights with their "
+            f"gradients {bytes_text(weights)}). Lower the batch size, the width, the "
             "dense layers' units or the input size.")  # fmt: skip
 
 

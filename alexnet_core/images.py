@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
+from alexnet_core.units import bytes_text
+
 # Refuse images that would decode to more than this many pixels (240 MB of RGB). A JPEG that
 # will be shrunk is measured at the reduced scale it decodes at: a 48 MP phone photo decodes at
 # 1/8 for 32x32. We check it ourselves rather than lowering Pillow's global
@@ -175,6 +177,6 @@ def check_memory(what: str, count: int, size: int) -> None:
     needed, available = count * size * size * 3, machine_memory()
     if available and needed > available:
         raise ValueError(
-            f"{what}: image_size {size} needs {needed / 2**30:.1f} GiB for {count:,} images, "
-            f"more than this machine's {available / 2**30:.1f} GiB; choose a smaller image_size"
+            f"{what}: image_size {size} needs {bytes_text(needed)} for {count:,} images, "
+            f"more than this machine's {bytes_text(available)}; choose a smaller image_size"
         )

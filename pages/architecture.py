@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_core import architecture_charts, config, fitting, presets, report
+from alexnet_core import architecture_charts, config, fitting, presets, report, units
 from pages import common, help_texts, train_form, widgets, wording
 
 # Widget key -> ModelConfig field it sets. The preset's values fill them in.
@@ -175,7 +175,7 @@ cols[2].metric("MACs per image", wording.count_text(plan.total_macs),
                "twice this: the paper's 724 M MACs are about 1.45 GFLOPs, and sources that "
                "quote 0.72 GFLOPs mean MACs.")  # fmt: skip
 cols = st.columns(3)
-cols[0].metric("Activations per image", wording.bytes_text(plan.total_memory_bytes),
+cols[0].metric("Activations per image", units.bytes_text(plan.total_memory_bytes),
                help="The table's memory column added up: every listed layer's output for one "
                "image, in float32 (the uint8 image at a byte a value). A floor: the model's "
                "own scaling, normalising and augmentation layers each add a copy of the "
@@ -183,11 +183,11 @@ cols[0].metric("Activations per image", wording.bytes_text(plan.total_memory_byt
 train = presets.train_preset(name)  # the preset's batch size and optimizer
 weights, outputs = fitting.training_memory(model_config, train.batch_size, train.optimizer)
 cols[1].metric(
-    "Memory to train", wording.bytes_text(weights + outputs),
+    "Memory to train", units.bytes_text(weights + outputs),
     help=f"At least, with the preset's batch of {train.batch_size} and {train.optimizer}: the "
     f"float32 weights, their gradients and the optimizer's copies "
-    f"({wording.bytes_text(weights)}), and a batch's layer outputs with their gradients "
-    f"({wording.bytes_text(outputs)}). Frameworks need more: workspaces, the next batch, "
+    f"({units.bytes_text(weights)}), and a batch's layer outputs with their gradients "
+    f"({units.bytes_text(outputs)}). Frameworks need more: workspaces, the next batch, "
     "copies. TensorFlow took 1.7 to 2.1 times this floor on this app's 2-core CPU "
     "(bench/memory.py), and Train refuses a network whose 1.6 times it is more than the memory "
     "free. The paper's GTX 580s had 3 GB each, and it found its network too big for one: "

@@ -4,6 +4,7 @@ figures, and what a stop in the middle of an epoch meant. Plain text, no widgets
 import math
 
 from alexnet_core import schedule, snapshot
+from alexnet_core.units import power_of_ten, three_figures
 
 
 def two_figures(value: float) -> str:
@@ -46,24 +47,10 @@ def reached_text(reached: dict, error: float) -> str:
             "reported it while training): " + "; ".join(parts) + ".")  # fmt: skip
 
 
-def three_figures(value: float) -> str:
-    """A value from 1 to 999 to three significant figures: 1.94, 12.3, 715."""
-    return f"{value:.{2 if value < 9.995 else 1 if value < 99.95 else 0}f}"
-
-
-SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-
-
 def points_text(margin: float) -> str:
     """A margin of a share in percentage points, which a '%' would let read as relative: a
     margin of 0.0284 reads '±2.8 percentage points'."""
     return f"±{margin * 100:.1f} percentage points"
-
-
-def power_of_ten(value: float) -> str:
-    """A value too large for any unit prefix, to three figures: 3.43 × 10¹⁸."""
-    mantissa, exponent = f"{value:.2e}".split("e")
-    return f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPTS)}"
 
 
 def count_text(count: float) -> str:
@@ -76,17 +63,6 @@ def count_text(count: float) -> str:
         if rounded >= size:
             return f"{three_figures(rounded / size)} {unit}"
     return f"{count:,.0f}"
-
-
-def bytes_text(size: float) -> str:
-    """A size in bytes to three figures in binary units: 5.02 MiB, 1.94 GiB, 1.41 TiB; past
-    999 PiB, in bytes as a power of ten."""
-    if size >= 999.5 * 2**50:
-        return f"{power_of_ten(size)} B"
-    for unit, power in (("PiB", 50), ("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if size >= 0.995 * 2**power:  # what would read 1024 MiB reads 1.00 GiB
-            return f"{three_figures(size / 2**power)} {unit}"
-    return f"{size:,.0f} B"
 
 
 def stopped_earlier_text(epoch_history) -> str:

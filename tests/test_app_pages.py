@@ -135,22 +135,6 @@ def test_durations_read_in_a_unit_that_suits_them(seconds, text):
 
 
 @pytest.mark.parametrize(
-    ("size", "text"),
-    [
-        (100, "100 B"),
-        (3072, "3.00 KiB"),
-        (1023.9 * 2**20, "1.00 GiB"),
-        (99.96 * 2**20, "100 MiB"),
-        (1445.69 * 2**30, "1.41 TiB"),
-        (3 * 2**50, "3.00 PiB"),
-        (3.43e21, "3.43 × 10²¹ B"),
-    ],  # fmt: skip
-)
-def test_sizes_read_in_binary_units_to_three_figures(size, text):
-    assert wording.bytes_text(size) == text
-
-
-@pytest.mark.parametrize(
     ("count", "text"),
     [
         (999, "999"),
