@@ -151,12 +151,15 @@ with maps_tab:
         order,
         key="inside_channel",
         **KEEP,
-        format_func=lambda c: f"channel {c} · mean {means[c]:.3g}",
+        # The label is the channel alone: one with this image's mean in it would change with
+        # the image, and the browser, which keeps a choice by its label, would drop it.
+        format_func=lambda c: f"channel {c}",
     )
     left, right = st.columns([1, 2])
     left.image(common.enlarged(seen, SHOWN_SIDE), caption="the input", width=SHOWN_SIDE,
                **common.PIXELS)  # fmt: skip
-    big = vision_charts.feature_map(layer_maps[..., channel], f"{layer}, channel {channel}")
+    title = f"{layer}, channel {channel} · mean {means[channel]:.3g}"
+    big = vision_charts.feature_map(layer_maps[..., channel], title)
     right.plotly_chart(big, key="inside_channel_chart")
 
 with overview_tab:

@@ -343,6 +343,15 @@ def test_5_feature_maps_and_filters(page, server):
         grid.wait_for()
         assert grid.evaluate("plot => plot.data.length") >= 1
         no_errors(page)
+        # A channel enlarged stays enlarged for the next images (the browser keeps a choice by
+        # its label: one with the image's figures in it was dropped on the second new image).
+        choose(page, "inside_channel", "channel 3")
+        for _ in range(2):
+            page.locator(".st-key-inside_random").get_by_role("button").click()
+            settle(page)
+            assert page.locator(".st-key-inside_channel input").input_value() == "channel 3"
+        title = page.locator(".st-key-inside_channel_chart .gtitle").text_content()  # SVG
+        assert title.startswith("conv1, channel 3 · mean "), title
         page.get_by_role("tab", name="Filters").click()
         filters = page.locator("[data-testid='stTabPanel']:visible [data-testid='stImage']")
         filters.first.wait_for()

@@ -102,6 +102,11 @@ def chart_specs(at: AppTest) -> list[str]:
     return [chart.proto.spec for chart in at.get("plotly_chart")]
 
 
+def channels_in_order(options: list[str]) -> list[int]:
+    """The channel numbers of the Enlarge box's options ("channel 9"), in their order."""
+    return [int(option.split()[1]) for option in options]
+
+
 def test_inside_shows_layers_filters_and_units(app, trained_run):
     at = open_page(app, "inside")
     assert at.selectbox(key="inside_run").value == trained_run.run_id
@@ -115,13 +120,18 @@ def test_inside_shows_layers_filters_and_units(app, trained_run):
     no_problems(at)
     assert "pool2" in chart_specs(at)[0] and "activation" in chart_specs(at)[0]
     channels = at.selectbox(key="inside_channel").options
-    assert len(channels) == 16  # tiny's pool2 has 16 channels, strongest mean first
-    means = [float(c.split("mean ")[1]) for c in channels]
-    assert means == sorted(means, reverse=True) and means[0] > means[-1], "as the grid is sorted"
-    weakest = int(channels[-1].split()[1])  # options read "channel 9 · mean 0.12"
-    at.selectbox(key="inside_channel").set_value(weakest).run()
-    no_problems(at)
-    assert f"pool2, channel {weakest}" in chart_specs(at)[1]
+    assert channels == [f"channel {c}" for c in channels_in_order(channels)], "no figures"
+    assert sorted(channels_in_order(channels)) == list(range(16))  # tiny's pool2
+
+    def enlarged_mean(channel: int) -> float:
+        at.selectbox(key="inside_channel").set_value(channel).run()
+        no_problems(at)
+        title = json.loads(chart_specs(at)[1])["layout"]["title"]["text"]
+        return float(re.fullmatch(rf"pool2, channel {channel} · mean ([-+.\de]+)", title).group(1))
+
+    order = channels_in_order(channels)
+    strongest, middle, weakest = (enlarged_mean(order[i]) for i in (0, 8, -1))
+    assert strongest >= middle >= weakest and strongest > weakest, "as the grid is sorted"
 
     at.selectbox(key="inside_filter_layer").select("conv2").run()
     at.number_input(key="inside_filter").set_value(3).run()
