@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from alexnet_core import atomic, checkpoints, distribute, run_lock, run_logs, runs
+from alexnet_core.fitting import check_memory
 from alexnet_core.job import TrainingJob
 from alexnet_core.training import WORKER_FOLDER_PREFIX, launch, prepare, reserve
 from alexnet_core.training_data import read_differently
@@ -81,6 +82,14 @@ def _continue(run_dir: Path, extra_epochs: int, dataset, data_source: str | None
         dataset=data_source or info.dataset,  # where the data moved, or where it was
         devices=devices or info.train_config.devices,
     )
+    # Its settings are the run's own, so a continue can only go where they fit (a big machine's
+    # run brought to a laptop, or memory that other work holds now): not a data problem.
+    try:
+        check_memory(info.model_config, train_config, way_out=(
+            "A continue keeps the run's settings: go on where more memory is free, or train a "
+            "new run with a smaller network or batch."))  # fmt: skip
+    except ValueError as error:
+        raise ValueError(f"{info.run_id} cannot go on here: {error}") from error
     with reserve():
         try:
             placement = distribute.place(train_config.devices)

@@ -33,12 +33,15 @@ def training_memory(model_config: ModelConfig, batch_size: int, optimizer: str) 
     return weights, 2 * batch_size * plan.total_memory_bytes
 
 
-def check_memory(model_config: ModelConfig, train_config: TrainConfig) -> None:
+SMALLER = "Lower the width, the dense layers' units, the input size or the batch size."
+
+
+def check_memory(model_config: ModelConfig, train_config: TrainConfig, way_out=SMALLER) -> None:
     """ValueError, before anything is built, when training the network would need more memory
     than this machine has free: a network that cannot fit would otherwise fail deep in
     TensorFlow, or get the whole app killed by the system. Counts TRAINING_OVERHEAD times the
     floor, below what training was measured to take, so only a network that cannot fit is
-    refused."""
+    refused. The message ends with `way_out`."""
     batch, optimizer = train_config.batch_size, train_config.optimizer
     weights, outputs = training_memory(model_config, batch, optimizer)
     needed = TRAINING_OVERHEAD * (weights + outputs)
@@ -53,8 +56,7 @@ def check_memory(model_config: ModelConfig, train_config: TrainConfig) -> None:
             f"{TRAINING_OVERHEAD:g} times the {bytes_text(weights + outputs)} that the "
             f"weights with their gradients and {optimizer}'s copies "
             f"({bytes_text(weights)}) and a batch of {batch} ({bytes_text(outputs)}) "
-            f"take at the least. That is more than {has}. Lower the width, the dense layers' "
-            "units, the input size or the batch size."
+            f"take at the least. That is more than {has}. {way_out}"
         )
 
 
@@ -116,7 +118,7 @@ def fit(job, data) -> str:
     # run seeds afresh: the flips, shifts and dropout of a reloaded model would otherwise draw
     # what its first epoch drew (Keras saves their random state with neither the model nor
     # the seed).
-    keras.utils.set_random_seed(config.seed + job.epochs_done)
+    keras.utils.set_random_seed((config.seed + job.epochs_done) % 2**32)  # seeds up to 2**32-1
     keras.config.set_dtype_policy(precision(config, placement))
     job.begin(_device_label(placement))
     # Variables made inside the strategy's scope are mirrored on every replica; Keras then

@@ -88,6 +88,9 @@ def create_run_dir(preset: str, root: str | os.PathLike | None = None) -> Path:
     root = Path(root) if root else runs_root()
     if root.exists() and not root.is_dir():  # mkdir would only say "File exists"
         raise NotADirectoryError(errno.ENOTDIR, "it is a file, not a folder", str(root))
+    if root.is_symlink() and not root.exists():  # a link to a drive not mounted, say
+        raise FileNotFoundError(errno.ENOENT, f"it links to {os.readlink(root)}, which is not "
+                                "there", str(root))  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
     base = f"{time.strftime('%Y%m%d-%H%M%S')}-{re.sub(r'[^A-Za-z0-9_.-]', '_', preset)}"
     for n in range(1, 1000):

@@ -19,7 +19,9 @@ def learning_rate_at(config: TrainConfig, position: float, total_epochs: int) ->
     peak = config.learning_rate
     progress = min(position / total_epochs, 1.0)
     if config.schedule == "step":
-        return peak / config.step_factor ** (int(position) // config.step_epochs)
+        # A negative power underflows to 0 where a division by a positive one would overflow
+        # (a factor of 10 past 308 cuts, or a huge factor).
+        return peak * config.step_factor ** -(int(position) // config.step_epochs)
     if config.schedule == "cosine":
         return peak * 0.5 * (1 + math.cos(math.pi * progress))
     if config.schedule == "one_cycle":

@@ -154,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         # imports Keras here, in the main thread
         from alexnet_core import continuation, data, training
 
-        if args.continue_run:
+        if args.continue_run is not None:  # "" too: `--continue "$RUN"` with RUN unset
+            if not args.continue_run.strip():
+                raise ValueError("--continue: give a run folder or a run id, not an empty one")
             others = [
                 k for k, v in vars(args).items() if v is not None and k not in CONTINUE_OPTIONS
             ]
@@ -167,19 +169,19 @@ def main(argv: list[str] | None = None) -> int:
             before = runs.read_run(run_dir).train_config  # None if not a run
             job = continuation.continue_training(run_dir, args.epochs or 1, devices=args.devices,
                                                  data_source=args.dataset)  # fmt: skip
-            now = job.snapshot().train_config.devices
-            if before and now != before.devices:  # a GPU run brought to a machine without one
-                print(f"devices: the run's {before.devices!r} cannot be placed here, so it goes "
-                      f"on with {now!r}", file=sys.stderr)  # fmt: skip
+            note = _fallback_note(before and before.devices, args.devices,
+                                  job.snapshot().train_config.devices)  # fmt: skip
+            if note:
+                print(note, file=sys.stderr)
         else:
             if train_config.dataset == "auto" and data.default_source() == "sample":
                 print("note: --dataset auto found no CIFAR-10 ($ALEXNET_CIFAR10 is not set and "
                       "Keras has no copy), so it trains on the bundled 5,000-image sample; "
                       "give --dataset the full set's path", file=sys.stderr)  # fmt: skip
             job = training.start_training(model_config, train_config, runs_dir=args.runs_dir)
-    except KeyboardInterrupt:  # Ctrl-C while TensorFlow loads: nothing to save yet
-        print("interrupted before training started", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # Ctrl-C (or a stop signal) while TensorFlow loads: nothing
+        print("interrupted before training started", file=sys.stderr)  # to save yet
+        return 128 + _interrupted_by[-1]
     except continuation.DataMissing as error:  # not where the run recorded it
         print(f"error: {error}. If the data moved, give its new place with --dataset.",
               file=sys.stderr)  # fmt: skip
@@ -190,6 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     status = _follow(job, quiet=args.quiet)
     training.discard_helper_folder(job)  # a helper worker's checkpoints were only for itself
     return status
+
+
+def _fallback_note(setting: str | None, asked: str | None, now: str) -> str | None:
+    """What to say when a continue goes on with other devices than the run's `setting` without
+    being `asked` to (a GPU run brought to a machine without one), else None."""
+    if setting and not asked and now != setting:
+        return f"devices: the run's {setting!r} cannot be placed here, so it goes on with {now!r}"
+    return None
 
 
 def _run_folder(given: str, runs_dir: str | None = None) -> str:
@@ -221,7 +231,11 @@ def _follow(job, *, quiet: bool) -> int:
     def stop(signum, frame):
         if asked:
             if signum == signal.SIGINT and time.monotonic() - asked[0][1] > REPEAT_S:
-                raise SystemExit(130)  # the checkpoints on disk are whole: every write is atomic
+                # At once: the checkpoints on disk are whole (every write is atomic), and the
+                # run reads as interrupted. Not SystemExit: Python's exit would tear down the
+                # training thread inside TensorFlow, which can abort the process instead.
+                _say("quit; the run reads as interrupted (go on with --continue)")
+                os._exit(130)
             return
         asked.append((signum, time.monotonic()))
         again = " (Ctrl-C again to quit at once)" if signum == signal.SIGINT else ""
@@ -281,18 +295,41 @@ def _report(job, *, quiet: bool, asked: list) -> int:
     return 128 + asked[0][0] if asked and snap.status == "stopped" else 0
 
 
+_interrupted_by = [signal.SIGINT]  # the last stop signal that came before the job existed
+
+
+def _interrupt(signum, frame):
+    _interrupted_by.append(signum)
+    raise KeyboardInterrupt
+
+
 def _stop_on_signals() -> None:
-    """SIGTERM and SIGHUP stop a run as Ctrl-C does, and so does SIGINT in a job a script
-    started in the background (the shell starts those with SIGINT ignored)."""
+    """Until a job exists: SIGTERM and SIGHUP interrupt the trainer as Ctrl-C does (its exit
+    status 128 + the signal's number), and so does SIGINT in a job a script started in the
+    background (the shell starts those with SIGINT ignored)."""
     for number in STOP_SIGNALS:
-        signal.signal(number, signal.default_int_handler)
+        signal.signal(number, _interrupt)
+
+
+def _streams_to_null() -> None:
+    """A standard stream closed by the caller (`2>&-`) writes to /dev/null: Python leaves it
+    None, where print() would fall back to stdout, and a file opened later would take its
+    number (and TensorFlow's log lines)."""
+    for number, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is None:
+            null = os.open(os.devnull, os.O_WRONLY)  # the lowest free number: this one
+            if null != number:
+                os.dup2(null, number)
+                os.close(null)
+            setattr(sys, name, open(number, "w", closefd=False))  # noqa: SIM115  for the process
 
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # TensorFlow's start-up notes are noise
+    _streams_to_null()
     _stop_on_signals()
     try:
         sys.exit(main())
     except KeyboardInterrupt:  # Ctrl-C while reading the options: nothing started
         print("interrupted before training started", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(128 + _interrupted_by[-1])

@@ -24,7 +24,7 @@ from alexnet_core import (
     run_text,
     runs,
 )
-from alexnet_core.config import dumps
+from alexnet_core.config import TrainConfig, dumps
 from alexnet_core.model import build_alexnet
 from alexnet_core.presets import PRESETS, train_preset
 
@@ -524,3 +524,21 @@ def test_figure_one_runs_are_the_newest_finished_of_each_activation_by_data(runs
     assert figure_one.pair(runs.list_runs()) == {"relu": "h", "tanh": "g"}, "in a dropped epoch"
     (runs_dir / "h" / "lr_events.json").write_text("[{")
     assert figure_one.pair(runs.list_runs()) == {"relu": "d", "tanh": "g"}, "damaged: not known"
+
+
+def test_a_runs_folder_linked_to_a_drive_not_there_is_named(tmp_path, monkeypatch):
+    from alexnet_core import training
+
+    link = tmp_path / "runs"
+    link.symlink_to(tmp_path / "unmounted" / "runs")
+    with pytest.raises(FileNotFoundError, match=r"links to .*unmounted/runs, which is not there"):
+        runs.create_run_dir("tiny", link)
+    monkeypatch.setenv("ALEXNET_RUNS_DIR", str(link))
+    tiny = TrainConfig(dataset="sample", epochs=1, train_subset=64, batch_size=32)
+    with pytest.raises(
+        OSError,
+        match=r"Nothing was started: a run folder cannot be written in "
+        r".*runs \(it links to .*unmounted/runs, which is not there\)\.",
+    ):
+        training.start_training(PRESETS["tiny"], tiny)
+    assert not (tmp_path / "unmounted").exists()

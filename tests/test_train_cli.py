@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import types
 from pathlib import Path
@@ -103,6 +104,7 @@ def test_the_readmes_figure_one_command_is_the_train_pages_figure_one():
             "error: --devices: no device 'banana'",
         ),  # fmt: skip
         (["--continue", "README.md"], "error: README.md: a file, not a run folder"),
+        (["--continue", ""], "error: --continue: give a run folder or a run id, not an empty one"),
         (["--continue", "README.md", "--figure-one"], "apply, not --figure-one"),
         (["--figure-one", "--preset", "tiny"], "error: --figure-one sets up its own network"),
         (["--dataset", " "], "error: --dataset: got ' ', expected 'auto', 'sample', 'keras' or"),
@@ -225,6 +227,14 @@ def test_the_summary_says_what_its_figures_leave_out():
     )
 
 
+def test_a_continue_says_it_left_the_runs_devices_only_when_it_had_to():
+    assert train._fallback_note("gpu", None, "auto") == (
+        "devices: the run's 'gpu' cannot be placed here, so it goes on with 'auto'")  # fmt: skip
+    assert train._fallback_note("auto", "cpu", "cpu") is None, "--devices cpu was asked for"
+    assert train._fallback_note("auto", None, "auto") is None
+    assert train._fallback_note(None, None, "auto") is None  # a folder that is no run
+
+
 def test_continue_finds_a_run_by_its_id_in_the_runs_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("ALEXNET_RUNS_DIR", str(tmp_path))
     (tmp_path / "20260101-000000-tiny").mkdir()
@@ -287,3 +297,100 @@ def test_a_closed_pipe_silences_the_trainer_not_the_training(tmp_path):
     (run_dir,) = tmp_path.iterdir()
     status = json.loads((run_dir / "status.json").read_text())
     assert (status["status"], status["epochs_done"]) == ("finished", 3)
+
+
+def catches(pid: int, number: int) -> bool:
+    """Whether process `pid` has a handler for signal `number` (Linux's SigCgt mask)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(re.search(r"^SigCgt:\s*([0-9a-f]+)$", status, re.MULTILINE)[1], 16)
+    return bool(caught >> (number - 1) & 1)
+
+
+def trainer(tmp_path, *args, **popen):
+    env = {**os.environ, "ALEXNET_RUNS_DIR": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.Popen([sys.executable, "-m", "alexnet_core.train", *args], cwd=ROOT,
+                            env=env, text=True, **popen)  # fmt: skip
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_a_stop_signal_before_training_exits_with_its_own_status(tmp_path):
+    """SIGTERM while TensorFlow loads: 143, as during training, not Ctrl-C's 130."""
+    process = trainer(tmp_path, "--preset", "tiny", "--dataset", "sample", "--epochs", "1",
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        wait_for(lambda: catches(process.pid, signal.SIGTERM), 30, "the trainer's handler")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 143, stderr
+    assert "interrupted before training started" in stderr and "Traceback" not in stderr
+    assert not list(tmp_path.iterdir()), "no run folder"
+
+
+def test_ctrl_c_twice_quits_at_once(monkeypatch, tmp_path, capsys):
+    """A second Ctrl-C, a second after the first, while the stop is still under way (a long
+    test pass, say): the trainer quits at once, with os._exit (SystemExit would tear down the
+    training thread inside TensorFlow, which can abort the process)."""
+    from alexnet_core import fitting, training
+
+    release = threading.Event()
+
+    def slow_to_stop(job, data):
+        job.begin("CPU")
+        release.wait(60)
+        return "stopped"
+
+    class Quit(Exception):
+        pass
+
+    def exit_now(status):
+        raise Quit(status)
+
+    def ctrl_c_twice(before):
+        wait_for(lambda: signal.getsignal(signal.SIGINT) is not before, 30, "_follow's handler")
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(train.REPEAT_S + 0.2)  # not the first one sent twice
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(fitting, "fit", slow_to_stop)
+    monkeypatch.setattr(os, "_exit", exit_now)
+    tiny = config.TrainConfig(dataset="sample", epochs=1, train_subset=64, batch_size=32)
+    job = training.start_training(PRESETS["tiny"], tiny, runs_dir=tmp_path)
+    presser = threading.Thread(target=ctrl_c_twice, args=(signal.getsignal(signal.SIGINT),))
+    presser.start()
+    try:
+        with pytest.raises(Quit) as quit_:
+            train._follow(job, quiet=True)
+    finally:
+        presser.join()
+        release.set()
+        assert job.wait(60)
+    assert quit_.value.args == (130,)
+    said = capsys.readouterr().err
+    assert "stopping after this batch (Ctrl-C again to quit at once)" in said
+    assert "quit; the run reads as interrupted (go on with --continue)" in said
+
+
+@pytest.mark.slow
+def test_a_closed_stderr_leaves_stdout_to_the_result(tmp_path):
+    """`... > result.txt 2>&-`: the progress goes nowhere, the run trains, the summary is all
+    that stdout holds."""
+    process = trainer(tmp_path, "--preset", "tiny", "--dataset", "sample", "--epochs", "1",
+                      "--train-subset", "128", stdout=subprocess.PIPE,
+                      preexec_fn=lambda: os.close(2))  # fmt: skip
+    try:
+        stdout, _ = process.communicate(timeout=180)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stdout
+    summary, folder = stdout.splitlines()  # and no progress: no "data:" or epoch lines
+    assert summary.startswith("finished after 1 epoch in ") and folder.startswith("run folder: ")
+    (run_dir,) = tmp_path.iterdir()
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "finished"

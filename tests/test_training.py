@@ -28,6 +28,7 @@ from alexnet_core import (
     decode_cache,
     estimate,
     fitting,
+    images,
     run_deletion,
     run_lock,
     run_logs,
@@ -954,6 +955,38 @@ def test_schedules():
     assert rate("one_cycle", 2) == pytest.approx(0.1)  # the peak, after 20% of the run
     assert rate("one_cycle", 1) < rate("one_cycle", 2) > rate("one_cycle", 6)
     assert rate("one_cycle", 10) == pytest.approx(0, abs=1e-12)
+
+
+def test_a_step_schedule_cut_past_a_floats_range_reaches_0_not_an_overflow():
+    huge = TrainConfig(learning_rate=0.1, schedule="step", step_epochs=1, step_factor=1e200)
+    assert learning_rate_at(huge, 1.5, 3) == pytest.approx(1e-201)
+    assert learning_rate_at(huge, 2.5, 3) == 0.0  # 0.1 / 1e400: was an OverflowError
+    paper = dataclasses.replace(huge, step_factor=10)  # the paper's cut, past 308 of them
+    assert learning_rate_at(paper, 400, 400) == 0.0
+
+
+def test_a_run_at_the_largest_seed_goes_on_and_one_too_big_for_memory_is_not_a_data_problem(
+    finished_run, sample, tmp_path, monkeypatch
+):
+    path = Path(shutil.copytree(finished_run.run_dir, tmp_path / "seeded"))
+    saved = json.loads((path / "config.json").read_text())
+    saved["training"]["seed"] = 2**32 - 1  # Keras' seeds stop there: the continue adds epochs
+    (path / "config.json").write_text(json.dumps(saved))
+    monkeypatch.setattr(images, "free_memory", lambda: None)
+    monkeypatch.setattr(images, "machine_memory", lambda: 2**20)  # a laptop for a GPU's run
+    with pytest.raises(ValueError) as refused_:
+        continuation.continue_training(path, 1, dataset=sample)
+    assert not isinstance(refused_.value, continuation.DataMissing), "the data is where it was"
+    assert re.match(
+        r"seeded cannot go on here: Training this network needs about [\d.]+ MiB "
+        r"here: .* That is more than this machine's 1.00 MiB. A continue keeps the "
+        r"run's settings: go on where more memory is free",
+        str(refused_.value),
+    )
+    monkeypatch.undo()
+    job = continuation.continue_training(path, 1, dataset=sample)
+    assert job.wait(120)
+    assert job.snapshot().status == "finished", job.snapshot().error
 
 
 def test_weight_decay_skips_biases_and_batch_norm():
