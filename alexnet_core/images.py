@@ -11,15 +11,16 @@ import os
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, JpegImagePlugin
 
 from alexnet_core.units import bytes_text
 
 # Refuse images that would decode to more than this many pixels (240 MB of RGB). A JPEG that
 # will be shrunk is measured at the reduced scale it decodes at: a 48 MP phone photo decodes at
 # 1/8 for 32x32. We check it ourselves rather than lowering Pillow's global
-# Image.MAX_IMAGE_PIXELS (89 M, which still applies), which other code shares.
+# Image.MAX_IMAGE_PIXELS (89 M, which still applies but to such JPEGs), which other code shares.
 MAX_PIXELS = 80_000_000
+JPEG_START = b"\xff\xd8\xff"  # every JPEG file's first bytes
 
 # Transparent pixels are composited onto this colour. Their hidden RGB values are often
 # black or garbage, so dropping alpha would show that; white is what icons and product
@@ -58,7 +59,7 @@ def decode_image_and_aspect(
         # threads decoding at once can't do each other harm.)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = _open(data, size)
             stored = image.size  # before a draft scale, which rounds each side up
             if size is not None:
                 # JPEG can decode at 1/2, 1/4 or 1/8 scale directly: much faster for big
@@ -85,6 +86,15 @@ def decode_image_and_aspect(
     array = np.array(image, dtype=np.uint8)  # A writable copy; asarray would be read-only.
     aspect = stored[1] / stored[0] if turned else stored[0] / stored[1]
     return (resize_image(array, size) if size is not None else array), aspect
+
+
+def _open(data: bytes, size: int | None) -> Image.Image:
+    """Image.open, except for a JPEG that will be shrunk: Pillow's pixel limit, which counts the
+    stored size, would refuse a 108 MP phone photo that decodes at 1/8 of it. That one is opened
+    by Pillow's JPEG reader itself, and MAX_PIXELS is checked on the size it decodes at."""
+    if size is not None and data.startswith(JPEG_START):
+        return JpegImagePlugin.JpegImageFile(io.BytesIO(data))
+    return Image.open(io.BytesIO(data))
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -227,6 +227,21 @@ def test_a_48_megapixel_phone_photo_is_no_bomb():
     assert small.shape == (32, 32, 3) and abs(int(small[16, 16, 0]) - 200) <= 4
 
 
+def test_a_108_megapixel_phone_photo_is_read_at_the_scale_it_decodes_at(monkeypatch):
+    """Past Pillow's own limit (89 M pixels, refused outright past twice that), which counts
+    the stored size: drafted at 1/8 it is 1,500x1,125."""
+    photo = Image.new("RGB", (12_000, 9_000), (40, 120, 200))
+    data = encode(photo, "JPEG")
+    del photo
+    assert 12_000 * 9_000 > Image.MAX_IMAGE_PIXELS
+    small = decode_image(data, size=32, name="IMG_108MP.jpg")
+    assert small.shape == (32, 32, 3) and abs(int(small[16, 16, 2]) - 200) <= 4
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 12_000 * 9_000 // 3)  # a 200 MP photo, say
+    assert decode_image(data, size=227, name="IMG_200MP.jpg").shape == (227, 227, 3)
+    with pytest.raises(ValueError, match="IMG.jpg: too large to read"):
+        decode_image(data, name="IMG.jpg")  # at its full size: Pillow's limit stands
+
+
 def test_crafted_bomb_header_is_otherwise_valid():
     # Guards the helper above: Pillow reads the patched size without complaint.
     assert Image.open(io.BytesIO(png_declaring(300, 200))).size == (300, 200)
