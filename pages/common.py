@@ -36,6 +36,16 @@ NO_TEST_IMAGES = (
 )
 
 
+def hold_choice(key: str) -> None:
+    """Call before drawing the selectbox `key` whose labels carry figures that change (a run's
+    accuracy, a checkpoint's epoch, a layer's shape): the browser sends back the label it
+    showed, which this run's labels may no longer hold, and Streamlit would reset the choice.
+    Read here, before the box is drawn, the choice is decoded with the labels it was made
+    under, and set again it stands."""
+    if key in st.session_state:
+        st.session_state[key] = st.session_state[key]
+
+
 def _hand_over_to_app_py() -> None:
     """Make a deep link on a fresh server run app.py's navigation, not the pages folder's.
 

@@ -127,6 +127,7 @@ maps_tab, overview_tab, filters_tab, unit_tab = st.tabs(
 )
 with maps_tab:
     names = list(maps)
+    common.hold_choice("inside_layer")  # its shape, in the label, differs from run to run
     layer = st.selectbox(
         "Layer",
         names,

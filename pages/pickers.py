@@ -10,7 +10,7 @@ import os
 import streamlit as st
 
 from alexnet_core import checkpoints, runs
-from pages.common import KEEP, load_model_cached, show_error
+from pages.common import KEEP, hold_choice, load_model_cached, show_error
 
 RUN_PARAMETER = "run"  # a link's query parameter naming the run its page should open on
 
@@ -22,6 +22,7 @@ def run_selectbox(key: str, by_id: dict, describe=str) -> str:
     """A selectbox of the runs `by_id` (id -> run) under `key`. It opens on the run a link
     names (?run=<id>, from the Train page's next steps), once, and says so when the run a link
     names, or the one chosen here before, is not among them (deleted since, say)."""
+    hold_choice(key)  # a run's label changes as it trains
     linked = st.query_params.get(RUN_PARAMETER)
     if linked is not None:
         del st.query_params[RUN_PARAMETER]
@@ -75,11 +76,13 @@ def checkpoint_picker(run: runs.RunInfo, key: str) -> str:
         text = f"{which} · {', '.join(facts)}" if facts else which
         return text if whole[which] else f"{text} (damaged)"
 
+    key = f"{key}_{run.run_id}"  # per run, so each run starts at its own readable one
+    hold_choice(key)  # "last · epoch 3" reads "last · epoch 4" once the next epoch is saved
     return st.selectbox(
         "Checkpoint",
         options,
         index=first,
-        key=f"{key}_{run.run_id}",  # per run, so each run starts at its own readable one
+        key=key,
         format_func=describe,
         help="best: the epoch with the highest validation accuracy (training accuracy for a "
         "run without a validation split); last: the final weights, whose test accuracy Train, "

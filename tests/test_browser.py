@@ -7,6 +7,7 @@ and a failure says which step failed and why.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
@@ -41,6 +42,7 @@ def server(tmp_path_factory):
     app = AppServer(
         {"ALEXNET_RUNS_DIR": str(runs), "ALEXNET_CIFAR10": ""}, ARTIFACTS / "server.log"
     )
+    WALK["runs_dir"] = str(runs)
     app.wait_healthy()
     yield app
     app.stop()
@@ -352,6 +354,23 @@ def test_5_feature_maps_and_filters(page, server):
             assert page.locator(".st-key-inside_channel input").input_value() == "channel 3"
         title = page.locator(".st-key-inside_channel_chart .gtitle").text_content()  # SVG
         assert title.startswith("conv1, channel 3 · mean "), title
+        # So does a checkpoint whose label's figures change, as a run's that trains on do:
+        # here every epoch's validation accuracy is rewritten to 90%.
+        box = page.locator(f".st-key-inside_checkpoint_{WALK['run_id']} [role='combobox']")
+        box.click()
+        page.get_by_role("option", name=re.compile(r"^last · ")).click()
+        settle(page)
+        history = Path(WALK["runs_dir"]) / WALK["run_id"] / "history.csv"
+        with history.open(newline="") as file:
+            rows = list(csv.DictReader(file))
+        with history.open("w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows({**row, "val_accuracy": "0.9"} for row in rows)
+        page.locator(".st-key-inside_random").get_by_role("button").click()
+        settle(page)
+        assert re.match(r"last · epoch \d+, val acc 90\.0%$", box.input_value()), box.input_value()
+        no_errors(page)
         page.get_by_role("tab", name="Filters").click()
         filters = page.locator("[data-testid='stTabPanel']:visible [data-testid='stImage']")
         filters.first.wait_for()
