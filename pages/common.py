@@ -30,6 +30,7 @@ KEEP = dict(persist_state="session")  # a choice keeps its value while you visit
 # wide (786 px inside it) and four at 1024 (530 px), with room for a 17 px scroll bar.
 BOX = 112
 SIDEBAR_REFRESH_S = 2.0  # the sidebar only needs to say "still running"; the Train page is live
+SIDEBAR_IDLE_S = 5.0  # and with no job, only to notice one that starts in another tab
 NO_TEST_IMAGES = (
     "This run's data has no test images: without a test/ folder, a share of each class is set "
     "aside for testing, and each class here holds too few images for that."
@@ -64,19 +65,21 @@ _hand_over_to_app_py()
 
 
 def sidebar_status() -> None:
-    """Whether a training job is running, and how far it is; live only while one is."""
+    """Whether a training job is running, and how far it is: every SIDEBAR_REFRESH_S while one
+    is, and every SIDEBAR_IDLE_S otherwise, to see a run started elsewhere (another tab, say)."""
     job = training.current_job()
     active = job is not None and job.snapshot().active
 
-    @st.fragment(run_every=SIDEBAR_REFRESH_S if active else None)
+    @st.fragment(run_every=SIDEBAR_REFRESH_S if active else SIDEBAR_IDLE_S)
     def status() -> None:
         st.subheader("Training job")
+        now = training.current_job()
+        if now is not job or (now is not None and now.snapshot().active != active):
+            st.rerun()  # a job started or ended: redraw the page, with the timer that suits
         if job is None:
             st.caption("No training job since the app started. Start one on the Train page.")
             return
         snap = job.snapshot()
-        if active and not snap.active:
-            st.rerun()  # the job just ended: redraw once without the timer
         st.markdown(f"**{snap.run_id}** · {snap.status}")
         if snap.active:  # the epoch, not the batch: a batch count seconds behind the Train
             # page's, side by side with it, read as two different runs
@@ -200,9 +203,14 @@ def continue_run(run_dir, prefix: str, where, disabled: bool = False) -> bool:
     run = runs.read_run(run_dir)
     planned = run.train_config.epochs if run.train_config else 0
     left = planned - run.epochs_done
+    key, offered = f"{prefix}_continue_epochs_{run.run_id}", left if left > 0 else 5
+    if st.session_state.get(key) in (None, st.session_state.get(f"{key}_offered")):
+        # Not a number the user chose: the default of now, not of when the box was first
+        # drawn (the epochs then left, while the run trained or before its last continue).
+        st.session_state[key] = offered
+    st.session_state[f"{key}_offered"] = offered
     extra = where.number_input(
-        "More epochs", 1, 1000, value=left if left > 0 else 5, width=BOX,
-        key=f"{prefix}_continue_epochs_{run.run_id}", **KEEP,
+        "More epochs", 1, 1000, width=BOX, key=key, **KEEP,
         help=f"It planned {planned} epochs and has trained {run.epochs_done}." if planned else None,
     )  # fmt: skip
     label = f"Continue {extra} more epoch{'s' if extra > 1 else ''} (to {run.epochs_done + extra})"

@@ -167,6 +167,8 @@ if chosen:
 
 st.subheader("One run")
 every = {r.run_id: r for r in sorted(found, key=lambda r: r.status == "damaged")}  # readable first
+if deleted:  # the box moves to the run shown in its place, in the browser too
+    st.session_state.runs_selected = next(iter(every))
 run = every[pickers.run_selectbox("runs_selected", every)]
 
 
@@ -239,7 +241,15 @@ if "best" in run.checkpoints and checkpoints.is_whole(run.path, "best"):
         help="Download the run's best checkpoint: Keras loads it with keras.models.load_model.",
     )
 if history is not None and not damaged:
-    history_csv = pd.DataFrame(history).to_csv(index=False)
+
+    def history_csv() -> str:
+        """As of the click: a run that trains adds a row an epoch while the page stands."""
+        try:
+            rows = run_logs.load_history(run.path)
+        except (ValueError, OSError):  # damaged since the page was drawn
+            rows = history
+        return pd.DataFrame(rows).to_csv(index=False)
+
     buttons.download_button(
         "history.csv",
         data=history_csv,
@@ -278,7 +288,6 @@ with st.expander("Delete this run"):
         try:
             run_deletion.delete_run(run.path)
             st.session_state.pop(confirm, None)
-            st.session_state.pop("runs_selected", None)  # not "no longer here": it was asked
             st.session_state.runs_deleted = run.run_id  # said once, after the rerun
             st.rerun()
         except (ValueError, OSError) as exc:  # OSError: a read-only folder, say

@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from alexnet_core import (
     checkpoints,
     config,
+    continuation,
     data,
     figure_one,
     presets,
@@ -1553,6 +1554,20 @@ def test_continue_offers_the_epochs_a_stopped_run_had_left(app, finished_run):
     assert said == [f"Its one_cycle schedule is planned again over 5 epochs: it goes on at a "
                     f"learning rate of {rate:.3g}, where it ended at nearly 0, so its loss may "
                     "rise for a while before it falls again."]  # fmt: skip
+
+
+def test_continue_offers_the_epochs_of_now_once_the_run_went_on_elsewhere(app, finished_run):
+    run = copy_of(finished_run)
+    settings = json.loads((run.path / "config.json").read_text())
+    settings["training"]["epochs"] = 2  # planned 2, stopped after the first
+    (run.path / "config.json").write_text(json.dumps(settings))
+    app.run().switch_page("pages/runs.py").run()
+    assert continue_button(app, "runs").label == "Continue 1 more epoch (to 2)"
+    job = continuation.continue_training(run.path, 1)  # from another tab, or the command line
+    assert job.wait(timeout=120) and job.snapshot().status == "finished"
+    app.run()
+    no_problems(app)
+    assert continue_button(app, "runs").label == "Continue 5 more epochs (to 7)", "not 1 more"
 
 
 def test_a_margin_of_a_share_reads_in_percentage_points():

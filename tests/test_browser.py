@@ -11,6 +11,7 @@ import csv
 import io
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -205,6 +206,19 @@ def poll(condition, timeout: float, what: str, interval: float = 0.25):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} ({last_error})")
 
 
+def rewrite_history(val_accuracy: str) -> Path:
+    """Set every epoch's validation accuracy in the walk's run's history.csv, as if the run had
+    gone on: what the page drew no longer matches the file. Returns the file."""
+    history = Path(WALK["runs_dir"]) / WALK["run_id"] / "history.csv"
+    with history.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    with history.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({**row, "val_accuracy": val_accuracy} for row in rows)
+    return history
+
+
 def chart_points(page, key: str) -> int:
     """How many data points the Plotly chart with this key draws, over all its traces."""
     return page.locator(f".st-key-{key} .js-plotly-plot").evaluate(
@@ -265,9 +279,17 @@ def test_3_train_live_pause_reload_stop(page, server):
         assert error.inner_text().endswith("epochs: got 0, expected at least 1")
         type_number(page, "train_epochs", 500)  # about 20 min here: the walk stops it long before
         type_number(page, "train_batch_size", 8)
+        other = page.context.browser.new_page()  # a tab opened before the run starts
+        other.goto(server.url)
+        settle(other)
+        other_sidebar = other.locator("[data-testid='stSidebar']")
+        assert "No training job since the app started" in other_sidebar.inner_text()
         page.locator(".st-key-train_start button").click()
         # The live fragment redraws on its own timer: nothing is clicked while we wait.
         poll(lambda: chart_points(page, "train_curves") > 0, 90, "points on the live chart")
+        poll(lambda: re.search(r"epoch \d+/500", other_sidebar.inner_text()), 30,
+             "the other tab's sidebar to show the run")  # fmt: skip
+        other.close()
         first = poll(lambda: batch_counter(page), 30, "the batch counter")
         poll(lambda: batch_counter(page) != first, 30, "the batch counter to move")
 
@@ -335,6 +357,37 @@ def test_4_runs_lists_the_run(page, server):
         best = page.locator(".st-key-runs_download_model").get_by_role("button", name="best.keras")
         assert best.first.is_enabled()
         no_errors(page)
+        # history.csv as it is when clicked, not as it was when the page was drawn
+        history = rewrite_history("0.8")
+        download = page.locator(".st-key-runs_download_history").get_by_role("button")
+        with page.expect_download() as got:
+            download.first.click()
+        with open(got.value.path(), newline="") as file:
+            rows = list(csv.DictReader(file))
+        assert len(rows) == len(history.read_text().splitlines()) - 1
+        assert {row["val_accuracy"] for row in rows} == {"0.8"}
+        # A deleted run's box moves to the run shown in its place, and says nothing of it
+        copy = Path(WALK["runs_dir"]) / "20991231-235959-tiny"
+        shutil.copytree(Path(WALK["runs_dir"]) / WALK["run_id"], copy)
+        open_page(page, "Runs")
+        open_select(page, "runs_selected")
+        page.get_by_role("option", name=copy.name, exact=True).click()
+        settle(page)
+        assert page.locator(".st-key-runs_selected input").input_value().startswith(copy.name)
+        page.get_by_text("Delete this run").click()
+        page.get_by_text(f"Yes, delete {copy.name} and its checkpoints for good").click()
+        settle(page)
+        page.locator(".st-key-runs_delete").get_by_role("button").click()
+        settle(page)
+        page.get_by_text(f"Deleted {copy.name} and its checkpoints.").wait_for()
+        assert not copy.exists()
+        box = page.locator(".st-key-runs_selected input")
+        assert box.input_value().startswith(WALK["run_id"]), box.input_value()
+        page.locator(".st-key-runs_metric").get_by_text("loss", exact=True).click()
+        settle(page)  # a rerun sends the box's choice back
+        assert box.input_value().startswith(WALK["run_id"])
+        assert page.get_by_text("is not here any more").count() == 0
+        no_errors(page)
 
 
 def test_5_feature_maps_and_filters(page, server):
@@ -360,13 +413,7 @@ def test_5_feature_maps_and_filters(page, server):
         box.click()
         page.get_by_role("option", name=re.compile(r"^last · ")).click()
         settle(page)
-        history = Path(WALK["runs_dir"]) / WALK["run_id"] / "history.csv"
-        with history.open(newline="") as file:
-            rows = list(csv.DictReader(file))
-        with history.open("w", newline="") as file:
-            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows({**row, "val_accuracy": "0.9"} for row in rows)
+        rewrite_history("0.9")
         page.locator(".st-key-inside_random").get_by_role("button").click()
         settle(page)
         assert re.match(r"last · epoch \d+, val acc 90\.0%$", box.input_value()), box.input_value()
