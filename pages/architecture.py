@@ -231,7 +231,8 @@ st.dataframe(
         # Pixels: wide enough for a large network's figures, which the first rows do not
         # show, and together narrow enough (803) to fit the 810 pixels beside the sidebar at
         # 1280 (a screenshot at 815 cut off the last column).
-        "layer": st.column_config.TextColumn(width=80),  # "predictions"
+        # Pinned: at 1024 px the table scrolls sideways, and each row still says its layer.
+        "layer": st.column_config.TextColumn(width=80, pinned=True),  # "predictions"
         "kind": st.column_config.TextColumn(width=115),  # "input (uint8 RGB)"
         "kernel/stride": st.column_config.TextColumn(width=135),  # "5x5/1 same, 2 groups"
         "output shape": st.column_config.TextColumn(width=96),  # "127x127x1536"

@@ -162,6 +162,8 @@ if len(results) > 1:
             "confidence %": st.column_config.ProgressColumn(
                 "confidence", format="%.1f%%", min_value=0.0, max_value=100.0
             ),
+            # A phone's long file name would push the confidence bars out of view at 1024 px.
+            "file": st.column_config.TextColumn(width="medium"),
             "problem": st.column_config.TextColumn(width="large"),
         },
     )

@@ -236,6 +236,8 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     assert metric(app, "Memory to train") == f"{floor:.2f} GiB"
     assert metric(app, "Activations per image") == f"{activations / 2**20:.2f} MiB"
     assert len(app.get("plotly_chart")) == 2
+    columns = json.loads(app.dataframe[0].proto.columns)
+    assert columns["layer"]["pinned"], "a table scrolled sideways at 1024 px still names rows"
     text = " ".join(m.value for m in app.markdown)
     assert "a unit of pool5 sees **195x195** pixels of conv1's 227x227 input." in text
     # 665,784,864 of the 724,406,816 MACs are the convolutions'; nothing to compare with
