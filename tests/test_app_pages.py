@@ -1534,11 +1534,18 @@ def test_a_page_says_when_the_run_it_showed_or_a_link_names_is_gone(app, finishe
         shutil.copytree(finished_run, older.path)  # back, for the next page
 
 
-def test_continue_offers_the_epochs_a_stopped_run_had_left(app, finished_run):
+def stopped_after_one(finished_run, planned: int) -> tuple[runs.RunInfo, dict]:
+    """A copy of the finished 1-epoch run that planned `planned` epochs (so it was stopped after
+    the first), and its config.json's settings."""
     run = copy_of(finished_run)
     settings = json.loads((run.path / "config.json").read_text())
-    settings["training"]["epochs"] = 4  # planned 4, stopped after the first
+    settings["training"]["epochs"] = planned
     (run.path / "config.json").write_text(json.dumps(settings))
+    return run, settings
+
+
+def test_continue_offers_the_epochs_a_stopped_run_had_left(app, finished_run):
+    run, settings = stopped_after_one(finished_run, 4)
     app.run().switch_page("pages/runs.py").run()
     no_problems(app)
     more = app.number_input(key=f"runs_continue_epochs_{run.run_id}")
@@ -1559,10 +1566,7 @@ def test_continue_offers_the_epochs_a_stopped_run_had_left(app, finished_run):
 
 
 def test_continue_offers_the_epochs_of_now_once_the_run_went_on_elsewhere(app, finished_run):
-    run = copy_of(finished_run)
-    settings = json.loads((run.path / "config.json").read_text())
-    settings["training"]["epochs"] = 2  # planned 2, stopped after the first
-    (run.path / "config.json").write_text(json.dumps(settings))
+    run, _ = stopped_after_one(finished_run, 2)
     app.run().switch_page("pages/runs.py").run()
     assert continue_button(app, "runs").label == "Continue 1 more epoch (to 2)"
     job = continuation.continue_training(run.path, 1)  # from another tab, or the command line
