@@ -173,6 +173,7 @@ if len(results) > 1:
         "classifications.csv",
         "text/csv",
         key="classify_csv",
+        on_click="ignore",  # a download changes nothing on the page: no rerun
     )
     names = [r.name for r in readable]
     forget_if_changed("classify_pick", "\n".join(names), 0)  # another list: its first

@@ -237,6 +237,7 @@ if "best" in run.checkpoints and checkpoints.is_whole(run.path, "best"):
         data=lambda: best.read_bytes(),
         file_name=f"{run.run_id}-best.keras",
         key="runs_download_model",
+        on_click="ignore",  # a download changes nothing on the page: no rerun
         icon=":material/download:",
         help="Download the run's best checkpoint: Keras loads it with keras.models.load_model.",
     )
@@ -255,6 +256,7 @@ if history is not None and not damaged:
         data=history_csv,
         file_name=f"{run.run_id}-history.csv",
         key="runs_download_history",
+        on_click="ignore",
         icon=":material/download:",
         help="Download the per-epoch losses, accuracies, learning rates and times.",
     )

@@ -194,16 +194,16 @@ def settled_boxes(within, selector: str) -> list[dict]:
 def poll(condition, timeout: float, what: str, interval: float = 0.25):
     """Call condition() until it returns something truthy; fail with `what` after timeout."""
     deadline = time.monotonic() + timeout
-    last_error = None
+    last = None  # what condition() last gave, or the error it raised
     while time.monotonic() < deadline:
         try:
-            value = condition()
-            if value:
-                return value
+            last = condition()
+            if last:
+                return last
         except Exception as error:  # the element may not be there yet
-            last_error = error
+            last = error
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} ({last_error})")
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
 def rewrite_history(val_accuracy: str) -> Path:
@@ -217,6 +217,25 @@ def rewrite_history(val_accuracy: str) -> Path:
         writer.writeheader()
         writer.writerows({**row, "val_accuracy": val_accuracy} for row in rows)
     return history
+
+
+def plot_title(page, key: str) -> str:
+    """The title of the Plotly chart with this key, as drawn (strict: one chart in the box),
+    without the <b> that Streamlit's theme puts round it."""
+    title = page.locator(f".st-key-{key} .js-plotly-plot").evaluate("p => p.layout.title.text")
+    return re.sub(r"</?b>", "", title)
+
+
+def downloaded(page, button) -> str:
+    """Click a download button: the path of the file the browser saved. On a timeout, what
+    the page showed under its download buttons (a deferred download's error shows there)."""
+    try:
+        with page.expect_download(timeout=30_000) as got:
+            button.click()
+        return got.value.path()
+    except playwright.TimeoutError as error:
+        shown = page.locator("[data-testid='stDownloadButtonError']").all_inner_texts()
+        raise AssertionError(f"no download within 30 s; under the buttons: {shown}") from error
 
 
 def chart_points(page, key: str) -> int:
@@ -360,9 +379,7 @@ def test_4_runs_lists_the_run(page, server):
         # history.csv as it is when clicked, not as it was when the page was drawn
         history = rewrite_history("0.8")
         download = page.locator(".st-key-runs_download_history").get_by_role("button")
-        with page.expect_download() as got:
-            download.first.click()
-        with open(got.value.path(), newline="") as file:
+        with open(downloaded(page, download.first), newline="") as file:
             rows = list(csv.DictReader(file))
         assert len(rows) == len(history.read_text().splitlines()) - 1
         assert {row["val_accuracy"] for row in rows} == {"0.8"}
@@ -372,8 +389,9 @@ def test_4_runs_lists_the_run(page, server):
         open_page(page, "Runs")
         open_select(page, "runs_selected")
         page.get_by_role("option", name=copy.name, exact=True).click()
+        box = page.locator(".st-key-runs_selected input")
+        poll(lambda: box.input_value().startswith(copy.name), 15, "the copy in the run box")
         settle(page)
-        assert page.locator(".st-key-runs_selected input").input_value().startswith(copy.name)
         page.get_by_text("Delete this run").click()
         page.get_by_text(f"Yes, delete {copy.name} and its checkpoints for good").click()
         settle(page)
@@ -381,11 +399,14 @@ def test_4_runs_lists_the_run(page, server):
         settle(page)
         page.get_by_text(f"Deleted {copy.name} and its checkpoints.").wait_for()
         assert not copy.exists()
-        box = page.locator(".st-key-runs_selected input")
-        assert box.input_value().startswith(WALK["run_id"]), box.input_value()
+        # the message is drawn before the box: a busy browser may show one without the other
+        poll(lambda: box.input_value().startswith(WALK["run_id"]), 15, "the box to leave it")
+        settle(page)
+        assert page.get_by_text("is not here any more").count() == 0  # it was deleted here
         page.locator(".st-key-runs_metric").get_by_text("loss", exact=True).click()
-        settle(page)  # a rerun sends the box's choice back
-        assert box.input_value().startswith(WALK["run_id"])
+        poll(lambda: plot_title(page, "runs_chart") == "loss", 15, "the loss chart")
+        settle(page)  # the rerun has drawn the chart; the box comes later in the page
+        assert box.input_value().startswith(WALK["run_id"]), box.input_value()
         assert page.get_by_text("is not here any more").count() == 0
         no_errors(page)
 
@@ -401,13 +422,13 @@ def test_5_feature_maps_and_filters(page, server):
         # A channel enlarged stays enlarged for the next images (the browser keeps a choice by
         # its label: one with the image's figures in it was dropped on the second new image).
         choose(page, "inside_channel", "channel 3")
-        for _ in range(2):
-            page.locator(".st-key-inside_random").get_by_role("button").click()
-            settle(page)
+        for number in (11, 12):
+            type_number(page, "inside_index", number)
+            page.get_by_text(re.compile(rf"^test image #{number}: ")).wait_for()
+            settle(page)  # the new image's run has started: now it has ended
             assert page.locator(".st-key-inside_channel input").input_value() == "channel 3"
-        plot = page.locator(".st-key-inside_channel_chart .js-plotly-plot")
-        title = plot.evaluate("plot => plot.layout.title.text")
-        assert re.search(r"\bconv1, channel 3 · mean [-\d.]+\b", title), title  # within <b>
+        title = poll(lambda: plot_title(page, "inside_channel_chart"), 15, "the channel's chart")
+        assert re.fullmatch(r"conv1, channel 3 · mean [-\d.]+", title), title
         # So does a checkpoint whose label's figures change, as a run's that trains on do:
         # here every epoch's validation accuracy is rewritten to 90%.
         box = page.locator(f".st-key-inside_checkpoint_{WALK['run_id']} [role='combobox']")
@@ -416,8 +437,8 @@ def test_5_feature_maps_and_filters(page, server):
         settle(page)
         rewrite_history("0.9")
         page.locator(".st-key-inside_random").get_by_role("button").click()
-        settle(page)
-        assert re.match(r"last · epoch \d+, val acc 90\.0%$", box.input_value()), box.input_value()
+        poll(lambda: re.match(r"last · epoch \d+, val acc 90\.0%$", box.input_value()), 15,
+             "the last checkpoint's new figures in its box")  # fmt: skip
         no_errors(page)
         page.get_by_role("tab", name="Filters").click()
         filters = page.locator("[data-testid='stTabPanel']:visible [data-testid='stImage']")
@@ -483,11 +504,18 @@ def test_7_classify_choices_follow_the_image_looked_at(page, server):
         poll(lambda: options.count() == 5, 15, "the upload and four test images to pick from")
         last = options.nth(4).inner_text()
         options.nth(4).click()
+        picked = page.locator(".st-key-classify_pick input[role='combobox']")
+        poll(lambda: picked.input_value() == last, 15, f"{last} in the box")
+        page.get_by_role("heading", name=last).wait_for()
         settle(page)
-        shown = page.locator(".st-key-classify_pick input[role='combobox']").input_value()
-        assert shown == last and page.get_by_role("heading", name=last).count() == 1
-        # The other heat map's class, as its caption says and as the box above it says
-        caption = page.get_by_text(re.compile(r"^Grad-CAM: ")).nth(1).inner_text()
-        other = page.locator(".st-key-classify_cam_class input[role='combobox']").input_value()
-        assert caption.removeprefix("Grad-CAM: ").startswith(other + " ("), (other, caption)
+        assert page.get_by_role("heading", name=last).count() == 1
+
+        def cam_named_in_its_box() -> bool:
+            """The other heat map's class, as its caption says and as the box above it says."""
+            caption = page.get_by_text(re.compile(r"^Grad-CAM: ")).nth(1).inner_text()
+            other = page.locator(".st-key-classify_cam_class input[role='combobox']")
+            assert caption.removeprefix("Grad-CAM: ").startswith(other.input_value() + " (")
+            return True
+
+        poll(cam_named_in_its_box, 15, "the second heat map's caption to name its box's class")
         assert page.locator("[data-testid='stException']").count() == 0  # broken.jpg's box stays
