@@ -197,17 +197,22 @@ def _classify_decoded(model, decoded, class_names, top_k: int, views: str) -> li
     return results
 
 
-def results_csv(results: list[FileResult]) -> str:
-    """A CSV table: file, top class, confidence (and the error for unreadable files)."""
+def results_csv(results: list[FileResult], truth: dict[str, str] | None = None) -> str:
+    """A CSV table: file, top class, confidence (and the error for unreadable files). With
+    `truth` (file name -> its true class, for the test images among them) a true_class column
+    follows the file's name, empty for the files it does not name."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["file", "top_class", "confidence", "error"])
+    known = ["true_class"] if truth else []
+    writer.writerow(["file", *known, "top_class", "confidence", "error"])
     for result in results:
+        true_class = [truth.get(result.name, "")] if truth else []
         if result.prediction is None:
-            writer.writerow([result.name, "", "", result.error])
+            writer.writerow([result.name, *true_class, "", "", result.error])
         else:
             prediction = result.prediction
-            writer.writerow([result.name, prediction.label, f"{prediction.confidence:.4f}", ""])
+            confidence = f"{prediction.confidence:.4f}"
+            writer.writerow([result.name, *true_class, prediction.label, confidence, ""])
     return buffer.getvalue()
 
 

@@ -169,7 +169,7 @@ if len(results) > 1:
     )
     st.download_button(
         "Download as CSV",
-        classify.results_csv(results),
+        classify.results_csv(results, truth),
         "classifications.csv",
         "text/csv",
         key="classify_csv",

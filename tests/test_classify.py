@@ -197,6 +197,13 @@ def test_results_csv(corner_model, test_set):
     assert rows[0]["file"] == "a,b.png" and rows[0]["top_class"] == results[0].prediction.label
     assert float(rows[0]["confidence"]) == pytest.approx(results[0].prediction.confidence, 1e-3)
     assert rows[1]["top_class"] == "" and "not a readable image (JPEG" in rows[1]["error"]
+    assert "true_class" not in rows[0]  # no test images among them
+    # With test images among the uploads, their true classes follow their names
+    truth = {"a,b.png": "cat"}
+    with_truth = list(csv.DictReader(io.StringIO(classify.results_csv(results, truth))))
+    assert list(with_truth[0]) == ["file", "true_class", "top_class", "confidence", "error"]
+    assert [row["true_class"] for row in with_truth] == ["cat", ""]
+    assert [row["top_class"] for row in with_truth] == [row["top_class"] for row in rows]
 
 
 def quadrant_means(heatmap):

@@ -1,5 +1,6 @@
 """The Feature maps, Classify and Evaluate pages through AppTest, over a real tiny trained run."""
 
+import csv
 import io
 import json
 import re
@@ -352,6 +353,10 @@ def test_classify_adds_test_images_named_with_their_true_class(
     assert list(at.dataframe[0].value["top class"])[1:] == [r.prediction.label for r in expected]
     truths = [trained_run.class_names[y_test[i]] for i in numbers]
     assert list(at.dataframe[0].value["true class"]) == ["", *truths]  # none for an upload
+    data, _ = media[at.download_button(key="classify_csv").proto.url]  # so does the CSV's
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    assert [row["file"] for row in rows] == names
+    assert [row["true_class"] for row in rows] == ["", *truths]
 
     at.button(key="classify_test_draw").click().run()
     others = list(at.dataframe[0].value["file"])[1:]
