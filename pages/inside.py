@@ -122,9 +122,19 @@ right.markdown("**The normalised input, per channel (R, G, B)**")
 for name in ("mean", "std", "min", "max"):
     right.caption(f"{name}: " + ", ".join(f"{v:+.2f}" for v in stats[name]))
 
+# The open tab stays open while you visit other pages. Streamlit forgets a widget's value on
+# another page, so its label is kept apart, and the tabs open on it when you come back. Their
+# default takes part in their identity: it changes only then, or they would start again at the
+# first tab. They rerun the page to say which is open (all four are drawn either way).
+if "inside_tab" not in st.session_state:  # just come back (or here for the first time)
+    st.session_state["inside_tab_opened"] = st.session_state.get("inside_tab_kept")
 maps_tab, overview_tab, filters_tab, unit_tab = st.tabs(
-    ["Feature maps", "Overview", "Filters", "What excites a unit"]
+    ["Feature maps", "Overview", "Filters", "What excites a unit"],
+    key="inside_tab",
+    default=st.session_state["inside_tab_opened"],
+    on_change="rerun",
 )
+st.session_state["inside_tab_kept"] = st.session_state["inside_tab"]
 with maps_tab:
     names = list(maps)
     common.hold_choice("inside_layer")  # its shape, in the label, differs from run to run

@@ -423,9 +423,7 @@ def test_5_feature_maps_and_filters(page, server):
         # its label: one with the image's figures in it was dropped on the second new image).
         choose(page, "inside_channel", "channel 3")
         for number in (11, 12):
-            type_number(page, "inside_index", number)
-            page.get_by_text(re.compile(rf"^test image #{number}: ")).wait_for()
-            settle(page)  # the new image's run has started: now it has ended
+            show_test_image(page, number)
             assert page.locator(".st-key-inside_channel input").input_value() == "channel 3"
         title = poll(lambda: plot_title(page, "inside_channel_chart"), 15, "the channel's chart")
         assert re.fullmatch(r"conv1, channel 3 · mean [-\d.]+", title), title
@@ -443,7 +441,16 @@ def test_5_feature_maps_and_filters(page, server):
         page.get_by_role("tab", name="Filters").click()
         filters = page.locator("[data-testid='stTabPanel']:visible [data-testid='stImage']")
         filters.first.wait_for()
+        # The tab's run says which is open (nothing shows it): one that follows it has seen it
+        show_test_image(page, 13)
         no_errors(page)
+
+
+def show_test_image(page, number: int) -> None:
+    """Feature maps: type a test image's number and wait for the run that shows it to end."""
+    type_number(page, "inside_index", number)
+    page.get_by_text(re.compile(rf"^test image #{number}: ")).wait_for()
+    settle(page)  # the run has started (its caption is new): now it has ended
 
 
 def png_bytes() -> bytes:
@@ -519,3 +526,18 @@ def test_7_classify_choices_follow_the_image_looked_at(page, server):
 
         poll(cam_named_in_its_box, 15, "the second heat map's caption to name its box's class")
         assert page.locator("[data-testid='stException']").count() == 0  # broken.jpg's box stays
+
+
+def test_8_feature_maps_opens_on_the_tab_left_open(page, server):
+    with Step(page, server, "8-inside-tab"):
+        open_page(page, "Feature maps & filters")  # Filters was left open in step 5
+        filters = page.get_by_role("tab", name="Filters")
+        poll(lambda: filters.get_attribute("aria-selected") == "true", 15, "Filters open")
+        page.get_by_role("tab", name="Overview").click()
+        show_test_image(page, 14)  # a run that has seen the click, as a user's next step would
+        open_page(page, "Classify")
+        open_page(page, "Feature maps & filters")
+        overview = page.get_by_role("tab", name="Overview")
+        poll(lambda: overview.get_attribute("aria-selected") == "true", 15, "Overview open")
+        page.locator(".st-key-inside_overview .js-plotly-plot").wait_for()
+        no_errors(page)

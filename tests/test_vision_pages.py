@@ -215,10 +215,13 @@ def test_inside_keeps_its_choices_and_upload_while_you_visit_another_page(app, t
     at.selectbox(key="inside_layer").select("pool2").run()
     at.selectbox(key="inside_filter_layer").select("conv2").run()
     at.selectbox(key="inside_unit_layer").select("conv3").run()
+    at.session_state["inside_tab"] = "Filters"  # as a click on the tab sets it
+    at.run()
     no_problems(at)
     at.switch_page("pages/classify.py").run()
     at.switch_page("pages/inside.py").run()
     no_problems(at)
+    assert at.session_state["inside_tab"] == "Filters", "the page opens on the tab left open"
     assert at.radio(key="inside_source").value == "Upload"
     assert captions(at)[0].startswith("photo.png"), "the upload is still shown"
     assert any("Uploaded before: photo.png" in c.value for c in at.caption)
