@@ -520,8 +520,8 @@ def test_7_classify_choices_follow_the_image_looked_at(page, server):
         def cam_named_in_its_box() -> bool:
             """The other heat map's class, as its caption says and as the box above it says."""
             caption = page.get_by_text(re.compile(r"^Grad-CAM: ")).nth(1).inner_text()
-            other = page.locator(".st-key-classify_cam_class input[role='combobox']")
-            assert caption.removeprefix("Grad-CAM: ").startswith(other.input_value() + " (")
+            other = page.locator(".st-key-classify_cam_class input[role='combobox']").input_value()
+            assert caption.removeprefix("Grad-CAM: ").startswith(other + " ("), (other, caption)
             return True
 
         poll(cam_named_in_its_box, 15, "the second heat map's caption to name its box's class")
