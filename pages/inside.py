@@ -131,7 +131,7 @@ if "inside_tab" not in st.session_state:  # just come back (or here for the firs
 maps_tab, overview_tab, filters_tab, unit_tab = st.tabs(
     ["Feature maps", "Overview", "Filters", "What excites a unit"],
     key="inside_tab",
-    default=st.session_state["inside_tab_opened"],
+    default=st.session_state.get("inside_tab_opened"),
     on_change="rerun",
 )
 st.session_state["inside_tab_kept"] = st.session_state["inside_tab"]
