@@ -231,6 +231,8 @@ buttons = common.row()  # wraps, rather than cut "Continue 1000 more epochs" whe
 if "best" in run.checkpoints and checkpoints.is_whole(run.path, "best"):
     best = checkpoints.checkpoint_path(run.path, "best")
     best_epoch = runs.checkpoint_epochs(run).get("best", (None, None))[0]
+    if run.status in runs.ACTIVE_STATUSES:  # its best moves on after the page is drawn, and
+        best_epoch = None  # the file is read as of the click
     # A short label with an icon: "Download best.keras (epoch 12)" took a line of its own.
     buttons.download_button(
         f"best.keras (epoch {best_epoch})" if best_epoch else "best.keras",

@@ -1019,8 +1019,12 @@ def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     assert any(c.value.startswith("Training now: these figures are as of its last finished")
                for c in app.caption)  # fmt: skip
     assert app.dataframe[0].value.set_index("run").loc[run.run_id, "status"] == "running"
+    labels = {b.key: b.proto.label for b in app.get("download_button")}
+    assert labels["runs_download_model"] == "best.keras", "no epoch: the next may replace it"
     status.write_text(finished)
     app.run()
+    labels = {b.key: b.proto.label for b in app.get("download_button")}
+    assert labels["runs_download_model"] == "best.keras (epoch 1)"
     assert not app.checkbox(key=f"runs_delete_confirm_{run.run_id}").disabled
     app.checkbox(key=f"runs_delete_confirm_{run.run_id}").check().run()
     app.selectbox(key="runs_selected").select(other.run_id).run()  # a tick is for one run only
