@@ -246,10 +246,11 @@ if "best" in run.checkpoints and checkpoints.is_whole(run.path, "best"):
 if history is not None and not damaged:
 
     def history_csv() -> str:
-        """As of the click: a run that trains adds a row an epoch while the page stands."""
+        """As of the click: a run that trains adds a row an epoch while the page stands. As
+        drawn if the file has gone since (the run deleted in another tab) or is damaged."""
         try:
-            rows = run_logs.load_history(run.path)
-        except (ValueError, OSError):  # damaged since the page was drawn
+            rows = run_logs.load_history(run.path) or history  # a missing file reads as []
+        except (ValueError, OSError):
             rows = history
         return pd.DataFrame(rows).to_csv(index=False)
 

@@ -383,6 +383,11 @@ def test_4_runs_lists_the_run(page, server):
             rows = list(csv.DictReader(file))
         assert len(rows) == len(history.read_text().splitlines()) - 1
         assert {row["val_accuracy"] for row in rows} == {"0.8"}
+        # and as the page shows it once the file has gone (the run deleted in another tab)
+        aside = history.rename(history.with_suffix(".aside"))
+        with open(downloaded(page, download.first), newline="") as file:
+            assert len(list(csv.DictReader(file))) == len(rows)
+        aside.rename(history)
         # A deleted run's box moves to the run shown in its place, and says nothing of it
         copy = Path(WALK["runs_dir"]) / "20991231-235959-tiny"
         shutil.copytree(Path(WALK["runs_dir"]) / WALK["run_id"], copy)
