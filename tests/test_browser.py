@@ -83,7 +83,8 @@ class Step:
 
 
 def settle(page) -> None:
-    """Wait until the script has finished its run (fragments may still tick afterwards)."""
+    """Wait until the script has finished its run (fragments may still tick afterwards). Right
+    after a click this may return before the click's run has started: poll for its result."""
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
     page.wait_for_timeout(300)  # let the last delta render
 
