@@ -6,6 +6,7 @@ folders each source holds are listed by alexnet_core.source_files.
 
 from __future__ import annotations
 
+import stat
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable
@@ -38,7 +39,7 @@ class FolderImages(NamedTuple):
 def read_image_folder(path: Path, image_size: int) -> FolderImages:
     """Decode every image under `path` (a folder or a zip) to image_size x image_size RGB."""
     if path.is_dir():
-        return _Tree(path, *folder_listing(path), read=Path.read_bytes,
+        return _Tree(path, *folder_listing(path), read=_read_regular_file,
                      size=lambda file: file.stat().st_size).decode(image_size)  # fmt: skip
     if not zipfile.is_zipfile(path):
         if path.suffix.lower() == ".zip" or _starts_with(path, b"PK"):
@@ -57,6 +58,14 @@ def read_image_folder(path: Path, image_size: int) -> FolderImages:
     # UnicodeDecodeError: a name flagged UTF-8 that is not
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: cannot read this zip file ({error})") from error
+
+
+def _read_regular_file(file: Path) -> bytes:
+    """A file's bytes; a named pipe would wait for a writer for ever, and a device (a link to
+    /dev/zero) never ends, so anything but a regular file is an OSError, unread."""
+    if not stat.S_ISREG(file.stat().st_mode):
+        raise OSError("not a regular file: a pipe, a device or a socket")
+    return file.read_bytes()
 
 
 def _starts_with(path: Path, signature: bytes) -> bool:

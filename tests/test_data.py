@@ -444,6 +444,16 @@ def test_a_broken_link_is_a_file_that_cannot_be_read(tmp_path, cache):
     assert dataset.skipped == ("cat/gone.png: cannot read (No such file or directory)",)
 
 
+def test_a_pipe_or_a_device_in_a_class_folder_is_left_out_unread(tmp_path, cache):
+    root = make_folder(tmp_path / "pets", {"cat": 3, "dog": 3})
+    os.mkfifo(root / "cat" / "pipe.jpg")  # reading it would wait for a writer for ever
+    (root / "dog" / "zeros.png").symlink_to("/dev/zero")  # size 0, and it never ends
+    dataset = load_dataset(root, test_fraction=0, validation_fraction=0, cache_dir=cache)
+    assert len(dataset.y_train) == 6
+    why = "cannot read (not a regular file: a pipe, a device or a socket)"
+    assert dataset.skipped == (f"cat/pipe.jpg: {why}", f"dog/zeros.png: {why}")
+
+
 def test_names_that_are_not_utf8_load_as_valid_text(tmp_path, cache):
     root = Path(os.fsdecode(bytes(tmp_path) + b"/d\xe9ta"))  # the source's own path, too
     try:
