@@ -148,18 +148,25 @@ class Checkpoints(keras.callbacks.Callback):
         improved = score is not None and (self.best is None or score > self.best)
         names += ["best"] * improved
         paths = [checkpoints.checkpoint_path(self.job.run_dir, name) for name in names]
+        best = float(score) if improved else self.best
+        counting = []
+
+        def count_the_epoch():  # in the logs and status.json, before the checkpoints hold it
+            counting.append(epoch + 1)
+            self.job.record_checkpoint(epoch + 1, best)
+
         try:  # all or nothing: last.keras, best.keras and the counts never disagree
-            checkpoints.save_checkpoints(self.model, paths)
+            checkpoints.save_checkpoints(self.model, paths, before_renaming=count_the_epoch)
         except OSError as error:
+            if counting:  # the logs or status.json, not a checkpoint: the job says what was kept
+                raise
             files = ", ".join(path.name for path in paths)
             kept = "The previous checkpoints were kept." if self.job.epochs_done else (
                 "No checkpoint was saved: it was the first epoch.")  # fmt: skip
             raise CheckpointError(
                 f"Could not save epoch {epoch + 1}'s checkpoints ({files}): {error}. {kept}"
             ) from error
-        if improved:
-            self.best = float(score)
-        self.job.record_checkpoint(epoch + 1, self.best)
+        self.best = best
 
 
 class Control(keras.callbacks.Callback):

@@ -48,10 +48,14 @@ def _gc_paused():
                 gc.enable()
 
 
-def save_checkpoints(model, paths: list[str | os.PathLike]) -> None:
+def save_checkpoints(model, paths: list[str | os.PathLike], before_renaming=None) -> None:
     """Save `model` as every one of `paths` (.keras files), or as none of them: each is written
     beside its target first (one save, then copies) and all are renamed into place only when
-    every one is whole. On any error (disk full...) the old files stay, the partial ones go."""
+    every one is whole. On any error (disk full...) the old files stay, the partial ones go.
+
+    `before_renaming()`, if given, runs once every file is whole and before any is renamed: a
+    run's logs and status, written there, can fail (a full disk) and leave the old files too.
+    """
     staged = []
     try:
         for path in map(Path, paths):
@@ -62,6 +66,8 @@ def save_checkpoints(model, paths: list[str | os.PathLike]) -> None:
                     model.save(tmp)
             else:
                 shutil.copyfile(staged[0][0], tmp)
+        if before_renaming is not None:
+            before_renaming()
         for tmp, path in staged:
             os.replace(tmp, path)
     except BaseException:

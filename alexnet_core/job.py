@@ -207,11 +207,19 @@ class TrainingJob:
             self._epoch_history.append(row)
 
     def record_checkpoint(self, epoch: int, best: float | None) -> None:
-        """The epoch's checkpoints are on disk: count it as done and write the histories."""
+        """The epoch's checkpoints are written, not yet renamed into place: count it as done
+        and write the histories and status.json. If they cannot be written (a full disk), the
+        epoch is not counted, here or on disk, and the checkpoints stay the previous ones."""
         with self._lock:
+            before = self.epochs_done, self._best, self._test
             self.epochs_done, self._best = epoch, best
             self._test = (None, None)  # they were last.keras's before this epoch
-        self._write_all()
+        try:
+            self._write_all()
+        except OSError:
+            with self._lock:
+                self.epochs_done, self._best, self._test = before
+            raise
 
     def hold_if_paused(self) -> None:
         if self._unpaused.is_set() or self._stop.is_set():  # a stop outranks a later pause

@@ -51,5 +51,5 @@ def unwritable_text(exc: OSError, run_dir: Path, epochs_done: int) -> str:
     """Why a run ended when its folder could not be written, and what is still there."""
     where = exc.filename or run_dir
     kept = (f"Epoch {epochs_done}'s checkpoints were kept: make room, then continue the run."
-            if epochs_done else "No checkpoint was saved: no epoch had finished.")  # fmt: skip
+            if epochs_done else "No checkpoint was saved.")  # fmt: skip
     return f"Could not write {where}: {exc.strerror or exc}. {kept}"

@@ -820,6 +820,40 @@ def test_a_disk_that_fills_in_mid_epoch_fails_the_run_saying_what_was_kept(
     assert (listed.status, listed.error) == ("failed", snap.error), "as the job tells it"
 
 
+def test_logs_that_cannot_be_written_leave_the_epoch_uncounted_and_its_checkpoints_unsaved(
+    finished_run, sample, tmp_path, monkeypatch
+):
+    """The checkpoints and the logs that count them are one step: a disk that fills between
+    the two keeps the previous checkpoints and says so, and the run goes on from them."""
+    path = tmp_path / finished_run.run_id
+    shutil.copytree(finished_run.run_dir, path)
+    before = (path / "last.keras").read_bytes()
+
+    def disk_full(target, rows):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(atomic, "write_csv", disk_full)  # history.csv and batches.csv
+    job = training.start_training(TINY, FAST, dataset=sample, runs_dir=tmp_path / "new")
+    assert job.wait(120) and job.snapshot().error == (
+        f"Could not write {job.run_dir / 'history.csv'}: No space left on device. "
+        "No checkpoint was saved."
+    )
+    assert not list(job.run_dir.glob("*.keras")) and not list(job.run_dir.glob("tmp-*"))
+    job = continuation.continue_training(path, 1, dataset=sample)
+    assert job.wait(120)
+    snap = job.snapshot()
+    assert (snap.status, snap.epochs_done) == ("failed", 1)
+    assert snap.error.endswith("No space left on device. Epoch 1's checkpoints were kept: "
+                               "make room, then continue the run.")  # fmt: skip
+    assert (path / "last.keras").read_bytes() == before and not list(path.glob("tmp-*"))
+    assert runs.read_run(path).epochs_done == 1
+    monkeypatch.undo()  # room was made
+    job = continuation.continue_training(path, 1, dataset=sample)
+    assert job.wait(120) and job.snapshot().status == "finished"
+    assert [row["epoch"] for row in run_logs.load_history(path)] == [1, 2]
+    assert runs.read_run(path).epochs_done == 2
+
+
 def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     finished_run, sample, tmp_path, monkeypatch
 ):
