@@ -81,17 +81,17 @@ row = common.row()
 name = row.selectbox(
     "Preset", list(presets.PRESETS), key="arch_preset", on_change=load_preset, **box, **keep
 )
-row.number_input("Image size (pixels)", 8, 512, key="arch_image_size", **box,
+row.number_input("Image size (pixels)", step=1, key="arch_image_size", **box,
                  **about("image_size"))  # fmt: skip
-row.number_input("Input size (pixels)", 8, 512, key="arch_input_size", **box,
+row.number_input("Input size (pixels)", step=1, key="arch_input_size", **box,
                  **about("input_size"))  # fmt: skip
-row.number_input("Classes", 2, 100_000, key="arch_classes", **box, **about("num_classes"))
+row.number_input("Classes", step=1, key="arch_classes", **box, **about("num_classes"))
 row = common.row()
-row.number_input("Width multiplier", 0.05, 4.0, step=0.05, key="arch_width", **box,
+row.number_input("Width multiplier", step=0.05, key="arch_width", **box,
                  **about("width"))  # fmt: skip
-row.number_input("FC units (fc6, fc7)", 1, 16384, key="arch_fc_units", **box,
+row.number_input("FC units (fc6, fc7)", step=1, key="arch_fc_units", **box,
                  **about("fc_units"))  # fmt: skip
-row.number_input("Dropout", 0.0, 0.95, step=0.05, key="arch_dropout", **box, **about("dropout"))
+row.number_input("Dropout", step=0.05, key="arch_dropout", **box, **about("dropout"))
 row.selectbox("Normalisation", config.NORMALISATIONS, key="arch_normalization", **box,
               **about("normalization"))  # fmt: skip
 row = common.row()
@@ -99,7 +99,7 @@ row.selectbox("Activation", config.ACTIVATIONS, key="arch_activation", **box,
               **about("activation"))  # fmt: skip
 row.selectbox("Pooling", config.POOLINGS, key="arch_pooling", **box, **about("pooling"))
 row.number_input(
-    "Random shift (pixels)", 0, 64, key="arch_shift", **box,
+    "Random shift (pixels)", step=1, key="arch_shift", **box,
     help="Training moves each image by any distance up to this many pixels of the images as "
     "loaded, which the Train page loads at CIFAR-10's 32x32; fractions of a pixel included, "
     "by resampling. The paper's random 224x224 crops of 256x256 images moved them up to 16 "

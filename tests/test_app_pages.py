@@ -284,6 +284,16 @@ def test_architecture_counts_the_papers_parameters_and_explains_impossible_sizes
     assert "fc6 and fc7 hold **96%** of the parameters (in the paper's network, 89%)" in text
     assert "the convolutions do **60%** of the multiply-accumulates." in text
     app.number_input(key="arch_fc_units").set_value(4096).run()
+    # No bounds on the boxes: a value past them was kept in the box and ignored without a word
+    app.number_input(key="arch_input_size").set_value(600).run()
+    no_problems(app)  # 600 pixels make 17x17 maps at pool5, not 6x6: fc6 sees 17*17*256
+    assert metric(app, "Total parameters") == f"{60_965_224 + (17**2 - 6**2) * 256 * 4096:,}"
+    assert "of conv1's 600x600 input" in " ".join(m.value for m in app.markdown)
+    app.number_input(key="arch_input_size").set_value(227)
+    app.number_input(key="arch_dropout").set_value(1.5).run()
+    assert app.error[0].value.startswith("dropout: got 1.5, expected a rate in [0, 1)")
+    app.number_input(key="arch_dropout").set_value(0.5).run()
+    no_problems(app)
 
     app.number_input(key="arch_input_size").set_value(32).run()
     assert not app.exception
