@@ -6,6 +6,7 @@ fit() runs in the training thread.
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 
@@ -36,13 +37,18 @@ def training_memory(model_config: ModelConfig, batch_size: int, optimizer: str) 
 SMALLER = "Lower the width, the dense layers' units, the input size or the batch size."
 
 
-def check_memory(model_config: ModelConfig, train_config: TrainConfig, way_out=SMALLER) -> None:
+def check_memory(model_config: ModelConfig, train_config: TrainConfig, way_out=SMALLER,
+                 train_images: int | None = None) -> None:  # fmt: skip
     """ValueError, before anything is built, when training the network would need more memory
     than this machine has free: a network that cannot fit would otherwise fail deep in
     TensorFlow, or get the whole app killed by the system. Counts TRAINING_OVERHEAD times the
     floor, below what training was measured to take, so only a network that cannot fit is
-    refused. The message ends with `way_out`."""
-    batch, optimizer = train_config.batch_size, train_config.optimizer
+    refused. The message ends with `way_out`. A batch larger than `train_images`, where known,
+    trains as one batch of them all."""
+    batch, optimizer = (
+        min(train_config.batch_size, train_images or math.inf),
+        train_config.optimizer,
+    )
     weights, outputs = training_memory(model_config, batch, optimizer)
     needed = TRAINING_OVERHEAD * (weights + outputs)
     total, free = images.machine_memory(), images.free_memory()

@@ -194,13 +194,14 @@ def prepare(model_config: ModelConfig, train_config: TrainConfig, dataset):
         )
     model_config = model_config.for_dataset(dataset.image_size, dataset.num_classes)
     plan_layers(model_config)  # ValueError naming the layer that does not fit these images
-    check_memory(model_config, train_config)  # or a network too large for this machine
     source = getattr(dataset, "source", None)
     if source:  # record what "auto" resolved to, so a continue loads the same data
         train_config = dataclasses.replace(train_config, dataset=str(source))
     data = TrainingData.from_dataset(dataset, train_config.train_subset)
     if len(data.y_train) == 0:
         raise ValueError("dataset: no training images (is train_subset or the split empty?)")
+    # A network too large for this machine is refused (a batch past the data is all of it).
+    check_memory(model_config, train_config, train_images=len(data.y_train))
     data = dataclasses.replace(data, warnings=tuple(data_warnings(dataset, train_config)))
     # Import Keras here, in the caller's thread: a first import inside the worker can race
     # with a page that is importing pandas for a chart.

@@ -127,12 +127,14 @@ def test_a_one_epoch_run_writes_a_run_folder(tmp_path):
     env = {**os.environ, "ALEXNET_RUNS_DIR": str(tmp_path / "runs"), "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = run_cli("--preset", "tiny", "--dataset", "sample", "--epochs", "1",
                      "--train-subset", "256", "--conv-kernels", "3", "3", "3", "3", "15",
-                     "--batch-size", "512", env=env, timeout=300)  # fmt: skip
+                     "--batch-size", "10000000", env=env, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "note: conv5: its 15x15 kernel sees a 7x7 map, so only 13x13 of its weights" in (
         result.stderr)  # fmt: skip
-    assert ("warning: The batch of 512 is larger than the 256 training images: every epoch is "
-            "a single optimizer step.") in result.stderr.splitlines()  # fmt: skip
+    # a batch larger than the data is all of it: its memory is the 256 images' (10,000,000
+    # would need terabytes)
+    assert ("warning: The batch of 10,000,000 is larger than the 256 training images: every "
+            "epoch is a single optimizer step.") in result.stderr.splitlines()  # fmt: skip
     (run_dir,) = (tmp_path / "runs").iterdir()
     status = json.loads((run_dir / "status.json").read_text())
     assert (status["status"], status["epochs_done"]) == ("finished", 1)
