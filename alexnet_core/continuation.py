@@ -85,9 +85,9 @@ def _continue(run_dir: Path, extra_epochs: int, dataset, data_source: str | None
     # Its settings are the run's own, so a continue can only go where they fit (a big machine's
     # run brought to a laptop, or memory that other work holds now): not a data problem.
     try:
-        check_memory(info.model_config, train_config, way_out=(
-            "A continue keeps the run's settings: go on where more memory is free, or train a "
-            "new run with a smaller network or batch."))  # fmt: skip
+        check_memory(info.model_config, train_config, train_images=info.data.get("num_train"),
+                     way_out="A continue keeps the run's settings: go on where more memory is "
+                     "free, or train a new run with a smaller network or batch.")  # fmt: skip
     except ValueError as error:
         raise ValueError(f"{info.run_id} cannot go on here: {error}") from error
     with reserve():
@@ -109,11 +109,17 @@ def _continue(run_dir: Path, extra_epochs: int, dataset, data_source: str | None
                 f"{list(info.class_names)}.{read_differently(info.data)}"
             )
         if info.held_out_digest and data.describe()["held_out_digest"] != info.held_out_digest:
+            if train_config.dataset == info.dataset:
+                what = f"{info.dataset} changed since {info.run_id} trained on it, so its"
+                way_out = "Put the data back as it was"
+            else:  # another place given: other data, or the run's moved and changed since
+                what = (f"{train_config.dataset} is not the data {info.run_id} trained on "
+                        f"({info.dataset}) as it was then: its")  # fmt: skip
+                way_out = "Give the run's own data"
             raise ValueError(
-                f"dataset: {info.dataset} changed since {info.run_id} trained on it, so its "
-                "validation and test images are no longer the ones the run held out: going on "
-                "would train on some of them. Put the data back as it was, or train a new run."
-                + read_differently(info.data)
+                f"dataset: {what} validation and test images are no longer the ones the run "
+                f"held out: going on would train on some of them. {way_out}, or train a new "
+                "run." + read_differently(info.data)
             )
         path, half_written = Path(run_dir), f"{atomic.TEMP_PREFIX}*"
         try:

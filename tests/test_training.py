@@ -417,7 +417,12 @@ def test_a_run_whose_data_moved_goes_on_from_its_new_place(
         "no such file or folder. If the data moved, give its new place with --dataset.\n"
     )
     (moved / "test" / "circle" / "0.png").rename(tmp_path / "taken.png")
-    with pytest.raises(ValueError, match="changed since"):  # not the images it held out
+    with pytest.raises(
+        ValueError,
+        match=rf"dataset: {re.escape(str(moved))} is not the data "
+        rf".* trained on \({re.escape(str(shapes_folder))}\) as it was then: its "
+        "validation and test images are no longer the ones the run held out",
+    ):
         continuation.continue_training(job.run_dir, 1, data_source=str(moved))
     (tmp_path / "taken.png").rename(moved / "test" / "circle" / "0.png")
     assert train.main(["--continue", str(job.run_dir), "--dataset", str(moved), "--quiet"]) == 0
