@@ -32,8 +32,9 @@ LAYOUT = dict(margin=dict(l=10, r=10, t=64, b=10),
 # pads a lone point's range by +-1, drawing an accuracy of -50%), yet free to zoom in between.
 # The 2% beyond leaves room for a marker at 100%, which the edge would cut in half.
 SHARE_AXIS = dict(tickformat=".0%", autorangeoptions=dict(minallowed=-0.02, maxallowed=1.02))
-# A loss axis around a lone value would otherwise read 2.704049587249755859.
-LOSS_AXIS = dict(tickformat=".3~g")  # three figures, trailing zeros trimmed (d3-format)
+# A loss axis around a lone value would otherwise read 2.704049587249755859: three figures,
+# trailing zeros trimmed (d3-format), or more where the losses differ only in a later figure.
+LOSS_FIGURES, MOST_LOSS_FIGURES = 3, 8
 # A loss past this has diverged (ten classes start near 2.3): its axis turns logarithmic, or
 # the spike flattens the rest of the curve and its ticks read 1000000000000000000000.
 DIVERGED_LOSS = 100.0
@@ -45,7 +46,19 @@ def loss_axis(values) -> dict:
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if finite and max(finite) > DIVERGED_LOSS:
         return dict(type="log", exponentformat="power", tickformat="")
-    return LOSS_AXIS
+    return dict(tickformat=f".{loss_figures(finite)}~g")
+
+
+def loss_figures(finite: Sequence[float]) -> int:
+    """Significant figures enough to tell apart the ticks of an axis that spans these losses:
+    a run stuck near ln 10 (2.3021 to 2.3049) would read 2.3, 2.3, 2.3 with three. Plotly puts
+    a handful of ticks on the span, each a round step: about a tenth of it at the finest."""
+    span = max(finite, default=0) - min(finite, default=0)
+    top = max((abs(v) for v in finite), default=0)
+    if span <= 0 or top <= 0:  # no span: Plotly pads the lone value with a wide, round range
+        return LOSS_FIGURES
+    needed = math.floor(math.log10(top)) - math.floor(math.log10(span / 10)) + 1
+    return min(MOST_LOSS_FIGURES, max(LOSS_FIGURES, needed))
 
 
 def _epoch_end_steps(batch_history: Sequence[Mapping]) -> dict[int, float]:

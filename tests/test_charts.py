@@ -271,6 +271,21 @@ def test_a_run_of_one_batch_draws_its_points_as_markers():
     assert charts.training_curves(BATCHES).data[0].mode == "lines"
 
 
+def test_a_loss_axis_has_figures_enough_to_tell_its_ticks_apart():
+    # A run stuck at chance (ln 10 = 2.3026) moves its loss in the fourth decimal only.
+    stuck = [{**BATCHES[0], "step": step, "batch_loss": 2.3021 + step * 1e-4}
+             for step in range(1, 30)]  # fmt: skip
+    tickformat = charts.training_curves(stuck).layout.yaxis.tickformat
+    assert tickformat == ".5~g"
+    for step in (0.0005, 0.0002):  # round steps Plotly takes on this span, the finest included
+        ticks = [2.302 + i * step for i in range(round(0.003 / step) + 1)]
+        assert len({f"{tick:.5g}" for tick in ticks}) == len(ticks)
+        assert len({f"{tick:.3g}" for tick in ticks}) <= 2, "three figures: 2.3, 2.3, 2.3..."
+    assert charts.loss_axis([0.0123, 0.0126])["tickformat"] == ".4~g"  # 0.01235, 0.0124
+    assert charts.loss_axis([2.3026] * 4)["tickformat"] == ".3~g"  # Plotly pads a lone value
+    assert charts.loss_axis([2.3, 2.3 + 3e-8])["tickformat"] == ".8~g", "at most eight"
+
+
 def test_a_diverged_loss_gets_a_logarithmic_axis_with_powers_of_ten():
     calm = charts.training_curves(BATCHES, EPOCHS)
     assert calm.layout.yaxis.type in (None, "linear") and calm.layout.yaxis.tickformat == ".3~g"
