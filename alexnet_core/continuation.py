@@ -147,8 +147,10 @@ def _what_went_before(info: runs.RunInfo) -> dict:
     (a failed epoch's rows and rate changes are dropped), the best score, test metrics, time."""
     history = run_logs.load_history(info.path)[: info.epochs_done]
     if len(history) < info.epochs_done:
-        raise ValueError(f"{info.run_id}: history.csv lists {len(history)} epochs, but "
-                         f"last.keras holds {info.epochs_done}")  # fmt: skip
+        found = (f"lists {len(history)} epochs" if (info.path / "history.csv").exists()
+                 else "is missing")  # fmt: skip
+        raise ValueError(f"{info.run_id}: history.csv {found}, but last.keras holds "
+                         f"{info.epochs_done}")  # fmt: skip
     done = {row["epoch"] for row in history}
     return {
         "history": history,

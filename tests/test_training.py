@@ -926,6 +926,9 @@ def test_a_full_disk_fails_the_run_but_keeps_the_previous_checkpoint(
     (path / "history.csv").write_text("epoch,loss\n")  # the epoch's row lost
     with pytest.raises(ValueError, match="history.csv lists 0 epochs, but last.keras holds 1"):
         continuation.continue_training(path, 1, dataset=sample)
+    (path / "history.csv").unlink()
+    with pytest.raises(ValueError, match="history.csv is missing, but last.keras holds 1"):
+        continuation.continue_training(path, 1, dataset=sample)
     assert (path / "status.json").read_bytes() == status
     (path / "history.csv").write_text(history)
     saved = json.loads((path / "config.json").read_text())
