@@ -37,12 +37,16 @@ def words(key: str) -> str:
 
 
 def legend_names(differ: pd.DataFrame, most: int = 2) -> dict[str, str]:
-    """Each compared run's legend entry: its id and the first `most` settings in which the runs
-    differ ('… · activation tanh'), the rest in the table below the chart."""
+    """Each compared run's legend entry: its id and `most` settings in which the runs differ
+    ('… · activation tanh'), the rest in the table below the chart. Its rarest values come
+    first, in the table's order: those that tell it from the most other runs (two runs of one
+    preset differ from each other in their epochs, not in their preset)."""
     names = {}
     for run_id, values in differ.items():
-        parts = [f"{words(key)} {value}" for key, value in values.items()
-                 if value != run_text.setting_text(None)]  # an older run may lack one  # fmt: skip
+        kept = [(key, value) for key, value in values.items()
+                if value != run_text.setting_text(None)]  # an older run may lack one  # fmt: skip
+        kept.sort(key=lambda item: int((differ.loc[item[0]] == item[1]).sum()))  # stable
+        parts = [f"{words(key)} {value}" for key, value in kept]
         shown = ", ".join(parts[:most]) + (", …" if len(parts) > most else "")
         names[run_id] = f"{run_id} · {shown}" if parts else run_id
     return names

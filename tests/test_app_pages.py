@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -32,7 +33,7 @@ from alexnet_core import (
     system,
     training,
 )
-from pages import common, help_texts, train_form, wording
+from pages import common, help_texts, run_details, train_form, wording
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -1610,3 +1611,23 @@ def test_a_continue_says_how_a_schedule_planned_over_the_run_is_planned_again():
         "again."
     )
     assert wording.replanned_text(presets.train_preset("paper"), 30, 10) == ""  # step: by epoch
+
+
+def test_a_legend_entry_names_first_what_tells_its_run_from_the_others():
+    # Two runs of one preset and a third of another: the preset does not tell the first two
+    # apart, their epochs and subsets do.
+    differ = pd.DataFrame(
+        {"a": {"model.preset": "tiny", "training.epochs": "2", "training.train_subset": "0"},
+         "b": {"model.preset": "cifar_small", "training.epochs": "2",
+               "training.train_subset": "3000"},
+         "c": {"model.preset": "cifar_small", "training.epochs": "5",
+               "training.train_subset": "0"}}
+    )  # fmt: skip
+    assert run_details.legend_names(differ) == {
+        "a": "a · preset tiny, epochs 2, …",  # ties keep the table's order
+        "b": "b · train subset 3000, preset cifar_small, …",
+        "c": "c · epochs 5, preset cifar_small, …",
+    }
+    assert run_details.legend_names(differ, most=3)["b"] == (
+        "b · train subset 3000, preset cifar_small, epochs 2"
+    )
