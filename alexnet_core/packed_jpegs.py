@@ -21,14 +21,22 @@ KEYS = {"header", "scans", "offsets", "labels", "split", "class_names"}
 
 
 def is_packed(path: Path) -> bool:
-    """Whether `path` is an .npz with the packed layout's arrays."""
+    """Whether `path` is an .npz with the packed layout's arrays; ValueError for an .npz of
+    other arrays (saved weights, say), which no other reader takes either."""
     if not (path.is_file() and path.suffix.lower() == ".npz" and zipfile.is_zipfile(path)):
         return False
     try:
         with zipfile.ZipFile(path) as archive:
-            return KEYS <= {name.removesuffix(".npy") for name in archive.namelist()}
+            names = archive.namelist()
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: not a readable .npz file ({error})") from error
+    arrays = {name.removesuffix(".npy") for name in names if name.endswith(".npy")}
+    if arrays and not KEYS <= arrays:
+        raise ValueError(
+            f"{path}: an .npz without the packed CIFAR-10 copy's arrays (it lacks "
+            f"{', '.join(sorted(KEYS - arrays))}; it has {', '.join(sorted(arrays))})"
+        )
+    return bool(arrays)
 
 
 def read_packed(path: Path, image_size: int) -> FolderImages:
@@ -40,6 +48,14 @@ def read_packed(path: Path, image_size: int) -> FolderImages:
             class_names = tuple(str(name) for name in packed["class_names"])
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:  # damaged in storage
         raise ValueError(f"{path}: damaged, its arrays cannot be read ({error})") from error
+    except (ValueError, TypeError) as error:  # object arrays (pickles), names not text...
+        raise ValueError(f"{path}: its arrays are not the packed copy's ({error})") from error
+    if any(array.ndim != 1 for array in (scans, offsets, labels, split, np.array(class_names))):
+        raise ValueError(f"{path}: its arrays are not the packed copy's (each is a list of "
+                         "values: one dimension)")  # fmt: skip
+    if len(class_names) < 2:
+        raise ValueError(f"{path}: {len(class_names)} class ({', '.join(class_names)}); need "
+                         "two or more")  # fmt: skip
     if not len(labels) == len(split) == len(offsets) - 1:
         raise ValueError(f"{path}: labels, split and offsets disagree on the number of images")
     if len(labels) and not 0 <= labels.min() <= labels.max() < len(class_names):

@@ -700,9 +700,34 @@ def test_a_decode_a_killed_process_left_half_written_is_removed(tmp_path, cache)
 
 def test_a_npz_without_the_packed_arrays_is_refused(tmp_path, cache):
     path = tmp_path / "weights.npz"
-    np.savez(path, kernel=np.zeros(3))
-    with pytest.raises(ValueError, match="weights.npz"):
+    np.savez(path, kernel=np.zeros(3), labels=np.zeros(3))
+    with pytest.raises(ValueError) as error:
         load_dataset(path, cache_dir=cache)
+    assert str(error.value) == (
+        f"{path}: an .npz without the packed CIFAR-10 copy's arrays (it lacks class_names, "
+        "header, offsets, scans, split; it has kernel, labels)"
+    )
+
+
+@pytest.mark.parametrize(
+    "field, value, problem",
+    [
+        ("class_names", np.array(["cat", 2], dtype=object), "Object arrays cannot be loaded"),
+        ("labels", np.zeros((4, 1), np.uint8), "each is a list of values: one dimension"),
+        ("class_names", np.array(["cat"]), ": 1 class (cat); need two or more"),
+    ],
+)
+def test_a_packed_copy_with_arrays_of_another_kind_is_refused_by_name(
+    tmp_path, cache, field, value, problem
+):
+    files = [(noise_jpeg(8, 8), label, split) for label in (0, 0) for split in (0, 1)]
+    path = pack_jpegs(tmp_path / "pets.npz", files, ["cat", "dog"])
+    with np.load(path) as packed:
+        arrays = dict(packed)
+    np.savez(path, **(arrays | {field: value}))
+    with pytest.raises(ValueError, match=re.escape(problem)) as error:
+        load_dataset(path, cache_dir=cache)
+    assert str(error.value).startswith(f"{path}: ")
 
 
 @pytest.mark.parametrize(
