@@ -44,7 +44,8 @@ def reached_text(reached: dict, error: float) -> str:
         first = first or (name, epoch)
         parts.append(text)
     return (f"Down to {error:.0%} training error (1 − an epoch's training accuracy, as Keras "
-            "reported it while training): " + "; ".join(parts) + ".")  # fmt: skip
+            "reported it while training; the curves, averaged over the last batches, can reach "
+            "it later or not at all): " + "; ".join(parts) + ".")  # fmt: skip
 
 
 def points_text(margin: float) -> str:

@@ -1456,6 +1456,10 @@ def test_runs_says_when_each_run_fell_to_the_figures_error(app, finished_run):
     app.segmented_control(key="runs_metric").set_value("batch_error").run()
     no_problems(app)
     (said,) = [c.value for c in app.caption if c.value.startswith("Down to 25% training error")]
+    # Epoch means: the smoothed batch curves lag behind them, and the caption says so.
+    assert "; the curves, averaged over the last batches, can reach it later or not at all):" in (
+        said
+    )
     assert said.endswith(
         f"{relu.run_id} · activation relu: by the end of epoch 2, after 22 s "
         f"of training; {tanh.run_id} · activation tanh: not in its 1 epoch."
