@@ -45,10 +45,8 @@ def check_memory(model_config: ModelConfig, train_config: TrainConfig, way_out=S
     floor, below what training was measured to take, so only a network that cannot fit is
     refused. The message ends with `way_out`. A batch larger than `train_images`, where known,
     trains as one batch of them all."""
-    batch, optimizer = (
-        min(train_config.batch_size, train_images or math.inf),
-        train_config.optimizer,
-    )
+    batch = min(train_config.batch_size, train_images or math.inf)
+    optimizer = train_config.optimizer
     weights, outputs = training_memory(model_config, batch, optimizer)
     needed = TRAINING_OVERHEAD * (weights + outputs)
     total, free = images.machine_memory(), images.free_memory()
