@@ -201,6 +201,10 @@ def continue_run(run_dir, prefix: str, where, disabled: bool = False) -> bool:
     (continuation.continue_training started its job), else a message says why it could not. A run
     stopped before the epochs it planned offers the rest of them, others 5 more."""
     run = runs.read_run(run_dir)
+    if run.status in runs.ACTIVE_STATUSES:  # no count: the page stays drawn as epochs pass
+        where.button("Continue once it has ended", key=f"{prefix}_continue_{run.run_id}",
+                      disabled=True, icon=":material/fast_forward:")  # fmt: skip
+        return False
     planned = run.train_config.epochs if run.train_config else 0
     left = planned - run.epochs_done
     key, offered = f"{prefix}_continue_epochs_{run.run_id}", left if left > 0 else 5

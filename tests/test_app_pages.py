@@ -1032,6 +1032,11 @@ def test_runs_compares_and_deletes_with_confirmation(app, finished_run):
     assert app.dataframe[0].value.set_index("run").loc[run.run_id, "status"] == "running"
     labels = {b.key: b.proto.label for b in app.get("download_button")}
     assert labels["runs_download_model"] == "best.keras", "no epoch: the next may replace it"
+    # Neither the epochs left nor where a continue would end: the next epoch would change them
+    # while the page stays drawn.
+    assert continue_button(app, "runs").label == "Continue once it has ended"
+    assert continue_button(app, "runs").disabled
+    assert not [box for box in app.number_input if box.key.startswith("runs_continue_epochs")]
     status.write_text(finished)
     app.run()
     labels = {b.key: b.proto.label for b in app.get("download_button")}
